@@ -1,0 +1,128 @@
+"""Settings: packaged defaults (config/tic-alert.toml), an optional user file, then the environment.
+
+Read once at startup by :func:`load_settings`; a bad key or value is a ConfigError naming it.
+The bot token comes from ``TIC_ALERT_BOT_TOKEN`` only and is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from bot.entities import Group, canonical_name
+from bot.errors import ConfigError
+
+ENV_OVERRIDES = {
+    "TIC_ALERT_SOURCE_URL": ("source", "base_url"),
+    "TIC_ALERT_DB": ("store", "db_path"),
+}
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "source": {"base_url": str, "timeout_seconds": (int, float), "user_agent": str, "max_body_bytes": int},
+    "store": {"db_path": str},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything tic-alert reads from configuration."""
+
+    source_url: str
+    timeout_seconds: float
+    user_agent: str
+    max_body_bytes: int
+    db_path: Path
+    groups: tuple[Group, ...]
+    bot_token: str | None = field(default=None, repr=False)
+
+
+def config_file(name: str) -> Traversable:
+    """A file of the repository's config/ folder, shipped in the package as ``bot._config``."""
+    try:
+        return resources.files("bot._config") / name
+    except ModuleNotFoundError:  # running from a source tree that was not installed
+        return Path(__file__).resolve().parent.parent / "config" / name
+
+
+def default_config_text() -> str:
+    """The packaged defaults (the repository's config/tic-alert.toml)."""
+    return config_file("tic-alert.toml").read_text(encoding="utf-8")
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the file at ``path`` (or $TIC_ALERT_CONFIG), then environment overrides."""
+    env = os.environ if env is None else env
+    data = _parse(default_config_text(), "packaged defaults")
+    path = path or env.get("TIC_ALERT_CONFIG")
+    if path:
+        p = Path(path).expanduser()
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"config file {p}: cannot read it ({err.strerror})") from err
+        data = _overlay(data, _parse(text, str(p)), str(p))
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            data[section][key] = env[var]
+    _check(data)
+    base_url = data["source"]["base_url"]
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"source.base_url: expected an http(s) URL, found {base_url!r}")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return Settings(
+        source_url=base_url,
+        timeout_seconds=float(data["source"]["timeout_seconds"]),
+        user_agent=data["source"]["user_agent"],
+        max_body_bytes=int(data["source"]["max_body_bytes"]),
+        db_path=Path(data["store"]["db_path"]).expanduser(),
+        groups=_groups(data.get("groups", {})),
+        bot_token=env.get("TIC_ALERT_BOT_TOKEN") or None,
+    )
+
+
+def _parse(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config {where}: not valid TOML ({err})") from err
+
+
+def _overlay(base: dict[str, Any], top: dict[str, Any], where: str) -> dict[str, Any]:
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for section, values in top.items():
+        if section not in out:
+            raise ConfigError(f"config {where}: unknown section [{section}]")
+        if not isinstance(values, dict):
+            raise ConfigError(f"config {where}: [{section}] must be a table")
+        out[section].update(values)
+    return out
+
+
+def _check(data: dict[str, Any]) -> None:
+    for section, keys in _SCHEMA.items():
+        for key, value in data.get(section, {}).items():
+            if key not in keys:
+                raise ConfigError(f"config: unknown setting {section}.{key}")
+            if not isinstance(value, keys[key]) or isinstance(value, bool):
+                raise ConfigError(f"config: {section}.{key} has a bad value {value!r}")
+    if data["source"]["timeout_seconds"] <= 0 or data["source"]["max_body_bytes"] <= 0:
+        raise ConfigError("config: source.timeout_seconds and source.max_body_bytes must be > 0")
+
+
+def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:
+    groups = []
+    for name, members in raw.items():
+        if (
+            not isinstance(members, list)
+            or len(members) < 2
+            or not all(isinstance(m, str) and m.strip() for m in members)
+        ):
+            raise ConfigError(f"config: group {name!r} must list at least two country names")
+        groups.append(Group(name, tuple(canonical_name(m) for m in members)))
+    return tuple(groups)

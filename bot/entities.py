@@ -1,0 +1,144 @@
+"""Canonical entity names: countries, aggregates and groups, and the label variants that map to them.
+
+The Treasury spells the same row differently from file to file and vintage to vintage
+(quotes, footnote suffixes such as ``2/``, indentation, trailing spaces, ``Korea`` vs
+``Korea, South``). Every parser passes its row labels through :func:`canonical_row`, so rows
+are matched by meaning, never by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+GRAND_TOTAL = "Grand Total"
+FOREIGN_OFFICIAL = "Foreign Official"
+FOREIGN_NON_OFFICIAL = "Foreign Non-Official"
+
+# Series names used across the panel. Values are billions of dollars.
+HOLDINGS = "holdings"  # total Treasury holdings (bills + bonds & notes)
+HOLDINGS_PRIOR = "holdings_prior"  # old series at a series break, "for comparison only"
+LT_HOLDINGS = "lt_holdings"  # long-term: bonds & notes
+ST_HOLDINGS = "st_holdings"  # short-term: bills
+NET = "net"  # total net transactions (Table 3), > 0 = foreigners bought
+LT_NET = "lt_net"  # net long-term (bonds & notes) transactions, > 0 = foreigners bought
+ST_NET = "st_net"  # net short-term transactions (estimated by Treasury as a change in position)
+LT_VALUATION = "lt_valuation"  # valuation change of long-term holdings
+
+SERIES_LABELS = {
+    HOLDINGS: "holdings",
+    HOLDINGS_PRIOR: "holdings (old series at a break)",
+    LT_HOLDINGS: "bonds & notes holdings",
+    ST_HOLDINGS: "bills holdings",
+    NET: "net transactions",
+    LT_NET: "net bonds & notes transactions",
+    ST_NET: "net bills transactions",
+    LT_VALUATION: "bonds & notes valuation change",
+}
+
+_FOOTNOTE = re.compile(r"\s+\d+/\s*$")
+_SPACES = re.compile(r"\s+")
+
+# Rows that are a series of an aggregate rather than an entity of their own.
+# Keys are normalized labels (see normalize_label); the "Of which:" context is checked by parsers.
+_SPECIAL_ROWS: dict[str, tuple[str, str]] = {
+    "of which: foreign official": (FOREIGN_OFFICIAL, HOLDINGS),
+    "of which foreign official": (FOREIGN_OFFICIAL, HOLDINGS),
+    "for. official": (FOREIGN_OFFICIAL, HOLDINGS),
+    "foreign official": (FOREIGN_OFFICIAL, HOLDINGS),
+    "of which: foreign official treasury bills": (FOREIGN_OFFICIAL, ST_HOLDINGS),
+    "of which: foreign official t-bonds & notes": (FOREIGN_OFFICIAL, LT_HOLDINGS),
+    "of which: foreign non-official": (FOREIGN_NON_OFFICIAL, HOLDINGS),
+}
+# Under an "Of which:" heading these two short labels belong to Foreign Official.
+OF_WHICH_ROWS: dict[str, str] = {"treasury bills": ST_HOLDINGS, "t-bonds & notes": LT_HOLDINGS}
+
+_ALIASES: dict[str, str] = {
+    "china": "China, Mainland",
+    "china, mainland": "China, Mainland",
+    "mainland china": "China, Mainland",
+    "prc": "China, Mainland",
+    "korea": "Korea, South",
+    "korea, south": "Korea, South",
+    "south korea": "Korea, South",
+    "uk": "United Kingdom",
+    "u.k.": "United Kingdom",
+    "britain": "United Kingdom",
+    "great britain": "United Kingdom",
+    "united kingdom": "United Kingdom",
+    "uae": "United Arab Emirates",
+    "usa": "United States",
+    "carib bnkng ctrs": "Caribbean Banking Centers",
+    "caribbean banking centers": "Caribbean Banking Centers",
+    "oil exporters": "Oil Exporters",
+    "belgium-luxembourg": "Belgium-Luxembourg",
+    "belgium and luxembourg": "Belgium-Luxembourg",
+    "grand total": GRAND_TOTAL,
+    "cayman": "Cayman Islands",
+    "hk": "Hong Kong",
+    "swiss": "Switzerland",
+    "saudi": "Saudi Arabia",
+}
+
+
+def normalize_label(label: str) -> str:
+    """Strip quotes, indentation, footnote suffixes (``2/``) and repeated spaces; lower-case."""
+    text = label.strip().strip('"').strip()
+    text = _FOOTNOTE.sub("", text)
+    text = _SPACES.sub(" ", text).strip()
+    return text.lower()
+
+
+def clean_label(label: str) -> str:
+    """The label as printed, without quotes, footnote suffix and extra spaces (case kept)."""
+    text = _FOOTNOTE.sub("", label.strip().strip('"').strip())
+    return _SPACES.sub(" ", text).strip()
+
+
+def canonical_row(label: str) -> tuple[str, str]:
+    """Map a row label to (entity, series); ordinary rows are an entity's ``holdings``."""
+    key = normalize_label(label)
+    if key in _SPECIAL_ROWS:
+        return _SPECIAL_ROWS[key]
+    return canonical_name(label), HOLDINGS
+
+
+def canonical_name(label: str) -> str:
+    """The canonical entity name for a label; unknown labels keep their cleaned spelling."""
+    key = normalize_label(label)
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if key in _SPECIAL_ROWS:
+        return _SPECIAL_ROWS[key][0]
+    return clean_label(label)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A user-facing sum of countries, e.g. Japan + China."""
+
+    name: str
+    members: tuple[str, ...]
+
+
+DEFAULT_GROUPS: tuple[Group, ...] = (Group("Japan + China", ("Japan", "China, Mainland")),)
+
+
+_AGGREGATE_PREFIXES = ("total ", "memo:", "all other", "of which")
+_AGGREGATES = {
+    GRAND_TOTAL,
+    FOREIGN_OFFICIAL,
+    FOREIGN_NON_OFFICIAL,
+    "All Countries",
+    "International",
+    "Oil Exporters",
+    "Caribbean Banking Centers",
+    "Country Unknown",
+}
+
+
+def is_country(entity: str, groups: tuple[Group, ...] = ()) -> bool:
+    """True for a single country (or territory), False for totals, residuals and groups."""
+    if entity in _AGGREGATES or any(entity == g.name for g in groups):
+        return False
+    return not entity.lower().startswith(_AGGREGATE_PREFIXES)

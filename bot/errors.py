@@ -1,0 +1,40 @@
+"""The exceptions tic-alert raises on purpose.
+
+TicAlertError
+├── ConfigError   a settings or rule file is wrong (raised at startup, never at release time)
+├── ParseError    a Treasury file is not what its parser expects
+└── FetchError    a Treasury file could not be fetched
+"""
+
+from __future__ import annotations
+
+
+class TicAlertError(Exception):
+    """Base class: every error the CLI reports as one line."""
+
+
+class ConfigError(TicAlertError):
+    """A settings file or environment variable holds a bad value."""
+
+
+class FetchError(TicAlertError):
+    """A file could not be fetched (network, HTTP status, size limit)."""
+
+
+class ParseError(TicAlertError):
+    """A Treasury file does not have the layout its parser expects.
+
+    Carries the file name, the 1-based line number (None when the problem is the
+    file as a whole) and what was expected, so the message tells an operator where to look.
+    """
+
+    def __init__(self, file: str, line: int | None, expected: str, found: str | None = None):
+        self.file = file
+        self.line = line
+        self.expected = expected
+        self.found = found
+        where = f"{file}: line {line}" if line is not None else file
+        msg = f"{where}: expected {expected}"
+        if found is not None:
+            msg += f", found {found!r}" if len(found) <= 80 else f", found {found[:77]!r}..."
+        super().__init__(msg)

@@ -1,0 +1,33 @@
+"""Get the Treasury files (from a folder or a URL), parse them and build the panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from bot.entities import Group
+from bot.errors import TicAlertError
+from bot.panel import Panel, build_panel
+from bot.parse import PARSERS, ParsedFile, parse_file
+from bot.sources import HEADLINE, SOURCES
+
+
+def read_dir(directory: Path, names: Iterable[str] = PARSERS) -> dict[str, bytes]:
+    """The known Treasury files present in ``directory``; the headline file is required."""
+    if not directory.is_dir():
+        raise TicAlertError(f"data dir {directory}: not a directory")
+    files = {n: (directory / n).read_bytes() for n in names if (directory / n).is_file()}
+    if HEADLINE not in files:
+        raise TicAlertError(f"data dir {directory}: no {HEADLINE} (the release's headline file)")
+    return files
+
+
+def fetch_all(get: Callable[[str], bytes], base_url: str) -> dict[str, bytes]:
+    """The files `check` needs, fetched with ``get(url)``."""
+    return {s.name: get(base_url + s.name) for s in SOURCES if s.needed_for_check}
+
+
+def panel_from_bytes(files: dict[str, bytes], groups: Iterable[Group]) -> Panel:
+    """Parse every file (a bad one raises ParseError naming it) and merge them."""
+    parsed: list[ParsedFile] = [parse_file(name, data) for name, data in files.items()]
+    return build_panel(parsed, groups)

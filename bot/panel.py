@@ -1,0 +1,252 @@
+"""One tidy, vintage-aware panel built from every parsed Treasury file.
+
+Rows are (entity, series, period) → value in $bn, with the file it came from and that file's
+vintage. Where several files hold the same cell, precedence decides (see :func:`precedence`)
+and every disagreement beyond rounding is kept in ``Panel.conflicts``. Groups are sums of their
+members, only for months where every member has a value. Changes over N months are derived
+on demand (:meth:`Panel.window`), respecting series breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bot.entities import (
+    DEFAULT_GROUPS,
+    GRAND_TOTAL,
+    HOLDINGS,
+    LT_HOLDINGS,
+    LT_NET,
+    ST_HOLDINGS,
+    Group,
+)
+from bot.parse import Break, ParsedFile
+from bot.parse.common import COLUMNS
+
+STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
+# flows (net transactions, valuation change): a window is a sum
+
+# Precedence within a cell: the Major Foreign Holders family (the figures the Treasury
+# headlines, $bn to one decimal) first, newest publication first; then the $mn country tables,
+# newest first. A $mn figure and its $bn rounding are not a revision, so a $mn file only
+# fills cells the MFH family lacks (countries off the MFH roster, 2020 onwards).
+FAMILY = {
+    "slt_table5.txt": 0,
+    "mfhhis01.txt": 0,
+    "mfhhis01.csv": 0,
+    "mfh.txt": 0,
+    "slt_table3.txt": 1,
+    "slt3d_globl.csv": 1,
+    "s1_globl.txt": 1,
+}
+# Ties (same family, same publication) fall back to this order.
+ORDER = [
+    "slt_table5.txt",
+    "mfhhis01.txt",
+    "mfhhis01.csv",
+    "slt_table3.txt",
+    "mfh.txt",
+    "slt3d_globl.csv",
+    "s1_globl.txt",
+]
+MFH_TOLERANCE = 1e-9  # two $bn files print the same figure exactly, or it is a revision
+ROUNDING_TOLERANCE = 0.05 + 1e-9  # a $mn figure vs its $bn rounding to 0.1
+FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
+
+
+def published(vintage: str) -> str:
+    """A sortable publication date for a vintage.
+
+    A footer stamp (``2026-05-18``) is used as printed. A data month (``2026-04``) is published
+    about the 15th of the month two later (DESIGN §4: a release carries data for month M−2),
+    so it sorts as the first day of that month: after any stamp of the month before.
+    """
+    if len(vintage) == 10:
+        return vintage
+    month = pd.Period(vintage, "M") + 2
+    return f"{month}-01"
+
+
+def precedence(name: str, vintage: str) -> tuple[int, str, int]:
+    """Sort key of a file for a contested cell: smaller wins."""
+    inverted = "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in published(vintage))
+    return FAMILY.get(name, 2), inverted, ORDER.index(name) if name in ORDER else len(ORDER)
+
+
+@dataclass(frozen=True)
+class AppliedBreak:
+    """A break that applies to one series, for values that come from ``sources``."""
+
+    brk: Break
+    series: tuple[str, ...]
+    sources: frozenset[str]
+
+
+@dataclass
+class Panel:
+    """The merged history; build it with :func:`build_panel`."""
+
+    data: pd.DataFrame
+    breaks: list[AppliedBreak] = field(default_factory=list)
+    conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # file name → vintage
+    groups: tuple[Group, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._index = {key: grp for key, grp in self.data.groupby(["entity", "series"], sort=False)}
+
+    def has(self, entity: str, series: str = HOLDINGS) -> bool:
+        return (entity, series) in self._index
+
+    def rows(self, entity: str, series: str = HOLDINGS) -> pd.DataFrame:
+        """The rows of one entity's series, oldest first, indexed by period."""
+        if (entity, series) not in self._index:
+            return self.data.iloc[0:0].set_index("period")
+        return self._index[(entity, series)].set_index("period").sort_index()
+
+    def series(self, entity: str, series: str = HOLDINGS) -> pd.Series:
+        """Values of one entity's series, oldest first, indexed by period."""
+        return self.rows(entity, series)["value"].rename(entity)
+
+    def latest(self, entity: str = GRAND_TOTAL, series: str = HOLDINGS) -> pd.Period:
+        """The newest month of a series (by default the Grand Total's holdings)."""
+        return self.series(entity, series).index.max()
+
+    def entities(self, series: str = HOLDINGS) -> list[str]:
+        return sorted({e for e, s in self._index if s == series})
+
+    def window(self, entity: str, series: str, months: int) -> pd.Series:
+        """Change over ``months`` (stocks) or sum over ``months`` (flows), by window end.
+
+        A window is NaN when a month inside it is missing or it crosses a series break that has
+        no comparison value. At a break with a comparison value (mfhhis01's repeated month)
+        the change is chained on matching columns: old series into the break month, new
+        series after it.
+        """
+        rows = self.rows(entity, series)
+        if rows.empty:
+            return pd.Series(dtype="float64", name=entity)
+        idx = pd.period_range(rows.index.min(), rows.index.max(), freq="M")
+        values = rows["value"].reindex(idx)
+        sources = rows["source"].reindex(idx)
+        stock = series in STOCKS
+        steps = values - values.shift(1) if stock else values.copy()
+        unknown = pd.Series(False, index=idx)
+        prior = self.series(entity, f"{series}_prior") if stock else pd.Series(dtype="float64")
+        for applied in self.breaks:
+            p = applied.brk.period
+            if series not in applied.series or p not in idx or p == idx[0]:
+                continue
+            if not applied.sources & set(str(sources[p]).split(" + ")):
+                continue
+            if stock and applied.brk.comparable and p in prior.index:
+                steps[p] = prior[p] - values[p - 1]
+            elif stock:
+                steps[p] = np.nan
+            else:
+                unknown[p] = True
+        total = steps.rolling(months, min_periods=months).sum()
+        if months > 1 and unknown.any():
+            # a flow window [t-k+1, t] crosses a break b when t-k+1 < b <= t
+            crossing = unknown.astype(int).rolling(months - 1, min_periods=1).sum() > 0
+            total[crossing] = np.nan
+        return total.rename(entity)
+
+    def rank(self, entity: str, series: str, months: int) -> dict[str, object] | None:
+        """How the newest window ranks against all earlier ones of the same sign."""
+        w = self.window(entity, series, months).dropna()
+        if w.empty:
+            return None
+        latest = w.iloc[-1]
+        same = w[w < 0] if latest < 0 else w[w >= 0]
+        more_extreme = int((same.abs() > abs(latest)).sum())
+        return {
+            "rank": more_extreme + 1,
+            "of": len(same),
+            "direction": "decline" if latest < 0 else "increase",
+            "since": str(w.index.min()),
+            "windows": len(w),
+        }
+
+
+def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_GROUPS) -> Panel:
+    """Merge parsed files into one panel: precedence per cell, conflicts reported, groups summed."""
+    files = list(files)
+    order = sorted(range(len(files)), key=lambda i: precedence(files[i].name, files[i].vintage))
+    rank_of = {i: r for r, i in enumerate(order)}
+    frames = [
+        f.frame[f.frame["value"].notna()].assign(_rank=rank_of[i])
+        for i, f in enumerate(files)
+        if len(f.frame)
+    ]
+    if not frames:
+        return Panel(pd.DataFrame(columns=COLUMNS), files={f.name: f.vintage for f in files})
+    allrows = pd.concat(frames, ignore_index=True)
+    allrows["_p"] = allrows["period"].array.asi8
+    allrows = allrows.sort_values(["entity", "series", "_p", "_rank"], kind="stable")
+    first = ~allrows.duplicated(["entity", "series", "_p"], keep="first")
+    allrows = allrows.drop(columns=["_rank", "_p"])
+    winners = allrows[first]
+    conflicts = _conflicts(winners, allrows[~first])
+    breaks = _breaks(files)
+    data = winners.reset_index(drop=True)
+    groups = tuple(groups)
+    data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
+    warnings = [w for f in files for w in f.warnings]
+    return Panel(data, breaks, conflicts, warnings, {f.name: f.vintage for f in files}, groups)
+
+
+def _conflicts(winners: pd.DataFrame, losers: pd.DataFrame) -> pd.DataFrame:
+    """Cells where a lower-precedence file disagrees with the kept value beyond rounding."""
+    cols = ["entity", "series", "period"]
+    m = losers[[*cols, "value", "source", "vintage"]].merge(
+        winners[[*cols, "value", "source", "vintage"]], on=cols, suffixes=("_other", "_kept")
+    )
+    both_mfh = (m["source_other"].map(FAMILY) == 0) & (m["source_kept"].map(FAMILY) == 0)
+    same_unit = m["source_other"].isin(["slt_table3.txt", "slt3d_globl.csv"]) & m["source_kept"].isin(
+        ["slt_table3.txt", "slt3d_globl.csv"]
+    )
+    tol = np.where(both_mfh | same_unit, MFH_TOLERANCE, ROUNDING_TOLERANCE)
+    m["difference"] = m["value_other"] - m["value_kept"]
+    return m[m["difference"].abs() > tol].reset_index(drop=True)
+
+
+def _breaks(files: list[ParsedFile]) -> list[AppliedBreak]:
+    applied = []
+    for f in files:
+        for b in f.breaks:
+            applied.append(AppliedBreak(b, STOCKS, frozenset({f.name})))
+    if {"s1_globl.txt", "slt_table3.txt"} <= {f.name for f in files}:
+        applied.append(AppliedBreak(FORM_S_TO_SLT, (LT_NET,), frozenset({"slt_table3.txt"})))
+    return applied
+
+
+def _group_rows(data: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """A group's rows: the sum of its members, only where every member has the cell."""
+    members = data[data["entity"].isin(group.members)]
+    names = sorted(members["source"].unique())
+    flags = pd.DataFrame({name: members["source"] == name for name in names})
+    flags[["series", "period", "value"]] = members[["series", "period", "value"]]
+    keys = ["series", "period"]
+    sums = flags.groupby(keys)["value"].agg(["sum", "count"])
+    used = flags.groupby(keys)[names].any()
+    full = sums["count"] == len(group.members)
+    sources = [
+        " + ".join(n for n, used_ in zip(names, row) if used_) for row in used[full].itertuples(index=False)
+    ]
+    out = sums[full].reset_index()
+    return pd.DataFrame(
+        {
+            "entity": group.name,
+            "series": out["series"],
+            "period": out["period"],
+            "value": out["sum"],
+            "source": sources,
+            "vintage": "",
+        }
+    )[COLUMNS]

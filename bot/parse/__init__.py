@@ -1,0 +1,78 @@
+"""Parsers for the Treasury's TIC files: bytes in, one tidy DataFrame out.
+
+Every parser returns rows with the columns ``entity, series, period, value, source, vintage``;
+values are billions of dollars as the Treasury prints them ($mn files are divided by 1000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bot.errors import ParseError
+from bot.parse.form_s import parse_form_s
+from bot.parse.mfh_legacy import parse_mfh_legacy
+from bot.parse.mfhhis import Break, parse_mfhhis
+from bot.parse.slt3d import parse_slt3d
+from bot.parse.table3 import parse_table3
+from bot.parse.table5 import parse_table5
+
+
+@dataclass
+class ParsedFile:
+    """One parsed Treasury file: its tidy rows, its vintage, series breaks and warnings."""
+
+    name: str
+    frame: pd.DataFrame
+    vintage: str
+    breaks: list[Break] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _frame_only(parser: Callable[[bytes, str], pd.DataFrame]) -> Callable[[bytes, str], ParsedFile]:
+    def parse(data: bytes, name: str) -> ParsedFile:
+        frame = parser(data, name)
+        return ParsedFile(name, frame, str(frame["vintage"].iloc[0]))
+
+    return parse
+
+
+def _history(data: bytes, name: str) -> ParsedFile:
+    h = parse_mfhhis(data, name)
+    return ParsedFile(name, h.frame, h.stamp, h.breaks, h.warnings)
+
+
+PARSERS: dict[str, Callable[[bytes, str], ParsedFile]] = {
+    "slt_table5.txt": _frame_only(parse_table5),
+    "mfhhis01.txt": _history,
+    "mfhhis01.csv": _history,
+    "mfh.txt": _frame_only(parse_mfh_legacy),
+    "slt_table3.txt": _frame_only(parse_table3),
+    "s1_globl.txt": _frame_only(parse_form_s),
+    "slt3d_globl.csv": _frame_only(parse_slt3d),
+}
+
+
+def parse_file(name: str, data: bytes) -> ParsedFile:
+    """Parse a Treasury file by its Treasury name; an unknown name is a ParseError."""
+    try:
+        parser = PARSERS[name]
+    except KeyError:
+        raise ParseError(name, None, "one of the known TIC files: " + ", ".join(PARSERS)) from None
+    return parser(data, name)
+
+
+__all__ = [
+    "PARSERS",
+    "Break",
+    "ParsedFile",
+    "parse_file",
+    "parse_form_s",
+    "parse_mfh_legacy",
+    "parse_mfhhis",
+    "parse_slt3d",
+    "parse_table3",
+    "parse_table5",
+]

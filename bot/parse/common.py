@@ -1,0 +1,250 @@
+"""What every Treasury parser shares: decoding, sniffing an HTML page, reading numbers, tidy rows."""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bot.errors import ParseError
+
+# Every parser returns a DataFrame with exactly these columns.
+COLUMNS = ["entity", "series", "period", "value", "source", "vintage"]
+
+_NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MISSING = {"n.a.", "n.a", "na"}
+
+
+def decode_lines(data: bytes, file: str) -> list[str]:
+    """Bytes → lines (CRLF or LF); an empty body or an HTML page is a ParseError."""
+    if not data or not data.strip():
+        raise ParseError(file, None, "a non-empty file", "an empty body")
+    head = data[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<head", b"<?xml", b"<body")) or b"<html" in head:
+        raise ParseError(
+            file,
+            1,
+            "a Treasury text file, not an HTML page (an error page served with status 200?)",
+            data[:60].decode("latin-1").strip(),
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        raise ParseError(file, None, "a text file", "binary data")
+    return text.splitlines()
+
+
+def parse_value(cell: str, file: str, line: int, what: str) -> float:
+    """A printed number (``1209.9``, ``"1,480"``, ``-37941``) → float; ``n.a.`` → NaN."""
+    text = cell.strip().strip('"').strip()
+    if text.lower() in MISSING:
+        return float("nan")
+    if not _NUMBER.match(text):
+        raise ParseError(file, line, f"a number for {what}", cell)
+    return float(text.replace(",", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _month(text: str) -> pd.Period | None:
+    m = _MONTH.match(text.strip().strip('"'))
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+
+
+def parse_month(cell: str, file: str, line: int) -> pd.Period:
+    """``YYYY-MM`` → a monthly Period."""
+    period = _month(cell)
+    if period is None:
+        raise ParseError(file, line, "a month as YYYY-MM", cell)
+    return period
+
+
+def long_table(
+    lines: list[str],
+    start: int,
+    stop: int,
+    file: str,
+    usecols: list[int],
+    names: list[str],
+    delimiter: str = "\t",
+) -> pd.DataFrame:
+    """Data lines ``lines[start:stop]`` of a long-format file → a typed frame, checked whole.
+
+    ``usecols`` picks the label, code, month and number columns (in that order) and ``names``
+    names them. Months become Periods, numbers floats (``"1,480"`` → 1480; ``n.a.`` → NaN).
+    A short line, a bad cell or a duplicate (code, month) is a ParseError naming its line.
+    """
+    text = "\n".join(lines[start:stop])
+    df = pd.read_csv(
+        io.StringIO(text),
+        sep=delimiter,
+        header=None,
+        usecols=usecols,
+        dtype={c: str for c in usecols[:3]},
+        keep_default_na=False,
+        na_values=sorted(MISSING),
+        thousands=",",
+        quotechar='"',
+        engine="c",
+    )
+    df.columns = names
+    df["_line"] = np.arange(start + 1, start + 1 + len(df))
+    for col in names[:3]:
+        blank = df[col].isna() | (df[col].str.strip() == "")
+        if blank.any():
+            at = int(blank.idxmax())
+            raise ParseError(
+                file,
+                int(df.at[at, "_line"]),
+                f"{max(usecols) + 1} cells ({', '.join(names)})",
+                lines[start + at],
+            )
+    months = {m: _month(m) for m in df[names[2]].unique()}
+    bad = [m for m, p in months.items() if p is None]
+    if bad:
+        at = int((df[names[2]] == bad[0]).idxmax())
+        raise ParseError(file, int(df.at[at, "_line"]), "a month as YYYY-MM", bad[0])
+    ordinals = df.pop(names[2]).map({m: p.ordinal for m, p in months.items()})
+    df["period"] = pd.PeriodIndex.from_ordinals(ordinals.to_numpy(), freq="M").array
+    for col in names[3:]:
+        if df[col].dtype.kind == "f" or df[col].dtype.kind == "i":
+            df[col] = df[col].astype("float64")
+            continue
+        cells = df[col].astype(str).str.strip().str.replace(",", "", regex=False)
+        missing = df[col].isna() | cells.str.lower().isin(MISSING)
+        values = pd.to_numeric(cells.where(~missing), errors="coerce")
+        bad_cells = values.isna() & ~missing
+        if bad_cells.any():
+            at = int(bad_cells.idxmax())
+            if df.at[at, col] == "":
+                raise ParseError(
+                    file,
+                    int(df.at[at, "_line"]),
+                    f"{max(usecols) + 1} cells ({', '.join(names)})",
+                    lines[start + at],
+                )
+            raise ParseError(
+                file,
+                int(df.at[at, "_line"]),
+                f"a number for {col} of {df.at[at, names[0]].strip()}",
+                df.at[at, col],
+            )
+        df[col] = values.astype("float64")
+    dup = pd.DataFrame({"c": df[names[1]], "p": ordinals.to_numpy()}).duplicated()
+    if dup.any():
+        at = int(dup.idxmax())
+        raise ParseError(
+            file,
+            int(df.at[at, "_line"]),
+            f"one line per country and month ({df.at[at, names[0]].strip()})",
+            f"duplicate month {df.at[at, 'period']}",
+        )
+    return df
+
+
+def tidy(
+    df: pd.DataFrame,
+    entity: pd.Series,
+    value_columns: dict[str, str],
+    source: str,
+    vintage: str,
+    scale: float = 1.0,
+) -> pd.DataFrame:
+    """Wide typed frame → the standard tidy columns, one row per entity, series and month."""
+    k = len(value_columns)
+    ordinals = np.tile(df["period"].array.asi8, k)  # type: ignore[union-attr]
+    out = pd.DataFrame(
+        {
+            "entity": np.tile(entity.to_numpy(), k),
+            "series": np.repeat(list(value_columns.values()), len(df)),
+            "period": pd.PeriodIndex.from_ordinals(ordinals, freq="M"),
+            "value": np.concatenate([df[c].to_numpy(dtype="float64") / scale for c in value_columns]),
+        }
+    )
+    out["source"] = source
+    out["vintage"] = vintage
+    return out[COLUMNS]
+
+
+def check_months_descending(months: list[pd.Period], file: str, line: int) -> None:
+    """Header months must be newest first, one month apart, no duplicates."""
+    seen: set[pd.Period] = set()
+    for i, month in enumerate(months):
+        if month in seen:
+            raise ParseError(file, line, "each month once in the header", f"duplicate month {month}")
+        seen.add(month)
+        if i and months[i - 1] - month != 1 * months[i - 1].freq:
+            raise ParseError(
+                file,
+                line,
+                "header months newest first, one month apart",
+                f"{months[i - 1]} followed by {month}",
+            )
+
+
+@dataclass
+class Rows:
+    """Accumulates tidy rows column-wise (fast) and turns them into the standard frame."""
+
+    source: str
+    vintage: str
+
+    def __post_init__(self) -> None:
+        self.entity: list[str] = []
+        self.series: list[str] = []
+        self.period: list[pd.Period] = []
+        self.value: list[float] = []
+
+    def add(self, entity: str, series: str, period: pd.Period, value: float) -> None:
+        self.entity.append(entity)
+        self.series.append(series)
+        self.period.append(period)
+        self.value.append(value)
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(
+            {
+                "entity": self.entity,
+                "series": self.series,
+                "period": pd.PeriodIndex(self.period, freq="M"),
+                "value": pd.array(self.value, dtype="float64"),
+            }
+        )
+        df["source"] = self.source
+        df["vintage"] = self.vintage
+        return df[COLUMNS]
+
+
+def check_total(
+    parts: list[float],
+    total: float,
+    tolerance_per_cell: float,
+    file: str,
+    line: int,
+    what: str,
+) -> None:
+    """The printed total must equal the sum of its printed parts within the rounding of each cell.
+
+    Each printed cell is rounded to half a unit of its last digit, so the sum of n parts can
+    miss the printed total by up to (n + 1) × tolerance_per_cell.
+    """
+    known = [p for p in parts if p == p]  # NaN ("n.a.") cells are not part of the sum
+    if total != total:
+        return
+    gap = abs(sum(known) - total)
+    allowed = (len(known) + 1) * tolerance_per_cell + 1e-9
+    if gap > allowed:
+        raise ParseError(
+            file,
+            line,
+            f"{what} equal to the sum of its rows within ±{allowed:.2f} (rounding)",
+            f"total {total:g}, rows sum to {sum(known):.1f}",
+        )

@@ -1,0 +1,101 @@
+"""Legacy fixed-width MFH (``mfh.txt``): 13 months to January 2023, $bn; frozen since March 2023."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pandas as pd
+
+from bot.entities import (
+    FOREIGN_OFFICIAL,
+    GRAND_TOTAL,
+    OF_WHICH_ROWS,
+    canonical_row,
+    normalize_label,
+)
+from bot.errors import ParseError
+from bot.parse.common import Rows, check_months_descending, check_total, decode_lines, parse_value
+
+FILE = "mfh.txt"
+ALL_OTHER = "All Other (mfh.txt roster)"
+TOLERANCE = 0.05
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
+_ROW = re.compile(r"^(?P<label>\S.*?|\s+\S.*?)\s+(?P<values>(?:(?:-?[\d.]+|n\.a\.)\s*)+)$")
+
+
+def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
+    """Parse the fixed-width table; rows are matched by label, numbers by their position in the row."""
+    lines = decode_lines(data, file)
+    header = next((i for i, line in enumerate(lines) if line.split()[:1] == ["Country"]), None)
+    if header is None or header == 0:
+        raise ParseError(file, None, "a line of month names above a 'Country' line of years")
+    names = lines[header - 1].lower().split()
+    years = lines[header].split()[1:]
+    if (
+        len(names) != len(years)
+        or not names
+        or any(n not in _MONTHS for n in names)
+        or not all(y.isdigit() for y in years)
+    ):
+        raise ParseError(file, header + 1, "month names over years", lines[header])
+    months = [pd.Period(year=int(y), month=_MONTHS[n], freq="M") for n, y in zip(names, years)]
+    check_months_descending(months, file, header + 1)
+    stamp = _stamp(lines, file)
+    rows = Rows(source=file, vintage=stamp)
+    of_which = False
+    country_rows: list[list[float]] = []
+    total: tuple[int, list[float]] | None = None
+    for i in range(header + 1, len(lines)):
+        line = lines[i].rstrip()
+        key = normalize_label(line)
+        if not key or set(key) <= {"-", " "}:
+            if total is not None and of_which:
+                break
+            continue
+        if key == "of which:":
+            of_which = True
+            continue
+        if key.startswith("department of the treasury"):
+            break
+        m = _ROW.match(line)
+        values_cells = m.group("values").split() if m else []
+        if not m or len(values_cells) != len(months):
+            raise ParseError(file, i + 1, f"a label and {len(months)} values", line)
+        label = m.group("label")
+        values = [parse_value(c, file, i + 1, f"{label.strip()} {p}") for c, p in zip(values_cells, months)]
+        lkey = normalize_label(label)
+        if of_which and lkey in OF_WHICH_ROWS:
+            entity, series = FOREIGN_OFFICIAL, OF_WHICH_ROWS[lkey]
+        else:
+            entity, series = canonical_row(label)
+        if lkey == "all other":
+            entity = ALL_OTHER
+        if entity == GRAND_TOTAL:
+            total = (i + 1, values)
+        elif entity != FOREIGN_OFFICIAL:
+            country_rows.append(values)
+        for p, v in zip(months, values):
+            rows.add(entity, series, p, v)
+    if total is None:
+        raise ParseError(file, None, "a 'Grand Total' row (file truncated?)")
+    for j, p in enumerate(months):
+        check_total([r[j] for r in country_rows], total[1][j], TOLERANCE, file, total[0], f"Grand Total {p}")
+    return rows.frame()
+
+
+def _stamp(lines: list[str], file: str) -> str:
+    for i, line in enumerate(lines):
+        if line.strip().startswith("Department of the Treasury") and i + 1 < len(lines):
+            try:
+                return datetime.strptime(lines[i + 1].strip(), "%B %d, %Y").date().isoformat()
+            except ValueError as err:
+                raise ParseError(file, i + 2, "the date stamp, e.g. 'March 15, 2023'", lines[i + 1]) from err
+    raise ParseError(
+        file, None, "the footer 'Department of the Treasury/Federal Reserve Board' (file truncated?)"
+    )

@@ -1,0 +1,98 @@
+"""SLT Table 3 (``slt_table3.txt``): Treasury holdings, net transactions and valuation by country, $mn.
+
+Long format, one line per country and month. Values are converted to $bn by dividing by 1000
+(the printed $mn figure is kept to the last digit). Net transactions are "Net U.S. Sales":
+a positive number means foreigners bought. Net and valuation columns are ``n.a.`` before
+2023-02; they stay missing, never zero.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bot.entities import (
+    FOREIGN_NON_OFFICIAL,
+    FOREIGN_OFFICIAL,
+    GRAND_TOTAL,
+    HOLDINGS,
+    LT_HOLDINGS,
+    LT_NET,
+    LT_VALUATION,
+    NET,
+    ST_HOLDINGS,
+    ST_NET,
+    canonical_name,
+)
+from bot.errors import ParseError
+from bot.parse.common import decode_lines, long_table, tidy
+
+FILE = "slt_table3.txt"
+# The machine-readable header line and the series each column becomes.
+COLUMNS = {
+    "for_treas_pos": HOLDINGS,
+    "for_treas_net": NET,
+    "for_lt_treas_pos": LT_HOLDINGS,
+    "for_lt_treas_net": LT_NET,
+    "for_lt_treas_valchg": LT_VALUATION,
+    "for_st_treas_pos": ST_HOLDINGS,
+    "for_st_treas_net": ST_NET,
+}
+HEADER = ["country", "country_code", "date", *COLUMNS]
+# Codes of the aggregate rows; their labels vary ("Of Which: Foreign Official").
+CODES = {"99990": FOREIGN_OFFICIAL, "99991": FOREIGN_NON_OFFICIAL, "99996": GRAND_TOTAL}
+TOLERANCE_MN = 2.0  # $mn: Foreign Official + Non-Official vs Grand Total
+
+
+def parse_table3(data: bytes, file: str = FILE) -> pd.DataFrame:
+    """Parse Table 3 into tidy rows in $bn; checks the header and Official + Non-Official = Total."""
+    lines = decode_lines(data, file)
+    header = next((i for i, line in enumerate(lines) if line.split("\t")[0].strip() == "country"), None)
+    if header is None:
+        raise ParseError(file, None, "the column-name line 'country, country_code, date, for_treas_pos, …'")
+    names = [c.strip() for c in lines[header].split("\t")]
+    if names[: len(HEADER)] != HEADER:
+        raise ParseError(file, header + 1, "columns " + ", ".join(HEADER), lines[header])
+    return _rows(lines, header, file)
+
+
+def _rows(lines: list[str], header: int, file: str) -> pd.DataFrame:
+    start = header + 1
+    stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t")[0].strip()), None)
+    if stop is None:
+        raise ParseError(file, len(lines), "a blank line and the notes after the data (truncated?)")
+    if stop == start:
+        raise ParseError(file, start + 1, "data lines after the column names")
+    df = long_table(lines, start, stop, file, list(range(len(HEADER))), HEADER)
+    codes = df["country_code"].str.strip()
+    if not codes.str.isdigit().all():
+        at = int((~codes.str.isdigit()).idxmax())
+        raise ParseError(file, int(df.at[at, "_line"]), "a numeric country code", codes[at])
+    _check_totals(df, codes, file)
+    names = {n: canonical_name(n) for n in df["country"].unique()}
+    entity = codes.map(CODES).fillna(df["country"].map(names))
+    return tidy(df, entity, COLUMNS, file, str(df["period"].max()), scale=1000.0)
+
+
+def _check_totals(df: pd.DataFrame, codes: pd.Series, file: str) -> None:
+    """Every month has Grand Total = Foreign Official + Non-Official (holdings, $mn)."""
+    agg = (
+        df[codes.isin(CODES)]
+        .assign(code=codes)
+        .pivot_table(index="period", columns="code", values="for_treas_pos", aggfunc="first")
+    )
+    months = df["period"].unique()
+    for code, name in CODES.items():
+        have = agg[code].dropna().index if code in agg else []
+        missing = [m for m in months if m not in set(have)]
+        if missing:
+            raise ParseError(file, None, f"a {name} row for {missing[0]} (truncated?)")
+    gap = (agg["99990"] + agg["99991"] - agg["99996"]).abs()
+    if (gap > TOLERANCE_MN).any():
+        month = gap.idxmax()
+        line = int(df[(codes == "99996") & (df["period"] == month)]["_line"].iloc[0])
+        raise ParseError(
+            file,
+            line,
+            f"Grand Total {month} = Foreign Official + Non-Official within ±{TOLERANCE_MN:g} $mn",
+            f"off by {gap[month]:g}",
+        )
