@@ -1,0 +1,44 @@
+"""Shared fixtures: the real Treasury files in ../shared/data/tic, by path (never copied)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_TIC = Path(os.environ.get("TIC_ALERT_SHARED_DATA", ROOT.parent / "shared" / "data" / "tic"))
+SNAPSHOT = SHARED_TIC / "2026-07-01"
+MARCH_EDITION = SHARED_TIC / "2026-03-18"
+SKIP_REASON = f"real Treasury files not found at {SNAPSHOT} (../shared is absent in a user's clone)"
+
+
+@pytest.fixture(scope="session")
+def tic_dir() -> Path:
+    """The folder of real Treasury files (snapshot after the June 18, 2026 release)."""
+    if not (SNAPSHOT / "slt_table5.txt").is_file():
+        pytest.skip(SKIP_REASON)
+    return SNAPSHOT
+
+
+@pytest.fixture(scope="session")
+def real_bytes(tic_dir: Path):
+    """read(name) → the bytes of a real Treasury file."""
+    cache: dict[str, bytes] = {}
+
+    def read(name: str) -> bytes:
+        if name not in cache:
+            cache[name] = (tic_dir / name).read_bytes()
+        return cache[name]
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def real_panel(tic_dir: Path):
+    """The panel built from all seven real files (parsed once per test session)."""
+    from bot.config import load_settings
+    from bot.load import panel_from_bytes, read_dir
+
+    return panel_from_bytes(read_dir(tic_dir), load_settings(env={}).groups)
