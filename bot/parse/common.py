@@ -75,38 +75,45 @@ def long_table(
     usecols: list[int],
     names: list[str],
     delimiter: str = "\t",
+    width: int | None = None,
 ) -> pd.DataFrame:
     """Data lines ``lines[start:stop]`` of a long-format file → a typed frame, checked whole.
 
     ``usecols`` picks the label, code, month and number columns (in that order) and ``names``
     names them. Months become Periods, numbers floats (``"1,480"`` → 1480; ``n.a.`` → NaN).
-    A short line, a bad cell or a duplicate (code, month) is a ParseError naming its line.
+    A short line, a bad cell or a duplicate (code, month) is a ParseError naming its line;
+    ``width`` is the number of cells a full line has (default: up to the last used column).
     """
+    width = width or max(usecols) + 1
     text = "\n".join(lines[start:stop])
-    df = pd.read_csv(
-        io.StringIO(text),
-        sep=delimiter,
-        header=None,
-        usecols=usecols,
-        dtype={c: str for c in usecols[:3]},
-        keep_default_na=False,
-        na_values=sorted(MISSING),
-        thousands=",",
-        quotechar='"',
-        engine="c",
-    )
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            usecols=usecols,
+            dtype={c: str for c in usecols[:3]},
+            keep_default_na=False,
+            na_values=sorted(MISSING),
+            thousands=",",
+            quotechar='"',
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError) as err:
+        for n, line in enumerate(lines[start:stop], start=start):
+            if len(line.split(delimiter)) < width:
+                raise ParseError(file, n + 1, f"{width} cells", line) from err
+        raise ParseError(file, start + 1, f"lines of {width} cells", str(err)) from err
     df.columns = names
     df["_line"] = np.arange(start + 1, start + 1 + len(df))
-    for col in names[:3]:
-        blank = df[col].isna() | (df[col].str.strip() == "")
-        if blank.any():
-            at = int(blank.idxmax())
-            raise ParseError(
-                file,
-                int(df.at[at, "_line"]),
-                f"{max(usecols) + 1} cells ({', '.join(names)})",
-                lines[start + at],
-            )
+    # A missing cell (short line, empty cell) reads as ""; only "n.a." reads as NaN.
+    short = pd.Series(False, index=df.index)
+    for col in names:
+        if df[col].dtype.kind not in "fi":
+            short |= df[col].fillna("n.a.").astype(str).str.strip().eq("")
+    if short.any():
+        at = int(short.idxmax())
+        raise ParseError(file, int(df.at[at, "_line"]), f"{width} cells", lines[start + at])
     months = {m: _month(m) for m in df[names[2]].unique()}
     bad = [m for m, p in months.items() if p is None]
     if bad:
@@ -115,22 +122,15 @@ def long_table(
     ordinals = df.pop(names[2]).map({m: p.ordinal for m, p in months.items()})
     df["period"] = pd.PeriodIndex.from_ordinals(ordinals.to_numpy(), freq="M").array
     for col in names[3:]:
-        if df[col].dtype.kind == "f" or df[col].dtype.kind == "i":
+        if df[col].dtype.kind in "fi":  # every cell was a number (thousands commas allowed)
             df[col] = df[col].astype("float64")
             continue
-        cells = df[col].astype(str).str.strip().str.replace(",", "", regex=False)
-        missing = df[col].isna() | cells.str.lower().isin(MISSING)
+        cells = df[col].fillna("n.a.").astype(str).str.strip().str.replace(",", "", regex=False)
+        missing = cells.str.lower().isin(MISSING)
         values = pd.to_numeric(cells.where(~missing), errors="coerce")
         bad_cells = values.isna() & ~missing
         if bad_cells.any():
             at = int(bad_cells.idxmax())
-            if df.at[at, col] == "":
-                raise ParseError(
-                    file,
-                    int(df.at[at, "_line"]),
-                    f"{max(usecols) + 1} cells ({', '.join(names)})",
-                    lines[start + at],
-                )
             raise ParseError(
                 file,
                 int(df.at[at, "_line"]),

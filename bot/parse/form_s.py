@@ -13,6 +13,7 @@ from bot.errors import ParseError
 from bot.parse.common import decode_lines, long_table, tidy
 
 FILE = "s1_globl.txt"
+GRAND_TOTAL_CODE = "99996"
 HEADER = ["name", "code", "month", *(f"[{n}]" for n in range(1, 13))]
 
 
@@ -31,7 +32,15 @@ def parse_form_s(data: bytes, file: str = FILE) -> pd.DataFrame:
     stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t")[0].strip()), len(lines))
     if stop == start:
         raise ParseError(file, start + 1, "data lines after the column names")
-    df = long_table(lines, start, stop, file, [0, 1, 2, 3, 9], ["name", "code", "month", "[1]", "[7]"])
+    df = long_table(
+        lines, start, stop, file, [0, 1, 2, 3, 9], ["name", "code", "month", "[1]", "[7]"], width=len(HEADER)
+    )
+    months = df["period"].array.asi8
+    total_months = set(months[(df["code"].str.strip() == GRAND_TOTAL_CODE).to_numpy()])
+    missing = sorted(set(months) - total_months)
+    if missing:
+        first = pd.PeriodIndex.from_ordinals([missing[0]], freq="M")[0]
+        raise ParseError(file, None, f"a Grand Total line for every month, none for {first} (truncated?)")
     df["lt_net"] = df["[1]"] - df["[7]"]
     names_map = {n: canonical_name(n) for n in df["name"].unique()}
     return tidy(
