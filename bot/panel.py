@@ -23,6 +23,7 @@ from bot.entities import (
     LT_NET,
     ST_HOLDINGS,
     Group,
+    normalize_label,
 )
 from bot.parse import Break, ParsedFile
 from bot.parse.common import COLUMNS
@@ -228,16 +229,19 @@ def _breaks(files: list[ParsedFile]) -> list[AppliedBreak]:
 
 def _group_rows(data: pd.DataFrame, group: Group) -> pd.DataFrame:
     """A group's rows: the sum of its members, only where every member has the cell."""
-    members = data[data["entity"].isin(group.members)]
-    names = sorted(members["source"].unique())
-    flags = pd.DataFrame({name: members["source"] == name for name in names})
+    # members are matched like row labels: case, quotes and spacing don't matter
+    wanted = {normalize_label(m) for m in group.members}
+    entities = [e for e in data["entity"].unique() if normalize_label(e) in wanted]
+    members = data[data["entity"].isin(entities)]
+    files = sorted(members["source"].unique())
+    flags = pd.DataFrame({name: members["source"] == name for name in files})
     flags[["series", "period", "value"]] = members[["series", "period", "value"]]
     keys = ["series", "period"]
     sums = flags.groupby(keys)["value"].agg(["sum", "count"])
-    used = flags.groupby(keys)[names].any()
+    used = flags.groupby(keys)[files].any()
     full = sums["count"] == len(group.members)
     sources = [
-        " + ".join(n for n, used_ in zip(names, row) if used_) for row in used[full].itertuples(index=False)
+        " + ".join(n for n, used_ in zip(files, row) if used_) for row in used[full].itertuples(index=False)
     ]
     out = sums[full].reset_index()
     return pd.DataFrame(

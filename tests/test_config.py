@@ -1,0 +1,68 @@
+"""Settings: packaged defaults, a user file, environment overrides, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.errors import ConfigError
+
+
+def test_defaults_need_no_file_and_no_env():
+    s = load_settings(env={})
+    assert s.source_url == "https://ticdata.treasury.gov/resource-center/data-chart-center/tic/Documents/"
+    assert s.bot_token is None
+    assert [g.name for g in s.groups][:1] == ["Japan + China"]
+    assert s.groups[0].members == ("Japan", "China, Mainland")
+
+
+def test_environment_overrides(tmp_path: Path):
+    s = load_settings(
+        env={
+            "TIC_ALERT_SOURCE_URL": "http://127.0.0.1:8000/docs",
+            "TIC_ALERT_DB": str(tmp_path / "x.db"),
+            "TIC_ALERT_BOT_TOKEN": "123:SECRET",
+        }
+    )
+    assert s.source_url == "http://127.0.0.1:8000/docs/"
+    assert s.db_path == tmp_path / "x.db"
+    assert s.bot_token == "123:SECRET"
+    assert "SECRET" not in repr(s)
+
+
+def test_user_file_is_laid_over_defaults(tmp_path: Path):
+    f = tmp_path / "mine.toml"
+    f.write_text('[source]\ntimeout_seconds = 5\n[groups]\n"Asia" = ["japan", "china", "taiwan"]\n')
+    s = load_settings(f, env={})
+    assert s.timeout_seconds == 5.0
+    assert s.source_url.startswith("https://ticdata.treasury.gov/")
+    asia = next(g for g in s.groups if g.name == "Asia")
+    assert asia.members == ("japan", "China, Mainland", "taiwan")  # matched to entities by the panel
+    assert load_settings(env={"TIC_ALERT_CONFIG": str(f)}).timeout_seconds == 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[source]\ntimeout = 5\n", "unknown setting source.timeout"),
+        ("[source]\ntimeout_seconds = 'soon'\n", "source.timeout_seconds has a bad value"),
+        ("[source]\nbase_url = 'ftp://x/'\n", "source.base_url: expected an http(s) URL"),
+        ("[sauce]\nx = 1\n", "unknown section [sauce]"),
+        ("[groups]\nsolo = ['Japan']\n", "group 'solo' must list at least two"),
+        ("[source\n", "not valid TOML"),
+    ],
+)
+def test_bad_settings_fail_with_the_key_named(tmp_path: Path, text: str, message: str):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
+    ):
+        load_settings(f, env={})
+
+
+def test_missing_config_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="cannot read it"):
+        load_settings(tmp_path / "nope.toml", env={})
