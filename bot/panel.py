@@ -31,10 +31,10 @@ from bot.parse.common import COLUMNS
 STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
 # flows (net transactions, valuation change): a window is a sum
 
-# Precedence within a cell: the Major Foreign Holders family (the figures the Treasury
-# headlines, $bn to one decimal) first, newest publication first; then the $mn country tables,
-# newest first. A $mn figure and its $bn rounding are not a revision, so a $mn file only
-# fills cells the MFH family lacks (countries off the MFH roster, 2020 onwards).
+# Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
+# not a revision, though, so where files agree within rounding the Major Foreign Holders family
+# (the figures the Treasury headlines, $bn to one decimal) is kept, and a $mn file only fills
+# cells the MFH family lacks (countries off the MFH roster, 2020 onwards).
 FAMILY = {
     "slt_table5.txt": 0,
     "mfhhis01.txt": 0,
@@ -54,7 +54,8 @@ ORDER = [
     "slt3d_globl.csv",
     "s1_globl.txt",
 ]
-MFH_TOLERANCE = 1e-9  # two $bn files print the same figure exactly, or it is a revision
+MN_FILES = ("slt_table3.txt", "slt3d_globl.csv", "s1_globl.txt")  # printed in $mn
+EXACT_TOLERANCE = 1e-9  # two files in the same unit print the same figure exactly, or it is a revision
 ROUNDING_TOLERANCE = 0.05 + 1e-9  # a $mn figure vs its $bn rounding to 0.1
 FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
 
@@ -188,12 +189,25 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     if not frames:
         return Panel(pd.DataFrame(columns=COLUMNS), files={f.name: f.vintage for f in files})
     allrows = pd.concat(frames, ignore_index=True)
-    allrows["_p"] = allrows["period"].array.asi8
-    allrows = allrows.sort_values(["entity", "series", "_p", "_rank"], kind="stable")
-    first = ~allrows.duplicated(["entity", "series", "_p"], keep="first")
-    allrows = allrows.drop(columns=["_rank", "_p"])
-    winners = allrows[first]
-    conflicts = _conflicts(winners, allrows[~first])
+    cell = _cell_codes(allrows)
+    pub = allrows["vintage"].map({v: published(v) for v in allrows["vintage"].unique()})
+    pub_rank = pd.factorize(pub, sort=True)[0]  # later publication → larger number
+    # Preferred: the MFH family, newest first (see FAMILY) ...
+    order = np.lexsort((allrows["_rank"].to_numpy(), cell))
+    preferred = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
+    # ... unless a newer publication differs beyond rounding: then the newer file wins.
+    order = np.lexsort((-pub_rank, cell))
+    newest = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
+    values = allrows["value"].to_numpy()
+    sources = allrows["source"]
+    differs = np.abs(values[newest] - values[preferred]) > _tolerance(
+        sources.iloc[newest].reset_index(drop=True), sources.iloc[preferred].reset_index(drop=True)
+    )
+    kept = np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred)
+    allrows = allrows.drop(columns="_rank")
+    winners = allrows.iloc[np.sort(kept)]
+    losers = allrows.drop(index=allrows.index[kept])
+    conflicts = _conflicts(winners, losers)
     breaks = _breaks(files)
     data = winners.reset_index(drop=True)
     groups = tuple(groups)
@@ -202,18 +216,29 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     return Panel(data, breaks, conflicts, warnings, {f.name: f.vintage for f in files}, groups)
 
 
+def _cell_codes(rows: pd.DataFrame) -> np.ndarray:
+    """One int64 per (entity, series, month): equal codes are the same cell."""
+    entity = pd.factorize(rows["entity"])[0].astype(np.int64)
+    series = pd.factorize(rows["series"])[0].astype(np.int64)
+    month = rows["period"].array.asi8  # type: ignore[union-attr]
+    month = month - month.min()
+    return (entity * (series.max() + 1) + series) * (month.max() + 1) + month
+
+
+def _tolerance(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Two figures agree if equal in the same unit, or within the rounding of a $bn figure."""
+    same_unit = a.isin(MN_FILES).to_numpy() == b.isin(MN_FILES).to_numpy()
+    return np.where(same_unit, EXACT_TOLERANCE, ROUNDING_TOLERANCE)
+
+
 def _conflicts(winners: pd.DataFrame, losers: pd.DataFrame) -> pd.DataFrame:
-    """Cells where a lower-precedence file disagrees with the kept value beyond rounding."""
+    """Cells where another file disagrees with the kept value beyond rounding."""
     cols = ["entity", "series", "period"]
     m = losers[[*cols, "value", "source", "vintage"]].merge(
         winners[[*cols, "value", "source", "vintage"]], on=cols, suffixes=("_other", "_kept")
     )
-    both_mfh = (m["source_other"].map(FAMILY) == 0) & (m["source_kept"].map(FAMILY) == 0)
-    same_unit = m["source_other"].isin(["slt_table3.txt", "slt3d_globl.csv"]) & m["source_kept"].isin(
-        ["slt_table3.txt", "slt3d_globl.csv"]
-    )
-    tol = np.where(both_mfh | same_unit, MFH_TOLERANCE, ROUNDING_TOLERANCE)
     m["difference"] = m["value_other"] - m["value_kept"]
+    tol = _tolerance(m["source_other"], m["source_kept"])
     return m[m["difference"].abs() > tol].reset_index(drop=True)
 
 

@@ -174,3 +174,28 @@ def test_rank_counts_same_direction_only():
     p = build_panel([ParsedFile("slt_table5.txt", frame(rows, "slt_table5.txt", "2024-05"), "2024-05")], ())
     r = p.rank("A", "holdings", 1)
     assert r == {"rank": 1, "of": 2, "direction": "increase", "since": "2024-02", "windows": 4}
+
+
+def test_newer_mn_table_wins_only_beyond_rounding():
+    history = [("A", "holdings", "2024-12", 378.8), ("B", "holdings", "2024-12", 100.0)]
+    table3 = [("A", "holdings", "2024-12", 380.256), ("B", "holdings", "2024-12", 100.049)]
+    p = build_panel(
+        [
+            ParsedFile("mfhhis01.txt", frame(history, "mfhhis01.txt", "2026-05-18"), "2026-05-18"),
+            ParsedFile("slt_table3.txt", frame(table3, "slt_table3.txt", "2026-04"), "2026-04"),
+        ],
+        (),
+    )
+    assert p.series("A")[P("2024-12")] == 380.256  # a revision: the June release wins
+    assert p.series("B")[P("2024-12")] == 100.0  # rounding: the MFH figure is kept
+    assert list(p.conflicts.entity) == ["A"]
+    assert p.conflicts.source_kept[0] == "slt_table3.txt"
+
+
+def test_real_revision_in_table3_is_kept_and_reported(real_panel):
+    fo = real_panel.rows("Foreign Official")
+    assert fo.at[P("2024-12"), "source"] == "slt_table3.txt"
+    assert fo.at[P("2024-12"), "value"] == pytest.approx(3777.591, abs=1e-9)
+    c = real_panel.conflicts
+    hit = c[(c.entity == "Foreign Official") & (c.series == "holdings") & (c.source_other == "mfhhis01.txt")]
+    assert hit.value_other.tolist() == [3792.5]

@@ -29,14 +29,15 @@ def parse_form_s(data: bytes, file: str = FILE) -> pd.DataFrame:
     start = header + 1
     if start < len(lines) and lines[start].strip().startswith("-"):
         start += 1  # the dashes under the column names
-    stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t")[0].strip()), len(lines))
+    stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t", 1)[0].strip()), len(lines))
     if stop == start:
         raise ParseError(file, start + 1, "data lines after the column names")
     df = long_table(
         lines, start, stop, file, [0, 1, 2, 3, 9], ["name", "code", "month", "[1]", "[7]"], width=len(HEADER)
     )
     months = df["period"].array.asi8
-    total_months = set(months[(df["code"].str.strip() == GRAND_TOTAL_CODE).to_numpy()])
+    total_codes = [c for c in df["code"].unique() if c.strip() == GRAND_TOTAL_CODE]
+    total_months = set(months[df["code"].isin(total_codes).to_numpy()])
     missing = sorted(set(months) - total_months)
     if missing:
         first = pd.PeriodIndex.from_ordinals([missing[0]], freq="M")[0]

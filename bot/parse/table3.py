@@ -57,7 +57,7 @@ def parse_table3(data: bytes, file: str = FILE) -> pd.DataFrame:
 
 def _rows(lines: list[str], header: int, file: str) -> pd.DataFrame:
     start = header + 1
-    stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t")[0].strip()), None)
+    stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t", 1)[0].strip()), None)
     if stop is None:
         raise ParseError(file, len(lines), "a blank line and the notes after the data (truncated?)")
     if stop == start:
