@@ -1,0 +1,65 @@
+"""The repository keeps its promises: README commands, CI, lint, documented commands."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def sh_blocks() -> list[str]:
+    return [b.strip() for b in re.findall(r"```sh\n(.*?)```", README, flags=re.S)]
+
+
+def test_readme_has_the_two_commands():
+    blocks = sh_blocks()
+    assert any("pip install" in b and "tic-alert check" in b for b in blocks)
+    assert any("pip install" in b and "pytest" in b for b in blocks)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_command = next(b for b in sh_blocks() if "pytest" in b)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
+
+
+def test_every_command_is_documented():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:  # type: ignore[union-attr]
+        assert f"tic-alert {name}" in README, f"`tic-alert {name}` is not in README.md"
+
+
+def test_ruff_is_clean():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it is in the test extra)")
+    proc = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_treasury_file_is_copied_into_the_repo():
+    names = {
+        "slt_table5.txt",
+        "mfhhis01.txt",
+        "mfhhis01.csv",
+        "mfh.txt",
+        "slt_table3.txt",
+        "slt_table1.txt",
+        "s1_globl.txt",
+        "slt3d_globl.csv",
+        "slt_table5.html",
+        "slt2d.txt",
+    }
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+    if not tracked:
+        pytest.skip("not a git checkout")
+    assert not [p for p in tracked.splitlines() if Path(p).name in names]
