@@ -70,3 +70,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         print(f"tic-alert: error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug: still one line, with what it was
+        print(f"tic-alert: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 70

@@ -129,3 +129,8 @@ def test_truncated_real_file(real_bytes):
     mid_row = data[: data.index(b"Korea, South") + 30]
     with pytest.raises(ParseError, match="13 values for 'Korea, South'"):
         parse_table5(mid_row)
+
+
+def test_html_table_served_as_text(real_bytes):
+    with pytest.raises(ParseError, match="not an HTML page"):
+        parse_table5(real_bytes("slt_table5.html"))
