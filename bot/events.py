@@ -1,0 +1,84 @@
+"""Events: what a rule found in one release, as frozen values passed from rules to render and outbox.
+
+Every figure is in billions of dollars as the panel holds it (the Treasury's print; $mn files
+divided by 1000). Months are ``YYYY-MM`` strings so events compare, hash and serialise simply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rank:
+    """How a value ranks among the same-direction values of its history, as of the event month.
+
+    ``rank`` 1 is the most extreme of ``of`` values in ``since``..``until``; ``kind`` says what
+    is ranked ("3-month decline", "net selling streak", ...). ``previous`` is the most extreme
+    earlier value and its month (the record this one beat or did not beat), when there is one.
+    """
+
+    rank: int
+    of: int
+    since: str
+    until: str
+    what: str
+    previous: tuple[float, str] | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One component of a holdings move: net transactions or valuation, or what is left over."""
+
+    label: str
+    value: float | None  # None: the data do not cover the whole window (a break, or no data)
+    source: str  # the file(s) the figure comes from, or "derived" for a remainder
+    members: tuple[tuple[str, float | None], ...] = ()  # a group's figure per member
+
+
+@dataclass(frozen=True)
+class Event:
+    """One rule firing for one entity and window in one release.
+
+    ``release`` is the data month of the release being evaluated; ``start``..``end`` are the
+    flow months the window covers (a stock change runs from end-``start − 1`` to end-``end``).
+    ``metric`` is the figure compared with ``threshold`` (a $bn or % magnitude, a rank, a number
+    of months, years or places, depending on the rule's kind).
+    """
+
+    release: str
+    rule: str
+    kind: str
+    severity: str
+    entity: str
+    basis: str  # the panel series: holdings, lt_holdings or lt_net
+    window: int  # months
+    start: str
+    end: str
+    value: float  # the window's change (stocks) or sum (flows), or the level (multi-year low/high)
+    metric: float
+    threshold: float
+    unit: str  # of value: "bn" or "pct"
+    direction: str
+    rank: Rank | None = None
+    parts: tuple[Part, ...] = ()
+    level: float | None = None  # the holdings level at ``end`` where relevant
+    streak: int | None = None  # months running (streak)
+    extreme_since: str | None = None  # lowest/highest since this month (multi-year low/high)
+    rank_from: int | None = None  # place among holders before (rank change)
+    rank_to: int | None = None  # place among holders now
+    passed: tuple[str, ...] = ()  # holders overtaken (or that overtook) in a rank change
+    notes: tuple[str, ...] = ()  # series breaks and other caveats, stated in the message
+    suppressed: tuple[str, ...] = field(default=(), compare=False)  # members folded into a group event
+
+    @property
+    def key(self) -> str:
+        """Deterministic identity: release, rule, entity, window."""
+        return f"{self.release}|{self.rule}|{self.entity}|{self.start}..{self.end}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (tuples become lists)."""
+        out = asdict(self)
+        out["key"] = self.key
+        return out

@@ -1,0 +1,235 @@
+"""Wide, vectorised views of a panel: every entity's series and windows as one months × entities frame.
+
+:class:`Metrics` computes each view once per panel and shares it between rules, subscribers and
+the backtest. Its windows follow exactly the semantics of :meth:`bot.panel.Panel.window`
+(break-aware; tests check the two agree on the real files); ranks are *as of* each month, so a
+value at month t is only ever compared with values of months ≤ t (no look-ahead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from bot.entities import HOLDINGS, is_country
+from bot.panel import STOCKS, Panel
+
+MFH_FAMILY = frozenset({"slt_table5.txt", "mfhhis01.txt", "mfhhis01.csv", "mfh.txt"})
+DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000): far below the files' precision ($1mn),
+# so a threshold compares with the printed figures, not with float summation noise
+
+
+class Metrics:
+    """Months × entities frames of one panel, computed on first use and kept."""
+
+    def __init__(self, panel: Panel):
+        self.panel = panel
+        data = panel.data
+        if len(data):
+            lo, hi = data["period"].min(), data["period"].max()
+            self.index = pd.period_range(lo, hi, freq="M")
+        else:
+            self.index = pd.PeriodIndex([], freq="M")
+        self._values: dict[str, pd.DataFrame] = {}
+        self._sources: dict[str, pd.DataFrame] = {}
+        self._windows: dict[tuple[str, int], pd.DataFrame] = {}
+        self._memo: dict[tuple[object, ...], pd.DataFrame] = {}
+        self._cols: dict[tuple[str, ...], object] = {}
+        self._by_series = {s: g for s, g in data.groupby("series", sort=False)} if len(data) else {}
+
+    def memo(self, key: tuple[object, ...], make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A derived frame computed once per panel (e.g. a window as a percent of its start)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    # --- levels and flows as printed -------------------------------------------------------------
+    def values(self, series: str) -> pd.DataFrame:
+        """The series as printed ($bn), months × entities; NaN where an entity has no figure."""
+        if series not in self._values:
+            self._values[series] = self._pivot(series, "value").astype("float64")
+        return self._values[series]
+
+    def sources(self, series: str) -> pd.DataFrame:
+        """The file each cell comes from (``a + b`` for a group summed from several files)."""
+        if series not in self._sources:
+            self._sources[series] = self._pivot(series, "source")
+        return self._sources[series]
+
+    def _pivot(self, series: str, column: str) -> pd.DataFrame:
+        rows = self._by_series.get(series)
+        if rows is None or rows.empty:
+            return pd.DataFrame(index=self.index, dtype="float64" if column == "value" else "object")
+        wide = rows.pivot(index="period", columns="entity", values=column)
+        wide = wide.reindex(self.index)
+        wide.columns.name = None
+        return wide
+
+    # --- windows -------------------------------------------------------------------------------------
+    def window(self, series: str, months: int) -> pd.DataFrame:
+        """Change (stocks) or sum (flows) over ``months``, by window end; Panel.window semantics."""
+        key = (series, months)
+        if key not in self._windows:
+            self._windows[key] = self._window(series, months).round(DECIMALS)
+        return self._windows[key]
+
+    def _window(self, series: str, months: int) -> pd.DataFrame:
+        values = self.values(series)
+        if values.empty:
+            return values
+        v = values.to_numpy()
+        stock = series in STOCKS
+        steps = v.copy()
+        if stock:
+            steps[0] = np.nan
+            steps[1:] = v[1:] - v[:-1]
+        unknown = np.zeros(v.shape, dtype=bool)
+        prior = self.values(f"{series}_prior").reindex(columns=values.columns) if stock else None
+        sources = self.sources(series).reindex(columns=values.columns).to_numpy()
+        for applied in self.panel.breaks:
+            p = applied.brk.period
+            if series not in applied.series or p not in values.index or p == values.index[0]:
+                continue
+            i = values.index.get_loc(p)
+            hit = np.fromiter((_uses(s, applied.sources) for s in sources[i]), dtype=bool, count=v.shape[1])
+            if not hit.any():
+                continue
+            if stock and applied.brk.comparable and prior is not None:
+                steps[i, hit] = prior.to_numpy()[i, hit] - v[i - 1, hit]
+            elif stock:
+                steps[i, hit] = np.nan
+            else:
+                unknown[i, hit] = True
+        total = _rolling_sum(steps, months)
+        if months > 1 and unknown.any():
+            # a flow window [t-k+1, t] crosses a break b when t-k+1 < b <= t
+            crossing = _rolling_sum(unknown.astype("float64"), months - 1, partial=True) > 0
+            total[crossing] = np.nan
+        return pd.DataFrame(total, index=values.index, columns=values.columns)
+
+    # --- who is who ----------------------------------------------------------------------------------
+    @cached_property
+    def countries(self) -> list[str]:
+        """Every single country in the panel (no totals, residuals or groups)."""
+        return sorted(e for e in self.panel.data["entity"].unique() if is_country(e, self.panel.groups))
+
+    @cached_property
+    def major(self) -> pd.DataFrame:
+        """True where a country is on the Major Foreign Holders roster that month (MFH family file)."""
+        src = self.sources(HOLDINGS)
+        cols = [c for c in src.columns if c in set(self.countries)]
+        return src[cols].isin(MFH_FAMILY)
+
+    def breaks_between(self, entity: str, series: str, after: pd.Period, until: pd.Period) -> list[str]:
+        """Non-comparable series breaks in (after, until] that touch this entity's series."""
+        out: list[str] = []
+        if entity not in self.sources(series).columns:
+            return out
+        src = self.source_column(series, entity)
+        lo, hi = self.position(after), self.position(until)
+        for i, names, label in self._hard_breaks(series):
+            if lo < i <= hi and _uses(src[i], names) and label not in out:
+                out.append(label)
+        return out
+
+    def _hard_breaks(self, series: str) -> list[tuple[int, frozenset[str], str]]:
+        key = ("hard-breaks", series)
+        if key not in self._cols:
+            found = []
+            for applied in self.panel.breaks:
+                p = applied.brk.period
+                if series in applied.series and not applied.brk.comparable and p in self.index:
+                    found.append((self.position(p), applied.sources, f"{applied.brk.label} ({p})"))
+            self._cols[key] = found  # type: ignore[assignment]
+        return self._cols[key]  # type: ignore[return-value]
+
+    # --- single columns as arrays, for building events quickly ---------------------------------
+    def position(self, period: pd.Period) -> int:
+        """Row of a month in :attr:`index` (may be out of range: callers check)."""
+        return period.ordinal - self.index[0].ordinal
+
+    def column(self, series: str, entity: str) -> np.ndarray:
+        """An entity's values as an array over :attr:`index` (all NaN if it has none)."""
+        key = ("values", series, entity)
+        if key not in self._cols:
+            frame = self.values(series)
+            self._cols[key] = (
+                frame[entity].to_numpy() if entity in frame.columns else np.full(len(self.index), np.nan)
+            )
+        return self._cols[key]  # type: ignore[return-value]
+
+    def window_column(self, series: str, months: int, entity: str) -> np.ndarray:
+        """An entity's windows (see :meth:`window`) as an array over :attr:`index`."""
+        key = ("window", series, str(months), entity)
+        if key not in self._cols:
+            frame = self.window(series, months)
+            self._cols[key] = (
+                frame[entity].to_numpy() if entity in frame.columns else np.full(len(self.index), np.nan)
+            )
+        return self._cols[key]  # type: ignore[return-value]
+
+    def source_column(self, series: str, entity: str) -> np.ndarray:
+        key = ("sources", series, entity)
+        if key not in self._cols:
+            frame = self.sources(series)
+            self._cols[key] = (
+                frame[entity].to_numpy() if entity in frame.columns else np.full(len(self.index), None)
+            )
+        return self._cols[key]  # type: ignore[return-value]
+
+    @cached_property
+    def labels(self) -> list[str]:
+        """``YYYY-MM`` of every row of :attr:`index`."""
+        return [str(p) for p in self.index]
+
+
+def _rolling_sum(a: np.ndarray, k: int, partial: bool = False) -> np.ndarray:
+    """Sum over the last ``k`` rows at each row; NaN unless all k are present (``partial``: the
+    rows that exist, for the first k − 1 rows)."""
+    n = a.shape[0]
+    out = np.full(a.shape, np.nan)
+    if n >= k:
+        out[k - 1 :] = np.lib.stride_tricks.sliding_window_view(a, k, axis=0).sum(axis=-1)
+    if partial:
+        for i in range(min(k - 1, n)):
+            out[i] = a[: i + 1].sum(axis=0)
+    return out
+
+
+def _uses(cell: object, names: frozenset[str]) -> bool:
+    return isinstance(cell, str) and bool(names & set(cell.split(" + ")))
+
+
+def expanding_rank(values: np.ndarray, more_extreme_is_larger: bool) -> tuple[np.ndarray, np.ndarray]:
+    """For each position t among ``values`` (NaN = not a candidate): the rank of values[t] among
+    the non-NaN values at positions ≤ t (1 = most extreme; ties share a rank), and how many there
+    are. Only positions ≤ t are used, so no result depends on a later value. NaN in, 0 out.
+    """
+    x = np.asarray(values, dtype="float64")
+    n = len(x)
+    valid = ~np.isnan(x)
+    of = np.cumsum(valid)
+    if n == 0:
+        return np.zeros(0, dtype=int), of
+    y = x if more_extreme_is_larger else -x
+    with np.errstate(invalid="ignore"):
+        beats = y[None, :] > y[:, None]  # [t, s]: value at s more extreme than at t (NaN → False)
+    beats &= np.tri(n, dtype=bool)  # s ≤ t only
+    rank = np.where(valid, beats.sum(axis=1) + 1, 0)
+    return rank, of
+
+
+def rank_at(values: np.ndarray, i: int) -> tuple[int, int, int | None]:
+    """Rank of ``values[i]`` among the non-NaN ``values[:i + 1]`` (1 = largest; ties share a rank):
+    (rank, how many, position of the largest before i or None)."""
+    upto = values[: i + 1]
+    valid = ~np.isnan(upto)
+    current = upto[i]
+    with np.errstate(invalid="ignore"):
+        rank = int((upto[valid] > current).sum()) + 1
+    earlier = np.where(valid[:i], upto[:i], -np.inf)
+    prev = int(np.argmax(earlier)) if valid[:i].any() else None
+    return rank, int(valid.sum()), prev

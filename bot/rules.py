@@ -1,0 +1,368 @@
+"""The rule catalogue: what a rule is, how the TOML file declares it, and how it is checked at startup.
+
+A rule names a kind (see :data:`KINDS`), the entities it watches, a basis (which panel series),
+a window in months, a severity, and one threshold a subscriber may override. Every kind has a
+single, monotone threshold: making it stricter (the direction is :attr:`Kind.stricter`) can only
+remove events, so a subscriber's setting is a cheap comparison against metrics computed once.
+
+A malformed file (unknown kind, entity, field or a bad value) raises :class:`ConfigError`
+naming the rule and the field, when the catalogue is loaded at startup, never at release time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from bot.config import config_file
+from bot.entities import (
+    FOREIGN_NON_OFFICIAL,
+    FOREIGN_OFFICIAL,
+    GRAND_TOTAL,
+    HOLDINGS,
+    LT_HOLDINGS,
+    LT_NET,
+    Group,
+    canonical_name,
+)
+from bot.errors import ConfigError
+
+RULES_FILE = "rules.toml"
+
+# basis as written in the rule file → panel series
+BASES = {"holdings": HOLDINGS, "lt_holdings": LT_HOLDINGS, "net": LT_NET}
+SEVERITIES = ("info", "notable", "major")
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+
+# Entity selectors, expanded against the panel when metrics are computed:
+GROUPS = "@groups"  # every configured group
+COUNTRIES = "@countries"  # every single country with data
+MAJOR = "@major"  # countries on the Major Foreign Holders roster at the month (Table 5 / mfhhis01)
+SELECTORS = (GROUPS, COUNTRIES, MAJOR)
+AGGREGATES = (GRAND_TOTAL, FOREIGN_OFFICIAL, FOREIGN_NON_OFFICIAL)
+
+MAX_WINDOW = 120
+MAX_TOP_K = 10
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of rule accepts, and which way its threshold is stricter."""
+
+    name: str
+    bases: tuple[str, ...]
+    directions: tuple[str, ...]
+    stricter: str  # "higher": a larger threshold fires less; "lower": a smaller one does
+    integer: bool  # threshold must be a whole number
+    minimum: float  # smallest valid threshold
+    maximum: float = math.inf
+    extra: tuple[str, ...] = ()  # kind-specific fields
+    threshold_means: str = ""
+
+    def threshold_ok(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return False
+        if self.integer and value != int(value):
+            return False
+        return self.minimum <= value <= self.maximum
+
+    def fires(self, metric: float, threshold: float) -> bool:
+        """True when a candidate's metric meets the threshold."""
+        return metric >= threshold if self.stricter == "higher" else metric <= threshold
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "change",
+            ("holdings", "lt_holdings", "net"),
+            ("decline", "increase"),
+            "higher",
+            False,
+            0.0,
+            extra=("unit",),
+            threshold_means="the smallest move that fires, in $bn (unit bn) or percent (unit pct)",
+        ),
+        Kind(
+            "record",
+            ("holdings", "lt_holdings", "net"),
+            ("decline", "increase"),
+            "lower",
+            True,
+            1,
+            MAX_TOP_K,
+            extra=("min_history",),
+            threshold_means="top k: fire when the window ranks k-th or better in its history",
+        ),
+        Kind(
+            "official_selling",
+            ("holdings", "lt_holdings", "net"),
+            ("decline",),
+            "higher",
+            False,
+            0.0,
+            threshold_means="the smallest net selling (or holdings decline) that fires, in $bn",
+        ),
+        Kind(
+            "streak",
+            ("holdings", "lt_holdings", "net"),
+            ("decline", "increase"),
+            "higher",
+            True,
+            2,
+            600,
+            threshold_means="consecutive months of net selling (or decline) needed",
+        ),
+        Kind(
+            "multi_year",
+            ("holdings", "lt_holdings"),
+            ("low", "high"),
+            "higher",
+            False,
+            0.5,
+            100,
+            threshold_means="years since the level was last as low (or high)",
+        ),
+        Kind(
+            "rank_change",
+            ("holdings", "lt_holdings"),
+            ("up", "down", "either"),
+            "higher",
+            True,
+            1,
+            200,
+            extra=("top_n",),
+            threshold_means="places moved among holders",
+        ),
+    )
+}
+
+COMMON_FIELDS = (
+    "id",
+    "description",
+    "kind",
+    "entity",
+    "entities",
+    "basis",
+    "window",
+    "direction",
+    "threshold",
+    "severity",
+    "enabled",
+)
+DEFAULTS = {"unit": "bn", "min_history": 36, "top_n": 10}
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One checked rule of the catalogue; entities are canonical names or selectors."""
+
+    id: str
+    description: str
+    kind: str
+    entities: tuple[str, ...]
+    basis: str  # as written: holdings, lt_holdings or net
+    window: int
+    direction: str
+    threshold: float
+    severity: str
+    unit: str = "bn"  # change: "bn" or "pct"
+    min_history: int = 36  # record: windows of history needed before a record counts
+    top_n: int = 10  # rank_change: only moves that end within the top n holders
+    enabled: bool = True
+
+    @property
+    def series(self) -> str:
+        """The panel series the rule reads."""
+        return BASES[self.basis]
+
+    @property
+    def spec(self) -> Kind:
+        return KINDS[self.kind]
+
+
+def load_rules(
+    groups: Iterable[Group] = (), text: str | None = None, where: str = f"config/{RULES_FILE}"
+) -> tuple[Rule, ...]:
+    """Read and check the rule catalogue (the packaged config/rules.toml unless ``text`` is given)."""
+    if text is None:
+        text = config_file(RULES_FILE).read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"rules {where}: not valid TOML ({err})") from err
+    unknown = sorted(set(data) - {"rule"})
+    if unknown:
+        raise ConfigError(f"rules {where}: unknown top-level key {unknown[0]!r} (expected [[rule]] tables)")
+    raw = data.get("rule", [])
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"rules {where}: no [[rule]] tables")
+    group_names = {g.name for g in groups}
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw, start=1):
+        rule = _rule(item, i, group_names, where)
+        if rule.id in seen:
+            raise ConfigError(f"rules {where}: rule {rule.id!r}: field 'id': used by an earlier rule")
+        seen.add(rule.id)
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
+    if not isinstance(item, dict):
+        raise ConfigError(f"rules {where}: rule #{number}: must be a table")
+    rid = item.get("id")
+    name = repr(rid) if isinstance(rid, str) else f"#{number}"
+
+    def bad(fieldname: str, expected: str) -> ConfigError:
+        found = item.get(fieldname, "nothing")
+        return ConfigError(
+            f"rules {where}: rule {name}: field {fieldname!r}: expected {expected}, found {found!r}"
+        )
+
+    if not isinstance(rid, str) or not _ID.match(rid):
+        raise bad("id", "a short id of lower-case letters, digits, '-' or '_'")
+    kind_name = item.get("kind")
+    if kind_name not in KINDS:
+        raise bad("kind", "one of " + ", ".join(KINDS))
+    kind = KINDS[kind_name]
+    allowed = set(COMMON_FIELDS) | set(kind.extra)
+    for key in item:
+        if key not in allowed:
+            raise ConfigError(
+                f"rules {where}: rule {name}: field {key!r}: unknown field for kind {kind.name!r} "
+                f"(allowed: {', '.join(sorted(allowed))})"
+            )
+    description = item.get("description")
+    if not isinstance(description, str) or not description.strip() or "\n" in description:
+        raise bad("description", "a one-line description")
+    entities = _entities(item, kind, group_names, bad)
+    basis = item.get("basis")
+    if basis not in kind.bases:
+        raise bad("basis", "one of " + ", ".join(kind.bases))
+    window = item.get("window", 1)
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= MAX_WINDOW:
+        raise bad("window", f"a whole number of months from 1 to {MAX_WINDOW}")
+    if kind.name in ("streak", "multi_year") and window != 1:
+        raise bad("window", f"1 (a {kind.name} rule looks at every month)")
+    direction = item.get("direction", kind.directions[0])
+    if direction not in kind.directions:
+        raise bad("direction", "one of " + ", ".join(kind.directions))
+    if "threshold" not in item:
+        raise bad("threshold", f"a number: {kind.threshold_means}")
+    threshold = item["threshold"]
+    if not kind.threshold_ok(threshold):
+        whole = "a whole number" if kind.integer else "a number"
+        upper = f" and at most {kind.maximum:g}" if math.isfinite(kind.maximum) else ""
+        raise bad("threshold", f"{whole} of at least {kind.minimum:g}{upper} ({kind.threshold_means})")
+    severity = item.get("severity")
+    if severity not in SEVERITIES:
+        raise bad("severity", "one of " + ", ".join(SEVERITIES))
+    enabled = item.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise bad("enabled", "true or false")
+    extra: dict[str, Any] = {}
+    if "unit" in kind.extra:
+        unit = item.get("unit", DEFAULTS["unit"])
+        if unit not in ("bn", "pct"):
+            raise bad("unit", "'bn' or 'pct'")
+        if unit == "pct" and basis == "net":
+            raise bad("unit", "'bn' (a percent change needs a level: use holdings)")
+        extra["unit"] = unit
+    for key in ("min_history", "top_n"):
+        if key in kind.extra:
+            v = item.get(key, DEFAULTS[key])
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1000:
+                raise bad(key, "a whole number from 1 to 1000")
+            extra[key] = v
+    return Rule(
+        id=rid,
+        description=description.strip(),
+        kind=kind.name,
+        entities=entities,
+        basis=basis,
+        window=window,
+        direction=direction,
+        threshold=float(threshold),
+        severity=severity,
+        enabled=enabled,
+        **extra,
+    )
+
+
+def _entities(item: dict[str, Any], kind: Kind, group_names: set[str], bad: Any) -> tuple[str, ...]:
+    if "entity" in item and "entities" in item:
+        raise bad("entities", "either 'entity' or 'entities', not both")
+    if kind.name == "official_selling":
+        raw = item.get("entity", item.get("entities", FOREIGN_OFFICIAL))
+        if raw not in (FOREIGN_OFFICIAL, [FOREIGN_OFFICIAL]):
+            raise bad("entity" if "entity" in item else "entities", f"{FOREIGN_OFFICIAL!r} (or nothing)")
+        return (FOREIGN_OFFICIAL,)
+    fieldname = "entity" if "entity" in item else "entities"
+    raw = item.get(fieldname)
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise bad(fieldname, "an entity name or a list of them")
+    out: list[str] = []
+    for n in names:
+        entity = resolve_entity(n, group_names)
+        if entity is None:
+            raise ConfigError(
+                f"rules: rule {item.get('id')!r}: field {fieldname!r}: unknown entity {n!r} "
+                f"(a country, {', '.join(AGGREGATES)}, a group from [groups], or {', '.join(SELECTORS)})"
+            )
+        if kind.name == "rank_change" and entity in (*AGGREGATES, *group_names, GROUPS):
+            raise bad(fieldname, "countries only (a rank change ranks single countries among holders)")
+        if entity not in out:
+            out.append(entity)
+    return tuple(out)
+
+
+def resolve_entity(name: str, group_names: Iterable[str] = ()) -> str | None:
+    """The canonical entity (or selector) for a name a rule or a user gives; None if unknown."""
+    text = name.strip()
+    if text in SELECTORS:
+        return text
+    groups = {g.casefold(): g for g in group_names}
+    if text.casefold() in groups:
+        return groups[text.casefold()]
+    canonical = canonical_name(text)
+    if canonical in AGGREGATES:
+        return canonical
+    if canonical in known_countries():
+        return canonical
+    return None
+
+
+@cache
+def known_countries() -> frozenset[str]:
+    """Every country name the Treasury files print (config/countries.toml)."""
+    data = tomllib.loads(config_file("countries.toml").read_text(encoding="utf-8"))
+    return frozenset(data["countries"])
+
+
+def check_overrides(rules: Iterable[Rule], overrides: Mapping[str, float | None]) -> dict[str, float | None]:
+    """Validate a subscriber's thresholds: rule id → threshold (None switches the rule off)."""
+    by_id = {r.id: r for r in rules}
+    out: dict[str, float | None] = {}
+    for rid, value in overrides.items():
+        if rid not in by_id:
+            raise ConfigError(f"override: rule {rid!r}: no such rule")
+        if value is None:
+            out[rid] = None
+            continue
+        kind = by_id[rid].spec
+        if not kind.threshold_ok(value):
+            raise ConfigError(
+                f"override: rule {rid!r}: field 'threshold': bad value {value!r} ({kind.threshold_means})"
+            )
+        out[rid] = float(value)
+    return out
