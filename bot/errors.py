@@ -1,9 +1,10 @@
 """The exceptions tic-alert raises on purpose.
 
 TicAlertError
-├── ConfigError   a settings or rule file is wrong (raised at startup, never at release time)
+├── ConfigError   a settings, calendar or rule file is wrong (raised at startup, never at release time)
 ├── ParseError    a Treasury file is not what its parser expects
-└── FetchError    a Treasury file could not be fetched
+├── FetchError    a Treasury file could not be fetched; ``kind`` says how (see FetchError.KINDS)
+└── StoreError    the SQLite state file cannot be opened or has an unknown layout
 """
 
 from __future__ import annotations
@@ -18,7 +19,21 @@ class ConfigError(TicAlertError):
 
 
 class FetchError(TicAlertError):
-    """A file could not be fetched (network, HTTP status, size limit)."""
+    """A file could not be fetched (network, HTTP status, size limit, truncated body).
+
+    ``kind`` is one of :attr:`KINDS`, so the poller can log and count faults by cause.
+    """
+
+    KINDS = ("status", "timeout", "connection", "truncated", "oversize", "network")
+
+    def __init__(self, message: str, kind: str = "network", status: int | None = None):
+        self.kind = kind
+        self.status = status
+        super().__init__(message)
+
+
+class StoreError(TicAlertError):
+    """The state database cannot be opened or was written by an incompatible version."""
 
 
 class ParseError(TicAlertError):
