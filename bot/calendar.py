@@ -1,0 +1,275 @@
+"""The TIC release calendar: official dates from config/calendar.toml, a fallback rule, windows.
+
+Everything here is a pure function of its arguments (a :class:`Calendar` and ``now``);
+times are computed in America/New_York with zoneinfo, so DST changes need no special case.
+
+* A *slot* is one expected release: an official date, or, for a month without a known date,
+  the run of candidate days of the fallback rule (the Nth business day + 0..k business days).
+* A month with a postponed date and no other date (October 2025, the shutdown) has no slot.
+* The data month of a release in month M is M-2 (a release may carry more, e.g. 2025-11-18
+  carried August and September 2025: the newest is still M-2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+
+UTC = dt.UTC
+_KEYS = {
+    "timezone": str,
+    "release_time": str,
+    "dates": list,
+    "postponed": list,
+    "fallback_business_day": int,
+    "fallback_extra_days": int,
+}
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Official and postponed release dates plus the fallback rule for the other months."""
+
+    tz: ZoneInfo
+    release_time: dt.time
+    dates: tuple[dt.date, ...]
+    postponed: tuple[dt.date, ...] = ()
+    fallback_business_day: int = 11
+    fallback_extra_days: int = 3
+
+    @property
+    def known_months(self) -> frozenset[tuple[int, int]]:
+        return frozenset((d.year, d.month) for d in (*self.dates, *self.postponed))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One expected release: its candidate days (one for an official date) and its data month."""
+
+    days: tuple[dt.date, ...]
+    official: bool
+    data_month: str  # "YYYY-MM", the newest month the release should carry
+
+    @property
+    def key(self) -> str:
+        """A stable name, e.g. ``2026-12-15`` or ``2027-03-16..2027-03-19``."""
+        first, last = self.days[0], self.days[-1]
+        return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The release window on one day of a slot, as aware datetimes."""
+
+    slot: Slot
+    day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def last_day(self) -> bool:
+        return self.day == self.slot.days[-1]
+
+
+def load_calendar(source: str | Path | Traversable | None = None) -> Calendar:
+    """Read and check a calendar TOML file (default: the packaged config/calendar.toml)."""
+    if source is None:
+        from bot.config import config_file
+
+        source = config_file("calendar.toml")
+    where = str(source)
+    file = Path(source) if isinstance(source, str) else source
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"calendar file {where}: cannot read it ({err.strerror})") from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"calendar file {where}: not valid TOML ({err})") from err
+    return calendar_from_dict(data, where)
+
+
+def calendar_from_dict(data: dict[str, Any], where: str = "calendar") -> Calendar:
+    """Build a Calendar from parsed TOML; a bad value is a ConfigError naming its key."""
+    for key, value in data.items():
+        if key not in _KEYS:
+            raise ConfigError(f"{where}: unknown setting calendar.{key}")
+        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+            raise ConfigError(f"{where}: calendar.{key} has a bad value {value!r}")
+    for key in ("timezone", "release_time", "dates"):
+        if key not in data:
+            raise ConfigError(f"{where}: calendar.{key} is missing")
+    try:
+        tz = ZoneInfo(data["timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ConfigError(f"{where}: calendar.timezone: unknown zone {data['timezone']!r}") from err
+    release_time = parse_clock(data["release_time"], f"{where}: calendar.release_time")
+    dates = _dates(data["dates"], f"{where}: calendar.dates")
+    postponed = _dates(data.get("postponed", []), f"{where}: calendar.postponed")
+    nth = data.get("fallback_business_day", 11)
+    extra = data.get("fallback_extra_days", 3)
+    if not 1 <= nth <= 20:
+        raise ConfigError(f"{where}: calendar.fallback_business_day must be 1..20, found {nth}")
+    if not 0 <= extra <= 5:
+        raise ConfigError(f"{where}: calendar.fallback_extra_days must be 0..5, found {extra}")
+    return Calendar(tz, release_time, tuple(sorted(dates)), tuple(sorted(postponed)), nth, extra)
+
+
+def parse_clock(text: str, what: str) -> dt.time:
+    """``"16:00"`` → a time; anything else is a ConfigError naming ``what``."""
+    try:
+        hour, minute = (int(p) for p in text.split(":"))
+        return dt.time(hour, minute)
+    except ValueError:
+        raise ConfigError(f"{what}: expected a time as HH:MM, found {text!r}") from None
+
+
+def _dates(values: list[Any], what: str) -> list[dt.date]:
+    out = []
+    for v in values:
+        try:
+            out.append(v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
+        except ValueError:
+            raise ConfigError(f"{what}: expected dates as YYYY-MM-DD, found {v!r}") from None
+    if len(set(out)) != len(out):
+        raise ConfigError(f"{what}: a date is listed twice")
+    return out
+
+
+# --- business days -------------------------------------------------------------------------
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_weekday(year: int, month: int, weekday: int) -> dt.date:
+    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _observed(day: dt.date) -> dt.date:
+    if day.weekday() == 5:
+        return day - dt.timedelta(days=1)
+    if day.weekday() == 6:
+        return day + dt.timedelta(days=1)
+    return day
+
+
+def us_federal_holidays(year: int) -> frozenset[dt.date]:
+    """The U.S. federal holidays observed in ``year`` (Saturday → Friday, Sunday → Monday)."""
+    return frozenset(
+        {
+            _observed(dt.date(year, 1, 1)),
+            _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
+            _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
+            _last_weekday(year, 5, 0),  # Memorial Day
+            _observed(dt.date(year, 6, 19)),  # Juneteenth
+            _observed(dt.date(year, 7, 4)),
+            _nth_weekday(year, 9, 0, 1),  # Labor Day
+            _nth_weekday(year, 10, 0, 2),  # Columbus Day
+            _observed(dt.date(year, 11, 11)),
+            _nth_weekday(year, 11, 3, 4),  # Thanksgiving
+            _observed(dt.date(year, 12, 25)),
+        }
+    )
+
+
+def business_days(year: int, month: int) -> list[dt.date]:
+    """Weekdays of the month that are not federal holidays."""
+    holidays = us_federal_holidays(year)
+    day = dt.date(year, month, 1)
+    out = []
+    while day.month == month:
+        if day.weekday() < 5 and day not in holidays:
+            out.append(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
+# --- slots and windows ---------------------------------------------------------------------
+
+
+def data_month(release_day: dt.date) -> str:
+    """The newest data month a release published on ``release_day`` carries (M-2)."""
+    year, month = divmod(release_day.year * 12 + release_day.month - 1 - 2, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
+def slots_in_month(cal: Calendar, year: int, month: int) -> list[Slot]:
+    """The releases expected in a month: official dates, or the fallback run, or none (postponed)."""
+    if (year, month) in cal.known_months:
+        return [Slot((d,), True, data_month(d)) for d in cal.dates if (d.year, d.month) == (year, month)]
+    days = business_days(year, month)
+    start = cal.fallback_business_day - 1
+    run = tuple(days[start : start + 1 + cal.fallback_extra_days])
+    return [Slot(run, False, data_month(run[0]))] if run else []
+
+
+def _months_from(year: int, month: int) -> Iterator[tuple[int, int]]:
+    while True:
+        yield year, month
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def release_moment(cal: Calendar, day: dt.date) -> dt.datetime:
+    """4:00 p.m. (the configured release time) on ``day`` in the calendar's zone."""
+    return dt.datetime.combine(day, cal.release_time, tzinfo=cal.tz)
+
+
+def next_slots(cal: Calendar, now: dt.datetime, count: int) -> list[Slot]:
+    """The next ``count`` expected releases whose last candidate day's release time is ≥ ``now``."""
+    local = now.astimezone(cal.tz)
+    out: list[Slot] = []
+    for year, month in _months_from(local.year, local.month):
+        for slot in slots_in_month(cal, year, month):
+            if release_moment(cal, slot.days[-1]) >= now:
+                out.append(slot)
+        if len(out) >= count:
+            return out[:count]
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def window_on(cal: Calendar, day: dt.date, start: dt.time, end: dt.time) -> Window | None:
+    """The release window on ``day`` if it is a release or fallback day, else None."""
+    for slot in slots_in_month(cal, day.year, day.month):
+        if day in slot.days:
+            return Window(
+                slot,
+                day,
+                dt.datetime.combine(day, start, tzinfo=cal.tz),
+                dt.datetime.combine(day, end, tzinfo=cal.tz),
+            )
+    return None
+
+
+def window_at(cal: Calendar, now: dt.datetime, start: dt.time, end: dt.time) -> Window | None:
+    """The window ``now`` falls in (start inclusive, end exclusive), else None."""
+    window = window_on(cal, now.astimezone(cal.tz).date(), start, end)
+    return window if window and window.start <= now < window.end else None
+
+
+def finished_slots(
+    cal: Calendar, now: dt.datetime, end: dt.time, lookback: dt.timedelta = dt.timedelta(days=3)
+) -> list[Slot]:
+    """Slots whose last window closed in (now - lookback, now]: the ones a dead-man check looks at."""
+    local = now.astimezone(cal.tz)
+    earliest = now - lookback
+    year, month = divmod(local.year * 12 + local.month - 2, 12)
+    out = []
+    for y, m in ((year, month + 1), (local.year, local.month)):
+        for slot in slots_in_month(cal, y, m):
+            closes = dt.datetime.combine(slot.days[-1], end, tzinfo=cal.tz)
+            if earliest < closes <= now:
+                out.append(slot)
+    return out
