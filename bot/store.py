@@ -1,0 +1,345 @@
+"""The poller's state in SQLite (WAL): file vintages, releases and their contents, a poll log.
+
+One connection per process; every multi-row change is one transaction, so a crash leaves
+either the old state or the new one. Writes are keyed (a file's vintage by its hash, a release
+by its month, an operator event by its key), so replaying a poll adds nothing: polling the same
+release 100 times, or restarting the poller, records one release.
+Times are ISO 8601 strings in UTC; months are ``YYYY-MM``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import StoreError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vintages (
+    id            INTEGER PRIMARY KEY,
+    file          TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    vintage       TEXT NOT NULL,   -- newest month (YYYY-MM), or mfhhis01's footer stamp (YYYY-MM-DD)
+    etag          TEXT,
+    last_modified TEXT,
+    first_seen    TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    body          BLOB NOT NULL,
+    UNIQUE (file, sha256)
+);
+CREATE TABLE IF NOT EXISTS current (  -- the copy we hold of each file, and its validators
+    file          TEXT PRIMARY KEY,
+    vintage_id    INTEGER NOT NULL REFERENCES vintages (id),
+    etag          TEXT,
+    last_modified TEXT,
+    checked_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    month         TEXT PRIMARY KEY,  -- newest month on the Country line of slt_table5.txt
+    months        TEXT NOT NULL,     -- JSON list of the months new in this release, oldest first
+    first_seen    TEXT NOT NULL,
+    headline_id   INTEGER NOT NULL REFERENCES vintages (id),
+    baseline      INTEGER NOT NULL,  -- 1: the first release this store saw (not seen being published)
+    gather_until  TEXT NOT NULL,     -- companions are polled until this moment
+    closed_at     TEXT,
+    handed_over   TEXT               -- JSON of the contents last handed to the rules stage
+);
+CREATE TABLE IF NOT EXISTS release_files (  -- which file showed the release, and when
+    month         TEXT NOT NULL REFERENCES releases (month),
+    file          TEXT NOT NULL,
+    before_id     INTEGER,           -- the copy held when the release was found
+    vintage_id    INTEGER,           -- the copy that shows the release (NULL: not yet)
+    complete_at   TEXT,
+    PRIMARY KEY (month, file)
+);
+CREATE TABLE IF NOT EXISTS poll_log (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    outcome       TEXT NOT NULL,     -- not_modified, unchanged, new_release, revision, stale, complete, error
+    status        INTEGER,
+    bytes         INTEGER NOT NULL DEFAULT 0,
+    detail        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS operator_events (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    key           TEXT NOT NULL UNIQUE,
+    detail        TEXT NOT NULL
+);
+"""
+
+
+def iso(moment: dt.datetime) -> str:
+    """An aware datetime → ISO 8601 in UTC (sorts as text)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def from_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Held:
+    """The copy of a file we hold: its vintage row and the validators of the answer that brought it."""
+
+    file: str
+    vintage_id: int
+    sha256: str
+    vintage: str
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    month: str
+    months: tuple[str, ...]
+    first_seen: dt.datetime
+    baseline: bool
+    gather_until: dt.datetime
+    closed_at: dt.datetime | None
+    handed_over: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    file: str
+    before_id: int | None
+    vintage_id: int | None
+    complete_at: dt.datetime | None
+
+
+class Store:
+    """SQLite state; ``path`` ":memory:" for tests. Not shared between threads."""
+
+    def __init__(self, path: str | Path):
+        if str(path) != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(str(Path(path).expanduser()) if str(path) != ":memory:" else path)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=5000")
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise StoreError(f"{path}: schema version {version}, this tic-alert knows {SCHEMA_VERSION}")
+            with self.conn:
+                self.conn.executescript(_SCHEMA)
+                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as err:
+            raise StoreError(f"{path}: cannot open the state database ({err})") from err
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def journal_mode(self) -> str:
+        return str(self.conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    # --- files ---------------------------------------------------------------------------
+
+    def held(self, file: str) -> Held | None:
+        row = self.conn.execute(
+            "SELECT c.file, v.id, v.sha256, v.vintage, c.etag, c.last_modified "
+            "FROM current c JOIN vintages v ON v.id = c.vintage_id WHERE c.file = ?",
+            (file,),
+        ).fetchone()
+        return Held(*row) if row else None
+
+    def body(self, vintage_id: int) -> bytes:
+        row = self.conn.execute("SELECT body FROM vintages WHERE id = ?", (vintage_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no vintage with id {vintage_id}")
+        return bytes(row[0])
+
+    def vintage_of(self, vintage_id: int) -> str:
+        return str(
+            self.conn.execute("SELECT vintage FROM vintages WHERE id = ?", (vintage_id,)).fetchone()[0]
+        )
+
+    def add_vintage(
+        self,
+        file: str,
+        body: bytes,
+        sha256: str,
+        vintage: str,
+        etag: str | None,
+        last_modified: str | None,
+        now: dt.datetime,
+    ) -> int:
+        """Keep a copy (once per distinct body); returns its id. Call inside :meth:`transaction`."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO vintages"
+            " (file, sha256, vintage, etag, last_modified, first_seen, size, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (file, sha256, vintage, etag, last_modified, iso(now), len(body), body),
+        )
+        row = self.conn.execute("SELECT id FROM vintages WHERE file = ? AND sha256 = ?", (file, sha256))
+        return int(row.fetchone()[0])
+
+    def set_held(
+        self, file: str, vintage_id: int, etag: str | None, last_modified: str | None, now: dt.datetime
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO current (file, vintage_id, etag, last_modified, checked_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (file) DO UPDATE SET vintage_id = excluded.vintage_id, etag = excluded.etag,"
+            " last_modified = excluded.last_modified, checked_at = excluded.checked_at",
+            (file, vintage_id, etag, last_modified, iso(now)),
+        )
+
+    def held_bodies(self) -> dict[str, bytes]:
+        """The body of every file we hold, by name (the input of a panel)."""
+        rows = self.conn.execute(
+            "SELECT c.file, v.body FROM current c JOIN vintages v ON v.id = c.vintage_id"
+        )
+        return {name: bytes(body) for name, body in rows}
+
+    def count_vintages(self, file: str) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM vintages WHERE file = ?", (file,)).fetchone()[0])
+
+    # --- releases ------------------------------------------------------------------------
+
+    def latest_release(self) -> ReleaseRow | None:
+        row = self.conn.execute(
+            f"SELECT {_RELEASE_COLS} FROM releases ORDER BY month DESC LIMIT 1"
+        ).fetchone()
+        return _release(row) if row else None
+
+    def release(self, month: str) -> ReleaseRow | None:
+        row = self.conn.execute(f"SELECT {_RELEASE_COLS} FROM releases WHERE month = ?", (month,)).fetchone()
+        return _release(row) if row else None
+
+    def releases(self) -> list[ReleaseRow]:
+        return [
+            _release(r) for r in self.conn.execute(f"SELECT {_RELEASE_COLS} FROM releases ORDER BY month")
+        ]
+
+    def open_releases(self) -> list[ReleaseRow]:
+        rows = self.conn.execute(
+            f"SELECT {_RELEASE_COLS} FROM releases WHERE closed_at IS NULL ORDER BY month"
+        )
+        return [_release(r) for r in rows]
+
+    def add_release(
+        self,
+        month: str,
+        months: tuple[str, ...],
+        headline_id: int,
+        baseline: bool,
+        gather_until: dt.datetime,
+        companions: dict[str, int | None],
+        now: dt.datetime,
+    ) -> bool:
+        """Record a release once (keyed by month); False when it was already recorded."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO releases (month, months, first_seen, headline_id, baseline, gather_until)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (month, json.dumps(list(months)), iso(now), headline_id, int(baseline), iso(gather_until)),
+        )
+        if cur.rowcount == 0:
+            return False
+        self.conn.executemany(
+            "INSERT INTO release_files (month, file, before_id) VALUES (?, ?, ?)",
+            [(month, f, before) for f, before in companions.items()],
+        )
+        return True
+
+    def release_files(self, month: str) -> list[ReleaseFile]:
+        rows = self.conn.execute(
+            "SELECT file, before_id, vintage_id, complete_at FROM release_files"
+            " WHERE month = ? ORDER BY file",
+            (month,),
+        )
+        return [ReleaseFile(f, b, v, from_iso(c) if c else None) for f, b, v, c in rows]
+
+    def file_complete(self, month: str, file: str, vintage_id: int, now: dt.datetime) -> None:
+        self.conn.execute(
+            "UPDATE release_files SET vintage_id = ?, complete_at = ? WHERE month = ? AND file = ?"
+            " AND complete_at IS NULL",
+            (vintage_id, iso(now), month, file),
+        )
+
+    def close_release(self, month: str, now: dt.datetime) -> None:
+        self.conn.execute(
+            "UPDATE releases SET closed_at = ? WHERE month = ? AND closed_at IS NULL", (iso(now), month)
+        )
+
+    def set_handed_over(self, month: str, contents: str) -> None:
+        with self.conn:
+            self.conn.execute("UPDATE releases SET handed_over = ? WHERE month = ?", (contents, month))
+
+    # --- logs ----------------------------------------------------------------------------
+
+    def log_poll(
+        self,
+        now: dt.datetime,
+        file: str,
+        outcome: str,
+        status: int | None = None,
+        size: int = 0,
+        detail: str = "",
+    ) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO poll_log (at, file, outcome, status, bytes, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (iso(now), file, outcome, status, size, detail),
+            )
+
+    def poll_log(
+        self, file: str | None = None, limit: int = 1000
+    ) -> list[tuple[str, str, str, int | None, str]]:
+        """The newest poll log entries first: (at, file, outcome, status, detail)."""
+        where, args = ("WHERE file = ?", (file,)) if file else ("", ())
+        rows = self.conn.execute(
+            f"SELECT at, file, outcome, status, detail FROM poll_log {where} ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+        )
+        return list(rows)
+
+    def trailing_errors(self, file: str) -> tuple[int, str | None]:
+        """How many of the newest poll log entries for ``file`` are errors, and when that run began."""
+        count, first = 0, None
+        for at, _, outcome, _, _ in self.poll_log(file, limit=10_000):
+            if outcome != "error":
+                break
+            count, first = count + 1, at
+        return count, first
+
+    def add_operator_event(self, kind: str, key: str, detail: str, now: dt.datetime) -> bool:
+        """Record an operator event once per key; False when it was already recorded."""
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO operator_events (at, kind, key, detail) VALUES (?, ?, ?, ?)",
+                (iso(now), kind, key, detail),
+            )
+        return cur.rowcount == 1
+
+    def operator_events(self) -> list[tuple[str, str, str, str]]:
+        """(at, kind, key, detail), oldest first."""
+        return list(self.conn.execute("SELECT at, kind, key, detail FROM operator_events ORDER BY id"))
+
+    def transaction(self) -> sqlite3.Connection:
+        """``with store.transaction():`` commits the block's writes together, or none of them."""
+        return self.conn
+
+
+_RELEASE_COLS = "month, months, first_seen, baseline, gather_until, closed_at, handed_over"
+
+
+def _release(row: tuple) -> ReleaseRow:
+    month, months, first_seen, baseline, gather_until, closed_at, handed_over = row
+    return ReleaseRow(
+        month,
+        tuple(json.loads(months)),
+        from_iso(first_seen),
+        bool(baseline),
+        from_iso(gather_until),
+        from_iso(closed_at) if closed_at else None,
+        handed_over,
+    )
