@@ -253,7 +253,7 @@ class Store:
     def release_files(self, month: str) -> list[ReleaseFile]:
         rows = self.conn.execute(
             "SELECT file, before_id, vintage_id, complete_at FROM release_files"
-            " WHERE month = ? ORDER BY file",
+            " WHERE month = ? ORDER BY complete_at IS NULL, complete_at, file",
             (month,),
         )
         return [ReleaseFile(f, b, v, from_iso(c) if c else None) for f, b, v, c in rows]

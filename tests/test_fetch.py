@@ -61,7 +61,13 @@ def test_transient_500s_are_retried_by_the_adapter(server):
 
 @pytest.mark.parametrize(
     ("fault", "kind"),
-    [("500", "status"), ("503", "status"), ("timeout", "timeout"), ("short", "truncated"), ("reset", "connection")],
+    [
+        ("500", "status"),
+        ("503", "status"),
+        ("timeout", "timeout"),
+        ("short", "truncated"),
+        ("reset", "connection"),
+    ],
 )
 def test_each_fault_is_a_fetch_error_of_its_kind(server, fault, kind):
     server.inject("f.txt", fault, times=5)

@@ -147,7 +147,8 @@ def _handler(fake: FakeTreasury) -> type[BaseHTTPRequestHandler]:
                 fault = queue.pop(0) if queue else None
                 seen = Seen(self.path, dict(self.headers.items()))
                 fake.seen.append(seen)
-            seen.status = self._answer(name, fault)
+            self._seen = seen
+            self._answer(name, fault)
 
         def _answer(self, name: str, fault: str | None) -> int:
             if fault == "reset":
@@ -166,6 +167,7 @@ def _handler(fake: FakeTreasury) -> type[BaseHTTPRequestHandler]:
             etag = etag_of(body)
             modified = formatdate(at if at > 0 else 1_600_000_000, usegmt=True)
             if self._not_modified(etag, at):
+                self._seen.status = 304  # before the answer leaves, so a test sees it at once
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.send_header("Last-Modified", modified)
@@ -199,6 +201,7 @@ def _handler(fake: FakeTreasury) -> type[BaseHTTPRequestHandler]:
             modified: str | None = None,
             send: bytes | None = None,
         ) -> int:
+            self._seen.status = status
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
