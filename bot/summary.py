@@ -1,4 +1,4 @@
-"""The release at a glance: what `tic-alert check` prints, as data (pure) and as text."""
+"""The release at a glance, as data (pure); bot.render turns it (and the events) into the message."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.entities import (
     is_country,
 )
 from bot.panel import Panel
+from bot.render import summary_lines
 
 WINDOWS = (1, 3, 12)
 
@@ -88,69 +89,5 @@ def _entry(panel: Panel, entity: str, series: str, month: pd.Period) -> dict[str
 
 
 def format_text(summary: dict[str, Any]) -> str:
-    """Plain text for the terminal."""
-    month = pd.Period(summary["data_month"], "M")
-    lines = [
-        f"TIC release: data for {month.strftime('%B %Y')} ({summary['unit']})",
-        "Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items()),
-        "",
-        f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}"
-        f"{'1m':>9}{'3m':>9}{'12m':>9}   3-month move in history",
-    ]
-    table = [summary["grand_total"], *summary["top_holders"], *summary["groups"]]
-    fo = summary["foreign_official"]
-    table += [
-        fo["holdings"],
-        {**fo["bills"], "label": "  of which bills"},
-        {**fo["bonds_notes"], "label": "  of which bonds & notes"},
-    ]
-    for e in table:
-        lines.append(_row(e))
-    flows = summary["foreign_official_flows"]
-    if flows:
-        net = flows["net_lt"]
-        nm = pd.Period(net["month"], "M").strftime("%b %Y")
-        lines += [
-            "",
-            f"Foreign Official net long-term Treasury transactions (SLT Table 3; > 0 = bought), {nm}:",
-        ]
-        lines.append(
-            f"  net {_num(net['value'])}, 3 months {_num(net['change_3m'])} "
-            f"({_rank(net['rank_3m'], 'net selling', 'net buying')})"
-        )
-        if flows["valuation_lt"]:
-            val = flows["valuation_lt"]
-            lines.append(
-                f"  valuation change of bonds & notes {_num(val['value'])}, 3 months {_num(val['change_3m'])}"
-            )
-    if summary["conflicts"]:
-        lines += ["", f"Note: {summary['conflicts']} cells differ between file vintages (newer file kept)."]
-    return "\n".join(lines)
-
-
-def _row(e: dict[str, Any]) -> str:
-    label = e.get("label") or (e["entity"] if e["series"] == HOLDINGS else e["series"])
-    return (
-        f"{label[:27]:<28}{_num(e['value'], sign=False):>10}{_num(e['change_1m']):>9}"
-        f"{_num(e['change_3m']):>9}{_num(e['change_12m']):>9}   "
-        f"{_rank(e['rank_3m'], 'decline', 'increase')}"
-    )
-
-
-def _num(v: float | None, sign: bool = True) -> str:
-    if v is None:
-        return "n.a."
-    return f"{v:+,.1f}" if sign else f"{v:,.1f}"
-
-
-def _rank(r: dict[str, Any] | None, down: str, up: str) -> str:
-    if not r:
-        return "n.a."
-    what = down if r["direction"] == "decline" else up
-    place = "largest" if r["rank"] == 1 else f"{_ordinal(r['rank'])} largest"
-    return f"{place} {what} of {r['of']} since {r['since']}"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    """Plain text of the summary alone (the release message is :func:`bot.render.render_text`)."""
+    return "\n".join(summary_lines(summary))

@@ -1,0 +1,287 @@
+"""The release-day message, pure: summary + events → plain text (terminal) and Telegram HTML.
+
+Both forms say the same thing: the release summary (data month, headline holders, groups,
+Foreign Official holdings and net transactions) followed by the events that fire, each with its
+rank in history and, for a holdings move, its net-transaction and valuation parts. The HTML
+form uses only Telegram's subset (<b>, <i>, <pre>), escapes every data string and stays within
+:data:`TELEGRAM_LIMIT`; what does not fit is counted, never silently dropped.
+
+Figures are $bn as the panel holds them, shown to one decimal ($bn) or one decimal (%).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from bot.entities import HOLDINGS, LT_NET
+from bot.events import Event, Part
+
+TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
+SOURCE_LABEL = {
+    "Form S": "Form S, net notes & bonds",
+    "SLT Table 3": "SLT Table 3",
+}
+
+
+# --- numbers and months --------------------------------------------------------------------------------
+
+
+def num(v: float | None, sign: bool = True) -> str:
+    """A $bn figure to one decimal, signed by default; n.a. for a missing one."""
+    if v is None or pd.isna(v):
+        return "n.a."
+    return f"{v:+,.1f}" if sign else f"{v:,.1f}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def month_name(m: str | pd.Period, fmt: str = "%b %Y") -> str:
+    return pd.Period(m, "M").strftime(fmt)
+
+
+def span(e: Event) -> str:
+    """The window in words: end-Jul → end-Oct 2022 for a stock, Dec 2015–Feb 2016 for a flow."""
+    start, end = pd.Period(e.start, "M"), pd.Period(e.end, "M")
+    if e.basis == LT_NET or e.kind == "multi_year":
+        if start == end:
+            return end.strftime("%b %Y")
+        first = start.strftime("%b") if start.year == end.year else start.strftime("%b %Y")
+        return f"{first}–{end.strftime('%b %Y')}"
+    before = start - 1
+    first = before.strftime("%b") if before.year == end.year else before.strftime("%b %Y")
+    return f"end-{first} → end-{end.strftime('%b %Y')}"
+
+
+def months_word(n: int) -> str:
+    words = {1: "one month", 2: "two months", 3: "three months", 6: "six months", 12: "twelve months"}
+    return words.get(n, f"{n} months")
+
+
+# --- events ------------------------------------------------------------------------------------------
+
+
+def headline(e: Event) -> str:
+    """One sentence: who, what basis, how much, over which window."""
+    what = "holdings" if e.basis == HOLDINGS else ("bonds & notes holdings" if e.basis != LT_NET else "")
+    amount = f"{abs(e.value):,.1f}%" if e.unit == "pct" else f"{abs(e.value):,.1f}bn"
+    if e.kind == "multi_year":
+        word = "lowest" if e.direction == "low" else "highest"
+        years = f"{e.metric:.1f}".rstrip("0").rstrip(".")
+        when = (
+            f"since {month_name(e.extreme_since)} ({years} years)"
+            if e.extreme_since
+            else f"in the available history ({years} years)"
+        )
+        return f"{e.entity} {what} at {num(e.value, sign=False)}bn in {month_name(e.end)}: {word} {when}"
+    if e.kind == "rank_change":
+        moved = "rose" if (e.rank_to or 0) < (e.rank_from or 0) else "fell"
+        verb = "passing" if moved == "rose" else "passed by"
+        passed = f", {verb} {', '.join(e.passed)}" if e.passed else ""
+        return (
+            f"{e.entity} {moved} to {ordinal(e.rank_to or 0)} largest holder in {month_name(e.end)} "
+            f"(from {ordinal(e.rank_from or 0)}; {num(e.value, sign=False)}bn){passed}"
+        )
+    if e.kind == "streak":
+        if e.basis == LT_NET:
+            side = "sellers" if e.direction == "decline" else "buyers"
+            doing = f"net {side} of notes & bonds"
+        else:
+            doing = f"{what} {'fell' if e.direction == 'decline' else 'rose'}"
+        return (
+            f"{e.entity}: {doing} for the {ordinal(e.streak or 0)} month running "
+            f"({span(e)}, {num(e.value)}bn in all)"
+        )
+    if e.basis == LT_NET:
+        verb = "net sales" if e.value < 0 else "net purchases"
+        record = " a record" if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
+        return f"{e.entity}{record} {verb} of notes & bonds: {amount} ({span(e)})"
+    verb = "fell" if e.value < 0 else "rose"
+    record = " a record" if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
+    return f"{e.entity} {what} {verb}{record} {amount} in {months_word(e.window)} ({span(e)})"
+
+
+def rank_phrase(e: Event) -> str | None:
+    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11" """
+    r = e.rank
+    if r is None:
+        return None
+    place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
+    if r.what.endswith("streak"):
+        place = "longest" if r.rank == 1 else f"{ordinal(r.rank)} longest"
+    if r.rank == 1:
+        text = f"{place} {r.what} since {r.since} (of {r.of})"
+    else:
+        text = f"{place} {r.what} in {r.since}..{r.until} (of {r.of})"
+    if r.previous is not None:
+        prev_value, prev_month = r.previous
+        label = "previous record" if r.rank == 1 else "record"
+        if r.what.endswith("streak"):
+            label = "previous longest" if r.rank == 1 else "longest"
+            text += f"; {label} {prev_value:.0f} months to {prev_month}"
+        else:
+            shown = f"{prev_value:+,.1f}%" if e.unit == "pct" else num(prev_value)
+            text += f"; {label} {shown} in {prev_month}"
+    return text
+
+
+def parts_phrase(parts: Sequence[Part]) -> str | None:
+    """ "net transactions in bonds & notes −29.6 (Form S: Japan −46.5, China, Mainland +16.9); …" """
+    if not parts:
+        return None
+    out = []
+    for p in parts:
+        detail = []
+        if p.source and p.source != "derived":
+            detail.append(SOURCE_LABEL.get(p.source, p.source))
+        if p.source == "derived":
+            detail.append("remainder")
+        if p.members:
+            detail.append(", ".join(f"{m} {num(v)}" for m, v in p.members))
+        out.append(f"{p.label} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
+    return "of which: " + "; ".join(out)
+
+
+def event_lines(e: Event) -> list[str]:
+    """The event as short plain lines: headline, rank, parts, notes, rule."""
+    lines = [headline(e)]
+    for extra in (rank_phrase(e), parts_phrase(e.parts)):
+        if extra:
+            lines.append(extra)
+    lines += [f"note: {n}" for n in e.notes]
+    if e.suppressed:
+        lines.append(f"also fired for members: {', '.join(e.suppressed)}")
+    lines.append(f"rule {e.rule} ({e.severity}; threshold {e.threshold:g}; data month {e.end})")
+    return lines
+
+
+def event_line(e: Event) -> str:
+    """One line for the backtest: month, severity, rule, then the event's sentences."""
+    body = " | ".join(event_lines(e)[:-1])
+    return f"{e.release}  {e.severity:<7}  {e.rule:<24}  {body}"
+
+
+# --- the release message --------------------------------------------------------------------------------
+
+
+def summary_lines(summary: dict[str, Any], top: int | None = None) -> list[str]:
+    """The release summary table as plain lines (the body of `tic-alert check` before events)."""
+    month = pd.Period(summary["data_month"], "M")
+    lines = [
+        f"TIC release: data for {month.strftime('%B %Y')} ({summary['unit']})",
+        "Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items()),
+        "",
+        f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}"
+        f"{'1m':>9}{'3m':>9}{'12m':>9}   3-month move in history",
+    ]
+    holders = summary["top_holders"] if top is None else summary["top_holders"][:top]
+    table = [summary["grand_total"], *holders, *summary["groups"]]
+    fo = summary["foreign_official"]
+    table += [
+        fo["holdings"],
+        {**fo["bills"], "label": "  of which bills"},
+        {**fo["bonds_notes"], "label": "  of which bonds & notes"},
+    ]
+    lines += [_row(e) for e in table]
+    flows = summary["foreign_official_flows"]
+    if flows:
+        net = flows["net_lt"]
+        nm = pd.Period(net["month"], "M").strftime("%b %Y")
+        lines += [
+            "",
+            f"Foreign Official net long-term Treasury transactions (SLT Table 3; > 0 = bought), {nm}:",
+        ]
+        lines.append(
+            f"  net {num(net['value'])}, 3 months {num(net['change_3m'])} "
+            f"({_rank(net['rank_3m'], 'net selling', 'net buying')})"
+        )
+        if flows["valuation_lt"]:
+            val = flows["valuation_lt"]
+            lines.append(
+                f"  valuation change of bonds & notes {num(val['value'])}, 3 months {num(val['change_3m'])}"
+            )
+    if summary["conflicts"]:
+        lines += ["", f"Note: {summary['conflicts']} cells differ between file vintages (newer file kept)."]
+    return lines
+
+
+def _row(e: dict[str, Any]) -> str:
+    label = e.get("label") or (e["entity"] if e["series"] == HOLDINGS else e["series"])
+    return (
+        f"{label[:27]:<28}{num(e['value'], sign=False):>10}{num(e['change_1m']):>9}"
+        f"{num(e['change_3m']):>9}{num(e['change_12m']):>9}   "
+        f"{_rank(e['rank_3m'], 'decline', 'increase')}"
+    )
+
+
+def _rank(r: dict[str, Any] | None, down: str, up: str) -> str:
+    if not r:
+        return "n.a."
+    what = down if r["direction"] == "decline" else up
+    place = "largest" if r["rank"] == 1 else f"{ordinal(r['rank'])} largest"
+    return f"{place} {what} of {r['of']} since {r['since']}"
+
+
+def render_text(summary: dict[str, Any], events: Iterable[Event] = ()) -> str:
+    """The plain-text message (terminal): summary, then every event that fires."""
+    events = list(events)
+    lines = summary_lines(summary)
+    lines += ["", f"Events ({len(events)})" if events else "Events: none of the rules fires on this release."]
+    for e in events:
+        first, *rest = event_lines(e)
+        lines.append(f"* {first}")
+        lines += [f"  {x}" for x in rest]
+    return "\n".join(lines)
+
+
+def render_html(summary: dict[str, Any], events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
+    """The Telegram message (HTML subset, escaped), within ``limit``.
+
+    If everything does not fit, the holders table is shortened, then the least important events
+    (the list is ordered most severe first) are replaced by one line saying how many were left out.
+    """
+    events = list(events)
+    top = len(summary["top_holders"])
+    for top_n in sorted({top, min(top, 5), 0}, reverse=True):
+        for shown in range(len(events), -1, -1):
+            text = _html(summary, events, top_n, shown)
+            if telegram_length(text) <= limit:
+                return text
+    month = html.escape(month_name(summary["data_month"], "%B %Y"))
+    return _cut(f"<b>TIC release: data for {month}</b>\n{len(events)} events: see /latest", limit)
+
+
+def _html(summary: dict[str, Any], events: list[Event], top: int, shown: int) -> str:
+    esc = html.escape
+    month = month_name(summary["data_month"], "%B %Y")
+    title, _files, _blank, *table = summary_lines(summary, top=top)
+    out = [f"<b>{esc(title)}</b>"]
+    if events:
+        out.append(f"<b>{len(events)} alert{'s' if len(events) != 1 else ''}</b>")
+    for e in events[:shown]:
+        first, *rest = event_lines(e)
+        out.append(f"\n• <b>{esc(first)}</b>")
+        out += [f"<i>{esc(x)}</i>" if x.startswith("note:") else esc(x) for x in rest[:-1]]
+    if shown < len(events):
+        out.append(f"\n… and {len(events) - shown} more alert(s) for {esc(month)}: see /latest")
+    if not events:
+        out.append("No alert fires on this release.")
+    out.append(f"\n<pre>{esc(chr(10).join(table))}</pre>")
+    return "\n".join(out)
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int) -> str:
+    while telegram_length(text) > limit:
+        text = text[:-1]
+    return text
