@@ -17,8 +17,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from bot.entities import GRAND_TOTAL, HOLDINGS
-from bot.evaluate import build_event, candidates, inhibit, order
+from bot.evaluate import build_event, candidates, inhibit, newest_month, order
 from bot.events import Event
 from bot.metrics import Metrics
 from bot.panel import Panel
@@ -40,7 +39,7 @@ def backtest(
     overrides = check_overrides(rules, overrides or {})
     metrics = metrics or Metrics(panel)
     first = pd.Period(start, "M") if start is not None else DEFAULT_START
-    last = pd.Period(end, "M") if end is not None else panel.latest(GRAND_TOTAL, HOLDINGS)
+    last = pd.Period(end, "M") if end is not None else newest_month(panel)
     months = metrics.index[(metrics.index >= first) & (metrics.index <= last)]
     events: list[Event] = []
     for rule in rules:

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from bot.config import load_settings
 from bot.errors import TicAlertError
 from bot.fetch import fetch, make_session
 from bot.load import fetch_all, panel_from_bytes, read_dir
-from bot.summary import build_summary, format_text
+from bot.summary import build_summary
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +38,27 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--top", type=int, default=10, metavar="N", help="how many top holders to list (default 10)"
     )
+    check.add_argument(
+        "--chart",
+        metavar="OUT.png",
+        type=Path,
+        help="write the release's main chart to OUT.png and the 3-month changes to OUT-changes.png",
+    )
     check.set_defaults(func=cmd_check)
+    back = sub.add_parser("backtest", help="replay history: every event the rules would have fired")
+    back.add_argument("--data-dir", metavar="DIR", type=Path, required=True, help="the Treasury files")
+    back.add_argument("--rule", metavar="ID", action="append", help="only this rule (repeatable)")
+    back.add_argument("--from", dest="start", metavar="YYYY-MM", help="first data month (default 2000-01)")
+    back.add_argument("--to", dest="end", metavar="YYYY-MM", help="last data month (default: the newest)")
+    back.add_argument(
+        "--set",
+        metavar="RULE=VALUE",
+        action="append",
+        default=[],
+        help="a subscriber's threshold for a rule ('off' switches it off); repeatable",
+    )
+    back.add_argument("--csv", action="store_true", help="print CSV instead of text")
+    back.set_defaults(func=cmd_backtest)
     poll = sub.add_parser("poll", help="watch the Treasury for new TIC releases (Ctrl-C stops)")
     poll.add_argument("--once", action="store_true", help="poll once and print what was found")
     poll.add_argument("--source-url", metavar="URL", help="poll URL instead of the Treasury's Documents URL")
@@ -56,7 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.charts import release_charts
+    from bot.evaluate import evaluate
+    from bot.render import render_text
+    from bot.rules import load_rules
+
     settings = load_settings(args.config)
+    rules = load_rules(settings.groups)  # a bad rule file fails here, before any fetch
     if args.data_dir:
         files = read_dir(args.data_dir)
     else:
@@ -67,10 +94,52 @@ def cmd_check(args: argparse.Namespace) -> int:
         files = fetch_all(lambda url: get(url), base)
     panel = panel_from_bytes(files, settings.groups)
     summary = build_summary(panel, top=args.top)
+    events = evaluate(panel, rules)
+    if args.chart:
+        main_png, bars_png = release_charts(panel, summary, events)
+        bars_path = args.chart.with_name(f"{args.chart.stem}-changes{args.chart.suffix or '.png'}")
+        args.chart.write_bytes(main_png)
+        bars_path.write_bytes(bars_png)
+        print(f"charts: {args.chart} {bars_path}", file=sys.stderr)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps({**summary, "events": [e.to_dict() for e in events]}, indent=2))
     else:
-        print(format_text(summary))
+        print(render_text(summary, events))
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from bot.backtest import backtest, to_csv
+    from bot.render import event_line
+    from bot.rules import load_rules
+
+    settings = load_settings(args.config)
+    rules = load_rules(settings.groups)
+    if args.rule:
+        known = {r.id for r in rules}
+        unknown = [r for r in args.rule if r not in known]
+        if unknown:
+            raise TicAlertError(f"backtest: no rule {unknown[0]!r} (rules: {', '.join(sorted(known))})")
+        # a named rule is replayed even if it is off by default
+        rules = tuple(replace(r, enabled=True) for r in rules if r.id in args.rule)
+    overrides: dict[str, float | None] = {}
+    for item in args.set:
+        rid, _, value = item.partition("=")
+        try:
+            overrides[rid.strip()] = None if value.strip() == "off" else float(value)
+        except ValueError as err:
+            raise TicAlertError(f"backtest: --set {item!r}: expected RULE=NUMBER or RULE=off") from err
+    panel = panel_from_bytes(read_dir(args.data_dir), settings.groups)
+    events = backtest(panel, rules, args.start, args.end, overrides)
+    if args.csv:
+        sys.stdout.write(to_csv(events))
+        return 0
+    print(
+        f"Backtest {args.start or '2000-01'}..{args.end or panel.latest()}: {len(events)} events; "
+        "each month sees only data up to that month (today's vintage of history)"
+    )
+    for e in events:
+        print(event_line(e))
     return 0
 
 

@@ -13,6 +13,7 @@ month t use only months ≤ t.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,7 +99,7 @@ def _selection(metrics: Metrics, rule: Rule, like: pd.DataFrame) -> pd.DataFrame
 def _stack(frames: dict[str, pd.DataFrame], sel: pd.DataFrame, months: Iterable[pd.Period]) -> pd.DataFrame:
     ok = frames["ok"].fillna(False).astype(bool) & sel
     wanted = ok.index.isin(pd.PeriodIndex(list(months), freq="M"))
-    mask = ok.to_numpy() & wanted[:, None]
+    mask = ok.to_numpy(dtype=bool) & wanted[:, None]
     rows, cols = np.nonzero(mask)
     out = pd.DataFrame(
         {
@@ -154,7 +155,7 @@ def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
 
 def _streak(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     step = metrics.window(rule.series, 1)
-    moving = (sign(rule.direction) * step > 0).to_numpy()
+    moving = (sign(rule.direction) * step > 0).to_numpy(dtype=bool)
     count = np.cumsum(moving, axis=0)
     reset = np.maximum.accumulate(np.where(~moving, count, 0), axis=0)
     run = count - reset
@@ -487,9 +488,13 @@ class Release:
         metrics: Metrics | None = None,
     ):
         self.metrics = metrics or Metrics(panel)
-        self.month = pd.Period(month, "M") if month is not None else panel.latest(GRAND_TOTAL, HOLDINGS)
+        self.month = pd.Period(month, "M") if month is not None else newest_month(panel)
         self.rules = tuple(rules)
         self.by_rule: dict[str, RuleCandidates] = {}
+        # sorted keys for bisect: the metric, negated where a larger metric is stronger
+        self._keys: dict[str, list[float]] = {}
+        self._chosen: dict[tuple[str, float, int], tuple[Event, ...]] = {}
+        self._groups = {g.name for g in panel.groups}
         for rule in self.rules:
             frame = candidates(self.metrics, rule, [self.month])
             asc = rule.spec.stricter == "lower"
@@ -498,12 +503,14 @@ class Release:
                 build_event(self.metrics, rule, row, rule.threshold, str(self.month))
                 for row in frame.to_dict("records")
             )
-            self.by_rule[rule.id] = RuleCandidates(rule, events, frame["metric"].to_numpy(dtype="float64"))
+            metric = frame["metric"].to_numpy(dtype="float64")
+            self.by_rule[rule.id] = RuleCandidates(rule, events, metric)
+            self._keys[rule.id] = [float(x) for x in (metric if asc else -metric)]
 
     def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
         """The events under a subscriber's thresholds (rule id → threshold, None = off)."""
         overrides = overrides or {}
-        if not checked:
+        if overrides and not checked:
             overrides = check_overrides(self.rules, overrides)
         fired: list[Event] = []
         for rule in self.rules:
@@ -515,20 +522,33 @@ class Release:
                 continue
             else:
                 threshold = rule.threshold
-            rc = self.by_rule[rule.id]
-            count = _count(rc.metrics, threshold, rule.spec.stricter)
-            chosen = rc.events[:count]
+            keys = self._keys[rule.id]
+            if not keys:
+                continue
+            lower = rule.spec.stricter == "lower"
+            count = bisect_right(keys, threshold if lower else -threshold)
+            if count:
+                fired.extend(self._pick(rule, float(threshold), count))
+        if any(e.entity in self._groups for e in fired):
+            fired = inhibit(fired, self.metrics.panel)
+        return order(fired, self.rules)
+
+    def _pick(self, rule: Rule, threshold: float, count: int) -> tuple[Event, ...]:
+        """The first ``count`` candidates, carrying the subscriber's threshold (memoised)."""
+        key = (rule.id, threshold, count)
+        if key not in self._chosen:
+            chosen = self.by_rule[rule.id].events[:count]
             if threshold != rule.threshold:
-                chosen = tuple(replace(e, threshold=float(threshold)) for e in chosen)
-            fired.extend(chosen)
-        return order(inhibit(fired, self.metrics.panel), self.rules)
+                chosen = tuple(replace(e, threshold=threshold) for e in chosen)
+            self._chosen[key] = chosen
+        return self._chosen[key]
 
 
-def _count(metrics: np.ndarray, threshold: float, stricter: str) -> int:
-    """How many of the sorted metrics meet the threshold (a prefix)."""
-    if stricter == "higher":  # sorted descending
-        return int(np.searchsorted(-metrics, -threshold, side="right"))
-    return int(np.searchsorted(metrics, threshold, side="right"))
+def newest_month(panel: Panel) -> pd.Period:
+    """The release's data month: the newest Grand Total holdings month (else the newest month)."""
+    if panel.has(GRAND_TOTAL, HOLDINGS):
+        return panel.latest(GRAND_TOTAL, HOLDINGS)
+    return panel.data["period"].max()
 
 
 def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
