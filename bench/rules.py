@@ -1,0 +1,98 @@
+"""Timings of the rules engine on the real Treasury files (the issue's targets in brackets).
+
+    PYTHONPATH=. python bench/rules.py [DATA_DIR]
+
+1. all default rules × all entities on the full panel (≤ 0.5 s)
+2. 10,000 subscribers with random overrides (≤ 1 s)
+3. full backtest 2000 → newest month (≤ 5 s)
+4. render the summary (text + HTML) and both charts (≤ 0.5 s)
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bot.backtest import backtest
+from bot.charts import release_charts
+from bot.config import load_settings
+from bot.evaluate import Release
+from bot.load import panel_from_bytes, read_dir
+from bot.render import render_html, render_text
+from bot.rules import load_rules
+from bot.summary import build_summary
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tic" / "2026-07-01"
+
+
+def timed(label: str, target: float, fn):
+    start = time.perf_counter()
+    result = fn()
+    took = time.perf_counter() - start
+    flag = "ok" if took <= target else "OVER TARGET"
+    print(f"{label:<58} {took:7.3f} s   (target ≤ {target:g} s: {flag})")
+    return result
+
+
+def random_overrides(rules, rng: random.Random) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for r in rng.sample(rules, rng.randint(0, 4)):
+        kind = r.spec
+        if rng.random() < 0.15:
+            out[r.id] = None
+            continue
+        hi = min(kind.maximum, max(kind.minimum * 4, r.threshold * 3, 10))
+        v = rng.uniform(kind.minimum, hi)
+        out[r.id] = float(round(v)) if kind.integer else round(v, 1)
+    return out
+
+
+def main() -> int:
+    data_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR
+    settings = load_settings(env={})
+    rules = load_rules(settings.groups)
+    start = time.perf_counter()
+    panel = panel_from_bytes(read_dir(data_dir), settings.groups)
+    print(f"panel from {data_dir} ({len(panel.data):,} cells) built in {time.perf_counter() - start:.2f} s")
+    release = timed(
+        f"1. {len(rules)} default rules x all entities, newest release",
+        0.5,
+        lambda: Release(panel, rules),
+    )
+    candidates = sum(len(rc.events) for rc in release.by_rule.values())
+    rng = random.Random(20261125)
+    subscribers = [random_overrides(list(rules), rng) for _ in range(10_000)]
+    fired = timed(
+        "2. 10,000 subscribers with random overrides",
+        1.0,
+        lambda: [release.fire(o) for o in subscribers],
+    )
+    events = timed("3. full backtest 2000-01 -> newest month", 5.0, lambda: backtest(panel, rules))
+    summary = build_summary(panel)
+    default_events = release.fire()
+
+    def render():
+        text = render_text(summary, default_events)
+        html = render_html(summary, default_events)
+        main_png, bars_png = release_charts(panel, summary, default_events)
+        return text, html, main_png, bars_png
+
+    text, html, main_png, bars_png = timed("4. render summary (text + HTML) and both charts", 0.5, render)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "main.png").write_bytes(main_png)
+    print(
+        f"   release {release.month}: {candidates} candidates, {len(default_events)} events at default "
+        f"thresholds; subscribers received {sum(map(len, fired)):,} events in all; backtest "
+        f"{len(events):,} events; HTML {len(html):,} chars; charts {len(main_png):,} + {len(bars_png):,} bytes"
+    )
+    start = time.perf_counter()
+    build_summary(panel)
+    print(f"   (building the summary dict itself, not part of 4: {time.perf_counter() - start:.3f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""Each rule kind on small hand-built panels, with the exact events expected."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from bot.backtest import backtest
+from bot.evaluate import Release, evaluate
+from bot.events import Part, Rank
+from bot.metrics import Metrics
+from bot.panel import build_panel
+from bot.parse import Break
+from tests.rule_panels import panel, parsed, rule
+
+CHANGE = """id = "drop"
+description = "3-month decline"
+kind = "change"
+entities = ["@groups", "@major"]
+basis = "holdings"
+window = 3
+direction = "decline"
+threshold = 10
+severity = "notable"
+"""
+
+
+def jc_panel():
+    # Japan falls 25 over Apr-Jun; China is flat: the group falls 25 too.
+    return panel(
+        {
+            "Japan": [100, 100, 100, 80, 70, 75],
+            "China, Mainland": [50, 50, 50, 50, 50, 50],
+            "Grand Total": [400, 400, 400, 380, 370, 375],
+        },
+        {
+            ("Japan", "net"): [0, 0, 0, -8, -4, 2],
+            ("China, Mainland", "net"): [0, 0, 0, 1, 1, 1],
+            ("Japan", "lt_valuation"): [0, 0, 0, -9, -3, 1],
+            ("China, Mainland", "lt_valuation"): [0, 0, 0, -1, -1, -1],
+        },
+    )
+
+
+def test_change_fires_once_for_the_group_with_parts_and_rank():
+    p = jc_panel()
+    (e,) = evaluate(p, [rule(CHANGE)])
+    assert (e.key, e.entity, e.value, e.metric, e.threshold) == (
+        "2020-06|drop|Japan + China|2020-04..2020-06",
+        "Japan + China",
+        -25.0,
+        25.0,
+        10.0,
+    )
+    assert e.suppressed == ("Japan",)  # inhibition: Japan's own -25 is the same story
+    assert e.rank == Rank(2, 3, "2020-04", "2020-06", "3-month decline", (-30.0, "2020-05"))
+    net, valuation, other = e.parts
+    assert net == Part("net transactions", -7.0, "SLT Table 3", (("Japan", -10.0), ("China, Mainland", 3.0)))
+    assert valuation == Part("valuation change of bonds & notes", -14.0, "SLT Table 3")
+    assert other == Part("other (bills, revisions, rounding)", -4.0, "derived")
+    assert e.level == 125.0
+
+
+def test_change_threshold_and_percent():
+    p = jc_panel()
+    assert evaluate(p, [rule(CHANGE)], {"drop": 30}) == []
+    pct = rule(CHANGE.replace("threshold = 10", 'threshold = 20\nunit = "pct"'))
+    (e,) = evaluate(p, [pct])
+    assert e.entity == "Japan" and e.value == -25.0 and e.unit == "pct"  # 75 vs 100: -25%
+    assert evaluate(p, [pct], {"drop": 26}) == []
+
+
+def test_member_fires_alone_when_the_group_does_not():
+    p = panel({"Japan": [100, 100, 100, 80], "China, Mainland": [50, 50, 50, 70]})
+    (e,) = evaluate(p, [rule(CHANGE)])
+    assert e.entity == "Japan" and e.value == -20.0 and e.suppressed == ()
+
+
+RECORD = """id = "record"
+description = "record 2-month decline"
+kind = "record"
+entities = ["Japan"]
+basis = "holdings"
+window = 2
+direction = "decline"
+threshold = 1
+min_history = 3
+severity = "major"
+"""
+
+
+def test_record_fires_only_when_largest_so_far_and_enough_history():
+    # 2-month changes: -3 (Mar), -5 (Apr), -4 (May), -10 (Jun), +7 (Jul), -14 (Aug)
+    p = panel({"Japan": [100, 95, 97, 90, 93, 80, 100, 66]})
+    events = backtest(p, [rule(RECORD)], "2020-01", "2020-08")
+    assert [(e.end, e.value, e.rank.rank, e.rank.of, e.rank.previous) for e in events] == [
+        ("2020-06", -10.0, 1, 4, (-5.0, "2020-04")),
+        ("2020-08", -14.0, 1, 5, (-10.0, "2020-06")),
+    ]
+    # top 2: May (-4, 2nd of 3) also fires; Apr had too little history (2 windows < 3)
+    events = backtest(p, [rule(RECORD)], overrides={"record": 2}, start="2020-01")
+    assert [(e.end, e.rank.rank) for e in events] == [("2020-05", 2), ("2020-06", 1), ("2020-08", 1)]
+    assert all(e.threshold == 2.0 for e in events)
+
+
+def test_record_on_net_transactions_is_ranked_across_the_break_and_says_so():
+    form_s = parsed("s1_globl.txt", {("Japan", "lt_net"): [-1, -2, -3, -1, -2]}, "2022-10")
+    table3 = parsed("slt_table3.txt", {("Japan", "lt_net"): [-9, -9]}, "2023-02")
+    p = build_panel([form_s, table3], ())
+    net = rule(
+        RECORD.replace('basis = "holdings"', 'basis = "net"').replace("min_history = 3", "min_history = 1")
+    )
+    events = backtest(p, [net], "2022-01")
+    # windows: Nov -3, Dec -5, Jan -4, Feb n.a. (spans the switch), Mar -18 (Table 3)
+    assert [(e.end, e.value) for e in events] == [("2022-11", -3.0), ("2022-12", -5.0), ("2023-03", -18.0)]
+    assert events[-1].notes == (
+        "ranked across a series break: Form S → SLT Table 3 net transactions (2023-02)",
+    )
+    assert events[-1].rank.since == "2022-11"
+
+
+def test_official_net_selling_shows_valuation_and_holdings_change():
+    p = panel(
+        {"Grand Total": [1000, 1000, 1000, 1000]},
+        {
+            ("Foreign Official", "lt_net"): [5, -3, 2, -7],
+            ("Foreign Official", "lt_valuation"): [1, -2, 3, -4],
+            ("Foreign Official", "lt_holdings"): [100, 97, 99, 88],
+        },
+    )
+    fo = rule(
+        'id = "fo"\ndescription = "official"\nkind = "official_selling"\nbasis = "net"\n'
+        'threshold = 0\nseverity = "notable"\n'
+    )
+    (e,) = evaluate(p, [fo])
+    assert (e.entity, e.value, e.metric, e.start, e.end) == (
+        "Foreign Official",
+        -7.0,
+        7.0,
+        "2020-04",
+        "2020-04",
+    )
+    assert e.rank == Rank(1, 2, "2020-01", "2020-04", "monthly net selling", (-3.0, "2020-02"))
+    assert [(x.label, x.value) for x in e.parts] == [
+        ("valuation change of bonds & notes", -4.0),
+        ("change in bonds & notes holdings", -11.0),
+    ]
+    assert evaluate(p, [fo], {"fo": 7.5}) == []
+    assert [e.end for e in backtest(p, [fo], "2020-01")] == ["2020-02", "2020-04"]
+
+
+def test_streak_counts_consecutive_months():
+    p = panel({"Grand Total": [1] * 6}, {("Foreign Official", "lt_net"): [5, -3, -2, -7, 4, -1]})
+    streak = rule(
+        'id = "s"\ndescription = "streak"\nkind = "streak"\nentity = "Foreign Official"\n'
+        'basis = "net"\ndirection = "decline"\nthreshold = 2\nseverity = "notable"\n'
+    )
+    events = backtest(p, [streak], "2020-01")
+    assert [(e.end, e.streak, e.start, e.value) for e in events] == [
+        ("2020-03", 2, "2020-02", -5.0),
+        ("2020-04", 3, "2020-02", -12.0),
+    ]
+    assert events[1].rank == Rank(1, 1, "2020-01", "2020-04", "net selling streak", None)
+    assert backtest(p, [streak], "2020-01", overrides={"s": 4}) == []
+
+
+def test_multi_year_low_says_since_when():
+    levels = [90] + [100 + i for i in range(19)] + [95, 89]
+    p = panel({"China, Mainland": levels, "Japan": [500] * 22})
+    low = rule(
+        'id = "low"\ndescription = "low"\nkind = "multi_year"\nentities = ["@major"]\n'
+        'basis = "holdings"\ndirection = "low"\nthreshold = 1.5\nseverity = "notable"\n'
+    )
+    events = backtest(p, [low], "2020-01")
+    # Sep 2021: 95, lowest since Jan 2020 (20 months); Oct 2021: 89, lowest in all 21 months of history
+    assert [(e.end, e.value, e.metric, e.extreme_since) for e in events] == [
+        ("2021-09", 95.0, round(20 / 12, 6), "2020-01"),
+        ("2021-10", 89.0, 1.75, None),
+    ]
+    assert [e.end for e in backtest(p, [low], "2020-01", overrides={"low": 1.7})] == ["2021-10"]
+
+
+def test_rank_change_names_who_was_passed():
+    p = panel(
+        {
+            "Japan": [300, 300],
+            "United Kingdom": [200, 150],
+            "China, Mainland": [100, 180],
+            "Germany": [50, 50],
+        },
+        groups=(),
+    )
+    climb = rule(
+        'id = "climb"\ndescription = "rank"\nkind = "rank_change"\nentities = ["@countries"]\n'
+        'basis = "holdings"\ndirection = "either"\nthreshold = 1\ntop_n = 3\nseverity = "notable"\n'
+    )
+    events = evaluate(p, [climb])
+    assert [(e.entity, e.rank_from, e.rank_to, e.passed) for e in events] == [
+        ("China, Mainland", 3, 2, ("United Kingdom",)),
+        ("United Kingdom", 2, 3, ("China, Mainland",)),
+    ]
+    up = rule(
+        'id = "climb"\ndescription = "rank"\nkind = "rank_change"\nentities = ["@countries"]\n'
+        'basis = "holdings"\ndirection = "up"\nthreshold = 1\ntop_n = 3\nseverity = "notable"\n'
+    )
+    assert [e.entity for e in evaluate(p, [up])] == ["China, Mainland"]
+    assert evaluate(p, [up], {"climb": 2}) == []
+
+
+def test_holdings_windows_never_cross_a_break_without_comparison():
+    rows = {("Japan", "holdings"): [1.0, 2.0, 50.0, 51.0]}
+    brk = Break(pd.Period("2011-12", "M"), "Series XIII", comparable=False)
+    p = build_panel([parsed("mfhhis01.txt", rows, "2011-10", [brk])], ())
+    m = Metrics(p)
+    for k in (1, 2, 3):
+        a = p.window("Japan", "holdings", k)
+        b = m.window("holdings", k)["Japan"].reindex(a.index)
+        assert all((math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b))
+    drop = rule(
+        CHANGE.replace("window = 3", "window = 1")
+        .replace("threshold = 10", "threshold = 0")
+        .replace('direction = "decline"', 'direction = "increase"'),
+        (),
+    )
+    assert [e.end for e in backtest(p, [drop], "2011-01")] == ["2011-11", "2012-01"]  # not 2011-12
+
+
+def test_subscribers_pick_from_one_release():
+    p = jc_panel()
+    release = Release(p, [rule(CHANGE)])
+    assert [e.threshold for e in release.fire({"drop": 5})] == [5.0]
+    assert release.fire({"drop": None}) == []
+    assert release.fire() == evaluate(p, [rule(CHANGE)])
+
+
+@pytest.mark.parametrize("month", ["2020-04", "2020-05"])
+def test_evaluate_at_an_earlier_month(month):
+    (e,) = evaluate(jc_panel(), [rule(CHANGE)], month=month)
+    assert e.release == month and e.end == month

@@ -1,0 +1,79 @@
+"""Properties of evaluation on arbitrary small panels (hypothesis)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.backtest import backtest
+from bot.evaluate import Release, evaluate
+from bot.rules import load_rules
+from tests.rule_panels import JC, TEST_RULES, cut, panel
+
+RULES = load_rules((JC,), TEST_RULES)
+COUNTRIES = ["Japan", "China, Mainland", "United Kingdom", "Belgium"]
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def panels(draw):
+    n = draw(st.integers(1, 18))
+    level = st.one_of(st.none(), st.floats(0.5, 2000, allow_nan=False).map(lambda v: round(v, 1)))
+    flow = st.one_of(st.none(), st.floats(-80, 80, allow_nan=False).map(lambda v: round(v, 3)))
+    holdings = {
+        c: draw(st.lists(level, min_size=n, max_size=n)) for c in draw(st.sets(st.sampled_from(COUNTRIES)))
+    }
+    holdings["Grand Total"] = [1000.0 + i for i in range(n)]
+    holdings["Foreign Official"] = draw(st.lists(level, min_size=n, max_size=n))
+    flows = {}
+    for entity in draw(st.sets(st.sampled_from([*COUNTRIES, "Foreign Official"]))):
+        for series in ("lt_net", "net", "lt_valuation"):
+            flows[(entity, series)] = draw(st.lists(flow, min_size=n, max_size=n))
+    return panel(holdings, flows or None)
+
+
+@SETTINGS
+@given(panels())
+def test_evaluation_never_raises_and_events_are_sound(p):
+    events = evaluate(p, RULES)
+    assert len({e.key for e in events}) == len(events)
+    for e in events:
+        assert math.isfinite(e.value) and math.isfinite(e.metric)
+        assert RULES[[r.id for r in RULES].index(e.rule)].spec.fires(e.metric, e.threshold)
+
+
+def _told(events):
+    """(rule, entity) of every story told, including members folded into their group's event."""
+    return {(e.rule, e.entity) for e in events} | {(e.rule, m) for e in events for m in e.suppressed}
+
+
+@SETTINGS
+@given(panels(), st.data())
+def test_a_stricter_threshold_never_adds_events(p, data):
+    release = Release(p, RULES)
+    for r in RULES:
+        kind = r.spec
+        hi = min(kind.maximum, 200.0)
+        a = data.draw(st.floats(kind.minimum, hi))
+        b = data.draw(st.floats(kind.minimum, hi))
+        if kind.integer:
+            a, b = float(round(a)), float(round(b))
+        loose, strict = (min(a, b), max(a, b)) if kind.stricter == "higher" else (max(a, b), min(a, b))
+        looser = release.fire({r.id: loose})
+        stricter = release.fire({r.id: strict})
+        assert _told(e for e in stricter if e.rule == r.id) <= _told(e for e in looser if e.rule == r.id)
+
+
+@SETTINGS
+@given(panels(), st.data())
+def test_backtest_never_looks_ahead(p, data):
+    months = sorted(p.data["period"].unique())
+    t = data.draw(st.sampled_from(months))
+    full = backtest(p, RULES, start=months[0])
+    upto = [e for e in full if pd.Period(e.release, "M") <= t]
+    assert backtest(cut(p, t), RULES, start=months[0]) == upto
+    at_t = [e for e in full if e.release == str(t)]
+    assert evaluate(cut(p, t), RULES, month=t) == at_t
