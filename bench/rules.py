@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -81,12 +80,11 @@ def main() -> int:
         return text, html, main_png, bars_png
 
     text, html, main_png, bars_png = timed("4. render summary (text + HTML) and both charts", 0.5, render)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "main.png").write_bytes(main_png)
     print(
         f"   release {release.month}: {candidates} candidates, {len(default_events)} events at default "
         f"thresholds; subscribers received {sum(map(len, fired)):,} events in all; backtest "
-        f"{len(events):,} events; HTML {len(html):,} chars; charts {len(main_png):,} + {len(bars_png):,} bytes"
+        f"{len(events):,} events; text {len(text):,} / HTML {len(html):,} chars; "
+        f"charts {len(main_png):,} + {len(bars_png):,} bytes"
     )
     start = time.perf_counter()
     build_summary(panel)

@@ -445,7 +445,11 @@ def decompose(
         parts.append(Part("valuation change of bonds & notes", valuation, vsrc))
         stock = _stock_change(metrics, entity, LT_HOLDINGS, start, end)
         if stock is not None:
-            parts.append(Part("change in bonds & notes holdings", round(stock, DECIMALS), "derived"))
+            src = metrics.source_column(LT_HOLDINGS, entity)[
+                metrics.position(start) - 1 : metrics.position(end) + 1
+            ]
+            names = " + ".join(sorted({SOURCE_NAMES.get(str(n), str(n)) for n in src}))
+            parts.append(Part("change in bonds & notes holdings", round(stock, DECIMALS), names))
     return tuple(parts), notes
 
 

@@ -100,8 +100,8 @@ def headline(e: Event) -> str:
         )
     if e.basis == LT_NET:
         verb = "net sales" if e.value < 0 else "net purchases"
-        record = " a record" if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
-        return f"{e.entity}{record} {verb} of notes & bonds: {amount} ({span(e)})"
+        record = "record " if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
+        return f"{e.entity}: {record}{verb} of notes & bonds of {amount} ({span(e)})"
     verb = "fell" if e.value < 0 else "rose"
     record = " a record" if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
     return f"{e.entity} {what} {verb}{record} {amount} in {months_word(e.window)} ({span(e)})"
