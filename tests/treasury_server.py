@@ -49,10 +49,13 @@ class _Counter:
     def __init__(self, raw: Any, server: FakeTreasury):
         self.raw = raw
         self.server = server
+        self.path = ""
 
     def write(self, data: bytes) -> int:
         with self.server.lock:
             self.server.bytes_sent += len(data)
+            by_path = self.server.bytes_by_path
+            by_path[self.path] = by_path.get(self.path, 0) + len(data)
         return self.raw.write(data)
 
     def flush(self) -> None:
@@ -73,6 +76,7 @@ class FakeTreasury:
         self.seen: list[Seen] = []
         self.bytes_sent = 0
         self.bytes_received = 0
+        self.bytes_by_path: dict[str, int] = {}  # sent + received, by file name
         self.lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
@@ -120,6 +124,7 @@ class FakeTreasury:
     def reset_counters(self) -> None:
         with self.lock:
             self.bytes_sent = self.bytes_received = 0
+            self.bytes_by_path.clear()
             self.seen.clear()
 
 
@@ -130,6 +135,7 @@ def etag_of(body: bytes) -> str:
 def _handler(fake: FakeTreasury) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stalls
         server_version = "FakeTreasury/1.0"
 
         def setup(self) -> None:
@@ -141,8 +147,11 @@ def _handler(fake: FakeTreasury) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             name = self.path.lstrip("/").split("?")[0]
+            self.wfile.path = name  # type: ignore[attr-defined]
             with fake.lock:
-                fake.bytes_received += len(self.requestline) + 2 + len(str(self.headers)) + 2
+                received = len(self.requestline) + 2 + len(str(self.headers)) + 2
+                fake.bytes_received += received
+                fake.bytes_by_path[name] = fake.bytes_by_path.get(name, 0) + received
                 queue = fake.faults.get(name)
                 fault = queue.pop(0) if queue else None
                 seen = Seen(self.path, dict(self.headers.items()))
