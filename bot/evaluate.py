@@ -31,8 +31,8 @@ from bot.entities import (
     Group,
 )
 from bot.events import Event, Part, Rank
-from bot.metrics import DECIMALS, Metrics, expanding_rank, rank_at
-from bot.panel import STOCKS, Panel
+from bot.metrics import Metrics, expanding_rank, rank_at
+from bot.panel import DECIMALS, STOCKS, Panel
 from bot.rules import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, SEVERITY_ORDER, Rule, check_overrides
 
 DOWN = ("decline", "low", "down")

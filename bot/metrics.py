@@ -1,9 +1,9 @@
 """Wide, vectorised views of a panel: every entity's series and windows as one months × entities frame.
 
 :class:`Metrics` computes each view once per panel and shares it between rules, subscribers and
-the backtest. Its windows follow exactly the semantics of :meth:`bot.panel.Panel.window`
-(break-aware; tests check the two agree on the real files); ranks are *as of* each month, so a
-value at month t is only ever compared with values of months ≤ t (no look-ahead).
+the backtest. Its windows are the panel's own (:meth:`bot.panel.Panel.windows`, break-aware);
+ranks are *as of* each month, so a value at month t is only ever compared with values of
+months ≤ t (no look-ahead).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ import numpy as np
 import pandas as pd
 
 from bot.entities import HOLDINGS, is_country
-from bot.panel import STOCKS, Panel
+from bot.panel import Panel, uses_source
 
 MFH_FAMILY = frozenset({"slt_table5.txt", "mfhhis01.txt", "mfhhis01.csv", "mfh.txt"})
-DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000): far below the files' precision ($1mn),
-# so a threshold compares with the printed figures, not with float summation noise
 
 
 class Metrics:
@@ -27,18 +25,9 @@ class Metrics:
 
     def __init__(self, panel: Panel):
         self.panel = panel
-        data = panel.data
-        if len(data):
-            lo, hi = data["period"].min(), data["period"].max()
-            self.index = pd.period_range(lo, hi, freq="M")
-        else:
-            self.index = pd.PeriodIndex([], freq="M")
-        self._values: dict[str, pd.DataFrame] = {}
-        self._sources: dict[str, pd.DataFrame] = {}
-        self._windows: dict[tuple[str, int], pd.DataFrame] = {}
+        self.index = panel.months
         self._memo: dict[tuple[object, ...], pd.DataFrame] = {}
         self._cols: dict[tuple[str, ...], object] = {}
-        self._by_series = {s: g for s, g in data.groupby("series", sort=False)} if len(data) else {}
 
     def memo(self, key: tuple[object, ...], make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """A derived frame computed once per panel (e.g. a window as a percent of its start)."""
@@ -46,69 +35,17 @@ class Metrics:
             self._memo[key] = make()
         return self._memo[key]
 
-    # --- levels and flows as printed -------------------------------------------------------------
     def values(self, series: str) -> pd.DataFrame:
         """The series as printed ($bn), months × entities; NaN where an entity has no figure."""
-        if series not in self._values:
-            self._values[series] = self._pivot(series, "value").astype("float64")
-        return self._values[series]
+        return self.panel.wide(series)
 
     def sources(self, series: str) -> pd.DataFrame:
         """The file each cell comes from (``a + b`` for a group summed from several files)."""
-        if series not in self._sources:
-            self._sources[series] = self._pivot(series, "source")
-        return self._sources[series]
+        return self.panel.wide(series, "source")
 
-    def _pivot(self, series: str, column: str) -> pd.DataFrame:
-        rows = self._by_series.get(series)
-        if rows is None or rows.empty:
-            return pd.DataFrame(index=self.index, dtype="float64" if column == "value" else "object")
-        wide = rows.pivot(index="period", columns="entity", values=column)
-        wide = wide.reindex(self.index)
-        wide.columns.name = None
-        return wide
-
-    # --- windows -------------------------------------------------------------------------------------
     def window(self, series: str, months: int) -> pd.DataFrame:
-        """Change (stocks) or sum (flows) over ``months``, by window end; Panel.window semantics."""
-        key = (series, months)
-        if key not in self._windows:
-            self._windows[key] = self._window(series, months).round(DECIMALS)
-        return self._windows[key]
-
-    def _window(self, series: str, months: int) -> pd.DataFrame:
-        values = self.values(series)
-        if values.empty:
-            return values
-        v = values.to_numpy()
-        stock = series in STOCKS
-        steps = v.copy()
-        if stock:
-            steps[0] = np.nan
-            steps[1:] = v[1:] - v[:-1]
-        unknown = np.zeros(v.shape, dtype=bool)
-        prior = self.values(f"{series}_prior").reindex(columns=values.columns) if stock else None
-        sources = self.sources(series).reindex(columns=values.columns).to_numpy()
-        for applied in self.panel.breaks:
-            p = applied.brk.period
-            if series not in applied.series or p not in values.index or p == values.index[0]:
-                continue
-            i = values.index.get_loc(p)
-            hit = np.fromiter((_uses(s, applied.sources) for s in sources[i]), dtype=bool, count=v.shape[1])
-            if not hit.any():
-                continue
-            if stock and applied.brk.comparable and prior is not None:
-                steps[i, hit] = prior.to_numpy()[i, hit] - v[i - 1, hit]
-            elif stock:
-                steps[i, hit] = np.nan
-            else:
-                unknown[i, hit] = True
-        total = _rolling_sum(steps, months)
-        if months > 1 and unknown.any():
-            # a flow window [t-k+1, t] crosses a break b when t-k+1 < b <= t
-            crossing = _rolling_sum(unknown.astype("float64"), months - 1, partial=True) > 0
-            total[crossing] = np.nan
-        return pd.DataFrame(total, index=values.index, columns=values.columns)
+        """Change (stocks) or sum (flows) over ``months``, by window end (:meth:`Panel.windows`)."""
+        return self.panel.windows(series, months)
 
     # --- who is who ----------------------------------------------------------------------------------
     @cached_property
@@ -131,7 +68,7 @@ class Metrics:
         src = self.source_column(series, entity)
         lo, hi = self.position(after), self.position(until)
         for i, names, label in self._hard_breaks(series):
-            if lo < i <= hi and _uses(src[i], names) and label not in out:
+            if lo < i <= hi and uses_source(src[i], names) and label not in out:
                 out.append(label)
         return out
 
@@ -184,23 +121,6 @@ class Metrics:
     def labels(self) -> list[str]:
         """``YYYY-MM`` of every row of :attr:`index`."""
         return [str(p) for p in self.index]
-
-
-def _rolling_sum(a: np.ndarray, k: int, partial: bool = False) -> np.ndarray:
-    """Sum over the last ``k`` rows at each row; NaN unless all k are present (``partial``: the
-    rows that exist, for the first k − 1 rows)."""
-    n = a.shape[0]
-    out = np.full(a.shape, np.nan)
-    if n >= k:
-        out[k - 1 :] = np.lib.stride_tricks.sliding_window_view(a, k, axis=0).sum(axis=-1)
-    if partial:
-        for i in range(min(k - 1, n)):
-            out[i] = a[: i + 1].sum(axis=0)
-    return out
-
-
-def _uses(cell: object, names: frozenset[str]) -> bool:
-    return isinstance(cell, str) and bool(names & set(cell.split(" + ")))
 
 
 def expanding_rank(values: np.ndarray, more_extreme_is_larger: bool) -> tuple[np.ndarray, np.ndarray]:

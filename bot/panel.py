@@ -29,6 +29,7 @@ from bot.parse import Break, ParsedFile
 from bot.parse.common import COLUMNS
 
 STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
+DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $1mn precision
 # flows (net transactions, valuation change): a window is a sum
 
 # Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
@@ -101,6 +102,14 @@ class Panel:
 
     def __post_init__(self) -> None:
         self._index = {key: grp for key, grp in self.data.groupby(["entity", "series"], sort=False)}
+        self._by_series = {s: g for s, g in self.data.groupby("series", sort=False)}
+        if len(self.data):
+            lo, hi = self.data["period"].min(), self.data["period"].max()
+            self.months = pd.period_range(lo, hi, freq="M")
+        else:
+            self.months = pd.PeriodIndex([], freq="M")
+        self._wide: dict[tuple[str, str], pd.DataFrame] = {}
+        self._windows: dict[tuple[str, int], pd.DataFrame] = {}
 
     def has(self, entity: str, series: str = HOLDINGS) -> bool:
         return (entity, series) in self._index
@@ -122,42 +131,80 @@ class Panel:
     def entities(self, series: str = HOLDINGS) -> list[str]:
         return sorted({e for e, s in self._index if s == series})
 
-    def window(self, entity: str, series: str, months: int) -> pd.Series:
-        """Change over ``months`` (stocks) or sum over ``months`` (flows), by window end.
+    def wide(self, series: str, column: str = "value") -> pd.DataFrame:
+        """A series as months (all of :attr:`months`) × entities; NaN (None) where there is no cell.
+
+        ``column="source"`` gives the file each cell comes from (``a + b`` for a group).
+        """
+        key = (series, column)
+        if key not in self._wide:
+            rows = self._by_series.get(series)
+            if rows is None or rows.empty:
+                frame = pd.DataFrame(index=self.months, dtype="float64" if column == "value" else "object")
+            else:
+                frame = rows.pivot(index="period", columns="entity", values=column).reindex(self.months)
+                frame.columns.name = None
+                if column == "value":
+                    frame = frame.astype("float64")
+            self._wide[key] = frame
+        return self._wide[key]
+
+    def windows(self, series: str, months: int) -> pd.DataFrame:
+        """Change over ``months`` (stocks) or sum over ``months`` (flows) for every entity, by
+        window end, as months × entities; rounded to 1e-6 $bn ($1,000), far below the files'
+        precision, so a threshold compares with the printed figures, not float noise.
 
         A window is NaN when a month inside it is missing or it crosses a series break that has
         no comparison value. At a break with a comparison value (mfhhis01's repeated month)
         the change is chained on matching columns: old series into the break month, new
-        series after it.
+        series after it. Computed once per series and window, then kept.
         """
+        key = (series, months)
+        if key not in self._windows:
+            self._windows[key] = self._compute_windows(series, months).round(DECIMALS)
+        return self._windows[key]
+
+    def window(self, entity: str, series: str, months: int) -> pd.Series:
+        """One entity's :meth:`windows`, over the months from its first to its last figure."""
         rows = self.rows(entity, series)
-        if rows.empty:
+        frame = self.windows(series, months)
+        if rows.empty or entity not in frame.columns:
             return pd.Series(dtype="float64", name=entity)
-        idx = pd.period_range(rows.index.min(), rows.index.max(), freq="M")
-        values = rows["value"].reindex(idx)
-        sources = rows["source"].reindex(idx)
+        return frame.loc[rows.index.min() : rows.index.max(), entity].rename(entity)
+
+    def _compute_windows(self, series: str, months: int) -> pd.DataFrame:
+        values = self.wide(series)
+        if values.empty:
+            return values
+        v = values.to_numpy()
         stock = series in STOCKS
-        steps = values - values.shift(1) if stock else values.copy()
-        unknown = pd.Series(False, index=idx)
-        prior = self.series(entity, f"{series}_prior") if stock else pd.Series(dtype="float64")
+        steps = v.copy()
+        if stock:
+            steps[0] = np.nan
+            steps[1:] = v[1:] - v[:-1]
+        unknown = np.zeros(v.shape, dtype=bool)
+        prior = self.wide(f"{series}_prior").reindex(columns=values.columns).to_numpy() if stock else None
+        sources = self.wide(series, "source").reindex(columns=values.columns).to_numpy()
         for applied in self.breaks:
             p = applied.brk.period
-            if series not in applied.series or p not in idx or p == idx[0]:
+            if series not in applied.series or p not in values.index or p == values.index[0]:
                 continue
-            if not applied.sources & set(str(sources[p]).split(" + ")):
+            i = values.index.get_loc(p)
+            hit = np.array([uses_source(cell, applied.sources) for cell in sources[i]], dtype=bool)
+            if not hit.any():
                 continue
-            if stock and applied.brk.comparable and p in prior.index:
-                steps[p] = prior[p] - values[p - 1]
+            if stock and applied.brk.comparable and prior is not None:
+                steps[i, hit] = prior[i, hit] - v[i - 1, hit]  # NaN where no old-series value
             elif stock:
-                steps[p] = np.nan
+                steps[i, hit] = np.nan
             else:
-                unknown[p] = True
-        total = steps.rolling(months, min_periods=months).sum()
+                unknown[i, hit] = True
+        total = rolling_sum(steps, months)
         if months > 1 and unknown.any():
             # a flow window [t-k+1, t] crosses a break b when t-k+1 < b <= t
-            crossing = unknown.astype(int).rolling(months - 1, min_periods=1).sum() > 0
+            crossing = rolling_sum(unknown.astype("float64"), months - 1, partial=True) > 0
             total[crossing] = np.nan
-        return total.rename(entity)
+        return pd.DataFrame(total, index=values.index, columns=values.columns)
 
     def rank(self, entity: str, series: str, months: int) -> dict[str, object] | None:
         """How the newest window ranks against all earlier ones of the same sign."""
@@ -174,6 +221,24 @@ class Panel:
             "since": str(w.index.min()),
             "windows": len(w),
         }
+
+
+def rolling_sum(a: np.ndarray, k: int, partial: bool = False) -> np.ndarray:
+    """Sum over the last ``k`` rows at each row; NaN unless all k are present (``partial``: the
+    rows that exist, for the first k − 1 rows)."""
+    n = a.shape[0]
+    out = np.full(a.shape, np.nan)
+    if n >= k:
+        out[k - 1 :] = np.lib.stride_tricks.sliding_window_view(a, k, axis=0).sum(axis=-1)
+    if partial:
+        for i in range(min(k - 1, n)):
+            out[i] = a[: i + 1].sum(axis=0)
+    return out
+
+
+def uses_source(cell: object, names: frozenset[str]) -> bool:
+    """Does a cell's source (``a`` or ``a + b`` for a group) include one of ``names``?"""
+    return isinstance(cell, str) and bool(names & set(cell.split(" + ")))
 
 
 def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_GROUPS) -> Panel:
