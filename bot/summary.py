@@ -18,7 +18,6 @@ from bot.entities import (
     is_country,
 )
 from bot.panel import Panel
-from bot.render import summary_lines
 
 WINDOWS = (1, 3, 12)
 
@@ -86,8 +85,3 @@ def _entry(panel: Panel, entity: str, series: str, month: pd.Period) -> dict[str
     w3 = panel.window(entity, series, 3).dropna()
     entry["rank_3m"] = panel.rank(entity, series, 3) if month in w3.index else None
     return entry
-
-
-def format_text(summary: dict[str, Any]) -> str:
-    """Plain text of the summary alone (the release message is :func:`bot.render.render_text`)."""
-    return "\n".join(summary_lines(summary))
