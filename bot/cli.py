@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,6 +20,21 @@ from bot.errors import TicAlertError
 from bot.fetch import fetch, make_session
 from bot.load import fetch_all, panel_from_bytes, read_dir
 from bot.summary import build_summary
+
+
+def _positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
+    return int(text)
+
+
+def _month(text: str) -> str:
+    """argparse type: a month as YYYY-MM."""
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, found {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
-        "--top", type=int, default=10, metavar="N", help="how many top holders to list (default 10)"
+        "--top", type=_positive, default=10, metavar="N", help="how many top holders to list (default 10)"
     )
     check.add_argument(
         "--chart",
@@ -48,8 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     back = sub.add_parser("backtest", help="replay history: every event the rules would have fired")
     back.add_argument("--data-dir", metavar="DIR", type=Path, required=True, help="the Treasury files")
     back.add_argument("--rule", metavar="ID", action="append", help="only this rule (repeatable)")
-    back.add_argument("--from", dest="start", metavar="YYYY-MM", help="first data month (default 2000-01)")
-    back.add_argument("--to", dest="end", metavar="YYYY-MM", help="last data month (default: the newest)")
+    back.add_argument(
+        "--from", dest="start", type=_month, metavar="YYYY-MM", help="first data month (default 2000-01)"
+    )
+    back.add_argument(
+        "--to", dest="end", type=_month, metavar="YYYY-MM", help="last data month (default: the newest)"
+    )
     back.add_argument(
         "--set",
         metavar="RULE=VALUE",

@@ -38,7 +38,9 @@ def make_session(
         status_forcelist=RETRY_STATUSES,
         backoff_factor=backoff_factor,
         backoff_max=backoff_max,
-        respect_retry_after_header=True,
+        # a server's Retry-After could block the single-threaded poller for hours; the poller
+        # backs off on its own schedule instead
+        respect_retry_after_header=False,
         raise_on_status=False,  # the last answer comes back and becomes a FetchError below
         raise_on_redirect=False,
     )
