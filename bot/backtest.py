@@ -21,7 +21,7 @@ from bot.evaluate import build_event, candidates, inhibit, newest_month, order
 from bot.events import Event
 from bot.metrics import Metrics
 from bot.panel import Panel
-from bot.rules import Rule, check_overrides
+from bot.rules import Rule, check_overrides, threshold_for
 
 DEFAULT_START = pd.Period("2000-01", "M")
 
@@ -43,14 +43,9 @@ def backtest(
     months = metrics.index[(metrics.index >= first) & (metrics.index <= last)]
     events: list[Event] = []
     for rule in rules:
-        if rule.id in overrides:
-            threshold = overrides[rule.id]
-            if threshold is None:
-                continue
-        elif not rule.enabled:
+        threshold = threshold_for(rule, overrides)
+        if threshold is None:
             continue
-        else:
-            threshold = rule.threshold
         frame = candidates(metrics, rule, months)
         if frame.empty:
             continue

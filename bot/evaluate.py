@@ -33,7 +33,16 @@ from bot.entities import (
 from bot.events import Event, Part, Rank
 from bot.metrics import Metrics, expanding_rank, rank_at
 from bot.panel import DECIMALS, STOCKS, Panel
-from bot.rules import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, SEVERITY_ORDER, Rule, check_overrides
+from bot.rules import (
+    COUNTRIES,
+    GROUPS,
+    MAJOR,
+    MAX_TOP_K,
+    SEVERITY_ORDER,
+    Rule,
+    check_overrides,
+    threshold_for,
+)
 
 DOWN = ("decline", "low", "down")
 SOURCE_NAMES = {
@@ -518,14 +527,9 @@ class Release:
             overrides = check_overrides(self.rules, overrides)
         fired: list[Event] = []
         for rule in self.rules:
-            if rule.id in overrides:
-                threshold = overrides[rule.id]
-                if threshold is None:
-                    continue
-            elif not rule.enabled:
+            threshold = threshold_for(rule, overrides)
+            if threshold is None:
                 continue
-            else:
-                threshold = rule.threshold
             keys = self._keys[rule.id]
             if not keys:
                 continue

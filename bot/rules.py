@@ -349,6 +349,13 @@ def known_countries() -> frozenset[str]:
     return frozenset(data["countries"])
 
 
+def threshold_for(rule: Rule, overrides: Mapping[str, float | None]) -> float | None:
+    """The threshold a rule runs with: the subscriber's, else the default; None = switched off."""
+    if rule.id in overrides:
+        return overrides[rule.id]
+    return rule.threshold if rule.enabled else None
+
+
 def check_overrides(rules: Iterable[Rule], overrides: Mapping[str, float | None]) -> dict[str, float | None]:
     """Validate a subscriber's thresholds: rule id → threshold (None switches the rule off)."""
     by_id = {r.id: r for r in rules}
