@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.entities import DEFAULT_GROUPS  # noqa: E402
-from bot.panel import build_panel  # noqa: E402
-from bot.parse import PARSERS, parse_file  # noqa: E402
+from bot.data.entities import DEFAULT_GROUPS  # noqa: E402
+from bot.data.panel import build_panel  # noqa: E402
+from bot.data.parse import PARSERS, parse_file  # noqa: E402
 
 FILES = list(PARSERS)  # the seven files
 

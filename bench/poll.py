@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from poll_helpers import MFH, T3, T5, SimClock, editions, et, make_poller  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
 
-from bot.poller import NEW_RELEASE  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store.state import Store  # noqa: E402
+from bot.watch.poller import NEW_RELEASE  # noqa: E402
 
 DAY = (2026, 6, 18)
 

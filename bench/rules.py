@@ -15,14 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from bot.backtest import backtest
-from bot.charts import release_charts
 from bot.config import load_settings
-from bot.evaluate import Release
-from bot.load import panel_from_bytes, read_dir
-from bot.render import render_html, render_text
-from bot.rules import load_rules
-from bot.summary import build_summary
+from bot.data.load import panel_from_bytes, read_dir
+from bot.render.charts import release_charts
+from bot.render.summary import build_summary
+from bot.render.text import render_html, render_text
+from bot.rules.backtest import backtest
+from bot.rules.catalogue import load_rules
+from bot.rules.release import Release
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tic" / "2026-07-01"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import load_settings
+from bot.data.fetch import fetch, make_session
+from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.errors import TicAlertError
-from bot.fetch import fetch, make_session
-from bot.load import fetch_all, panel_from_bytes, read_dir
-from bot.summary import build_summary
+from bot.render.summary import build_summary
 
 
 def _positive(text: str) -> int:
@@ -97,10 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.charts import release_charts
-    from bot.evaluate import evaluate
-    from bot.render import render_text
-    from bot.rules import load_rules
+    from bot.render.charts import release_charts
+    from bot.render.text import render_text
+    from bot.rules.catalogue import load_rules
+    from bot.rules.release import evaluate
 
     settings = load_settings(args.config)
     rules = load_rules(settings.groups)  # a bad rule file fails here, before any fetch
@@ -129,9 +129,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from bot.backtest import backtest, to_csv
-    from bot.render import event_line
-    from bot.rules import load_rules
+    from bot.render.text import event_line
+    from bot.rules.backtest import backtest, to_csv
+    from bot.rules.catalogue import load_rules
 
     settings = load_settings(args.config)
     rules = load_rules(settings.groups)
@@ -164,8 +164,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from bot.poller import ERROR, Poller, http_fetcher, run_forever
-    from bot.store import Store
+    from bot.store.state import Store
+    from bot.watch.poller import ERROR, Poller, http_fetcher, run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
@@ -194,7 +194,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
-    from bot.calendar import next_slots, release_moment
+    from bot.watch.calendar import next_slots, release_moment
 
     settings = load_settings(args.config)
     cal = settings.poller.calendar()

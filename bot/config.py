@@ -2,25 +2,23 @@
 
 Read once at startup by :func:`load_settings`; a bad key or value is a ConfigError naming it.
 The release calendar is its own file (config/calendar.toml, or ``poller.calendar_file``),
-read by :func:`bot.calendar.load_calendar` through :meth:`PollerSettings.calendar`.
+read by :func:`bot.watch.calendar.load_calendar` through :meth:`PollerSettings.calendar`.
 The bot token comes from ``TIC_ALERT_BOT_TOKEN`` only and is never printed.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from bot.calendar import Calendar, load_calendar, parse_clock
-from bot.entities import Group, canonical_name
+from bot.data.entities import Group, canonical_name
 from bot.errors import ConfigError
+from bot.packaged import config_file
+from bot.watch.settings import PollerSettings, poller_settings
 
 ENV_OVERRIDES = {
     "TIC_ALERT_SOURCE_URL": ("source", "base_url"),
@@ -46,27 +44,6 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 
 @dataclass(frozen=True)
-class PollerSettings:
-    """How often and when the poller asks the Treasury (times of day are U.S. Eastern)."""
-
-    window_start: dt.time = dt.time(15, 59)
-    window_end: dt.time = dt.time(16, 45)
-    in_window_seconds: float = 15.0
-    out_of_window_seconds: float = 3600.0
-    tick_seconds: float = 1.0
-    failures_before_event: int = 5
-    max_backoff_seconds: float = 60.0
-    companion_grace_minutes: float = 45.0
-    retries: int = 3
-    retry_backoff_factor: float = 0.5
-    calendar_file: str = ""  # "" = the packaged config/calendar.toml
-
-    def calendar(self) -> Calendar:
-        """The release calendar this poller follows."""
-        return load_calendar(Path(self.calendar_file).expanduser() if self.calendar_file else None)
-
-
-@dataclass(frozen=True)
 class Settings:
     """Everything tic-alert reads from configuration."""
 
@@ -78,14 +55,6 @@ class Settings:
     groups: tuple[Group, ...]
     bot_token: str | None = field(default=None, repr=False)
     poller: PollerSettings = field(default_factory=PollerSettings)
-
-
-def config_file(name: str) -> Traversable:
-    """A file of the repository's config/ folder, shipped in the package as ``bot._config``."""
-    try:
-        return resources.files("bot._config") / name
-    except ModuleNotFoundError:  # running from a source tree that was not installed
-        return Path(__file__).resolve().parent.parent / "config" / name
 
 
 def default_config_text() -> str:
@@ -122,7 +91,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         db_path=Path(data["store"]["db_path"]).expanduser(),
         groups=_groups(data.get("groups", {})),
         bot_token=env.get("TIC_ALERT_BOT_TOKEN") or None,
-        poller=_poller(data.get("poller", {})),
+        poller=poller_settings(data.get("poller", {})),
     )
 
 
@@ -153,29 +122,6 @@ def _check(data: dict[str, Any]) -> None:
                 raise ConfigError(f"config: {section}.{key} has a bad value {value!r}")
     if data["source"]["timeout_seconds"] <= 0 or data["source"]["max_body_bytes"] <= 0:
         raise ConfigError("config: source.timeout_seconds and source.max_body_bytes must be > 0")
-
-
-def _poller(raw: dict[str, Any]) -> PollerSettings:
-    """The [poller] section, range-checked; times of day are HH:MM."""
-    values: dict[str, Any] = dict(raw)
-    for key in ("window_start", "window_end"):
-        if key in values:
-            values[key] = parse_clock(values[key], f"config: poller.{key}")
-    positive = ("in_window_seconds", "out_of_window_seconds", "tick_seconds", "companion_grace_minutes")
-    for key in positive:
-        if key in values and values[key] <= 0:
-            raise ConfigError(f"config: poller.{key} must be > 0, found {values[key]!r}")
-    for key in ("failures_before_event", "retries", "max_backoff_seconds", "retry_backoff_factor"):
-        if key in values and values[key] < (1 if key == "failures_before_event" else 0):
-            raise ConfigError(f"config: poller.{key} has a bad value {values[key]!r}")
-    settings = PollerSettings(**values)
-    if settings.window_start >= settings.window_end:
-        raise ConfigError("config: poller.window_start must be before poller.window_end")
-    if settings.tick_seconds > settings.in_window_seconds:
-        raise ConfigError("config: poller.tick_seconds must not exceed poller.in_window_seconds")
-    if settings.calendar_file:
-        settings.calendar()  # a bad calendar fails at startup, naming its key
-    return settings
 
 
 def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:

@@ -39,6 +39,6 @@ def real_bytes(tic_dir: Path):
 def real_panel(tic_dir: Path):
     """The panel built from all seven real files (parsed once per test session)."""
     from bot.config import load_settings
-    from bot.load import panel_from_bytes, read_dir
+    from bot.data.load import panel_from_bytes, read_dir
 
     return panel_from_bytes(read_dir(tic_dir), load_settings(env={}).groups)

@@ -14,11 +14,11 @@ from vintages import (
     table5_without_newest,
 )
 
-from bot.calendar import load_calendar
-from bot.config import PollerSettings
-from bot.fetch import make_session
-from bot.poller import DetectedRelease, OperatorEvent, Poller, http_fetcher
-from bot.store import Store
+from bot.data.fetch import make_session
+from bot.store.state import Store
+from bot.watch.calendar import load_calendar
+from bot.watch.poller import DetectedRelease, OperatorEvent, Poller, http_fetcher
+from bot.watch.settings import PollerSettings
 
 ET = ZoneInfo("America/New_York")
 T5, T3, MFH = "slt_table5.txt", "slt_table3.txt", "mfhhis01.txt"

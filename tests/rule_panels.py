@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.entities import Group
-from bot.panel import Panel, build_panel
-from bot.parse import Break, ParsedFile
-from bot.parse.common import COLUMNS
-from bot.rules import Rule, load_rules
+from bot.data.entities import Group
+from bot.data.panel import Panel, build_panel
+from bot.data.parse import Break, ParsedFile
+from bot.data.parse.common import COLUMNS
+from bot.rules.catalogue import Rule, load_rules
 
 JC = Group("Japan + China", ("Japan", "China, Mainland"))
 MONTHS = [str(p) for p in pd.period_range("2020-01", periods=48, freq="M")]

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from poll_helpers import et
 
-from bot.calendar import (
+from bot.errors import ConfigError
+from bot.watch.cadence import poll_due, poll_interval
+from bot.watch.calendar import (
     calendar_from_dict,
     finished_slots,
     load_calendar,
@@ -17,9 +19,7 @@ from bot.calendar import (
     us_federal_holidays,
     window_at,
 )
-from bot.config import PollerSettings
-from bot.errors import ConfigError
-from bot.poller import poll_due, poll_interval
+from bot.watch.settings import PollerSettings
 
 CAL = load_calendar()
 START, END = dt.time(15, 59), dt.time(16, 45)

@@ -6,7 +6,7 @@ import pytest
 from treasury_server import FakeTreasury
 
 from bot.cli import main
-from bot.sources import HEADLINE
+from bot.data.sources import HEADLINE
 
 
 def test_poll_once_reports_the_release_then_nothing_new(tic_dir, tmp_path, monkeypatch, capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.entities import canonical_name, canonical_row, is_country
+from bot.data.entities import canonical_name, canonical_row, is_country
 
 
 @pytest.mark.parametrize(

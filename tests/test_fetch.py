@@ -1,4 +1,4 @@
-"""bot.fetch against the fake Treasury server: validators, 304, retries, and every fault kind."""
+"""bot.data.fetch against the fake Treasury server: validators, 304, retries, and every fault kind."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import socket
 import pytest
 from treasury_server import FakeTreasury
 
+from bot.data.fetch import fetch, fetch_conditional, make_session
 from bot.errors import FetchError
-from bot.fetch import fetch, fetch_conditional, make_session
 
 BODY = b"Country\t2026-04\r\nJapan\t1209.9\r\n" * 50
 

@@ -7,10 +7,10 @@ import math
 import pandas as pd
 import pytest
 
-from bot.entities import Group
-from bot.panel import build_panel, published
-from bot.parse import Break, ParsedFile, parse_file
-from bot.parse.common import COLUMNS
+from bot.data.entities import Group
+from bot.data.panel import build_panel, published
+from bot.data.parse import Break, ParsedFile, parse_file
+from bot.data.parse.common import COLUMNS
 
 P = lambda s: pd.Period(s, "M")  # noqa: E731
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.data.parse import PARSERS, parse_file
 from bot.errors import ParseError
-from bot.parse import PARSERS, parse_file
 
 TWINS = {frozenset({"mfhhis01.txt", "mfhhis01.csv"})}
 

@@ -7,10 +7,10 @@ import math
 import pandas as pd
 import pytest
 
+from bot.data.parse.form_s import parse_form_s
+from bot.data.parse.slt3d import parse_slt3d
+from bot.data.parse.table3 import parse_table3
 from bot.errors import ParseError
-from bot.parse.form_s import parse_form_s
-from bot.parse.slt3d import parse_slt3d
-from bot.parse.table3 import parse_table3
 
 
 def cell(df: pd.DataFrame, entity: str, month: str, series: str) -> float:

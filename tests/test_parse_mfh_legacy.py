@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from bot.data.parse.mfh_legacy import parse_mfh_legacy
 from bot.errors import ParseError
-from bot.parse.mfh_legacy import parse_mfh_legacy
 
 
 def cell(df: pd.DataFrame, entity: str, month: str, series: str = "holdings") -> float:

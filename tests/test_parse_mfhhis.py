@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from bot.data.parse.mfhhis import parse_mfhhis
 from bot.errors import ParseError
-from bot.parse.mfhhis import parse_mfhhis
 
 
 def cell(df: pd.DataFrame, entity: str, month: str, series: str = "holdings") -> float:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from bot.data.parse.table5 import parse_table5, release_month
 from bot.errors import ParseError
-from bot.parse.table5 import parse_table5, release_month
 
 CRLF = "\r\n"
 

@@ -13,9 +13,9 @@ from poll_helpers import MFH, T3, T5, SimClock, editions, et, make_poller
 from treasury_server import FakeTreasury
 from vintages import table5_revised
 
-from bot.load import panel_from_bytes
-from bot.poller import ERROR, NEW_RELEASE, NOTHING, REVISION, STALE, run_forever
-from bot.store import Store
+from bot.data.load import panel_from_bytes
+from bot.store.state import Store
+from bot.watch.poller import ERROR, NEW_RELEASE, NOTHING, REVISION, STALE, run_forever
 
 
 @pytest.fixture(scope="module")

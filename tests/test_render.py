@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bot.charts import HEIGHT, WIDTH, changes_chart, holdings_chart, release_charts
 from bot.cli import main
-from bot.entities import Group
-from bot.evaluate import evaluate
-from bot.render import TELEGRAM_LIMIT, render_html, render_text, telegram_length
-from bot.rules import load_rules
-from bot.summary import build_summary
+from bot.data.entities import Group
+from bot.render.charts import HEIGHT, WIDTH, changes_chart, holdings_chart, release_charts
+from bot.render.summary import build_summary
+from bot.render.text import TELEGRAM_LIMIT, render_html, render_text, telegram_length
+from bot.rules.catalogue import load_rules
+from bot.rules.release import evaluate
 from tests.rule_panels import TEST_RULES, panel
 
 EVIL = '<b>Evil & "Co"</b> $\\frac{1}{2}$'

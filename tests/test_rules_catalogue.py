@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.rules import KINDS, check_overrides, load_rules, resolve_entity
+from bot.rules.catalogue import KINDS, check_overrides, load_rules, resolve_entity
 from tests.rule_panels import JC
 
 GOOD = """

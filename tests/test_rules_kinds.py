@@ -7,12 +7,12 @@ import math
 import pandas as pd
 import pytest
 
-from bot.backtest import backtest
-from bot.evaluate import Release, evaluate
-from bot.events import Part, Rank
-from bot.metrics import Metrics
-from bot.panel import build_panel
-from bot.parse import Break
+from bot.data.panel import build_panel
+from bot.data.parse import Break
+from bot.rules.backtest import backtest
+from bot.rules.events import Part, Rank
+from bot.rules.metrics import Metrics
+from bot.rules.release import Release, evaluate
 from tests.rule_panels import panel, parsed, rule
 
 CHANGE = """id = "drop"

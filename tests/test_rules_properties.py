@@ -8,9 +8,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.backtest import backtest
-from bot.evaluate import Release, evaluate
-from bot.rules import load_rules
+from bot.rules.backtest import backtest
+from bot.rules.catalogue import load_rules
+from bot.rules.release import Release, evaluate
 from tests.rule_panels import JC, TEST_RULES, cut, panel
 
 RULES = load_rules((JC,), TEST_RULES)

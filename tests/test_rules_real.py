@@ -7,10 +7,10 @@ import math
 import pandas as pd
 import pytest
 
-from bot.backtest import backtest, to_csv
-from bot.evaluate import evaluate
-from bot.metrics import Metrics
-from bot.rules import load_rules
+from bot.rules.backtest import backtest, to_csv
+from bot.rules.catalogue import load_rules
+from bot.rules.metrics import Metrics
+from bot.rules.release import evaluate
 from tests.rule_panels import cut
 
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from bot.errors import StoreError
-from bot.store import Store
+from bot.store.state import Store
 
 NOW = dt.datetime(2026, 6, 18, 20, 1, tzinfo=dt.UTC)
 

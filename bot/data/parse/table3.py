@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.entities import (
+from bot.data.entities import (
     FOREIGN_NON_OFFICIAL,
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
@@ -23,8 +23,8 @@ from bot.entities import (
     ST_NET,
     canonical_name,
 )
+from bot.data.parse.common import decode_lines, long_table, tidy
 from bot.errors import ParseError
-from bot.parse.common import decode_lines, long_table, tidy
 
 FILE = "slt_table3.txt"
 # The machine-readable header line and the series each column becomes.

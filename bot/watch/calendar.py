@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
+from bot.packaged import config_file
 
 UTC = dt.UTC
 _KEYS = {
@@ -82,8 +83,6 @@ class Window:
 def load_calendar(source: str | Path | Traversable | None = None) -> Calendar:
     """Read and check a calendar TOML file (default: the packaged config/calendar.toml)."""
     if source is None:
-        from bot.config import config_file
-
         source = config_file("calendar.toml")
     where = str(source)
     file = Path(source) if isinstance(source, str) else source

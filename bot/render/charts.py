@@ -18,10 +18,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.entities import HOLDINGS
-from bot.events import Event
-from bot.panel import Panel
-from bot.render import headline, rank_phrase
+from bot.data.entities import HOLDINGS
+from bot.data.panel import Panel
+from bot.render.text import headline, rank_phrase
+from bot.rules.events import Event
 
 WIDTH, HEIGHT, DPI = 800, 450, 100
 DOWN_COLOUR, UP_COLOUR, LINE_COLOUR, SHADE_COLOUR = "#c0392b", "#2e86c1", "#1b2631", "#f5b041"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bot.entities import Group
+from bot.data.entities import Group
+from bot.data.panel import Panel, build_panel
+from bot.data.parse import PARSERS, ParsedFile, parse_file
+from bot.data.sources import HEADLINE, SOURCES
 from bot.errors import TicAlertError
-from bot.panel import Panel, build_panel
-from bot.parse import PARSERS, ParsedFile, parse_file
-from bot.sources import HEADLINE, SOURCES
 
 
 def read_dir(directory: Path, names: Iterable[str] = PARSERS) -> dict[str, bytes]:

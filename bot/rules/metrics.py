@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from bot.entities import HOLDINGS, is_country
-from bot.panel import Panel, uses_source
+from bot.data.entities import HOLDINGS, is_country
+from bot.data.panel import Panel, uses_source
 
 MFH_FAMILY = frozenset({"slt_table5.txt", "mfhhis01.txt", "mfhhis01.csv", "mfh.txt"})
 

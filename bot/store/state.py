@@ -16,72 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import StoreError
-
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vintages (
-    id            INTEGER PRIMARY KEY,
-    file          TEXT NOT NULL,
-    sha256        TEXT NOT NULL,
-    vintage       TEXT NOT NULL,   -- newest month (YYYY-MM), or mfhhis01's footer stamp (YYYY-MM-DD)
-    etag          TEXT,
-    last_modified TEXT,
-    first_seen    TEXT NOT NULL,
-    size          INTEGER NOT NULL,
-    body          BLOB NOT NULL,
-    UNIQUE (file, sha256)
-);
-CREATE TABLE IF NOT EXISTS current (  -- the copy we hold of each file, and its validators
-    file          TEXT PRIMARY KEY,
-    vintage_id    INTEGER NOT NULL REFERENCES vintages (id),
-    etag          TEXT,
-    last_modified TEXT,
-    checked_at    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS releases (
-    month         TEXT PRIMARY KEY,  -- newest month on the Country line of slt_table5.txt
-    months        TEXT NOT NULL,     -- JSON list of the months new in this release, oldest first
-    first_seen    TEXT NOT NULL,
-    headline_id   INTEGER NOT NULL REFERENCES vintages (id),
-    baseline      INTEGER NOT NULL,  -- 1: the first release this store saw (not seen being published)
-    gather_until  TEXT NOT NULL,     -- companions are polled until this moment
-    closed_at     TEXT,
-    handed_over   TEXT               -- JSON of the contents last handed to the rules stage
-);
-CREATE TABLE IF NOT EXISTS release_files (  -- which file showed the release, and when
-    month         TEXT NOT NULL REFERENCES releases (month),
-    file          TEXT NOT NULL,
-    before_id     INTEGER,           -- the copy held when the release was found
-    vintage_id    INTEGER,           -- the copy that shows the release (NULL: not yet)
-    complete_at   TEXT,
-    PRIMARY KEY (month, file)
-);
-CREATE TABLE IF NOT EXISTS poll_log (
-    id            INTEGER PRIMARY KEY,
-    at            TEXT NOT NULL,
-    file          TEXT NOT NULL,
-    outcome       TEXT NOT NULL,     -- not_modified, unchanged, new_release, revision, stale, complete, error
-    status        INTEGER,
-    bytes         INTEGER NOT NULL DEFAULT 0,
-    detail        TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS operator_events (
-    id            INTEGER PRIMARY KEY,
-    at            TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    key           TEXT NOT NULL UNIQUE,
-    detail        TEXT NOT NULL
-);
-"""
-
-
-def iso(moment: dt.datetime) -> str:
-    """An aware datetime → ISO 8601 in UTC (sorts as text)."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def from_iso(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
+from bot.store.db import connect, from_iso, iso
 
 
 @dataclass(frozen=True)
@@ -119,21 +54,7 @@ class Store:
     """SQLite state; ``path`` ":memory:" for tests. Not shared between threads."""
 
     def __init__(self, path: str | Path):
-        if str(path) != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = sqlite3.connect(str(Path(path).expanduser()) if str(path) != ":memory:" else path)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA busy_timeout=5000")
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise StoreError(f"{path}: schema version {version}, this tic-alert knows {SCHEMA_VERSION}")
-            with self.conn:
-                self.conn.executescript(_SCHEMA)
-                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as err:
-            raise StoreError(f"{path}: cannot open the state database ({err})") from err
+        self.conn = connect(path)
 
     def close(self) -> None:
         self.conn.close()

@@ -17,11 +17,13 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from bot.evaluate import build_event, candidates, inhibit, newest_month, order
-from bot.events import Event
-from bot.metrics import Metrics
-from bot.panel import Panel
-from bot.rules import Rule, check_overrides, threshold_for
+from bot.data.panel import Panel
+from bot.rules.build import build_event
+from bot.rules.candidates import candidates
+from bot.rules.catalogue import Rule, check_overrides, threshold_for
+from bot.rules.events import Event
+from bot.rules.metrics import Metrics
+from bot.rules.release import inhibit, newest_month, order
 
 DEFAULT_START = pd.Period("2000-01", "M")
 

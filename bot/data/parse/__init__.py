@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bot.data.parse.form_s import parse_form_s
+from bot.data.parse.mfh_legacy import parse_mfh_legacy
+from bot.data.parse.mfhhis import Break, parse_mfhhis
+from bot.data.parse.slt3d import parse_slt3d
+from bot.data.parse.table3 import parse_table3
+from bot.data.parse.table5 import parse_table5
 from bot.errors import ParseError
-from bot.parse.form_s import parse_form_s
-from bot.parse.mfh_legacy import parse_mfh_legacy
-from bot.parse.mfhhis import Break, parse_mfhhis
-from bot.parse.slt3d import parse_slt3d
-from bot.parse.table3 import parse_table3
-from bot.parse.table5 import parse_table5
 
 
 @dataclass

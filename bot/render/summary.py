@@ -1,4 +1,4 @@
-"""The release at a glance, as data (pure); bot.render turns it (and the events) into the message."""
+"""The release at a glance, as data (pure); bot.render.text turns it (and the events) into the message."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from bot.entities import (
+from bot.data.entities import (
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
     HOLDINGS,
@@ -17,7 +17,7 @@ from bot.entities import (
     ST_HOLDINGS,
     is_country,
 )
-from bot.panel import Panel
+from bot.data.panel import Panel
 
 WINDOWS = (1, 3, 12)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.entities import (
+from bot.data.entities import (
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
     HOLDINGS,
@@ -13,8 +13,7 @@ from bot.entities import (
     canonical_row,
     normalize_label,
 )
-from bot.errors import ParseError
-from bot.parse.common import (
+from bot.data.parse.common import (
     Rows,
     check_months_descending,
     check_total,
@@ -22,6 +21,7 @@ from bot.parse.common import (
     parse_month,
     parse_value,
 )
+from bot.errors import ParseError
 
 FILE = "slt_table5.txt"
 ALL_OTHER = "All Other (Table 5 roster)"

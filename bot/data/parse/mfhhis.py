@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bot.entities import (
+from bot.data.entities import (
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
     HOLDINGS,
@@ -26,8 +26,8 @@ from bot.entities import (
     canonical_row,
     normalize_label,
 )
+from bot.data.parse.common import Rows, check_total, decode_lines, parse_value
 from bot.errors import ParseError
-from bot.parse.common import Rows, check_total, decode_lines, parse_value
 
 ALL_OTHER = "All Other (MFH history roster)"
 TOLERANCE = 0.05  # cells are printed to 0.1 $bn (some blocks drop a trailing .0)

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from bot.config import config_file
-from bot.entities import (
+from bot.data.entities import (
     FOREIGN_NON_OFFICIAL,
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
@@ -31,6 +30,7 @@ from bot.entities import (
     canonical_name,
 )
 from bot.errors import ConfigError
+from bot.packaged import config_file
 
 RULES_FILE = "rules.toml"
 

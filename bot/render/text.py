@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from bot.entities import HOLDINGS, LT_NET
-from bot.events import Event, Part
+from bot.data.entities import HOLDINGS, LT_NET
+from bot.rules.events import Event, Part
 
 TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
 SOURCE_LABEL = {

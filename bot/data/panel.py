@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bot.entities import (
+from bot.data.entities import (
     DEFAULT_GROUPS,
     GRAND_TOTAL,
     HOLDINGS,
@@ -25,8 +25,8 @@ from bot.entities import (
     Group,
     normalize_label,
 )
-from bot.parse import Break, ParsedFile
-from bot.parse.common import COLUMNS
+from bot.data.parse import Break, ParsedFile
+from bot.data.parse.common import COLUMNS
 
 STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
 DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $1mn precision

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.entities import LT_NET, canonical_name
+from bot.data.entities import LT_NET, canonical_name
+from bot.data.parse.common import decode_lines, long_table, tidy
 from bot.errors import ParseError
-from bot.parse.common import decode_lines, long_table, tidy
 
 FILE = "s1_globl.txt"
 GRAND_TOTAL_CODE = "99996"

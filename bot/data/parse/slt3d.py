@@ -6,9 +6,9 @@ import re
 
 import pandas as pd
 
-from bot.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS, canonical_row
+from bot.data.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS, canonical_row
+from bot.data.parse.common import decode_lines, long_table, tidy
 from bot.errors import ParseError
-from bot.parse.common import decode_lines, long_table, tidy
 
 FILE = "slt3d_globl.csv"
 SERIES = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)

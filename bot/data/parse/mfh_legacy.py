@@ -7,15 +7,15 @@ from datetime import datetime
 
 import pandas as pd
 
-from bot.entities import (
+from bot.data.entities import (
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
     OF_WHICH_ROWS,
     canonical_row,
     normalize_label,
 )
+from bot.data.parse.common import Rows, check_months_descending, check_total, decode_lines, parse_value
 from bot.errors import ParseError
-from bot.parse.common import Rows, check_months_descending, check_total, decode_lines, parse_value
 
 FILE = "mfh.txt"
 ALL_OTHER = "All Other (mfh.txt roster)"

@@ -35,15 +35,16 @@ from functools import partial
 import requests
 import schedule
 
-from bot.calendar import Calendar, finished_slots, window_at, window_on
-from bot.config import PollerSettings
+from bot.data.fetch import FetchResult, fetch_conditional
+from bot.data.panel import Panel
+from bot.data.parse import parse_file
+from bot.data.parse.table5 import parse_table5
+from bot.data.sources import HEADLINE, SOURCES
 from bot.errors import FetchError, ParseError
-from bot.fetch import FetchResult, fetch_conditional
-from bot.panel import Panel
-from bot.parse import parse_file
-from bot.parse.table5 import parse_table5
-from bot.sources import HEADLINE, SOURCES
-from bot.store import Held, ReleaseRow, Store
+from bot.store.state import Held, ReleaseRow, Store
+from bot.watch.cadence import poll_due
+from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
+from bot.watch.settings import PollerSettings
 
 log = logging.getLogger("tic_alert.poller")
 
@@ -141,31 +142,6 @@ def http_fetcher(
     if conditional:
         return lambda url, etag, last_modified: get(url, etag=etag, last_modified=last_modified)
     return lambda url, etag, last_modified: get(url)
-
-
-def poll_interval(fast: bool, failures: int, settings: PollerSettings) -> float:
-    """Seconds between polls: fast in a window or while gathering, backed off after failures."""
-    base = settings.in_window_seconds if fast else settings.out_of_window_seconds
-    if failures <= 0:
-        return base
-    return min(base * 2 ** (failures - 1), max(base, settings.max_backoff_seconds))
-
-
-def poll_due(
-    now: dt.datetime,
-    last_poll: dt.datetime | None,
-    failures: int,
-    in_window: dt.datetime | None,
-    gathering: bool,
-    settings: PollerSettings,
-) -> bool:
-    """Is a poll due at ``now``? ``in_window`` is the start of the window ``now`` is in, or None."""
-    if last_poll is None:
-        return True
-    if in_window is not None and last_poll < in_window:
-        return True  # the window just opened
-    fast = in_window is not None or gathering
-    return (now - last_poll).total_seconds() >= poll_interval(fast, failures, settings)
 
 
 class Poller:

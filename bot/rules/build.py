@@ -1,0 +1,169 @@
+"""Step 2 of evaluation: a candidate row becomes an :class:`~bot.rules.events.Event` with its rank
+in history, its parts and its caveats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bot.data.entities import LT_NET
+from bot.data.panel import DECIMALS, STOCKS
+from bot.rules.candidates import rule_values, sign
+from bot.rules.catalogue import Rule
+from bot.rules.decompose import decompose
+from bot.rules.events import Event, Part, Rank
+from bot.rules.metrics import Metrics, rank_at
+
+
+def build_event(
+    metrics: Metrics, rule: Rule, row: Mapping[str, Any], threshold: float, release: str
+) -> Event:
+    """The event a candidate row becomes, with its rank in history, parts and caveats."""
+    t: pd.Period = row["period"]
+    i = metrics.position(t)
+    entity = str(row["entity"])
+    value = float(row["value"])
+    streak = None if _missing(row.get("streak")) else int(row["streak"])
+    months = streak if streak is not None else rule.window
+    start = t - months + 1
+    rank: Rank | None = None
+    notes: list[str] = []
+    parts: tuple[Part, ...] = ()
+    if rule.kind in ("change", "official_selling", "record"):
+        rank = _window_rank(metrics, rule, entity, i)
+    elif rule.kind == "streak" and streak is not None:
+        rank = _streak_rank(metrics, rule, entity, i, streak)
+    if rank is not None:
+        since = pd.Period(rank.since, "M")
+        notes += [
+            f"ranked across a series break: {b}"
+            for b in metrics.breaks_between(entity, rule.series, since, t)
+        ]
+    since_month = None if _missing(row.get("since")) else str(row["since"])
+    if rule.kind == "multi_year":
+        level = metrics.column(rule.series, entity)
+        first = metrics.index[int(np.argmax(~np.isnan(level)))]
+        after = pd.Period(since_month, "M") if since_month else first
+        notes += [
+            f"compared across a series break: {b}"
+            for b in metrics.breaks_between(entity, rule.series, after, t)
+        ]
+    if rule.kind in ("change", "official_selling", "record", "streak"):
+        parts, part_notes = decompose(metrics, entity, rule.series, start, t, value)
+        notes += part_notes
+    level_now: float | None = None
+    if rule.series in STOCKS:
+        lv = metrics.column(rule.series, entity)[i]
+        level_now = None if np.isnan(lv) else float(lv)
+    passed = _passed(metrics, rule, entity, t) if rule.kind == "rank_change" else ()
+    return Event(
+        release=release,
+        rule=rule.id,
+        kind=rule.kind,
+        severity=rule.severity,
+        entity=entity,
+        basis=rule.series,
+        window=months,
+        start=str(start),
+        end=str(t),
+        value=round(value, DECIMALS),
+        metric=float(row["metric"]),
+        threshold=float(threshold),
+        unit=rule.unit if rule.kind in ("change", "record") else "bn",
+        direction=rule.direction,
+        rank=rank,
+        parts=parts,
+        level=level_now,
+        streak=streak,
+        extreme_since=since_month,
+        rank_from=None if _missing(row.get("rank_from")) else int(row["rank_from"]),
+        rank_to=None if _missing(row.get("rank_to")) else int(row["rank_to"]),
+        passed=passed,
+        notes=tuple(notes),
+    )
+
+
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _window_rank(metrics: Metrics, rule: Rule, entity: str, i: int) -> Rank | None:
+    """How the rule's window at row i ranks among same-direction windows at rows ≤ i."""
+    if rule.unit == "pct":
+        values = rule_values(metrics, rule)[entity].to_numpy()
+    else:
+        values = metrics.window_column(rule.series, rule.window, entity)
+    s = sign(rule.direction)
+    upto = values[: i + 1]
+    valid = ~np.isnan(upto)
+    if not valid.any() or not s * upto[i] > 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        same = np.where(s * upto > 0, s * upto, np.nan)
+    rank, of, prev = rank_at(same, i)
+    first = int(np.argmax(valid))
+    previous = (float(values[prev]), metrics.labels[prev]) if prev is not None else None
+    return Rank(rank, of, metrics.labels[first], metrics.labels[i], _what(rule), previous)
+
+
+def _what(rule: Rule) -> str:
+    span = f"{rule.window}-month" if rule.window > 1 else "monthly"
+    unit = " (%)" if rule.unit == "pct" and rule.kind in ("change", "record") else ""
+    return f"{span} {_noun(rule)}{unit}"
+
+
+def _noun(rule: Rule) -> str:
+    if rule.series == LT_NET:
+        return "net selling" if sign(rule.direction) < 0 else "net buying"
+    return rule.direction if rule.direction in ("decline", "increase") else "move"
+
+
+def _streak_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int) -> Rank | None:
+    """How a run of ``length`` months ending at row i ranks among the earlier runs."""
+    step = metrics.window_column(rule.series, 1, entity)[: i + 1]
+    valid = ~np.isnan(step)
+    if not valid.any():
+        return None
+    with np.errstate(invalid="ignore"):
+        moving = sign(rule.direction) * step > 0
+    before = moving[: i + 1 - length]
+    # earlier runs: (length, last row)
+    ends = np.flatnonzero(before & ~np.append(before[1:], False))
+    count = np.cumsum(before)
+    reset = np.maximum.accumulate(np.where(~before, count, 0)) if len(before) else count
+    lengths = (count - reset)[ends] if len(ends) else np.zeros(0, dtype=int)
+    longer = int((lengths > length).sum())
+    best = int(np.argmax(lengths)) if len(lengths) else None
+    first = int(np.argmax(valid))
+    return Rank(
+        longer + 1,
+        len(lengths) + 1,
+        metrics.labels[first],
+        metrics.labels[i],
+        f"{_noun(rule)} streak",
+        (float(lengths[best]), metrics.labels[ends[best]]) if best is not None else None,
+    )
+
+
+def _passed(metrics: Metrics, rule: Rule, entity: str, t: pd.Period) -> tuple[str, ...]:
+    """Holders whose order with ``entity`` flipped between t − window and t."""
+    level = metrics.values(rule.series)
+    countries = [c for c in level.columns if c in set(metrics.countries)]
+    if t - rule.window not in level.index:
+        return ()
+    now = level.loc[t, countries]
+    then = level.loc[t - rule.window, countries]
+    both = now.notna() & then.notna()
+    now, then = now[both], then[both]
+    if entity not in now.index:
+        return ()
+    up = (then > then[entity]) & (now < now[entity])
+    down = (then < then[entity]) & (now > now[entity])
+    flipped = now[up | down].sort_values(ascending=False)
+    return tuple(flipped.index)
+
+

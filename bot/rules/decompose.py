@@ -1,0 +1,113 @@
+"""A holdings move split into net transactions and valuation, where the data have them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, Group
+from bot.data.panel import DECIMALS, STOCKS
+from bot.rules.events import Part
+from bot.rules.metrics import Metrics
+
+SOURCE_NAMES = {
+    "s1_globl.txt": "Form S",
+    "slt_table3.txt": "SLT Table 3",
+    "slt_table5.txt": "SLT Table 5",
+    "mfhhis01.txt": "MFH history",
+    "slt3d_globl.csv": "SLT 3D",
+    "mfh.txt": "MFH",
+}
+
+def flow_sum(
+    metrics: Metrics, entity: str, series: str, start: pd.Period, end: pd.Period
+) -> tuple[float | None, str]:
+    """Sum of a flow over start..end as Panel.window would (None if a month is missing or the
+    months span a series break), with the file(s) it comes from."""
+    lo, hi = metrics.position(start), metrics.position(end)
+    if lo < 0 or hi >= len(metrics.index):
+        return None, ""
+    cells = metrics.column(series, entity)[lo : hi + 1]
+    if np.isnan(cells).any() or metrics.breaks_between(entity, series, start, end):
+        return None, ""
+    src = metrics.source_column(series, entity)[lo : hi + 1]
+    names = sorted({n for s in src for n in str(s).split(" + ")})
+    return round(float(cells.sum()), DECIMALS), " + ".join(SOURCE_NAMES.get(n, n) for n in names)
+
+
+def _stock_change(
+    metrics: Metrics, entity: str, series: str, start: pd.Period, end: pd.Period
+) -> float | None:
+    v = metrics.window_column(series, (end - start).n + 1, entity)[metrics.position(end)]
+    return None if np.isnan(v) else float(v)
+
+
+def decompose(
+    metrics: Metrics, entity: str, series: str, start: pd.Period, end: pd.Period, value: float
+) -> tuple[tuple[Part, ...], list[str]]:
+    """Net-transaction and valuation parts of a move over start..end, where the data have them.
+
+    For holdings (bills + bonds & notes): SLT Table 3 net transactions and valuation change of
+    bonds & notes (from 2023-02), else Form S net purchases of notes & bonds (to 2023-01). For a
+    flow basis (net transactions): the valuation change and bonds & notes holdings change.
+    What the parts do not explain is shown as a remainder, labelled as derived.
+    """
+    notes: list[str] = []
+    group = next((g for g in metrics.panel.groups if g.name == entity), None)
+    parts: list[Part] = []
+    if series in STOCKS:
+        net: float | None = None
+        src = ""
+        net_series = NET
+        if series == HOLDINGS:
+            net, src = flow_sum(metrics, entity, NET, start, end)
+        if net is None:
+            net_series = LT_NET
+            net, src = flow_sum(metrics, entity, LT_NET, start, end)
+        if net is None:
+            notes.append(_why_missing(metrics, entity, start, end))
+            return (), notes
+        label = "net transactions" if net_series == NET else "net transactions in bonds & notes"
+        valuation, vsrc = flow_sum(metrics, entity, LT_VALUATION, start, end)
+        parts.append(Part(label, net, src, _members(metrics, group, net_series, start, end)))
+        if valuation is not None:
+            parts.append(Part("valuation change of bonds & notes", valuation, vsrc))
+            rest = "other (bills, revisions, rounding)" if net_series == NET else "other"
+            parts.append(Part(rest, round(value - net - valuation, DECIMALS), "derived"))
+        else:
+            parts.append(Part("valuation, bills and other", round(value - net, DECIMALS), "derived"))
+        return tuple(parts), notes
+    # a flow basis: the members' shares, then what happened to prices and to the stock
+    members = _members(metrics, group, series, start, end)
+    if members:
+        parts.append(Part("net transactions by member", value, "", members))
+    valuation, vsrc = flow_sum(metrics, entity, LT_VALUATION, start, end)
+    if valuation is not None:
+        parts.append(Part("valuation change of bonds & notes", valuation, vsrc))
+        stock = _stock_change(metrics, entity, LT_HOLDINGS, start, end)
+        if stock is not None:
+            src = metrics.source_column(LT_HOLDINGS, entity)[
+                metrics.position(start) - 1 : metrics.position(end) + 1
+            ]
+            names = " + ".join(sorted({SOURCE_NAMES.get(str(n), str(n)) for n in src}))
+            parts.append(Part("change in bonds & notes holdings", round(stock, DECIMALS), names))
+    return tuple(parts), notes
+
+
+def _members(
+    metrics: Metrics, group: Group | None, series: str, start: pd.Period, end: pd.Period
+) -> tuple[tuple[str, float | None], ...]:
+    if group is None:
+        return ()
+    return tuple((m, flow_sum(metrics, m, series, start, end)[0]) for m in group.members)
+
+
+def _why_missing(metrics: Metrics, entity: str, start: pd.Period, end: pd.Period) -> str:
+    for series in (NET, LT_NET):
+        breaks = metrics.breaks_between(entity, series, start, end)
+        if breaks:
+            return f"net transactions n.a.: the window spans a series break ({breaks[0]})"
+    return "net transactions n.a. for this entity and window"
+
+

@@ -1,0 +1,113 @@
+"""The SQLite file tic-alert keeps its state in: one connection factory and numbered migrations.
+
+The schema's version is ``PRAGMA user_version``. :data:`MIGRATIONS` lists the scripts that take a
+database from version *n* to *n + 1*; :func:`connect` runs the missing ones in one transaction
+each, so a database made by an older tic-alert keeps its data and a new one gets the same schema.
+A database from a newer tic-alert, or one that is not ours, is refused with a StoreError.
+Times are ISO 8601 strings in UTC; months are ``YYYY-MM``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from bot.errors import StoreError
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS vintages (
+    id            INTEGER PRIMARY KEY,
+    file          TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    vintage       TEXT NOT NULL,   -- newest month (YYYY-MM), or mfhhis01's footer stamp (YYYY-MM-DD)
+    etag          TEXT,
+    last_modified TEXT,
+    first_seen    TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    body          BLOB NOT NULL,
+    UNIQUE (file, sha256)
+);
+CREATE TABLE IF NOT EXISTS current (  -- the copy we hold of each file, and its validators
+    file          TEXT PRIMARY KEY,
+    vintage_id    INTEGER NOT NULL REFERENCES vintages (id),
+    etag          TEXT,
+    last_modified TEXT,
+    checked_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    month         TEXT PRIMARY KEY,  -- newest month on the Country line of slt_table5.txt
+    months        TEXT NOT NULL,     -- JSON list of the months new in this release, oldest first
+    first_seen    TEXT NOT NULL,
+    headline_id   INTEGER NOT NULL REFERENCES vintages (id),
+    baseline      INTEGER NOT NULL,  -- 1: the first release this store saw (not seen being published)
+    gather_until  TEXT NOT NULL,     -- companions are polled until this moment
+    closed_at     TEXT,
+    handed_over   TEXT               -- JSON of the contents last handed to the rules stage
+);
+CREATE TABLE IF NOT EXISTS release_files (  -- which file showed the release, and when
+    month         TEXT NOT NULL REFERENCES releases (month),
+    file          TEXT NOT NULL,
+    before_id     INTEGER,           -- the copy held when the release was found
+    vintage_id    INTEGER,           -- the copy that shows the release (NULL: not yet)
+    complete_at   TEXT,
+    PRIMARY KEY (month, file)
+);
+CREATE TABLE IF NOT EXISTS poll_log (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    outcome       TEXT NOT NULL,     -- not_modified, unchanged, new_release, revision, stale, complete, error
+    status        INTEGER,
+    bytes         INTEGER NOT NULL DEFAULT 0,
+    detail        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS operator_events (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    key           TEXT NOT NULL UNIQUE,
+    detail        TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)  # MIGRATIONS[n] takes version n to n + 1
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (or create) the state database at ``path`` (":memory:" for tests) and migrate it."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(":memory:" if memory else str(Path(path).expanduser()))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        migrate(conn, str(path))
+    except sqlite3.Error as err:
+        raise StoreError(f"{path}: cannot open the state database ({err})") from err
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, where: str = "database") -> int:
+    """Run the migrations the database lacks; returns the version it is at afterwards."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{where}: schema version {version}, this tic-alert knows {SCHEMA_VERSION}")
+    if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+        raise StoreError(f"{where}: has tables but no tic-alert schema version: not a tic-alert database")
+    for n in range(version, SCHEMA_VERSION):
+        # one transaction per step: a crash leaves the old version or the new one
+        conn.executescript(f"BEGIN;\n{MIGRATIONS[n]}\nPRAGMA user_version={n + 1};\nCOMMIT;")
+    return SCHEMA_VERSION
+
+
+def iso(moment: dt.datetime) -> str:
+    """An aware datetime → ISO 8601 in UTC (sorts as text)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def from_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
