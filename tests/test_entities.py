@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.data.entities import canonical_name, canonical_row, is_country
+from bot.data.entities import EntityNames, canonical_name, canonical_row, is_country, known_countries
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,46 @@ def test_is_country():
         "Oil Exporters",
     ]:
         assert not is_country(aggregate)
+
+
+NAMES = EntityNames(
+    ["Japan + China", "Custody centres", "Grand Total", "Foreign Official", *sorted(known_countries())]
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "entity"),
+    [
+        ("japan", "Japan"),
+        ("JAPAN", "Japan"),
+        ("Japan", "Japan"),
+        ("  japan ", "Japan"),
+        ("japan+china", "Japan + China"),
+        ("Japan  +China", "Japan + China"),
+        ("china", "China, Mainland"),
+        ("uk", "United Kingdom"),
+        ("UK", "United Kingdom"),
+        ("korea", "Korea, South"),
+        ("hk", "Hong Kong"),
+        ("uae", "United Arab Emirates"),
+        ("custody CENTRES", "Custody centres"),
+        ("grand total", "Grand Total"),
+        ("foreign official", "Foreign Official"),
+        ("United Kingdom 2/", "United Kingdom"),
+    ],
+)
+def test_names_people_type_resolve(typed: str, entity: str):
+    assert NAMES.resolve(typed) == entity
+
+
+@pytest.mark.parametrize("typed", ["Atlantis", "", "japan china", "@major", "x" * 500])
+def test_unknown_names_resolve_to_none(typed: str):
+    assert NAMES.resolve(typed) is None
+
+
+def test_suggestions_for_near_misses():
+    assert NAMES.suggest("japn")[0] == "Japan"
+    assert NAMES.suggest("swizerland")[0] == "Switzerland"
+    assert "Belgium" in NAMES.suggest("belgum")
+    assert NAMES.suggest("zzzzqqq") == []
+    assert NAMES.suggest("") == []

@@ -8,8 +8,14 @@ are matched by meaning, never by position.
 
 from __future__ import annotations
 
+import difflib
 import re
+import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+
+from bot.packaged import config_file
 
 GRAND_TOTAL = "Grand Total"
 FOREIGN_OFFICIAL = "Foreign Official"
@@ -78,6 +84,15 @@ _ALIASES: dict[str, str] = {
     "hk": "Hong Kong",
     "swiss": "Switzerland",
     "saudi": "Saudi Arabia",
+    "s. korea": "Korea, South",
+    "holland": "Netherlands",
+    "lux": "Luxembourg",
+    "emirates": "United Arab Emirates",
+    "official": FOREIGN_OFFICIAL,
+    "foreign official": FOREIGN_OFFICIAL,
+    "central banks": FOREIGN_OFFICIAL,
+    "total": GRAND_TOTAL,
+    "all": GRAND_TOTAL,
 }
 
 
@@ -142,3 +157,58 @@ def is_country(entity: str, groups: tuple[Group, ...] = ()) -> bool:
     if entity in _AGGREGATES or any(entity == g.name for g in groups):
         return False
     return not entity.lower().startswith(_AGGREGATE_PREFIXES)
+
+
+@cache
+def known_countries() -> frozenset[str]:
+    """Every country name the Treasury files print (config/countries.toml)."""
+    data = tomllib.loads(config_file("countries.toml").read_text(encoding="utf-8"))
+    return frozenset(data["countries"])
+
+
+_PLUS = re.compile(r"\s*\+\s*")
+
+
+def name_key(text: str) -> str:
+    """How a name a person types is compared: case, spacing and spacing around "+" do not matter."""
+    return _PLUS.sub(" + ", _SPACES.sub(" ", text.strip().strip('"').strip())).casefold()
+
+
+class EntityNames:
+    """The names a person may use for the entities we know: forgiving lookup and suggestions.
+
+    ``japan``, ``JAPAN`` and ``Japan`` resolve alike; ``japan+china`` is ``Japan + China``;
+    aliases such as ``uk``, ``china``, ``korea``, ``hk``, ``uae`` work; an unknown name gets
+    close matches from :meth:`suggest` for a "did you mean …?".
+    """
+
+    def __init__(self, names: Iterable[str]):
+        self.names = tuple(dict.fromkeys(names))
+        self._by_key = {name_key(n): n for n in self.names}
+        for alias, canonical in _ALIASES.items():
+            key = name_key(alias)
+            if canonical in self.names and key not in self._by_key:
+                self._by_key[key] = canonical
+
+    def resolve(self, text: str) -> str | None:
+        """The canonical name for ``text``, or None when it names nothing we know."""
+        key = name_key(text)
+        if key in self._by_key:
+            return self._by_key[key]
+        canonical = canonical_name(text)  # footnote marks, quotes, Treasury spellings
+        return canonical if canonical in self.names else None
+
+    def suggest(self, text: str, n: int = 3) -> list[str]:
+        """Up to ``n`` known names close to ``text``, best first (difflib ratio ≥ 0.6)."""
+        key = name_key(text)
+        if not key:
+            return []
+        keys = list(self._by_key)
+        close = difflib.get_close_matches(key, keys, n=n * 2, cutoff=0.6)
+        starts = [k for k in keys if k.startswith(key) and len(key) >= 3]
+        out: list[str] = []
+        for k in [*starts, *close]:
+            name = self._by_key[k]
+            if name not in out:
+                out.append(name)
+        return out[:n]

@@ -16,7 +16,6 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from bot.data.entities import (
@@ -26,8 +25,9 @@ from bot.data.entities import (
     HOLDINGS,
     LT_HOLDINGS,
     LT_NET,
+    EntityNames,
     Group,
-    canonical_name,
+    known_countries,
 )
 from bot.errors import ConfigError
 from bot.packaged import config_file
@@ -331,22 +331,7 @@ def resolve_entity(name: str, group_names: Iterable[str] = ()) -> str | None:
     text = name.strip()
     if text in SELECTORS:
         return text
-    groups = {g.casefold(): g for g in group_names}
-    if text.casefold() in groups:
-        return groups[text.casefold()]
-    canonical = canonical_name(text)
-    if canonical in AGGREGATES:
-        return canonical
-    if canonical in known_countries():
-        return canonical
-    return None
-
-
-@cache
-def known_countries() -> frozenset[str]:
-    """Every country name the Treasury files print (config/countries.toml)."""
-    data = tomllib.loads(config_file("countries.toml").read_text(encoding="utf-8"))
-    return frozenset(data["countries"])
+    return EntityNames([*group_names, *AGGREGATES, *sorted(known_countries())]).resolve(text)
 
 
 def threshold_for(rule: Rule, overrides: Mapping[str, float | None]) -> float | None:
