@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.data.entities import Group, canonical_name
 from bot.errors import ConfigError
+from bot.notify.settings import TelegramSettings, telegram_settings
 from bot.packaged import config_file
 from bot.watch.settings import PollerSettings, poller_settings
 
@@ -55,6 +56,7 @@ class Settings:
     groups: tuple[Group, ...]
     bot_token: str | None = field(default=None, repr=False)
     poller: PollerSettings = field(default_factory=PollerSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
 
 
 def default_config_text() -> str:
@@ -92,6 +94,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         groups=_groups(data.get("groups", {})),
         bot_token=env.get("TIC_ALERT_BOT_TOKEN") or None,
         poller=poller_settings(data.get("poller", {})),
+        telegram=telegram_settings(data.get("telegram", {}), env.get("TIC_ALERT_TELEGRAM_API_URL")),
     )
 
 

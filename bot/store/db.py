@@ -71,7 +71,38 @@ CREATE TABLE IF NOT EXISTS operator_events (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)  # MIGRATIONS[n] takes version n to n + 1
+_V2 = """
+CREATE TABLE chats (              -- every chat the bot has met, subscribed or not
+    chat_id       INTEGER PRIMARY KEY,
+    type          TEXT NOT NULL,                 -- private, group, supergroup, channel
+    title         TEXT NOT NULL DEFAULT '',
+    subscribed    INTEGER NOT NULL DEFAULT 0,    -- /start sets it, /stop clears it
+    blocked       INTEGER NOT NULL DEFAULT 0,    -- the bot was blocked, kicked or removed
+    mode          TEXT NOT NULL DEFAULT 'alerts', -- alerts: only when a rule fires; summary: every release
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE TABLE chat_rules (         -- a chat's own settings of a rule; no row = the defaults
+    chat_id       INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    rule          TEXT NOT NULL,
+    threshold     REAL,                          -- NULL = the rule's default threshold
+    enabled       INTEGER,                       -- NULL = as the catalogue says; 0 off; 1 on
+    muted_until   TEXT,                          -- YYYY-MM-DD inclusive; NULL = not muted
+    PRIMARY KEY (chat_id, rule)
+);
+CREATE TABLE chat_watches (       -- entities a chat watches (none = every entity the rules cover)
+    chat_id       INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    entity        TEXT NOT NULL,
+    PRIMARY KEY (chat_id, entity)
+);
+CREATE TABLE chat_groups (        -- a chat's own groups, e.g. Belgium + Luxembourg
+    chat_id       INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    name          TEXT NOT NULL,
+    members       TEXT NOT NULL,                 -- JSON list of canonical country names
+    PRIMARY KEY (chat_id, name)
+);
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

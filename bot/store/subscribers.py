@@ -1,0 +1,201 @@
+"""Chats and their settings: subscription, thresholds, mutes, watched entities, own groups, mode.
+
+A chat's settings outlive /stop (a later /start finds them again) and follow the chat when
+Telegram migrates a group to a supergroup. Every change is one statement or one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from bot.store.db import iso
+
+MODES = ("alerts", "summary")
+FOREVER = "9999-12-31"
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """A chat's own setting of one rule; None fields mean "as the catalogue says"."""
+
+    threshold: float | None = None
+    enabled: bool | None = None
+    muted_until: str | None = None  # YYYY-MM-DD inclusive, FOREVER = until /unmute
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A chat as the bot knows it, with all its settings."""
+
+    chat_id: int
+    type: str
+    title: str
+    subscribed: bool
+    blocked: bool
+    mode: str
+    rules: dict[str, RuleSetting] = field(default_factory=dict)
+    watches: tuple[str, ...] = ()
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """Gets alerts: subscribed and not blocked."""
+        return self.subscribed and not self.blocked
+
+    def muted(self, rule: str, today: dt.date) -> bool:
+        setting = self.rules.get(rule)
+        return bool(setting and setting.muted_until and setting.muted_until >= today.isoformat())
+
+
+class Subscribers:
+    """The chats table and its companions, on a connection from :func:`bot.store.db.connect`."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    # --- the chat itself -------------------------------------------------------------------------
+
+    def touch(self, chat_id: int, chat_type: str, title: str, now: dt.datetime) -> None:
+        """Record a chat the bot has met (its type and title kept current)."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO chats (chat_id, type, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, title = excluded.title",
+                (chat_id, chat_type, title[:200], iso(now), iso(now)),
+            )
+
+    def get(self, chat_id: int) -> Chat | None:
+        row = self.conn.execute(
+            "SELECT chat_id, type, title, subscribed, blocked, mode FROM chats WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        rules = {
+            rule: RuleSetting(threshold, None if enabled is None else bool(enabled), muted)
+            for rule, threshold, enabled, muted in self.conn.execute(
+                "SELECT rule, threshold, enabled, muted_until FROM chat_rules WHERE chat_id = ?", (chat_id,)
+            )
+        }
+        watches = tuple(
+            e for (e,) in self.conn.execute(
+                "SELECT entity FROM chat_watches WHERE chat_id = ? ORDER BY entity", (chat_id,)
+            )
+        )
+        groups = {
+            name: tuple(json.loads(members))
+            for name, members in self.conn.execute(
+                "SELECT name, members FROM chat_groups WHERE chat_id = ? ORDER BY name", (chat_id,)
+            )
+        }
+        cid, ctype, title, subscribed, blocked, mode = row
+        return Chat(cid, ctype, title, bool(subscribed), bool(blocked), mode, rules, watches, groups)
+
+    def set_subscribed(self, chat_id: int, subscribed: bool, now: dt.datetime) -> None:
+        self._update(chat_id, now, "subscribed = ?, blocked = 0", int(subscribed))
+
+    def set_blocked(self, chat_id: int, blocked: bool, now: dt.datetime) -> None:
+        """The bot was blocked/kicked (True) or let back in (False); the subscription is kept."""
+        self._update(chat_id, now, "blocked = ?", int(blocked))
+
+    def set_mode(self, chat_id: int, mode: str, now: dt.datetime) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self._update(chat_id, now, "mode = ?", mode)
+
+    def migrate(self, old_id: int, new_id: int, now: dt.datetime) -> None:
+        """Telegram moved a group to a supergroup: the chat and its settings take the new id."""
+        with self.conn:
+            if self.conn.execute("SELECT 1 FROM chats WHERE chat_id = ?", (new_id,)).fetchone():
+                self.conn.execute("DELETE FROM chats WHERE chat_id = ?", (new_id,))
+            self.conn.execute(
+                "UPDATE chats SET chat_id = ?, type = 'supergroup', updated_at = ? WHERE chat_id = ?",
+                (new_id, iso(now), old_id),
+            )
+
+    def _update(self, chat_id: int, now: dt.datetime, assignment: str, value: object) -> None:
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE chats SET {assignment}, updated_at = ? WHERE chat_id = ?", (value, iso(now), chat_id)
+            )
+
+    # --- rules -----------------------------------------------------------------------------------
+
+    def set_rule(self, chat_id: int, rule: str, **values: object) -> None:
+        """Set some of threshold / enabled / muted_until for one rule (others keep their value)."""
+        allowed = {"threshold", "enabled", "muted_until"}
+        if not values or set(values) - allowed:
+            raise ValueError(f"set_rule takes {sorted(allowed)}")
+        cols = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+        with self.conn:
+            self.conn.execute(
+                f"INSERT INTO chat_rules (chat_id, rule, {cols}) VALUES (?, ?, {marks})"
+                f" ON CONFLICT (chat_id, rule) DO UPDATE SET {updates}",
+                (chat_id, rule, *values.values()),
+            )
+
+    def reset_rules(self, chat_id: int, rule: str | None = None) -> int:
+        """Back to the defaults for one rule (or all); returns how many rules changed."""
+        with self.conn:
+            if rule is None:
+                cur = self.conn.execute("DELETE FROM chat_rules WHERE chat_id = ?", (chat_id,))
+            else:
+                cur = self.conn.execute(
+                    "DELETE FROM chat_rules WHERE chat_id = ? AND rule = ?", (chat_id, rule)
+                )
+        return cur.rowcount
+
+    # --- watches and groups ----------------------------------------------------------------------
+
+    def watch(self, chat_id: int, entity: str) -> bool:
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO chat_watches (chat_id, entity) VALUES (?, ?)", (chat_id, entity)
+            )
+        return cur.rowcount == 1
+
+    def unwatch(self, chat_id: int, entity: str | None = None) -> int:
+        with self.conn:
+            if entity is None:
+                cur = self.conn.execute("DELETE FROM chat_watches WHERE chat_id = ?", (chat_id,))
+            else:
+                cur = self.conn.execute(
+                    "DELETE FROM chat_watches WHERE chat_id = ? AND entity = ?", (chat_id, entity)
+                )
+        return cur.rowcount
+
+    def set_group(self, chat_id: int, name: str, members: tuple[str, ...]) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO chat_groups (chat_id, name, members) VALUES (?, ?, ?)"
+                " ON CONFLICT (chat_id, name) DO UPDATE SET members = excluded.members",
+                (chat_id, name, json.dumps(list(members))),
+            )
+
+    def drop_group(self, chat_id: int, name: str) -> bool:
+        with self.conn:
+            cur = self.conn.execute("DELETE FROM chat_groups WHERE chat_id = ? AND name = ?", (chat_id, name))
+            self.conn.execute("DELETE FROM chat_watches WHERE chat_id = ? AND entity = ?", (chat_id, name))
+        return cur.rowcount == 1
+
+    # --- many chats ------------------------------------------------------------------------------
+
+    def active_ids(self) -> list[int]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT chat_id FROM chats WHERE subscribed = 1 AND blocked = 0 ORDER BY chat_id"
+            )
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """active (subscribed, reachable), stopped (met but not subscribed), blocked."""
+        row = self.conn.execute(
+            "SELECT SUM(subscribed = 1 AND blocked = 0), SUM(subscribed = 0 AND blocked = 0),"
+            " SUM(blocked = 1) FROM chats"
+        ).fetchone()
+        return {k: int(v or 0) for k, v in zip(("active", "stopped", "blocked"), row)}
