@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="list from this day (default: now)",
     )
     cal.set_defaults(func=cmd_calendar)
+    srv = sub.add_parser("serve", help="run the Telegram bot (long polling; Ctrl-C stops)")
+    srv.add_argument("--data-dir", type=Path, help="serve the release in this folder of Treasury files")
+    srv.add_argument("--source-url", help="fetch the files from this base URL when the database holds none")
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -214,6 +218,40 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         )
         print(f"  {when:<34} {first:%H:%M %Z} = {utc:%H:%M} UTC  [{slot.data_month}]  {kind}")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.notify.serve import load_files, serve
+    from bot.rules.catalogue import load_rules
+    from bot.store.state import Store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.config)
+    if not settings.bot_token:
+        raise TicAlertError(
+            "TIC_ALERT_BOT_TOKEN is not set: put the bot's token (from @BotFather) in that variable"
+        )
+    rules = load_rules(settings.groups)
+    store = Store(settings.db_path)
+    try:
+        base = args.source_url or settings.source_url
+        base = base if base.endswith("/") else base + "/"
+        session = make_session(settings.user_agent)
+        get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
+        files = load_files(store, args.data_dir, lambda: fetch_all(lambda url: get(url), base))
+        serve(
+            store,
+            rules,
+            settings.groups,
+            settings.poller.calendar(),
+            settings.telegram,
+            settings.bot_token,
+            files,
+            follow_store=args.data_dir is None,
+        )
+        return 0
+    finally:
+        store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,45 @@
+"""One chat's view of a release: its thresholds, mutes and watches applied to the release's events.
+
+Pure: the release's candidates (built once), the rule catalogue, the chat's settings and the day
+in, the chat's events out. The release-day broadcast and /latest use the same functions, so what
+/latest shows is what the alert said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.rules.catalogue import AGGREGATES, Rule
+from bot.rules.events import Event
+from bot.rules.release import Release
+from bot.store.subscribers import Chat
+
+
+def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str, float | None]:
+    """The chat's thresholds as the rules stage takes them: rule id → threshold, None = off."""
+    out: dict[str, float | None] = {}
+    for rule in rules:
+        s = chat.rules.get(rule.id)
+        if s is None:
+            continue
+        if chat.muted(rule.id, today) or s.enabled is False:
+            out[rule.id] = None
+        elif s.threshold is not None and rule.spec.threshold_ok(s.threshold):
+            out[rule.id] = s.threshold
+        elif s.enabled is True:
+            out[rule.id] = rule.threshold
+    return out
+
+
+def watched(event: Event, watches: Sequence[str]) -> bool:
+    """An event a watching chat gets: on a watched entity, a group folding one in, or an aggregate."""
+    if not watches or event.entity in AGGREGATES:
+        return True
+    return event.entity in watches or any(m in watches for m in event.suppressed)
+
+
+def chat_events(release: Release, chat: Chat, rules: Sequence[Rule], today: dt.date) -> list[Event]:
+    """The events this chat gets for the release, biggest story first."""
+    events = release.fire(overrides_for(chat, rules, today), checked=True)
+    return [e for e in events if watched(e, chat.watches)]

@@ -1,0 +1,69 @@
+"""The words of the bot's settings replies: status, the rules list and its buttons, a rule's history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.notify.compose import overrides_for
+from bot.render.text import headline, month_name
+from bot.rules.catalogue import Rule
+from bot.rules.history import RuleHistory
+from bot.store.subscribers import FOREVER, Chat
+
+
+def rule_state(chat: Chat, rule: Rule, today: dt.date) -> str:
+    """``threshold 80 (default 50)``, ``off``, ``muted until 2026-12-31`` …"""
+    setting = chat.rules.get(rule.id)
+    if setting and chat.muted(rule.id, today):
+        until = setting.muted_until
+        return "muted" + ("" if until == FOREVER else f" until {until}")
+    value = overrides_for(chat, [rule], today).get(rule.id, rule.threshold if rule.enabled else None)
+    if value is None:
+        return "off" + ("" if rule.enabled else " (off by default)")
+    default = f"default {rule.threshold:g}" + ("" if rule.enabled else ", off by default")
+    return f"threshold {value:g}" + (f" ({default})" if value != rule.threshold or not rule.enabled else "")
+
+
+def rules_text(chat: Chat, rules: Sequence[Rule], today: dt.date) -> str:
+    lines = ["Rules for this chat (/set <rule> <value> to change, /backtest <rule> to see history):", ""]
+    for rule in rules:
+        lines.append(f"• {rule.id} [{rule.severity}] — {rule_state(chat, rule, today)}")
+        lines.append(f"  {rule.description}")
+    lines += ["", "Buttons switch a rule on or off for this chat."]
+    return "\n".join(lines)
+
+
+def rules_buttons(chat: Chat, rules: Sequence[Rule], today: dt.date) -> tuple[tuple[str, str], ...]:
+    out = []
+    for rule in rules:
+        on = not rule_state(chat, rule, today).startswith(("off", "muted"))
+        out.append((f"{'✅' if on else '⬜'} {rule.id}", f"toggle:{rule.id}"))
+    return tuple(out)
+
+
+def history_text(h: RuleHistory) -> str:
+    """How often the rule fires at this threshold since 2000, and its latest hits."""
+    since = month_name(h.since) if h.since else "2000"
+    head = (
+        f"{h.rule.id} at {h.threshold:g}: would have fired on {h.releases} release(s) "
+        f"from {since} to {month_name(h.until) if h.until else 'now'}"
+        f" (data months; today's vintage of history)."
+    )
+    if not h.latest:
+        return head
+    lines = [head, "Latest:"]
+    for e in h.latest:
+        lines.append(f"• {month_name(e.release)}: {headline(e)}")
+    return "\n".join(lines)
+
+
+def status_text(chat: Chat, rules: Sequence[Rule], today: dt.date) -> str:
+    state = "subscribed" if chat.active else ("blocked" if chat.blocked else "not subscribed (/start)")
+    lines = [f"This chat: {state}; mode {chat.mode}."]
+    lines.append("Watching: " + (", ".join(chat.watches) if chat.watches else "everything the rules cover"))
+    if chat.groups:
+        lines.append("Own groups: " + "; ".join(f"{n} = {' + '.join(m)}" for n, m in chat.groups.items()))
+    changed = [f"{r.id}: {rule_state(chat, r, today)}" for r in rules if r.id in chat.rules]
+    lines.append("Changed rules: " + ("; ".join(changed) if changed else "none (all defaults)"))
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""What the bot knows and computes, without Telegram and without the database.
+
+:class:`ReleaseView` is the newest release as the bot serves it: its panel, summary, the
+candidates of every rule (built once) and the rules' history (for "what would this have
+caught?"). Everything here is CPU work on a view that never changes once built, so a handler
+can run it in a worker thread while the event loop keeps answering other chats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bot.data.entities import HOLDINGS, EntityNames, Group, known_countries
+from bot.data.panel import Panel
+from bot.render.charts import holdings_chart, release_charts
+from bot.render.summary import build_summary
+from bot.render.text import month_name, num, render_html
+from bot.rules.catalogue import AGGREGATES, Rule
+from bot.rules.events import Event
+from bot.rules.history import History, RuleHistory
+from bot.rules.release import Release
+from bot.store.subscribers import Chat
+
+CAPTION_LIMIT = 1024
+MAX_CHART_YEARS = 26
+
+
+@dataclass
+class ReleaseView:
+    """The newest release, built once per panel; read-only afterwards (safe across threads)."""
+
+    panel: Panel
+    rules: tuple[Rule, ...]
+    summary: dict = field(init=False)
+    release: Release = field(init=False)
+    history: History = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _charts: dict[tuple[str, int, tuple[str, ...]], bytes | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.summary = build_summary(self.panel)
+        self.release = Release(self.panel, self.rules)
+        self.history = History(self.panel, self.release.metrics)
+
+    @property
+    def month(self) -> str:
+        return str(self.summary["data_month"])
+
+    def rule_history(self, rule: Rule, threshold: float | None) -> RuleHistory:
+        with self._lock:  # the history caches candidates per rule
+            return self.history.at(rule, threshold)
+
+    def entity_chart(self, entity: str, years: int, members: tuple[str, ...] = ()) -> bytes | None:
+        """An entity's holdings over ``years`` to the release's month (cached per release and entity)."""
+        key = (entity, years, members)
+        if key not in self._charts:
+            self._charts[key] = self._entity_chart(entity, years, members)
+        return self._charts[key]
+
+    def _entity_chart(self, entity: str, years: int, members: tuple[str, ...]) -> bytes | None:
+        levels = group_levels(self.panel, members) if members else self.panel.series(entity, HOLDINGS)
+        month = pd.Period(self.month, "M")
+        levels = levels.dropna()
+        levels = levels[(levels.index > month - 12 * years) & (levels.index <= month)]
+        if levels.empty:
+            return None
+        last = levels.index[-1]
+        note = f"{entity}: {num(levels.iloc[-1], sign=False)}bn at end-{month_name(last)}"
+        back = last - 12
+        if back in levels.index:
+            note += f"; 12 months: {num(levels.iloc[-1] - levels[back])}bn"
+        title = f"{entity}: holdings of U.S. Treasuries, $bn (data to {month_name(last)})"
+        return holdings_chart(levels, title, (last - 3, last), note)
+
+    def release_message(self, events: Sequence[Event]) -> tuple[str, bytes]:
+        """The release-day message (Telegram HTML) and its main chart, for these events."""
+        main, _ = release_charts(self.panel, self.summary, list(events))
+        return render_html(self.summary, events), main
+
+
+def group_levels(panel: Panel, members: Sequence[str]) -> pd.Series:
+    """A sum of countries' holdings, only in months where every member has a value."""
+    frame = pd.concat([panel.series(m, HOLDINGS).rename(m) for m in members], axis=1)
+    return frame.dropna().sum(axis=1)
+
+
+def entity_names(groups: Sequence[Group], chat: Chat | None = None) -> EntityNames:
+    """Names a chat may use: its own groups, the configured groups, aggregates, every country."""
+    own = list(chat.groups) if chat else []
+    return EntityNames([*own, *(g.name for g in groups), *AGGREGATES, *sorted(known_countries())])
+
+
+def parse_until(text: str, today: dt.date) -> dt.date:
+    """``YYYY-MM-DD`` on or after today (ValueError with what was expected otherwise)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(f"expected a date as YYYY-MM-DD, found {text[:20]!r}") from err
+    if day < today:
+        raise ValueError(f"{day.isoformat()} is in the past")
+    return day
