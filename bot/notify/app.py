@@ -43,6 +43,32 @@ def silence_http_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def redact_in_logs(secret: str) -> None:
+    """No log record, from any library, carries ``secret``: it is replaced as the record is made.
+
+    python-telegram-bot logs its Bot API URL (token included) at DEBUG and httpx every request
+    URL at INFO; a record factory catches those and anything else, whatever the handlers.
+    """
+    if not secret:
+        return
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacts", None) == secret:
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return record
+        if secret in text:
+            record.msg, record.args = text.replace(secret, "<token>"), None
+        return record
+
+    factory.redacts = secret  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -226,6 +252,7 @@ def strip_tags(html: str) -> str:
 def build_application(token: str, settings: TelegramSettings, frontend: TelegramFrontend) -> Application:
     """The Application: our handlers, Telegram's limits as a backstop, commands registered at start."""
     silence_http_logs()
+    redact_in_logs(token)
 
     async def post_init(app: Application) -> None:
         commands = [BotCommand(c.name, c.about[:256]) for c in COMMANDS if not c.admin]

@@ -112,7 +112,9 @@ def connect(path: str | Path) -> sqlite3.Connection:
     if not memory:
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(":memory:" if memory else str(Path(path).expanduser()))
+        conn = sqlite3.connect(
+            ":memory:" if memory else str(Path(path).expanduser()), check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")

@@ -1,0 +1,236 @@
+"""The real bot through the fake Bot API: commands, settings, rights, names, history, migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from bot_helpers import TOKEN, RunningBot
+from telegram_server import TelegramServer
+
+from bot.data.load import read_dir
+from bot.notify.commands import COMMANDS, help_text
+from bot.store import db
+from bot.store.subscribers import Subscribers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def files(tic_dir: Path) -> dict[str, bytes]:
+    return read_dir(tic_dir)
+
+
+def ask(server: TelegramServer, chat_id: int, text: str, n: int = 1, **kw) -> list[str]:
+    """Send ``text`` from a chat and wait for ``n`` more messages to it; their texts."""
+    before = len(server.sent(chat_id))
+    server.user_message(chat_id, text, **kw)
+    got = server.wait_for(before + n, timeout=15, chat_id=chat_id)
+    return [s.plain or s.text or "" for s in got[before:]]
+
+
+def settings_of(path: Path, chat_id: int):
+    conn = db.connect(path)
+    try:
+        return Subscribers(conn).get(chat_id)
+    finally:
+        conn.close()
+
+
+def test_start_stop_status_and_help_match_the_registered_commands(tmp_path: Path):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
+        registered = [c["command"] for c in server.wait_for(lambda s: s.commands, timeout=10)]
+        public = [c.name for c in COMMANDS if not c.admin]
+        assert registered == public
+        (reply,) = ask(server, 42, "/start")
+        assert "Subscribed" in reply and "/stop" in reply and "Next release:" in reply
+        assert settings_of(tmp_path / "s.db", 42).active
+        (help_reply,) = ask(server, 42, "/help")
+        assert help_reply == help_text()
+        listed = re.findall(r"^/(\w+)", help_reply, flags=re.M)
+        assert listed == public
+        (reply,) = ask(server, 42, "/stop")
+        assert "Unsubscribed" in reply
+        assert not settings_of(tmp_path / "s.db", 42).active
+        (reply,) = ask(server, 42, "/status")
+        assert "not subscribed" in reply
+
+
+def test_readme_lists_every_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for c in COMMANDS:
+        assert f"`/{c.name}" in readme, f"/{c.name} is not in README.md"
+
+
+def test_set_answers_with_history_and_bad_values_change_nothing(tmp_path: Path, files):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
+        ask(server, 7, "/start")
+        (reply,) = ask(server, 7, "/set holdings-3m-drop 100")
+        assert "threshold 100 for this chat (default 50)" in reply
+        assert "would have fired on 21 release(s)" in reply
+        assert "Oct 2022" in reply or "Nov 2022" in reply or "Dec 2024" in reply
+        for bad, expected in [
+            ("/set holdings-3m-drop abc", "is not a number"),
+            ("/set holdings-3m-drop -5", "out of range"),
+            ("/set holdings-3m-drop inf", "out of range"),
+            ("/set nosuchrule 5", "No rule called"),
+            ("/set holdings-3m-drop", "Usage: /set"),
+            ("/set holdings-3m-drop 5 6", "Usage: /set"),
+            ("/mute holdings-3m-drop until 2001-01-01", "in the past"),
+            ("/mode loud", "alerts or summary"),
+            ("/nonsense", "Unknown command /nonsense"),
+        ]:
+            (reply,) = ask(server, 7, bad)
+            assert expected in reply, (bad, reply)
+        chat = settings_of(tmp_path / "s.db", 7)
+        assert chat.rules["holdings-3m-drop"].threshold == 100
+        assert chat.rules["holdings-3m-drop"].muted_until is None and chat.mode == "alerts"
+        (reply,) = ask(server, 7, "/backtest record-3m-decline")
+        assert "would have fired on" in reply and "Latest:" in reply
+        (reply,) = ask(server, 7, "/reset")
+        assert "back to its default" in reply
+        assert settings_of(tmp_path / "s.db", 7).rules == {}
+
+
+def test_watch_is_forgiving_and_unknown_names_get_suggestions(tmp_path: Path):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
+        assert "Watching Japan." in ask(server, 5, "/watch japan")[0]
+        assert "Watching Japan + China." in ask(server, 5, "/watch JAPAN+china")[0]
+        assert "Watching United Kingdom." in ask(server, 5, "/watch uk")[0]
+        reply = ask(server, 5, "/watch japn")[0]
+        assert "No country or group called 'japn'. Did you mean: Japan" in reply
+        assert settings_of(tmp_path / "s.db", 5).watches == ("Japan", "Japan + China", "United Kingdom")
+        reply = ask(server, 5, "/group Benelux = belgium + luxembourg + netherlands")[0]
+        assert "Benelux = Belgium + Luxembourg + Netherlands" in reply
+        assert "not a single country" in ask(server, 5, "/group Mix = japan + grand total")[0]
+        assert "already names Japan + China" in ask(server, 5, "/group japan+china = japan + uk")[0]
+        assert "Watching Benelux." in ask(server, 5, "/watch benelux")[0]
+
+
+def test_in_a_group_only_administrators_change_settings(tmp_path: Path):
+    group = -100777
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
+        server.chat_admins[group] = {8}
+        reply = ask(server, group, "/start", user_id=9, chat_type="supergroup", title="Macro desk")[0]
+        assert "Only this group's administrators" in reply
+        reply = ask(server, group, "/set holdings-3m-drop 80", user_id=9)[0]
+        assert "Only this group's administrators" in reply
+        assert "Watching" not in ask(server, group, "/watch japan", user_id=9)[0]
+        assert "Next release" in ask(server, group, "/next", user_id=9)[0]  # reading is for everyone
+        assert "Subscribed" in ask(server, group, "/start", user_id=8)[0]
+        chat = settings_of(tmp_path / "s.db", group)
+        assert chat.active and chat.watches == () and chat.rules == {} and chat.title == "Macro desk"
+
+
+def test_operator_commands_answer_operators_only(tmp_path: Path):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", admins=(1,)):
+        assert "for the bot's operators" in ask(server, 2, "/stats")[0]
+        ask(server, 2, "/start")
+        reply = ask(server, 1, "/stats")[0]
+        assert "Chats: 1 active, 0 stopped, 0 blocked" in reply and "Poller:" in reply
+
+
+def test_buttons_switch_rules_and_membership_keeps_state(tmp_path: Path):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
+        ask(server, 3, "/start")
+        ask(server, 3, "/rules")
+        message = server.sent(3)[-1]
+        labels = [b[0]["text"] for b in message.reply_markup["inline_keyboard"]]
+        assert "✅ holdings-3m-drop" in labels and "⬜ multi-year-high" in labels
+        server.callback(3, "toggle:holdings-3m-drop", message.message_id)
+        server.wait_for(lambda s: settings_of(tmp_path / "s.db", 3).rules.get("holdings-3m-drop"), timeout=10)
+        assert settings_of(tmp_path / "s.db", 3).rules["holdings-3m-drop"].enabled is False
+        server.my_chat_member(3, "kicked")
+        server.wait_for(lambda s: settings_of(tmp_path / "s.db", 3).blocked, timeout=10)
+        server.my_chat_member(3, "member", old_status="kicked")
+        server.wait_for(lambda s: not settings_of(tmp_path / "s.db", 3).blocked, timeout=10)
+        assert settings_of(tmp_path / "s.db", 3).active
+
+
+def test_a_flooding_chat_is_slowed_down_once(tmp_path: Path):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", commands_per_minute=5):
+        for _ in range(12):
+            server.user_message(11, "/next")
+        server.wait_for(6, timeout=15, chat_id=11)
+        assert "Next" in ask(server, 12, "/next")[0]  # another chat is served meanwhile
+        texts = [s.text or "" for s in server.sent(11)]
+        assert sum("Too many commands" in t for t in texts) == 1
+        assert sum(t.startswith("Next") for t in texts) == 5
+
+
+def test_latest_and_chart_send_photos(tmp_path: Path, files):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
+        ask(server, 4, "/start")
+        got = ask(server, 4, "/latest", n=2)
+        assert got[0].startswith("TIC release, data for 2026-04")
+        assert "Japan + China" in got[1]
+        ask(server, 4, "/chart japan+china")
+        ask(server, 4, "/chart japan+china")
+        photos = [s for s in server.sent(4) if s.method == "sendPhoto"]
+        assert len(photos) == 3 and server.file_bytes(photos[1].file_id).startswith(b"\x89PNG")
+        assert "Years must be 1 to 26" in ask(server, 4, "/chart japan 99")[0]
+
+
+def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    keep = Keep(logging.DEBUG)
+    keep.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(keep)
+    root.setLevel(logging.DEBUG)
+    try:
+        with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
+            server.fail_next("sendMessage", 400, "Bad Request: chat not found", chat_id=31)
+            server.blocked_chats.add(32)
+            asks = [(30, "/start"), (30, "/set holdings-3m-drop 70"), (31, "/next"), (32, "/start")]
+            for chat, text in asks:
+                server.user_message(chat, text)
+            server.wait_for(lambda s: len(s.calls("sendMessage")) >= 4, timeout=15)
+            ask(server, 30, "/chart japan")
+    finally:
+        root.removeHandler(keep)
+        root.setLevel(old)
+    assert len(records) > 50  # it did log, at DEBUG
+    assert [r for r in records if TOKEN in r or TOKEN.split(":")[1] in r] == []
+
+
+def test_a_version_1_database_migrates_and_keeps_its_data(tmp_path: Path):
+    old = tmp_path / "v1.db"
+    conn = sqlite3.connect(old)
+    conn.executescript(db.MIGRATIONS[0])
+    conn.execute("PRAGMA user_version=1")
+    conn.execute(
+        "INSERT INTO operator_events (at, kind, key, detail)"
+        " VALUES ('2026-06-18T20:00:00', 'dead_man', 'k', 'd')"
+    )
+    conn.commit()
+    conn.close()
+    migrated = db.connect(old)
+    fresh = db.connect(tmp_path / "new.db")
+    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 2
+    assert migrated.execute(schema).fetchall() == fresh.execute(schema).fetchall()
+    assert migrated.execute("SELECT key FROM operator_events").fetchall() == [("k",)]
+    Subscribers(migrated).touch(1, "private", "", dt.datetime.now(dt.UTC))
+
+
+def test_a_database_that_is_not_ours_is_refused(tmp_path: Path):
+    from bot.errors import StoreError
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE releases (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not a tic-alert database"):
+        db.connect(other)
