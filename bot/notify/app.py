@@ -8,6 +8,7 @@ in every Bot API URL, so httpx's request log is silenced and no log line of ours
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -84,6 +85,7 @@ class TelegramFrontend:
         self.admins = set(settings.admins)
         self.throttle = ChatThrottle(settings.commands_per_minute)
         self.clock = clock
+        self.file_ids: dict[str, str] = {}  # sha256 of a PNG → Telegram's file_id: upload once
 
     # --- handlers --------------------------------------------------------------------------------
 
@@ -190,7 +192,11 @@ class TelegramFrontend:
         bot = context.bot
         try:
             if reply.photo is not None:
-                await bot.send_photo(chat_id, reply.photo, caption=reply.text[:1024] or None)
+                digest = hashlib.sha256(reply.photo).hexdigest()
+                photo = self.file_ids.get(digest, reply.photo)
+                sent = await bot.send_photo(chat_id, photo, caption=reply.text[:1024] or None)
+                if sent.photo and digest not in self.file_ids:
+                    self.file_ids[digest] = sent.photo[-1].file_id
                 return
             for i, chunk in enumerate(chunks(reply.text)):
                 last = i == len(chunks(reply.text)) - 1
@@ -263,7 +269,14 @@ def build_application(token: str, settings: TelegramSettings, frontend: Telegram
         .token(token)
         .base_url(settings.api_url)
         .base_file_url(settings.api_url.replace("/bot", "/file/bot", 1))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=max(30, round(settings.messages_per_second)),
+                group_max_rate=max(1, round(settings.group_per_minute)),
+                group_time_period=60,
+                max_retries=2,
+            )
+        )
         .concurrent_updates(64)
         .read_timeout(settings.request_timeout_seconds)
         .write_timeout(settings.request_timeout_seconds)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, EntityNames, Group, known_countries
 from bot.data.panel import Panel
-from bot.render.charts import holdings_chart, release_charts
+from bot.render.charts import flagged, holdings_chart, release_charts
 from bot.render.summary import build_summary
 from bot.render.text import month_name, num, render_html
 from bot.rules.catalogue import AGGREGATES, Rule
@@ -40,7 +40,8 @@ class ReleaseView:
     release: Release = field(init=False)
     history: History = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _charts: dict[tuple[str, int, tuple[str, ...]], bytes | None] = field(default_factory=dict, repr=False)
+    _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
+    _chart_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.summary = build_summary(self.panel)
@@ -57,10 +58,14 @@ class ReleaseView:
 
     def entity_chart(self, entity: str, years: int, members: tuple[str, ...] = ()) -> bytes | None:
         """An entity's holdings over ``years`` to the release's month (cached per release and entity)."""
-        key = (entity, years, members)
-        if key not in self._charts:
-            self._charts[key] = self._entity_chart(entity, years, members)
-        return self._charts[key]
+        return self._chart(("entity", entity, years, members), self._entity_chart, entity, years, members)
+
+    def _chart(self, key: tuple, make: Callable[..., bytes | None], *args: object) -> bytes | None:
+        """Render once per key: concurrent askers wait for the first rendering, then share it."""
+        with self._chart_lock:
+            if key not in self._charts:
+                self._charts[key] = make(*args)
+            return self._charts[key]
 
     def _entity_chart(self, entity: str, years: int, members: tuple[str, ...]) -> bytes | None:
         levels = group_levels(self.panel, members) if members else self.panel.series(entity, HOLDINGS)
@@ -79,7 +84,10 @@ class ReleaseView:
 
     def release_message(self, events: Sequence[Event]) -> tuple[str, bytes]:
         """The release-day message (Telegram HTML) and its main chart, for these events."""
-        main, _ = release_charts(self.panel, self.summary, list(events))
+        event = flagged(events)
+        key = ("release", event.key if event else None)
+        main = self._chart(key, lambda: release_charts(self.panel, self.summary, list(events))[0])
+        assert main is not None
         return render_html(self.summary, events), main
 
 
