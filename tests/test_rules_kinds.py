@@ -12,7 +12,7 @@ from bot.data.parse import Break
 from bot.rules.backtest import backtest
 from bot.rules.events import Part, Rank
 from bot.rules.metrics import Metrics
-from bot.rules.release import Release, evaluate
+from bot.rules.release import ReleaseCandidates, evaluate
 from tests.rule_panels import panel, parsed, rule
 
 CHANGE = """id = "drop"
@@ -229,7 +229,7 @@ def test_holdings_windows_never_cross_a_break_without_comparison():
 
 def test_subscribers_pick_from_one_release():
     p = jc_panel()
-    release = Release(p, [rule(CHANGE)])
+    release = ReleaseCandidates(p, [rule(CHANGE)])
     assert [e.threshold for e in release.fire({"drop": 5})] == [5.0]
     assert release.fire({"drop": None}) == []
     assert release.fire() == evaluate(p, [rule(CHANGE)])

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
-from bot.rules.release import Release, evaluate
+from bot.rules.release import ReleaseCandidates, evaluate
 from tests.rule_panels import JC, TEST_RULES, cut, panel
 
 RULES = load_rules((JC,), TEST_RULES)
@@ -53,7 +53,7 @@ def _told(events):
 @SETTINGS
 @given(panels(), st.data())
 def test_a_stricter_threshold_never_adds_events(p, data):
-    release = Release(p, RULES)
+    release = ReleaseCandidates(p, RULES)
     for r in RULES:
         kind = r.spec
         hi = min(kind.maximum, 200.0)

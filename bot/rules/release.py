@@ -1,7 +1,7 @@
 """A release's events: candidates once per rule, then a subscriber's thresholds pick a prefix.
 
-:class:`Release` turns one month's candidates into :class:`~bot.rules.events.Event` values once;
-a subscriber's thresholds then only pick a prefix of each rule's candidates (:meth:`Release.fire`).
+:class:`ReleaseCandidates` turns one month's candidates into :class:`~bot.rules.events.Event` values once;
+a subscriber's thresholds then only pick a prefix of each rule's candidates (:meth:`ReleaseCandidates.fire`).
 The backtest (:mod:`bot.rules.backtest`) reuses :func:`~bot.rules.candidates.candidates` and
 :func:`~bot.rules.build.build_event` for every month at once.
 """
@@ -33,7 +33,7 @@ class RuleCandidates:
     metrics: np.ndarray
 
 
-class Release:
+class ReleaseCandidates:
     """Every rule's candidates at one month, built once; :meth:`fire` applies a subscriber's thresholds."""
 
     def __init__(
@@ -148,4 +148,4 @@ def evaluate(
     month: pd.Period | str | None = None,
 ) -> list[Event]:
     """The events that fire at ``month`` (default: the newest month) under these thresholds."""
-    return Release(panel, rules, month).fire(overrides)
+    return ReleaseCandidates(panel, rules, month).fire(overrides)

@@ -41,7 +41,7 @@ from bot.data.parse import parse_file
 from bot.data.parse.table5 import parse_table5
 from bot.data.sources import HEADLINE, SOURCES
 from bot.errors import FetchError, ParseError
-from bot.store.state import Held, ReleaseRow, Store
+from bot.store.state import Held, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
 from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
 from bot.watch.settings import PollerSettings
@@ -73,7 +73,7 @@ def utc_now() -> dt.datetime:
 
 
 @dataclass(frozen=True)
-class DetectedRelease:
+class PublishedRelease:
     """A release as handed on: its months, when it was seen, and which files show it."""
 
     month: str
@@ -116,10 +116,10 @@ class PollResult:
 
     outcome: str
     message: str
-    release: DetectedRelease | None = None
+    release: PublishedRelease | None = None
 
 
-def log_handover(release: DetectedRelease, panel: Panel) -> None:
+def log_handover(release: PublishedRelease, panel: Panel) -> None:
     """The default hand-over until the rules stage exists: log the release."""
     log.info(
         "hand-over: release %s; panel of %d rows, newest %s",
@@ -156,7 +156,7 @@ class Poller:
         calendar: Calendar,
         build_panel: Callable[[dict[str, bytes]], Panel],
         clock: Clock = utc_now,
-        handover: Callable[[DetectedRelease, Panel], None] = log_handover,
+        handover: Callable[[PublishedRelease, Panel], None] = log_handover,
         operator: Callable[[OperatorEvent], None] = log_operator_event,
         reference_files: tuple[str, ...] = REFERENCE,
     ):
@@ -220,7 +220,7 @@ class Poller:
                     f" on {slot.days[-1]}; newest release stored: {latest.month if latest else 'none'}",
                 )
 
-    def detected(self, row: ReleaseRow) -> DetectedRelease:
+    def detected(self, row: ReleaseRecord) -> PublishedRelease:
         """The release as handed on, from the store."""
         files = [(HEADLINE, row.month, row.first_seen)]
         pending = []
@@ -229,7 +229,7 @@ class Poller:
                 files.append((rf.file, self.store.vintage_of(rf.vintage_id), rf.complete_at))
             else:
                 pending.append(rf.file)
-        return DetectedRelease(
+        return PublishedRelease(
             row.month,
             row.months,
             row.first_seen,
