@@ -71,10 +71,6 @@ class Kind:
             return False
         return self.minimum <= value <= self.maximum
 
-    def fires(self, metric: float, threshold: float) -> bool:
-        """True when a candidate's metric meets the threshold."""
-        return metric >= threshold if self.stricter == "higher" else metric <= threshold
-
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -347,6 +343,12 @@ def known_countries() -> frozenset[str]:
     """Every country name the Treasury files print (config/countries.toml)."""
     data = tomllib.loads(config_file("countries.toml").read_text(encoding="utf-8"))
     return frozenset(data["countries"])
+
+
+def meets_threshold(kind: Kind, metric: Any, threshold: float) -> Any:
+    """Where a candidate's metric meets the threshold: the one comparison, for a float, an array
+    or a column (a stricter threshold can only turn True into False)."""
+    return metric >= threshold if kind.stricter == "higher" else metric <= threshold
 
 
 def threshold_for(rule: Rule, overrides: Mapping[str, float | None]) -> float | None:
