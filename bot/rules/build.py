@@ -16,7 +16,7 @@ from bot.rules.candidates import rule_values, sign
 from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose
 from bot.rules.events import Event, Part, Rank
-from bot.rules.metrics import Metrics, rank_at
+from bot.rules.metrics import Metrics, rank_at, run_lengths
 
 
 def build_event(
@@ -133,9 +133,7 @@ def _streak_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int)
     before = moving[: i + 1 - length]
     # earlier runs: (length, last row)
     ends = np.flatnonzero(before & ~np.append(before[1:], False))
-    count = np.cumsum(before)
-    reset = np.maximum.accumulate(np.where(~before, count, 0)) if len(before) else count
-    lengths = (count - reset)[ends] if len(ends) else np.zeros(0, dtype=int)
+    lengths = run_lengths(before)[ends] if len(ends) else np.zeros(0, dtype=int)
     longer = int((lengths > length).sum())
     best = int(np.argmax(lengths)) if len(lengths) else None
     first = int(np.argmax(valid))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from bot.data.panel import DECIMALS
 from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, Rule
-from bot.rules.metrics import Metrics, expanding_rank
+from bot.rules.metrics import Metrics, expanding_rank, run_lengths
 
 DOWN = ("decline", "low", "down")
 EXTRA_COLUMNS = ("level", "streak", "since", "rank_from", "rank_to")
@@ -126,9 +126,7 @@ def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
 def _streak(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     step = metrics.window(rule.series, 1)
     moving = (sign(rule.direction) * step > 0).to_numpy(dtype=bool)
-    count = np.cumsum(moving, axis=0)
-    reset = np.maximum.accumulate(np.where(~moving, count, 0), axis=0)
-    run = count - reset
+    run = run_lengths(moving)
     total = np.cumsum(np.nan_to_num(step.to_numpy()), axis=0)
     n = len(step)
     start = np.arange(n)[:, None] - run  # row before the run starts (−1: the run starts at row 0)

@@ -123,6 +123,13 @@ class Metrics:
         return [str(p) for p in self.index]
 
 
+def run_lengths(moving: np.ndarray) -> np.ndarray:
+    """How many rows in a row, down to and including each row, are True (0 where False); per column."""
+    count = np.cumsum(moving, axis=0)
+    reset = np.maximum.accumulate(np.where(~moving, count, 0), axis=0) if len(moving) else count
+    return count - reset
+
+
 def expanding_rank(values: np.ndarray, more_extreme_is_larger: bool) -> tuple[np.ndarray, np.ndarray]:
     """For each position t among ``values`` (NaN = not a candidate): the rank of values[t] among
     the non-NaN values at positions ≤ t (1 = most extreme; ties share a rank), and how many there
