@@ -30,3 +30,8 @@ SOURCES: tuple[Source, ...] = (
     Source("slt3d_globl.csv", "country Treasury holdings total/long/short 2011-2023", "$mn", True, False),
 )
 BY_NAME = {s.name: s for s in SOURCES}
+
+
+def file_url(base_url: str, name: str) -> str:
+    """The URL of a Treasury file in the folder ``base_url`` (with or without its trailing slash)."""
+    return (base_url if base_url.endswith("/") else base_url + "/") + name

@@ -39,7 +39,7 @@ from bot.data.fetch import FetchResult, fetch_conditional
 from bot.data.panel import Panel
 from bot.data.parse import parse_file
 from bot.data.parse.table5 import parse_table5
-from bot.data.sources import HEADLINE, SOURCES
+from bot.data.sources import HEADLINE, SOURCES, file_url
 from bot.errors import FetchError, ParseError
 from bot.store.state import Held, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
@@ -162,7 +162,7 @@ class Poller:
     ):
         self.store = store
         self.fetcher = fetcher
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.base_url = base_url
         self.settings = settings
         self.calendar = calendar
         self.build_panel = build_panel
@@ -307,8 +307,8 @@ class Poller:
                 "failures",
                 f"failures:{HEADLINE}:{since}",
                 now,
-                f"{self.failures} consecutive failed polls of {self.base_url}{HEADLINE} since {since};"
-                f" last: {kind}: {err}",
+                f"{self.failures} consecutive failed polls of {file_url(self.base_url, HEADLINE)}"
+                f" since {since}; last: {kind}: {err}",
             )
         return f"error ({kind}): {err}"
 
@@ -391,7 +391,7 @@ class Poller:
 
     def _get(self, file: str, held: Held | None) -> FetchResult:
         etag, last_modified = (held.etag, held.last_modified) if held else (None, None)
-        return self.fetcher(self.base_url + file, etag, last_modified)
+        return self.fetcher(file_url(self.base_url, file), etag, last_modified)
 
     # --- hand-over and operator events ---------------------------------------------------
 
