@@ -16,8 +16,7 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, is_country
 from bot.data.panel import Panel, uses_source
-
-MFH_FAMILY = frozenset({"slt_table5.txt", "mfhhis01.txt", "mfhhis01.csv", "mfh.txt"})
+from bot.data.sources import MFH_FAMILY
 
 
 class Metrics:

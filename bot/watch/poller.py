@@ -39,7 +39,7 @@ from bot.data.fetch import FetchResult, fetch_conditional
 from bot.data.panel import Panel
 from bot.data.parse import parse_file
 from bot.data.parse.table5 import parse_table5
-from bot.data.sources import HEADLINE, SOURCES, file_url
+from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
 from bot.errors import FetchError, ParseError
 from bot.store.state import Held, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
@@ -47,12 +47,6 @@ from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
 from bot.watch.settings import PollerSettings
 
 log = logging.getLogger("tic_alert.poller")
-
-# Files that show a release after the headline file does. mfhhis01 is complete when its
-# footer stamp changes (it gains a new year block only once a year).
-COMPANIONS = ("slt_table3.txt", "mfhhis01.txt")
-# Frozen files the panel needs: fetched once when the store lacks them, never a release signal.
-REFERENCE = tuple(s.name for s in SOURCES if s.frozen and s.needed_for_check)
 
 # "Data files appear in random groups during the next 15 minutes" (DESIGN §4): a release found
 # late in a window still gets this long to gather its companions.
@@ -347,7 +341,7 @@ class Poller:
 
     @staticmethod
     def _shows(file: str, before_id: int | None, held: Held, month: str) -> bool:
-        if file == "mfhhis01.txt":  # a new footer stamp, or the first copy we ever held
+        if companion_shows(file) == "stamp":  # a new footer stamp, or the first copy we ever held
             return before_id is None or held.vintage_id != before_id
         return held.vintage >= month
 
