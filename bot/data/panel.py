@@ -27,6 +27,7 @@ from bot.data.entities import (
 )
 from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
+from bot.data.ranking import magnitudes, rank_in_history
 from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE3, family_rank, tie_rank
 
 STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
@@ -189,17 +190,19 @@ class Panel:
         return pd.DataFrame(total, index=values.index, columns=values.columns)
 
     def rank(self, entity: str, series: str, months: int) -> dict[str, object] | None:
-        """How the newest window ranks against all earlier ones of the same sign."""
+        """How the newest window ranks against all earlier ones of the same direction
+        (:mod:`bot.data.ranking`); None when there is no window, or the newest is zero."""
         w = self.window(entity, series, months).dropna()
         if w.empty:
             return None
-        latest = w.iloc[-1]
-        same = w[w < 0] if latest < 0 else w[w >= 0]
-        more_extreme = int((same.abs() > abs(latest)).sum())
+        direction = -1 if w.iloc[-1] < 0 else 1
+        rank, of = rank_in_history(magnitudes(w.to_numpy(), direction), [len(w) - 1])
+        if not rank[0]:
+            return None
         return {
-            "rank": more_extreme + 1,
-            "of": len(same),
-            "direction": "decline" if latest < 0 else "increase",
+            "rank": int(rank[0]),
+            "of": int(of[0]),
+            "direction": "decline" if direction < 0 else "increase",
             "since": str(w.index.min()),
             "windows": len(w),
         }

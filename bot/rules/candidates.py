@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from bot.data.panel import DECIMALS
+from bot.data.ranking import magnitudes, rank_in_history
 from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, Rule
-from bot.rules.metrics import Metrics, expanding_rank, run_lengths
+from bot.rules.metrics import Metrics, run_lengths
 
 DOWN = ("decline", "low", "down")
 EXTRA_COLUMNS = ("level", "streak", "since", "rank_from", "rank_to")
@@ -114,9 +115,9 @@ def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
         if not len(valid):
             continue
         lo, hi = valid[0], valid[-1] + 1
+        rank = rank_in_history(magnitudes(v[lo:hi], s), np.arange(hi - lo))[0]
         with np.errstate(invalid="ignore"):
-            same = np.where(s * v[lo:hi] > 0, s * v[lo:hi], np.nan)
-        ranks[lo:hi, j] = expanding_rank(same, more_extreme_is_larger=True)[0]
+            ranks[lo:hi, j] = np.where(s * v[lo:hi] > 0, rank, 0)  # a candidate moved (not zero)
     rank = pd.DataFrame(ranks, index=value.index, columns=value.columns)
     history = value.notna().cumsum()
     ok = (rank >= 1) & (rank <= MAX_TOP_K) & (history >= rule.min_history)
