@@ -22,7 +22,7 @@ from bot.render.summary import build_summary
 from bot.render.text import render_html, render_text
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
-from bot.rules.release import Release
+from bot.rules.release import ReleaseCandidates
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tic" / "2026-07-01"
 
@@ -59,7 +59,7 @@ def main() -> int:
     release = timed(
         f"1. {len(rules)} default rules x all entities, newest release",
         0.5,
-        lambda: Release(panel, rules),
+        lambda: ReleaseCandidates(panel, rules),
     )
     candidates = sum(len(rc.events) for rc in release.by_rule.values())
     rng = random.Random(20261125)

@@ -112,7 +112,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         files = read_dir(args.data_dir)
     else:
         base = args.source_url or settings.source_url
-        base = base if base.endswith("/") else base + "/"
         session = make_session(settings.user_agent)
         get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
         files = fetch_all(lambda url: get(url), base)

@@ -17,7 +17,7 @@ from vintages import (
 from bot.data.fetch import make_session
 from bot.store.state import Store
 from bot.watch.calendar import load_calendar
-from bot.watch.poller import DetectedRelease, OperatorEvent, Poller, http_fetcher
+from bot.watch.poller import OperatorEvent, Poller, PublishedRelease, http_fetcher
 from bot.watch.settings import PollerSettings
 
 ET = ZoneInfo("America/New_York")
@@ -63,10 +63,10 @@ def editions(read: Callable[[str], bytes], march_mfh: bytes) -> dict[str, dict[s
 class Recorder:
     """Collects hand-overs and operator events."""
 
-    releases: list[DetectedRelease] = field(default_factory=list)
+    releases: list[PublishedRelease] = field(default_factory=list)
     events: list[OperatorEvent] = field(default_factory=list)
 
-    def handover(self, release: DetectedRelease, panel: Any) -> None:
+    def handover(self, release: PublishedRelease, panel: Any) -> None:
         self.releases.append(release)
 
     def operator(self, event: OperatorEvent) -> None:

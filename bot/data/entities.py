@@ -31,17 +31,6 @@ LT_NET = "lt_net"  # net long-term (bonds & notes) transactions, > 0 = foreigner
 ST_NET = "st_net"  # net short-term transactions (estimated by Treasury as a change in position)
 LT_VALUATION = "lt_valuation"  # valuation change of long-term holdings
 
-SERIES_LABELS = {
-    HOLDINGS: "holdings",
-    HOLDINGS_PRIOR: "holdings (old series at a break)",
-    LT_HOLDINGS: "bonds & notes holdings",
-    ST_HOLDINGS: "bills holdings",
-    NET: "net transactions",
-    LT_NET: "net bonds & notes transactions",
-    ST_NET: "net bills transactions",
-    LT_VALUATION: "bonds & notes valuation change",
-}
-
 _FOOTNOTE = re.compile(r"\s+\d+/\s*$")
 _SPACES = re.compile(r"\s+")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.data.entities import Group
 from bot.data.panel import Panel, build_panel
 from bot.data.parse import PARSERS, ParsedFile, parse_file
-from bot.data.sources import HEADLINE, SOURCES
+from bot.data.sources import HEADLINE, SOURCES, file_url
 from bot.errors import TicAlertError
 
 
@@ -24,7 +24,7 @@ def read_dir(directory: Path, names: Iterable[str] = PARSERS) -> dict[str, bytes
 
 def fetch_all(get: Callable[[str], bytes], base_url: str) -> dict[str, bytes]:
     """The files `check` needs, fetched with ``get(url)``."""
-    return {s.name: get(base_url + s.name) for s in SOURCES if s.needed_for_check}
+    return {s.name: get(file_url(base_url, s.name)) for s in SOURCES if s.needed_for_check}
 
 
 def panel_from_bytes(files: dict[str, bytes], groups: Iterable[Group]) -> Panel:

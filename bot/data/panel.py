@@ -27,6 +27,8 @@ from bot.data.entities import (
 )
 from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
+from bot.data.ranking import magnitudes, rank_in_history
+from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE3, family_rank, tie_rank
 
 STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
 DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $1mn precision
@@ -35,27 +37,8 @@ DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $
 # Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
 # not a revision, though, so where files agree within rounding the Major Foreign Holders family
 # (the figures the Treasury headlines, $bn to one decimal) is kept, and a $mn file only fills
-# cells the MFH family lacks (countries off the MFH roster, 2020 onwards).
-FAMILY = {
-    "slt_table5.txt": 0,
-    "mfhhis01.txt": 0,
-    "mfhhis01.csv": 0,
-    "mfh.txt": 0,
-    "slt_table3.txt": 1,
-    "slt3d_globl.csv": 1,
-    "s1_globl.txt": 1,
-}
-# Ties (same family, same publication) fall back to this order.
-ORDER = [
-    "slt_table5.txt",
-    "mfhhis01.txt",
-    "mfhhis01.csv",
-    "slt_table3.txt",
-    "mfh.txt",
-    "slt3d_globl.csv",
-    "s1_globl.txt",
-]
-MN_FILES = ("slt_table3.txt", "slt3d_globl.csv", "s1_globl.txt")  # printed in $mn
+# cells the MFH family lacks (countries off the MFH roster, 2020 onwards). Ties (same family,
+# same publication) fall back to the catalogue's order (bot.data.sources.SOURCES).
 EXACT_TOLERANCE = 1e-9  # two files in the same unit print the same figure exactly, or it is a revision
 ROUNDING_TOLERANCE = 0.05 + 1e-9  # a $mn figure vs its $bn rounding to 0.1
 FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
@@ -77,7 +60,7 @@ def published(vintage: str) -> str:
 def precedence(name: str, vintage: str) -> tuple[int, str, int]:
     """Sort key of a file for a contested cell: smaller wins."""
     inverted = "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in published(vintage))
-    return FAMILY.get(name, 2), inverted, ORDER.index(name) if name in ORDER else len(ORDER)
+    return family_rank(name), inverted, tie_rank(name)
 
 
 @dataclass(frozen=True)
@@ -207,17 +190,19 @@ class Panel:
         return pd.DataFrame(total, index=values.index, columns=values.columns)
 
     def rank(self, entity: str, series: str, months: int) -> dict[str, object] | None:
-        """How the newest window ranks against all earlier ones of the same sign."""
+        """How the newest window ranks against all earlier ones of the same direction
+        (:mod:`bot.data.ranking`); None when there is no window, or the newest is zero."""
         w = self.window(entity, series, months).dropna()
         if w.empty:
             return None
-        latest = w.iloc[-1]
-        same = w[w < 0] if latest < 0 else w[w >= 0]
-        more_extreme = int((same.abs() > abs(latest)).sum())
+        direction = -1 if w.iloc[-1] < 0 else 1
+        rank, of = rank_in_history(magnitudes(w.to_numpy(), direction), [len(w) - 1])
+        if not rank[0]:
+            return None
         return {
-            "rank": more_extreme + 1,
-            "of": len(same),
-            "direction": "decline" if latest < 0 else "increase",
+            "rank": int(rank[0]),
+            "of": int(of[0]),
+            "direction": "decline" if direction < 0 else "increase",
             "since": str(w.index.min()),
             "windows": len(w),
         }
@@ -257,7 +242,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     cell = _cell_codes(allrows)
     pub = allrows["vintage"].map({v: published(v) for v in allrows["vintage"].unique()})
     pub_rank = pd.factorize(pub, sort=True)[0]  # later publication → larger number
-    # Preferred: the MFH family, newest first (see FAMILY) ...
+    # Preferred: the MFH family, newest first (see sources.family_rank) ...
     order = np.lexsort((allrows["_rank"].to_numpy(), cell))
     preferred = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
     # ... unless a newer publication differs beyond rounding: then the newer file wins.
@@ -312,8 +297,8 @@ def _breaks(files: list[ParsedFile]) -> list[AppliedBreak]:
     for f in files:
         for b in f.breaks:
             applied.append(AppliedBreak(b, STOCKS, frozenset({f.name})))
-    if {"s1_globl.txt", "slt_table3.txt"} <= {f.name for f in files}:
-        applied.append(AppliedBreak(FORM_S_TO_SLT, (LT_NET,), frozenset({"slt_table3.txt"})))
+    if {FORM_S, SLT_TABLE3} <= {f.name for f in files}:
+        applied.append(AppliedBreak(FORM_S_TO_SLT, (LT_NET,), frozenset({SLT_TABLE3})))
     return applied
 
 

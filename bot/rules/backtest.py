@@ -20,7 +20,7 @@ import pandas as pd
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides, threshold_for
+from bot.rules.catalogue import Rule, check_overrides, meets_threshold, threshold_for
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
 from bot.rules.release import inhibit, newest_month, order
@@ -51,9 +51,7 @@ def backtest(
         frame = candidates(metrics, rule, months)
         if frame.empty:
             continue
-        keep = (
-            frame["metric"] >= threshold if rule.spec.stricter == "higher" else frame["metric"] <= threshold
-        )
+        keep = meets_threshold(rule.spec, frame["metric"], threshold)
         for row in frame[keep].to_dict("records"):
             events.append(build_event(metrics, rule, row, threshold, str(row["period"])))
     return order(inhibit(events, panel), rules)

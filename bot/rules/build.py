@@ -12,11 +12,12 @@ import pandas as pd
 
 from bot.data.entities import LT_NET
 from bot.data.panel import DECIMALS, STOCKS
+from bot.data.ranking import magnitudes, rank_in_history, record_before
 from bot.rules.candidates import rule_values, sign
 from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose
 from bot.rules.events import Event, Part, Rank
-from bot.rules.metrics import Metrics, rank_at
+from bot.rules.metrics import Metrics, run_lengths
 
 
 def build_event(
@@ -102,9 +103,9 @@ def _window_rank(metrics: Metrics, rule: Rule, entity: str, i: int) -> Rank | No
     valid = ~np.isnan(upto)
     if not valid.any() or not s * upto[i] > 0:
         return None
-    with np.errstate(invalid="ignore"):
-        same = np.where(s * upto > 0, s * upto, np.nan)
-    rank, of, prev = rank_at(same, i)
+    same = magnitudes(upto, s)
+    ranks, counts = rank_in_history(same, [i])
+    rank, of, prev = int(ranks[0]), int(counts[0]), record_before(same, i)
     first = int(np.argmax(valid))
     previous = (float(values[prev]), metrics.labels[prev]) if prev is not None else None
     return Rank(rank, of, metrics.labels[first], metrics.labels[i], _what(rule), previous)
@@ -133,9 +134,7 @@ def _streak_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int)
     before = moving[: i + 1 - length]
     # earlier runs: (length, last row)
     ends = np.flatnonzero(before & ~np.append(before[1:], False))
-    count = np.cumsum(before)
-    reset = np.maximum.accumulate(np.where(~before, count, 0)) if len(before) else count
-    lengths = (count - reset)[ends] if len(ends) else np.zeros(0, dtype=int)
+    lengths = run_lengths(before)[ends] if len(ends) else np.zeros(0, dtype=int)
     longer = int((lengths > length).sum())
     best = int(np.argmax(lengths)) if len(lengths) else None
     first = int(np.argmax(valid))

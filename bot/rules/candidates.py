@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from bot.data.panel import DECIMALS
+from bot.data.ranking import magnitudes, rank_in_history
 from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, Rule
-from bot.rules.metrics import Metrics, expanding_rank
+from bot.rules.metrics import Metrics, run_lengths
 
 DOWN = ("decline", "low", "down")
 EXTRA_COLUMNS = ("level", "streak", "since", "rank_from", "rank_to")
@@ -114,9 +115,9 @@ def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
         if not len(valid):
             continue
         lo, hi = valid[0], valid[-1] + 1
+        rank = rank_in_history(magnitudes(v[lo:hi], s), np.arange(hi - lo))[0]
         with np.errstate(invalid="ignore"):
-            same = np.where(s * v[lo:hi] > 0, s * v[lo:hi], np.nan)
-        ranks[lo:hi, j] = expanding_rank(same, more_extreme_is_larger=True)[0]
+            ranks[lo:hi, j] = np.where(s * v[lo:hi] > 0, rank, 0)  # a candidate moved (not zero)
     rank = pd.DataFrame(ranks, index=value.index, columns=value.columns)
     history = value.notna().cumsum()
     ok = (rank >= 1) & (rank <= MAX_TOP_K) & (history >= rule.min_history)
@@ -126,9 +127,7 @@ def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
 def _streak(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     step = metrics.window(rule.series, 1)
     moving = (sign(rule.direction) * step > 0).to_numpy(dtype=bool)
-    count = np.cumsum(moving, axis=0)
-    reset = np.maximum.accumulate(np.where(~moving, count, 0), axis=0)
-    run = count - reset
+    run = run_lengths(moving)
     total = np.cumsum(np.nan_to_num(step.to_numpy()), axis=0)
     n = len(step)
     start = np.arange(n)[:, None] - run  # row before the run starts (−1: the run starts at row 0)

@@ -71,10 +71,6 @@ class Kind:
             return False
         return self.minimum <= value <= self.maximum
 
-    def fires(self, metric: float, threshold: float) -> bool:
-        """True when a candidate's metric meets the threshold."""
-        return metric >= threshold if self.stricter == "higher" else metric <= threshold
-
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -332,6 +328,12 @@ def resolve_entity(name: str, group_names: Iterable[str] = ()) -> str | None:
     if text in SELECTORS:
         return text
     return EntityNames([*group_names, *AGGREGATES, *sorted(known_countries())]).resolve(text)
+
+
+def meets_threshold(kind: Kind, metric: Any, threshold: float) -> Any:
+    """Where a candidate's metric meets the threshold: the one comparison, for a float, an array
+    or a column (a stricter threshold can only turn True into False)."""
+    return metric >= threshold if kind.stricter == "higher" else metric <= threshold
 
 
 def threshold_for(rule: Rule, overrides: Mapping[str, float | None]) -> float | None:

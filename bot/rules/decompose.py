@@ -8,17 +8,10 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, Group
 from bot.data.panel import DECIMALS, STOCKS
+from bot.data.sources import source_label
 from bot.rules.events import Part
 from bot.rules.metrics import Metrics
 
-SOURCE_NAMES = {
-    "s1_globl.txt": "Form S",
-    "slt_table3.txt": "SLT Table 3",
-    "slt_table5.txt": "SLT Table 5",
-    "mfhhis01.txt": "MFH history",
-    "slt3d_globl.csv": "SLT 3D",
-    "mfh.txt": "MFH",
-}
 
 def flow_sum(
     metrics: Metrics, entity: str, series: str, start: pd.Period, end: pd.Period
@@ -33,7 +26,7 @@ def flow_sum(
         return None, ""
     src = metrics.source_column(series, entity)[lo : hi + 1]
     names = sorted({n for s in src for n in str(s).split(" + ")})
-    return round(float(cells.sum()), DECIMALS), " + ".join(SOURCE_NAMES.get(n, n) for n in names)
+    return round(float(cells.sum()), DECIMALS), " + ".join(source_label(n) for n in names)
 
 
 def _stock_change(
@@ -90,7 +83,7 @@ def decompose(
             src = metrics.source_column(LT_HOLDINGS, entity)[
                 metrics.position(start) - 1 : metrics.position(end) + 1
             ]
-            names = " + ".join(sorted({SOURCE_NAMES.get(str(n), str(n)) for n in src}))
+            names = " + ".join(sorted({source_label(str(n)) for n in src}))
             parts.append(Part("change in bonds & notes holdings", round(stock, DECIMALS), names))
     return tuple(parts), notes
 

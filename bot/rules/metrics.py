@@ -16,8 +16,7 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, is_country
 from bot.data.panel import Panel, uses_source
-
-MFH_FAMILY = frozenset({"slt_table5.txt", "mfhhis01.txt", "mfhhis01.csv", "mfh.txt"})
+from bot.data.sources import MFH_FAMILY
 
 
 class Metrics:
@@ -123,33 +122,8 @@ class Metrics:
         return [str(p) for p in self.index]
 
 
-def expanding_rank(values: np.ndarray, more_extreme_is_larger: bool) -> tuple[np.ndarray, np.ndarray]:
-    """For each position t among ``values`` (NaN = not a candidate): the rank of values[t] among
-    the non-NaN values at positions ≤ t (1 = most extreme; ties share a rank), and how many there
-    are. Only positions ≤ t are used, so no result depends on a later value. NaN in, 0 out.
-    """
-    x = np.asarray(values, dtype="float64")
-    n = len(x)
-    valid = ~np.isnan(x)
-    of = np.cumsum(valid)
-    if n == 0:
-        return np.zeros(0, dtype=int), of
-    y = x if more_extreme_is_larger else -x
-    with np.errstate(invalid="ignore"):
-        beats = y[None, :] > y[:, None]  # [t, s]: value at s more extreme than at t (NaN → False)
-    beats &= np.tri(n, dtype=bool)  # s ≤ t only
-    rank = np.where(valid, beats.sum(axis=1) + 1, 0)
-    return rank, of
-
-
-def rank_at(values: np.ndarray, i: int) -> tuple[int, int, int | None]:
-    """Rank of ``values[i]`` among the non-NaN ``values[:i + 1]`` (1 = largest; ties share a rank):
-    (rank, how many, position of the largest before i or None)."""
-    upto = values[: i + 1]
-    valid = ~np.isnan(upto)
-    current = upto[i]
-    with np.errstate(invalid="ignore"):
-        rank = int((upto[valid] > current).sum()) + 1
-    earlier = np.where(valid[:i], upto[:i], -np.inf)
-    prev = int(np.argmax(earlier)) if valid[:i].any() else None
-    return rank, int(valid.sum()), prev
+def run_lengths(moving: np.ndarray) -> np.ndarray:
+    """How many rows in a row, down to and including each row, are True (0 where False); per column."""
+    count = np.cumsum(moving, axis=0)
+    reset = np.maximum.accumulate(np.where(~moving, count, 0), axis=0) if len(moving) else count
+    return count - reset

@@ -1,14 +1,13 @@
 """A release's events: candidates once per rule, then a subscriber's thresholds pick a prefix.
 
-:class:`Release` turns one month's candidates into :class:`~bot.rules.events.Event` values once;
-a subscriber's thresholds then only pick a prefix of each rule's candidates (:meth:`Release.fire`).
+:class:`ReleaseCandidates` turns one month's candidates into :class:`~bot.rules.events.Event` values once;
+a subscriber's thresholds then only pick a prefix of each rule's candidates (:meth:`ReleaseCandidates.fire`).
 The backtest (:mod:`bot.rules.backtest`) reuses :func:`~bot.rules.candidates.candidates` and
 :func:`~bot.rules.build.build_event` for every month at once.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -19,7 +18,7 @@ from bot.data.entities import GRAND_TOTAL, HOLDINGS
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import SEVERITY_ORDER, Rule, check_overrides, threshold_for
+from bot.rules.catalogue import SEVERITY_ORDER, Rule, check_overrides, meets_threshold, threshold_for
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
 
@@ -33,7 +32,7 @@ class RuleCandidates:
     metrics: np.ndarray
 
 
-class Release:
+class ReleaseCandidates:
     """Every rule's candidates at one month, built once; :meth:`fire` applies a subscriber's thresholds."""
 
     def __init__(
@@ -47,8 +46,6 @@ class Release:
         self.month = pd.Period(month, "M") if month is not None else newest_month(panel)
         self.rules = tuple(rules)
         self.by_rule: dict[str, RuleCandidates] = {}
-        # sorted keys for bisect: the metric, negated where a larger metric is stronger
-        self._keys: dict[str, list[float]] = {}
         self._chosen: dict[tuple[str, float, int], tuple[Event, ...]] = {}
         self._groups = {g.name for g in panel.groups}
         for rule in self.rules:
@@ -61,7 +58,6 @@ class Release:
             )
             metric = frame["metric"].to_numpy(dtype="float64")
             self.by_rule[rule.id] = RuleCandidates(rule, events, metric)
-            self._keys[rule.id] = [float(x) for x in (metric if asc else -metric)]
 
     def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
         """The events under a subscriber's thresholds (rule id → threshold, None = off)."""
@@ -73,11 +69,9 @@ class Release:
             threshold = threshold_for(rule, overrides)
             if threshold is None:
                 continue
-            keys = self._keys[rule.id]
-            if not keys:
-                continue
-            lower = rule.spec.stricter == "lower"
-            count = bisect_right(keys, threshold if lower else -threshold)
+            # candidates are strongest first, so the ones that fire are a prefix
+            metric = self.by_rule[rule.id].metrics
+            count = int(np.count_nonzero(meets_threshold(rule.spec, metric, threshold)))
             if count:
                 fired.extend(self._pick(rule, float(threshold), count))
         if any(e.entity in self._groups for e in fired):
@@ -148,4 +142,4 @@ def evaluate(
     month: pd.Period | str | None = None,
 ) -> list[Event]:
     """The events that fire at ``month`` (default: the newest month) under these thresholds."""
-    return Release(panel, rules, month).fire(overrides)
+    return ReleaseCandidates(panel, rules, month).fire(overrides)

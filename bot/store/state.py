@@ -32,7 +32,7 @@ class Held:
 
 
 @dataclass(frozen=True)
-class ReleaseRow:
+class ReleaseRecord:
     month: str
     months: tuple[str, ...]
     first_seen: dt.datetime
@@ -126,22 +126,22 @@ class Store:
 
     # --- releases ------------------------------------------------------------------------
 
-    def latest_release(self) -> ReleaseRow | None:
+    def latest_release(self) -> ReleaseRecord | None:
         row = self.conn.execute(
             f"SELECT {_RELEASE_COLS} FROM releases ORDER BY month DESC LIMIT 1"
         ).fetchone()
         return _release(row) if row else None
 
-    def release(self, month: str) -> ReleaseRow | None:
+    def release(self, month: str) -> ReleaseRecord | None:
         row = self.conn.execute(f"SELECT {_RELEASE_COLS} FROM releases WHERE month = ?", (month,)).fetchone()
         return _release(row) if row else None
 
-    def releases(self) -> list[ReleaseRow]:
+    def releases(self) -> list[ReleaseRecord]:
         return [
             _release(r) for r in self.conn.execute(f"SELECT {_RELEASE_COLS} FROM releases ORDER BY month")
         ]
 
-    def open_releases(self) -> list[ReleaseRow]:
+    def open_releases(self) -> list[ReleaseRecord]:
         rows = self.conn.execute(
             f"SELECT {_RELEASE_COLS} FROM releases WHERE closed_at IS NULL ORDER BY month"
         )
@@ -253,9 +253,9 @@ class Store:
 _RELEASE_COLS = "month, months, first_seen, baseline, gather_until, closed_at, handed_over"
 
 
-def _release(row: tuple) -> ReleaseRow:
+def _release(row: tuple) -> ReleaseRecord:
     month, months, first_seen, baseline, gather_until, closed_at, handed_over = row
-    return ReleaseRow(
+    return ReleaseRecord(
         month,
         tuple(json.loads(months)),
         from_iso(first_seen),

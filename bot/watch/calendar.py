@@ -75,10 +75,6 @@ class Window:
     start: dt.datetime
     end: dt.datetime
 
-    @property
-    def last_day(self) -> bool:
-        return self.day == self.slot.days[-1]
-
 
 def load_calendar(source: str | Path | Traversable | None = None) -> Calendar:
     """Read and check a calendar TOML file (default: the packaged config/calendar.toml)."""

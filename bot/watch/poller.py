@@ -39,20 +39,14 @@ from bot.data.fetch import FetchResult, fetch_conditional
 from bot.data.panel import Panel
 from bot.data.parse import parse_file
 from bot.data.parse.table5 import parse_table5
-from bot.data.sources import HEADLINE, SOURCES
+from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
 from bot.errors import FetchError, ParseError
-from bot.store.state import Held, ReleaseRow, Store
+from bot.store.state import Held, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
 from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
 from bot.watch.settings import PollerSettings
 
 log = logging.getLogger("tic_alert.poller")
-
-# Files that show a release after the headline file does. mfhhis01 is complete when its
-# footer stamp changes (it gains a new year block only once a year).
-COMPANIONS = ("slt_table3.txt", "mfhhis01.txt")
-# Frozen files the panel needs: fetched once when the store lacks them, never a release signal.
-REFERENCE = tuple(s.name for s in SOURCES if s.frozen and s.needed_for_check)
 
 # "Data files appear in random groups during the next 15 minutes" (DESIGN §4): a release found
 # late in a window still gets this long to gather its companions.
@@ -73,7 +67,7 @@ def utc_now() -> dt.datetime:
 
 
 @dataclass(frozen=True)
-class DetectedRelease:
+class PublishedRelease:
     """A release as handed on: its months, when it was seen, and which files show it."""
 
     month: str
@@ -116,10 +110,10 @@ class PollResult:
 
     outcome: str
     message: str
-    release: DetectedRelease | None = None
+    release: PublishedRelease | None = None
 
 
-def log_handover(release: DetectedRelease, panel: Panel) -> None:
+def log_handover(release: PublishedRelease, panel: Panel) -> None:
     """The default hand-over until the rules stage exists: log the release."""
     log.info(
         "hand-over: release %s; panel of %d rows, newest %s",
@@ -156,13 +150,13 @@ class Poller:
         calendar: Calendar,
         build_panel: Callable[[dict[str, bytes]], Panel],
         clock: Clock = utc_now,
-        handover: Callable[[DetectedRelease, Panel], None] = log_handover,
+        handover: Callable[[PublishedRelease, Panel], None] = log_handover,
         operator: Callable[[OperatorEvent], None] = log_operator_event,
         reference_files: tuple[str, ...] = REFERENCE,
     ):
         self.store = store
         self.fetcher = fetcher
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.base_url = base_url
         self.settings = settings
         self.calendar = calendar
         self.build_panel = build_panel
@@ -220,7 +214,7 @@ class Poller:
                     f" on {slot.days[-1]}; newest release stored: {latest.month if latest else 'none'}",
                 )
 
-    def detected(self, row: ReleaseRow) -> DetectedRelease:
+    def detected(self, row: ReleaseRecord) -> PublishedRelease:
         """The release as handed on, from the store."""
         files = [(HEADLINE, row.month, row.first_seen)]
         pending = []
@@ -229,7 +223,7 @@ class Poller:
                 files.append((rf.file, self.store.vintage_of(rf.vintage_id), rf.complete_at))
             else:
                 pending.append(rf.file)
-        return DetectedRelease(
+        return PublishedRelease(
             row.month,
             row.months,
             row.first_seen,
@@ -307,8 +301,8 @@ class Poller:
                 "failures",
                 f"failures:{HEADLINE}:{since}",
                 now,
-                f"{self.failures} consecutive failed polls of {self.base_url}{HEADLINE} since {since};"
-                f" last: {kind}: {err}",
+                f"{self.failures} consecutive failed polls of {file_url(self.base_url, HEADLINE)}"
+                f" since {since}; last: {kind}: {err}",
             )
         return f"error ({kind}): {err}"
 
@@ -347,7 +341,7 @@ class Poller:
 
     @staticmethod
     def _shows(file: str, before_id: int | None, held: Held, month: str) -> bool:
-        if file == "mfhhis01.txt":  # a new footer stamp, or the first copy we ever held
+        if companion_shows(file) == "stamp":  # a new footer stamp, or the first copy we ever held
             return before_id is None or held.vintage_id != before_id
         return held.vintage >= month
 
@@ -391,7 +385,7 @@ class Poller:
 
     def _get(self, file: str, held: Held | None) -> FetchResult:
         etag, last_modified = (held.etag, held.last_modified) if held else (None, None)
-        return self.fetcher(self.base_url + file, etag, last_modified)
+        return self.fetcher(file_url(self.base_url, file), etag, last_modified)
 
     # --- hand-over and operator events ---------------------------------------------------
 
