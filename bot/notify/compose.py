@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
-from bot.rules.release import Release
+from bot.rules.release import ReleaseCandidates
 from bot.store.subscribers import Chat
 
 
@@ -39,7 +39,7 @@ def watched(event: Event, watches: Sequence[str]) -> bool:
     return event.entity in watches or any(m in watches for m in event.suppressed)
 
 
-def chat_events(release: Release, chat: Chat, rules: Sequence[Rule], today: dt.date) -> list[Event]:
+def chat_events(release: ReleaseCandidates, chat: Chat, rules: Sequence[Rule], today: dt.date) -> list[Event]:
     """The events this chat gets for the release, biggest story first."""
     events = release.fire(overrides_for(chat, rules, today), checked=True)
     return [e for e in events if watched(e, chat.watches)]

@@ -23,7 +23,7 @@ from bot.render.text import month_name, num, render_html
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
 from bot.rules.history import History, RuleHistory
-from bot.rules.release import Release
+from bot.rules.release import ReleaseCandidates
 from bot.store.subscribers import Chat
 
 CAPTION_LIMIT = 1024
@@ -37,7 +37,7 @@ class ReleaseView:
     panel: Panel
     rules: tuple[Rule, ...]
     summary: dict = field(init=False)
-    release: Release = field(init=False)
+    release: ReleaseCandidates = field(init=False)
     history: History = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
@@ -45,7 +45,7 @@ class ReleaseView:
 
     def __post_init__(self) -> None:
         self.summary = build_summary(self.panel)
-        self.release = Release(self.panel, self.rules)
+        self.release = ReleaseCandidates(self.panel, self.rules)
         self.history = History(self.panel, self.release.metrics)
 
     @property

@@ -16,7 +16,7 @@ from bot.data.panel import Panel
 from bot.rules.backtest import DEFAULT_START
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides
+from bot.rules.catalogue import Rule, check_overrides, meets_threshold
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
 from bot.rules.release import inhibit, newest_month, order
@@ -56,11 +56,7 @@ class History:
         if threshold is not None:
             value = check_overrides([rule], {rule.id: threshold})[rule.id] or 0.0
         frame = self._candidates(rule)
-        if frame.empty:
-            hits = frame
-        else:
-            keep = frame["metric"] >= value if rule.spec.stricter == "higher" else frame["metric"] <= value
-            hits = frame[keep]
+        hits = frame if frame.empty else frame[meets_threshold(rule.spec, frame["metric"], value)]
         periods = sorted(set(hits["period"]), reverse=True) if len(hits) else []
         shown = set(periods[:last])
         events = [
