@@ -30,6 +30,9 @@ def parse_slt3d(data: bytes, file: str = FILE) -> pd.DataFrame:
     if first is None:
         raise ParseError(file, title + 1, "data lines (country, code, YYYY-MM, 3 values)")
     stop = next((i for i in range(first, notes) if not lines[i].strip('", ')), notes)
+    late = next((i for i in range(stop, notes) if _DATA.match(lines[i])), None)
+    if late is not None:
+        raise ParseError(file, stop + 1, "no blank line inside the data (a stray line end?)", lines[late])
     df = long_table(
         lines, first, stop, file, [0, 1, 2, 3, 4, 5], ["country", "code", "month", *SERIES], delimiter=","
     )
