@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bot.data.entities import check_entity
 from bot.errors import ParseError
 
 # Every parser returns a DataFrame with exactly these columns.
@@ -264,3 +265,13 @@ def check_total(
             f"{what} equal to the sum of its rows within ±{allowed:.2f} (rounding)",
             f"total {total:g}, rows sum to {sum(known):.1f}",
         )
+
+
+def entity_warnings(df: pd.DataFrame, column: str, names: dict[str, str], file: str) -> list[str]:
+    """Check each distinct label of a long table (see :func:`check_entity`); the warnings."""
+    first = df.drop_duplicates(column).set_index(column)["_line"]
+    warnings = []
+    for label, entity in names.items():
+        if (warning := check_entity(entity, label, file, int(first[label]))) is not None:
+            warnings.append(warning)
+    return warnings

@@ -12,6 +12,7 @@ from bot.data.entities import (
     GRAND_TOTAL,
     OF_WHICH_ROWS,
     canonical_row,
+    check_entity,
     normalize_label,
 )
 from bot.data.parse.common import Rows, check_months_descending, check_total, decode_lines, parse_value
@@ -53,6 +54,7 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
     country_rows: list[list[float]] = []
     total: tuple[int, list[float]] | None = None
     fo_rows: dict[str, tuple[int, list[float]]] = {}
+    warnings: list[str] = []
     for i in range(header + 1, len(lines)):
         line = lines[i].rstrip()
         key = normalize_label(line)
@@ -76,6 +78,8 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
             entity, series = canonical_row(label)
         if lkey == "all other":
             entity = ALL_OTHER
+        elif (warning := check_entity(entity, label, file, i + 1)) is not None:
+            warnings.append(warning)
         if entity == GRAND_TOTAL:
             total = (i + 1, values)
         elif entity == FOREIGN_OFFICIAL:
@@ -89,7 +93,9 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
     for j, p in enumerate(months):
         check_total([r[j] for r in country_rows], total[1][j], TOLERANCE, file, total[0], f"Grand Total {p}")
     check_official_split(fo_rows, months, file)
-    return rows.frame()
+    frame = rows.frame()
+    frame.attrs["warnings"] = warnings
+    return frame
 
 
 def _split_row(line: str, n: int) -> tuple[str, list[str] | None]:

@@ -26,6 +26,7 @@ from bot.data.entities import (
     OF_WHICH_ROWS,
     ST_HOLDINGS,
     canonical_row,
+    check_entity,
     normalize_label,
 )
 from bot.data.parse.common import Rows, check_total, decode_lines, parse_value
@@ -197,6 +198,8 @@ def _parse_block(
             entity, series = canonical_row(label)
         if key == "all other":
             entity = ALL_OTHER
+        elif (warning := check_entity(entity, label, file, j + 1)) is not None:
+            warnings.append(warning)
         if entity == GRAND_TOTAL:
             total = (j + 1, values)
         elif entity == FOREIGN_OFFICIAL:
