@@ -37,6 +37,27 @@ def _month(text: str) -> str:
     return text
 
 
+def _count(text: str) -> int:
+    """argparse type: how many releases to list, 1..120 (ten years)."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a whole number 1..{MAX_COUNT}, found {text!r}")
+    return int(text)
+
+
+def _day(text: str) -> dt.date:
+    """argparse type: a day as YYYY-MM-DD, years 1990..2999 (the calendar needs room after it)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, found {text!r}") from None
+    if not 1990 <= day.year <= 2999:
+        raise argparse.ArgumentTypeError(f"expected a year 1990..2999, found {text!r}")
+    return day
+
+
+MAX_COUNT = 120
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tic-alert", description=__doc__)
     parser.add_argument("--version", action="version", version=f"tic-alert {__version__}")
@@ -84,12 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--source-url", metavar="URL", help="poll URL instead of the Treasury's Documents URL")
     poll.set_defaults(func=cmd_poll)
     cal = sub.add_parser("calendar", help="print the next TIC release dates in ET and UTC")
-    cal.add_argument("--count", type=int, default=6, metavar="N", help="how many releases (default 6)")
+    cal.add_argument(
+        "--count", type=_count, default=6, metavar="N", help="how many releases, 1..120 (default 6)"
+    )
     cal.add_argument(
         "--from",
         dest="start",
         metavar="YYYY-MM-DD",
-        type=dt.date.fromisoformat,
+        type=_day,
         help="list from this day (default: now)",
     )
     cal.set_defaults(func=cmd_calendar)

@@ -42,6 +42,11 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "calendar_file": str,
     },
 }
+# Finite, sensible ranges, checked at startup (NaN and inf are refused).
+SOURCE_RANGES: dict[str, tuple[float, float]] = {
+    "timeout_seconds": (0.1, 300),
+    "max_body_bytes": (1_000, 1_000_000_000),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             text = p.read_text(encoding="utf-8")
         except OSError as err:
             raise ConfigError(f"config file {p}: cannot read it ({err.strerror})") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"config file {p}: not a UTF-8 text file (binary?)") from err
         data = _overlay(data, _parse(text, str(p)), str(p))
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
@@ -123,8 +130,10 @@ def _check(data: dict[str, Any]) -> None:
                 raise ConfigError(f"config: unknown setting {section}.{key}")
             if not isinstance(value, keys[key]) or isinstance(value, bool):
                 raise ConfigError(f"config: {section}.{key} has a bad value {value!r}")
-    if data["source"]["timeout_seconds"] <= 0 or data["source"]["max_body_bytes"] <= 0:
-        raise ConfigError("config: source.timeout_seconds and source.max_body_bytes must be > 0")
+    for key, (lo, hi) in SOURCE_RANGES.items():
+        value = data["source"][key]
+        if not lo <= value <= hi:  # NaN fails both comparisons
+            raise ConfigError(f"config: source.{key} must be {lo:g}..{hi:g}, found {value!r}")
 
 
 def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from bot.errors import ParseError
 from bot.packaged import config_file
 
 GRAND_TOTAL = "Grand Total"
@@ -201,3 +202,57 @@ class EntityNames:
             if name not in out:
                 out.append(name)
         return out[:n]
+
+
+@cache
+def known_entities() -> frozenset[str]:
+    """Every entity name a file may print: the countries of config/countries.toml and the aggregates."""
+    return known_countries() | frozenset(_AGGREGATES) | frozenset(_ALIASES.values())
+
+
+@cache
+def _known_keys() -> dict[str, str]:
+    """Countries only: a garbled aggregate label ("Grand Totals") fails the parser's own check
+    for that row (a missing total, or a sum that no longer adds up) with a clearer message."""
+    return {normalize_label(n): n for n in known_entities() - _AGGREGATES - {GRAND_TOTAL}}
+
+
+def _squash(text: str) -> str:
+    """Letters and digits only: a stray character ("B–elgium", "Japan*") disappears."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+NEAR_MISS = 2  # edit distance at which an unknown label is taken for a garbled known one
+
+
+def check_entity(entity: str, label: str, file: str, line: int | None) -> str | None:
+    """An entity a parser made of a row label must be a known name.
+
+    Known (countries.toml, aggregates, ``Total …``/``Memo: …``/``All Other`` rows): None.
+    A near miss of a known name (within edit distance 2, or equal once stray characters are
+    dropped): a ParseError, never a second copy of a known country. Anything else: a warning
+    string for the caller (a country the Treasury has started to print; add it to countries.toml).
+    """
+    if entity in known_entities() or entity.lower().startswith(_AGGREGATE_PREFIXES):
+        return None
+    key = normalize_label(entity)
+    squashed = _squash(key)
+    for known_key, name in _known_keys().items():
+        if squashed == _squash(known_key) or _distance(key, known_key, NEAR_MISS) <= NEAR_MISS:
+            raise ParseError(file, line, f"a known entity name ({name!r}?)", label.strip())
+    return f"{file}: line {line}: unknown entity {entity!r} (a new country? add it to config/countries.toml)"

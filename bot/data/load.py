@@ -9,7 +9,7 @@ from bot.data.entities import Group
 from bot.data.panel import Panel, build_panel
 from bot.data.parse import PARSERS, ParsedFile, parse_file
 from bot.data.sources import HEADLINE, SOURCES, file_url
-from bot.errors import TicAlertError
+from bot.errors import ParseError, TicAlertError
 
 
 def read_dir(directory: Path, names: Iterable[str] = PARSERS) -> dict[str, bytes]:
@@ -30,4 +30,17 @@ def fetch_all(get: Callable[[str], bytes], base_url: str) -> dict[str, bytes]:
 def panel_from_bytes(files: dict[str, bytes], groups: Iterable[Group]) -> Panel:
     """Parse every file (a bad one raises ParseError naming it) and merge them."""
     parsed: list[ParsedFile] = [parse_file(name, data) for name, data in files.items()]
+    check_release_months(parsed)
     return build_panel(parsed, groups)
+
+
+def check_release_months(parsed: list[ParsedFile]) -> None:
+    """No file holds a month after the release's own (the headline file's newest month): such a
+    date is a slipped digit, and would otherwise become the file's vintage and the panel's end."""
+    headline = next((f for f in parsed if f.name == HEADLINE), None)
+    if headline is None:
+        return
+    release = headline.frame["period"].max()
+    for f in parsed:
+        if len(f.frame) and (newest := f.frame["period"].max()) > release:
+            raise ParseError(f.name, None, f"data months up to the release's {release}", f"{newest}")

@@ -41,6 +41,13 @@ DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $
 # same publication) fall back to the catalogue's order (bot.data.sources.SOURCES).
 EXACT_TOLERANCE = 1e-9  # two files in the same unit print the same figure exactly, or it is a revision
 ROUNDING_TOLERANCE = 0.05 + 1e-9  # a $mn figure vs its $bn rounding to 0.1
+# Files published together, in one release, that print the same cells: where they disagree
+# beyond rounding (ROUNDING_TOLERANCE across units, exact within one) one of them is wrong, not
+# revised; those cells are suspect (Panel.suspect) and the rules fire nothing on them.
+SAME_RELEASE = (
+    frozenset({"slt_table5.txt", "slt_table3.txt"}),
+    frozenset({"mfhhis01.txt", "mfhhis01.csv"}),
+)
 FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
 
 
@@ -82,6 +89,18 @@ class Panel:
     warnings: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # file name → vintage
     groups: tuple[Group, ...] = ()
+    # cells two files of one release print differently (see SAME_RELEASE): entity, series,
+    # period, value_kept, source_kept, value_other, source_other
+    suspect: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+
+    def suspect_entities(self) -> frozenset[str]:
+        """Entities with a suspect cell, and every group with such a member."""
+        if self.suspect.empty:
+            return frozenset()
+        names = set(self.suspect["entity"])
+        wanted = {normalize_label(n) for n in names}
+        names |= {g.name for g in self.groups if wanted & {normalize_label(m) for m in g.members}}
+        return frozenset(names)
 
     def __post_init__(self) -> None:
         self._index = {key: grp for key, grp in self.data.groupby(["entity", "series"], sort=False)}
@@ -263,7 +282,27 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     groups = tuple(groups)
     data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
     warnings = [w for f in files for w in f.warnings]
-    return Panel(data, breaks, conflicts, warnings, {f.name: f.vintage for f in files}, groups)
+    suspect = _suspect(conflicts)
+    if len(suspect):
+        warnings.append(
+            f"{len(suspect)} cells differ between files of one release, e.g. "
+            + "; ".join(
+                f"{r.entity} {r.series} {r.period}: {r.source_kept} {r.value_kept:g}, "
+                f"{r.source_other} {r.value_other:g}"
+                for r in suspect.head(3).itertuples()
+            )
+        )
+    return Panel(data, breaks, conflicts, warnings, {f.name: f.vintage for f in files}, groups, suspect)
+
+
+def _suspect(conflicts: pd.DataFrame) -> pd.DataFrame:
+    """The conflicts between two files of the same release (see SAME_RELEASE)."""
+    if conflicts.empty:
+        return conflicts
+    pairs = [frozenset({a, b}) for a, b in zip(conflicts["source_kept"], conflicts["source_other"])]
+    same = np.array([p in SAME_RELEASE for p in pairs], dtype=bool)
+    same &= (conflicts["vintage_kept"] == conflicts["vintage_other"]).to_numpy()
+    return conflicts[same].reset_index(drop=True)
 
 
 def _cell_codes(rows: pd.DataFrame) -> np.ndarray:

@@ -76,6 +76,8 @@ class ReleaseCandidates:
                 fired.extend(self._pick(rule, float(threshold), count))
         if any(e.entity in self._groups for e in fired):
             fired = inhibit(fired, self.metrics.panel)
+        suspect = self.metrics.panel.suspect_entities()  # files of one release disagree: no alert
+        fired = [e for e in fired if e.entity not in suspect]
         return order(fired, self.rules)
 
     def _pick(self, rule: Rule, threshold: float, count: int) -> tuple[Event, ...]:

@@ -86,6 +86,8 @@ def load_calendar(source: str | Path | Traversable | None = None) -> Calendar:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"calendar file {where}: cannot read it ({err.strerror})") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"calendar file {where}: not a UTF-8 text file (binary?)") from err
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -31,6 +31,18 @@ class PollerSettings:
         """The release calendar this poller follows."""
         return load_calendar(Path(self.calendar_file).expanduser() if self.calendar_file else None)
 
+# Every number has a finite, sensible range, checked at startup (NaN and inf are refused):
+# a value outside it would fail on every poll, poll once and never again, or hang.
+RANGES: dict[str, tuple[float, float]] = {
+    "in_window_seconds": (1, 3600),
+    "out_of_window_seconds": (1, 86400),
+    "tick_seconds": (0.01, 60),
+    "failures_before_event": (1, 1000),
+    "max_backoff_seconds": (0, 86400),
+    "companion_grace_minutes": (1, 1440),
+    "retries": (0, 10),
+    "retry_backoff_factor": (0, 60),
+}
 
 
 def poller_settings(raw: dict[str, Any]) -> PollerSettings:
@@ -39,13 +51,9 @@ def poller_settings(raw: dict[str, Any]) -> PollerSettings:
     for key in ("window_start", "window_end"):
         if key in values:
             values[key] = parse_clock(values[key], f"config: poller.{key}")
-    positive = ("in_window_seconds", "out_of_window_seconds", "tick_seconds", "companion_grace_minutes")
-    for key in positive:
-        if key in values and values[key] <= 0:
-            raise ConfigError(f"config: poller.{key} must be > 0, found {values[key]!r}")
-    for key in ("failures_before_event", "retries", "max_backoff_seconds", "retry_backoff_factor"):
-        if key in values and values[key] < (1 if key == "failures_before_event" else 0):
-            raise ConfigError(f"config: poller.{key} has a bad value {values[key]!r}")
+    for key, (lo, hi) in RANGES.items():
+        if key in values and not lo <= values[key] <= hi:  # NaN fails both comparisons
+            raise ConfigError(f"config: poller.{key} must be {lo:g}..{hi:g}, found {values[key]!r}")
     settings = PollerSettings(**values)
     if settings.window_start >= settings.window_end:
         raise ConfigError("config: poller.window_start must be before poller.window_end")

@@ -34,7 +34,8 @@ class ParsedFile:
 def _frame_only(parser: Callable[[bytes, str], pd.DataFrame]) -> Callable[[bytes, str], ParsedFile]:
     def parse(data: bytes, name: str) -> ParsedFile:
         frame = parser(data, name)
-        return ParsedFile(name, frame, str(frame["vintage"].iloc[0]))
+        warnings = list(frame.attrs.get("warnings", []))
+        return ParsedFile(name, frame, str(frame["vintage"].iloc[0]), warnings=warnings)
 
     return parse
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import io
 import re
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bot.data.entities import check_entity
 from bot.errors import ParseError
 
 # Every parser returns a DataFrame with exactly these columns.
@@ -39,7 +41,9 @@ def decode_lines(data: bytes, file: str) -> list[str]:
         text = data.decode("cp1252", errors="replace")
     if "\x00" in text:
         raise ParseError(file, None, "a text file", "binary data")
-    return text.splitlines()
+    # A doubled carriage return (a CRLF file passed through a text-mode copy) is one line end,
+    # not a blank line: a blank line ends a table, so it would silently cut the data short.
+    return text.replace("\r\r\n", "\n").splitlines()
 
 
 def parse_value(cell: str, file: str, line: int, what: str) -> float:
@@ -60,6 +64,11 @@ def _month(text: str) -> pd.Period | None:
     if not m or not 1 <= int(m.group(2)) <= 12:
         return None
     return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+
+
+def _this_month() -> pd.Period:
+    now = datetime.datetime.now(datetime.UTC)
+    return pd.Period(year=now.year, month=now.month, freq="M")
 
 
 def parse_month(cell: str, file: str, line: int) -> pd.Period:
@@ -123,6 +132,10 @@ def long_table(
     if bad:
         at = int((df[names[2]] == bad[0]).idxmax())
         raise ParseError(file, int(df.at[at, "_line"]), "a month as YYYY-MM", bad[0])
+    future = [m for m, p in months.items() if p is not None and p > _this_month()]
+    if future:
+        at = int((df[names[2]] == future[0]).idxmax())
+        raise ParseError(file, int(df.at[at, "_line"]), "a month not after the current one", future[0])
     ordinals = df.pop(names[2]).map({m: p.ordinal for m, p in months.items()})
     df["period"] = pd.PeriodIndex.from_ordinals(ordinals.to_numpy(), freq="M").array
     for col in names[3:]:
@@ -252,3 +265,13 @@ def check_total(
             f"{what} equal to the sum of its rows within ±{allowed:.2f} (rounding)",
             f"total {total:g}, rows sum to {sum(known):.1f}",
         )
+
+
+def entity_warnings(df: pd.DataFrame, column: str, names: dict[str, str], file: str) -> list[str]:
+    """Check each distinct label of a long table (see :func:`check_entity`); the warnings."""
+    first = df.drop_duplicates(column).set_index(column)["_line"]
+    warnings = []
+    for label, entity in names.items():
+        if (warning := check_entity(entity, label, file, int(first[label]))) is not None:
+            warnings.append(warning)
+    return warnings

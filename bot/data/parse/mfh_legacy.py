@@ -12,9 +12,11 @@ from bot.data.entities import (
     GRAND_TOTAL,
     OF_WHICH_ROWS,
     canonical_row,
+    check_entity,
     normalize_label,
 )
 from bot.data.parse.common import Rows, check_months_descending, check_total, decode_lines, parse_value
+from bot.data.parse.mfhhis import check_official_split
 from bot.errors import ParseError
 
 FILE = "mfh.txt"
@@ -26,7 +28,7 @@ _MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
     )
 }
-_ROW = re.compile(r"^(?P<label>\S.*?|\s+\S.*?)\s+(?P<values>(?:(?:-?[\d.]+|n\.a\.)\s*)+)$")
+_VALUE = re.compile(r"-?[\d.,]+|n\.a\.")  # one whitespace-free token: no backtracking
 
 
 def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
@@ -51,6 +53,8 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
     of_which = False
     country_rows: list[list[float]] = []
     total: tuple[int, list[float]] | None = None
+    fo_rows: dict[str, tuple[int, list[float]]] = {}
+    warnings: list[str] = []
     for i in range(header + 1, len(lines)):
         line = lines[i].rstrip()
         key = normalize_label(line)
@@ -63,11 +67,9 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
             continue
         if key.startswith("department of the treasury"):
             break
-        m = _ROW.match(line)
-        values_cells = m.group("values").split() if m else []
-        if not m or len(values_cells) != len(months):
+        label, values_cells = _split_row(line, len(months))
+        if values_cells is None:
             raise ParseError(file, i + 1, f"a label and {len(months)} values", line)
-        label = m.group("label")
         values = [parse_value(c, file, i + 1, f"{label.strip()} {p}") for c, p in zip(values_cells, months)]
         lkey = normalize_label(label)
         if of_which and lkey in OF_WHICH_ROWS:
@@ -76,9 +78,13 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
             entity, series = canonical_row(label)
         if lkey == "all other":
             entity = ALL_OTHER
+        elif (warning := check_entity(entity, label, file, i + 1)) is not None:
+            warnings.append(warning)
         if entity == GRAND_TOTAL:
             total = (i + 1, values)
-        elif entity != FOREIGN_OFFICIAL:
+        elif entity == FOREIGN_OFFICIAL:
+            fo_rows[series] = (i + 1, values)
+        else:
             country_rows.append(values)
         for p, v in zip(months, values):
             rows.add(entity, series, p, v)
@@ -86,7 +92,26 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
         raise ParseError(file, None, "a 'Grand Total' row (file truncated?)")
     for j, p in enumerate(months):
         check_total([r[j] for r in country_rows], total[1][j], TOLERANCE, file, total[0], f"Grand Total {p}")
-    return rows.frame()
+    check_official_split(fo_rows, months, file)
+    frame = rows.frame()
+    frame.attrs["warnings"] = warnings
+    return frame
+
+
+def _split_row(line: str, n: int) -> tuple[str, list[str] | None]:
+    """A row → (label, its last ``n`` tokens), or None when it is not a label and n values.
+
+    Linear in the line (``str.rsplit``, then one full match per token): the regex this replaces
+    backtracked exponentially on one odd token (``-`` for zero, a ``2/`` footnote mark).
+    """
+    parts = line.rsplit(None, n)
+    if len(parts) != n + 1 or not parts[0].strip():
+        return "", None
+    label, cells = parts[0], parts[1:]
+    last_label_token = label.split()[-1]
+    if not all(_VALUE.fullmatch(c) for c in cells) or _VALUE.fullmatch(last_label_token):
+        return "", None  # an odd token among the values, or one value too many
+    return label, cells
 
 
 def _stamp(lines: list[str], file: str) -> str:

@@ -22,8 +22,11 @@ from bot.data.entities import (
     GRAND_TOTAL,
     HOLDINGS,
     HOLDINGS_PRIOR,
+    LT_HOLDINGS,
     OF_WHICH_ROWS,
+    ST_HOLDINGS,
     canonical_row,
+    check_entity,
     normalize_label,
 )
 from bot.data.parse.common import Rows, check_total, decode_lines, parse_value
@@ -166,6 +169,7 @@ def _parse_block(
     country_rows: list[list[float]] = []
     total: tuple[int, list[float]] | None = None
     fo_seen = False
+    fo_rows: dict[str, tuple[int, list[float]]] = {}
     j = start
     while j < len(table):
         cells = table[j]
@@ -194,10 +198,13 @@ def _parse_block(
             entity, series = canonical_row(label)
         if key == "all other":
             entity = ALL_OTHER
+        elif (warning := check_entity(entity, label, file, j + 1)) is not None:
+            warnings.append(warning)
         if entity == GRAND_TOTAL:
             total = (j + 1, values)
         elif entity == FOREIGN_OFFICIAL:
             fo_seen = True
+            fo_rows[series] = (j + 1, values)
         else:
             if total is not None:
                 raise ParseError(file, j + 1, "country rows above 'Grand Total'", label)
@@ -222,7 +229,24 @@ def _parse_block(
             # The old-series column is printed "for comparison only"; the Treasury's own
             # June 2006 comparison column misses its rows by 2.5. Report it, don't reject the file.
             warnings.append(f"{err} (old-series comparison column, kept as printed)")
+    check_official_split(fo_rows, periods, file)
     return j
+
+
+def check_official_split(
+    fo_rows: dict[str, tuple[int, list[float]]], periods: list[pd.Period], file: str
+) -> None:
+    """Foreign Official holdings = bills + bonds & notes, each within (2 + 1) × 0.05 $bn of
+    rounding, and no holdings figure is negative."""
+    for _series, (line, values) in fo_rows.items():
+        for p, v in zip(periods, values):
+            if v < 0:
+                raise ParseError(file, line, f"Foreign Official holdings >= 0 for {p}", f"{v:g}")
+    if HOLDINGS in fo_rows and ST_HOLDINGS in fo_rows and LT_HOLDINGS in fo_rows:
+        line, total = fo_rows[HOLDINGS]
+        for col, p in enumerate(periods):
+            parts = [fo_rows[ST_HOLDINGS][1][col], fo_rows[LT_HOLDINGS][1][col]]
+            check_total(parts, total[col], TOLERANCE, file, line, f"Foreign Official {p} (bills + bonds)")
 
 
 def _prior(series: str) -> str:

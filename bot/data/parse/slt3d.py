@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS, canonical_row
-from bot.data.parse.common import decode_lines, long_table, tidy
+from bot.data.parse.common import decode_lines, entity_warnings, long_table, tidy
 from bot.errors import ParseError
 
 FILE = "slt3d_globl.csv"
@@ -30,10 +30,16 @@ def parse_slt3d(data: bytes, file: str = FILE) -> pd.DataFrame:
     if first is None:
         raise ParseError(file, title + 1, "data lines (country, code, YYYY-MM, 3 values)")
     stop = next((i for i in range(first, notes) if not lines[i].strip('", ')), notes)
+    late = next((i for i in range(stop, notes) if _DATA.match(lines[i])), None)
+    if late is not None:
+        raise ParseError(file, stop + 1, "no blank line inside the data (a stray line end?)", lines[late])
     df = long_table(
         lines, first, stop, file, [0, 1, 2, 3, 4, 5], ["country", "code", "month", *SERIES], delimiter=","
     )
     names = {n: canonical_row(n)[0] for n in df["country"].unique()}
-    return tidy(
+    warnings = entity_warnings(df, "country", names, file)
+    frame = tidy(
         df, df["country"].map(names), {s: s for s in SERIES}, file, str(df["period"].max()), scale=1000.0
     )
+    frame.attrs["warnings"] = warnings
+    return frame

@@ -23,7 +23,7 @@ from bot.data.entities import (
     ST_NET,
     canonical_name,
 )
-from bot.data.parse.common import decode_lines, long_table, tidy
+from bot.data.parse.common import decode_lines, entity_warnings, long_table, tidy
 from bot.errors import ParseError
 
 FILE = "slt_table3.txt"
@@ -41,6 +41,13 @@ HEADER = ["country", "country_code", "date", *COLUMNS]
 # Codes of the aggregate rows; their labels vary ("Of Which: Foreign Official").
 CODES = {"99990": FOREIGN_OFFICIAL, "99991": FOREIGN_NON_OFFICIAL, "99996": GRAND_TOTAL}
 TOLERANCE_MN = 2.0  # $mn: Foreign Official + Non-Official vs Grand Total
+# Identities every line carries, each (total, parts): a printed $mn cell is rounded to ±0.5, so a
+# total misses its n parts by up to (n + 1) × 0.5 $mn; the real file's largest gap is 1.
+IDENTITIES = (
+    ("for_treas_pos", ("for_lt_treas_pos", "for_st_treas_pos")),  # holdings = long + short
+    ("for_treas_net", ("for_lt_treas_net", "for_st_treas_net")),  # net = long net + short net
+)
+ROUNDING_MN = 0.5
 
 
 def parse_table3(data: bytes, file: str = FILE) -> pd.DataFrame:
@@ -68,9 +75,13 @@ def _rows(lines: list[str], header: int, file: str) -> pd.DataFrame:
         at = int((~codes.str.isdigit()).idxmax())
         raise ParseError(file, int(df.at[at, "_line"]), "a numeric country code", codes[at])
     _check_totals(df, codes, file)
+    _check_identities(df, codes, file)
     names = {n: canonical_name(n) for n in df["country"].unique()}
+    warnings = entity_warnings(df, "country", names, file)
     entity = codes.map(CODES).fillna(df["country"].map(names))
-    return tidy(df, entity, COLUMNS, file, str(df["period"].max()), scale=1000.0)
+    frame = tidy(df, entity, COLUMNS, file, str(df["period"].max()), scale=1000.0)
+    frame.attrs["warnings"] = warnings
+    return frame
 
 
 def _check_totals(df: pd.DataFrame, codes: pd.Series, file: str) -> None:
@@ -96,3 +107,36 @@ def _check_totals(df: pd.DataFrame, codes: pd.Series, file: str) -> None:
             f"Grand Total {month} = Foreign Official + Non-Official within ±{TOLERANCE_MN:g} $mn",
             f"off by {gap[month]:g}",
         )
+
+
+def _check_identities(df: pd.DataFrame, codes: pd.Series, file: str) -> None:
+    """On every line: holdings = long-term + short-term, net = long-term net + short-term net,
+    each within (n + 1) × 0.5 $mn; and short-term net = the change in short-term holdings from
+    the month before (the Treasury estimates it so), within 2 × 0.5 $mn + 0.5 (observed ≤ 1).
+    A single figure scaled tenfold (a slipped digit) breaks one of them."""
+    checks: list[tuple[str, pd.Series, float]] = []
+    for total, parts in IDENTITIES:
+        gap = (df[list(parts)].sum(axis=1, min_count=len(parts)) - df[total]).abs()
+        checks.append((f"{total} = {' + '.join(parts)}", gap, (len(parts) + 1) * ROUNDING_MN))
+    order = pd.DataFrame({"c": codes, "o": df["period"].array.asi8}).sort_values(["c", "o"])  # type: ignore[union-attr]
+    same = (order["c"] == order["c"].shift()) & (order["o"] - order["o"].shift() == 1)
+    st = df["for_st_treas_pos"].loc[order.index]
+    change = (st - st.shift()).where(same)
+    checks.append(
+        (
+            "for_st_treas_net = the change in for_st_treas_pos",
+            (change - df["for_st_treas_net"].loc[order.index]).abs().reindex(df.index),
+            3 * ROUNDING_MN,
+        )
+    )
+    for what, gap, allowed in checks:
+        bad = gap > allowed + 1e-9  # NaN ("n.a.", no month before) is not checked
+        if bad.any():
+            at = int(bad.idxmax())
+            raise ParseError(
+                file,
+                int(df.at[at, "_line"]),
+                f"{what} within ±{allowed:g} $mn (rounding) for {df.at[at, 'country'].strip()} "
+                f"{df.at[at, 'period']}",
+                f"off by {gap[at]:g}",
+            )

@@ -11,6 +11,7 @@ from bot.data.entities import (
     LT_HOLDINGS,
     ST_HOLDINGS,
     canonical_row,
+    check_entity,
     normalize_label,
 )
 from bot.data.parse.common import (
@@ -55,6 +56,7 @@ def parse_table5(data: bytes, file: str = FILE) -> pd.DataFrame:
     n = len(months)
     by_key: dict[tuple[str, str], tuple[int, list[float]]] = {}
     country_rows: list[list[float]] = []
+    warnings: list[str] = []
     for i in range(header + 1, len(lines)):
         cells = lines[i].split("\t")
         label = cells[0]
@@ -67,6 +69,10 @@ def parse_table5(data: bytes, file: str = FILE) -> pd.DataFrame:
         entity, series = canonical_row(label)
         if normalize_label(label) == "all other":
             entity = ALL_OTHER
+        elif (warning := check_entity(entity, label, file, i + 1)) is not None:
+            warnings.append(warning)
+        if any(v < 0 for v in values):
+            raise ParseError(file, i + 1, f"holdings >= 0 for {label.strip()!r}", lines[i])
         if (entity, series) in by_key:
             raise ParseError(file, i + 1, f"one row for {entity}", label)
         by_key[(entity, series)] = (i + 1, values)
@@ -88,4 +94,6 @@ def parse_table5(data: bytes, file: str = FILE) -> pd.DataFrame:
         bonds = by_key[(FOREIGN_OFFICIAL, LT_HOLDINGS)][1]
         for j, month in enumerate(months):
             check_total([bills[j], bonds[j]], fo[j], TOLERANCE, file, fo_line, f"Foreign Official {month}")
-    return rows.frame()
+    frame = rows.frame()
+    frame.attrs["warnings"] = warnings
+    return frame
