@@ -17,7 +17,7 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, EntityNames, Group, known_countries
 from bot.data.panel import Panel
-from bot.render.charts import flagged, holdings_chart, release_charts
+from bot.render.charts import flagged, holdings_chart, main_chart
 from bot.render.summary import build_summary
 from bot.render.text import month_name, num, render_html
 from bot.rules.catalogue import AGGREGATES, Rule
@@ -86,7 +86,7 @@ class ReleaseView:
         """The release-day message (Telegram HTML) and its main chart, for these events."""
         event = flagged(events)
         key = ("release", event.key if event else None)
-        main = self._chart(key, lambda: release_charts(self.panel, self.summary, list(events))[0])
+        main = self._chart(key, lambda: main_chart(self.panel, self.summary, list(events)))
         assert main is not None
         return render_html(self.summary, events), main
 

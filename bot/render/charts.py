@@ -107,10 +107,8 @@ def flagged(events: Sequence[Event]) -> Event | None:
     return next((e for e in events if e.basis == HOLDINGS and e.kind in CHART_KINDS), None)
 
 
-def release_charts(
-    panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5
-) -> tuple[bytes, bytes]:
-    """The release's two charts: the flagged entity's holdings, and 3-month changes by holder."""
+def main_chart(panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5) -> bytes:
+    """The flagged entity's holdings over ``years``, its window shaded and the move annotated."""
     month = pd.Period(summary["data_month"], "M")
     event = flagged(events)
     entity = event.entity if event else DEFAULT_ENTITY
@@ -126,7 +124,15 @@ def release_charts(
         shade = (month - 3, month)
         note = "No alert fires on this release; the last three months are shaded."
     title = f"{entity}: holdings of U.S. Treasuries, $bn (data to {month.strftime('%b %Y')})"
-    main = holdings_chart(levels, title, shade, note)
+    return holdings_chart(levels, title, shade, note)
+
+
+def release_charts(
+    panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5
+) -> tuple[bytes, bytes]:
+    """The release's two charts: the flagged entity's holdings, and 3-month changes by holder."""
+    month = pd.Period(summary["data_month"], "M")
+    main = main_chart(panel, summary, events, years)
     rows = [*summary["top_holders"], *summary["groups"]]
     changes = [(r["entity"], float(r["change_3m"])) for r in rows if r.get("change_3m") is not None]
     bars = changes_chart(changes, f"3-month change in holdings to end-{month.strftime('%b %Y')}, $bn")

@@ -102,7 +102,35 @@ CREATE TABLE chat_groups (        -- a chat's own groups, e.g. Belgium + Luxembo
     PRIMARY KEY (chat_id, name)
 );
 """
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)  # MIGRATIONS[n] takes version n to n + 1
+_V3 = """
+CREATE TABLE charts (             -- a release's chart, rendered once, uploaded once
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,          -- the release and what the chart shows
+    png           BLOB NOT NULL,
+    file_id       TEXT                           -- Telegram's id once uploaded: every other chat reuses it
+);
+CREATE TABLE deliveries (         -- the outbox: one row per (release, chat, edition)
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,          -- release:chat:edition; replaying a hand-over adds nothing
+    release       TEXT NOT NULL,
+    chat_id       INTEGER NOT NULL,
+    kind          TEXT NOT NULL,                 -- alert, followup, edit, operator
+    messages      TEXT NOT NULL,                 -- JSON list of HTML texts (the first: the chart's caption)
+    chart_id      INTEGER REFERENCES charts (id),
+    edit_of       INTEGER REFERENCES deliveries (id),
+    events        TEXT NOT NULL DEFAULT '[]',    -- JSON [[event key, digest], …] this delivery tells
+    state         TEXT NOT NULL DEFAULT 'pending', -- pending, sending, sent, failed, blocked
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    not_before    TEXT,                          -- retry no earlier than this (429, network errors)
+    sent_ids      TEXT NOT NULL DEFAULT '[]',    -- Telegram message ids, one per message already sent
+    detail        TEXT NOT NULL DEFAULT '',
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX deliveries_state ON deliveries (state, id);
+CREATE INDEX deliveries_chat ON deliveries (release, chat_id);
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

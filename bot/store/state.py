@@ -191,9 +191,15 @@ class Store:
             "UPDATE releases SET closed_at = ? WHERE month = ? AND closed_at IS NULL", (iso(now), month)
         )
 
-    def set_handed_over(self, month: str, contents: str) -> None:
-        with self.conn:
-            self.conn.execute("UPDATE releases SET handed_over = ? WHERE month = ?", (contents, month))
+    def claim_handover(self, month: str, before: str | None, contents: str) -> bool:
+        """Mark ``contents`` handed over if the mark is still ``before`` (compare-and-set).
+
+        Call inside :meth:`transaction`, with the hand-over's own writes."""
+        cur = self.conn.execute(
+            "UPDATE releases SET handed_over = ? WHERE month = ? AND handed_over IS ?",
+            (contents, month, before),
+        )
+        return cur.rowcount == 1
 
     # --- logs ----------------------------------------------------------------------------
 

@@ -192,6 +192,30 @@ class Subscribers:
             )
         ]
 
+    def active_chats(self) -> list[Chat]:
+        """Every subscribed, reachable chat with its settings (four queries, whatever the count)."""
+        rules: dict[int, dict[str, RuleSetting]] = {}
+        for cid, rule, threshold, enabled, muted in self.conn.execute(
+            "SELECT chat_id, rule, threshold, enabled, muted_until FROM chat_rules"
+        ):
+            on = None if enabled is None else bool(enabled)
+            rules.setdefault(cid, {})[rule] = RuleSetting(threshold, on, muted)
+        watches: dict[int, list[str]] = {}
+        for cid, entity in self.conn.execute("SELECT chat_id, entity FROM chat_watches ORDER BY entity"):
+            watches.setdefault(cid, []).append(entity)
+        groups: dict[int, dict[str, tuple[str, ...]]] = {}
+        for cid, name, members in self.conn.execute("SELECT chat_id, name, members FROM chat_groups"):
+            groups.setdefault(cid, {})[name] = tuple(json.loads(members))
+        rows = self.conn.execute(
+            "SELECT chat_id, type, title, mode FROM chats"
+            " WHERE subscribed = 1 AND blocked = 0 ORDER BY chat_id"
+        )
+        return [
+            Chat(cid, ctype, title, True, False, mode, rules.get(cid, {}), tuple(watches.get(cid, ())),
+                 groups.get(cid, {}))
+            for cid, ctype, title, mode in rows
+        ]
+
     def counts(self) -> dict[str, int]:
         """active (subscribed, reachable), stopped (met but not subscribed), blocked."""
         row = self.conn.execute(

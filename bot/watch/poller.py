@@ -80,8 +80,11 @@ class PublishedRelease:
 
     @property
     def contents(self) -> str:
-        """What the release contains, as a stable string (what was last handed on)."""
-        return json.dumps(sorted((f, v) for f, v, _ in self.files))
+        """What the release contains and whether it is final, as a stable string (what was handed on).
+
+        Closing counts: a release that closes with a companion missing is handed over once more,
+        so the consumer knows no more files are coming."""
+        return json.dumps({"files": sorted((f, v) for f, v, _ in self.files), "closed": self.closed})
 
     def describe(self) -> str:
         months = ", ".join(self.months)
@@ -153,6 +156,7 @@ class Poller:
         handover: Callable[[PublishedRelease, Panel], None] = log_handover,
         operator: Callable[[OperatorEvent], None] = log_operator_event,
         reference_files: tuple[str, ...] = REFERENCE,
+        committed: Callable[[], None] = lambda: None,
     ):
         self.store = store
         self.fetcher = fetcher
@@ -164,6 +168,7 @@ class Poller:
         self.handover = handover
         self.operator = operator
         self.reference_files = reference_files
+        self.committed = committed  # after a hand-over's transaction commits (wakes the sender)
         self.failures, _ = store.trailing_errors(HEADLINE)  # restart-safe streak
         self.last_poll: dt.datetime | None = None
         self._reference_tried: dict[str, dt.datetime] = {}
@@ -317,11 +322,7 @@ class Poller:
                 try:
                     held = self._refresh(rf.file, now)
                 except (FetchError, ParseError) as err:
-                    kind = getattr(err, "kind", "parse")
-                    self.store.log_poll(
-                        now, rf.file, "error", getattr(err, "status", None), 0, f"{kind}: {err}"
-                    )
-                    log.warning("companion %s: %s", rf.file, err)
+                    self._companion_fault(now, rf.file, err)
                     continue
                 if held is not None and self._shows(rf.file, rf.before_id, held, rel.month):
                     with self.store.transaction():
@@ -390,17 +391,40 @@ class Poller:
     # --- hand-over and operator events ---------------------------------------------------
 
     def _hand_over(self) -> None:
+        """Hand each release on whose contents changed, once, in one transaction with the mark.
+
+        The mark is a compare-and-set on what was handed over before: of two pollers on one
+        database only one hands a given state on, and a crash before the commit leaves the mark
+        unset, so the next poll hands it on again (the consumer's writes are keyed)."""
         for row in self.store.releases():
             release = self.detected(row)
             if row.handed_over == release.contents:
                 continue
             try:
                 panel = self.build_panel(self.store.held_bodies())
-                self.handover(release, panel)
+                with self.store.transaction():
+                    if not self.store.claim_handover(row.month, row.handed_over, release.contents):
+                        continue  # another poller handed this state on
+                    self.handover(release, panel)
             except Exception:  # the rules stage must not stop the poller; retried next poll
                 log.exception("hand-over of release %s failed; retrying on the next poll", row.month)
                 continue
-            self.store.set_handed_over(row.month, release.contents)
+            self.committed()
+
+    def _companion_fault(self, now: dt.datetime, file: str, err: FetchError | ParseError) -> None:
+        """A companion file's fault is logged and, after as many in a row as the headline's, raised."""
+        kind = getattr(err, "kind", "parse")
+        self.store.log_poll(now, file, "error", getattr(err, "status", None), 0, f"{kind}: {err}")
+        log.warning("companion %s: %s", file, err)
+        count, since = self.store.trailing_errors(file)
+        if count >= self.settings.failures_before_event:
+            self._operator(
+                "failures",
+                f"failures:{file}:{since}",
+                now,
+                f"{count} consecutive failed polls of {file_url(self.base_url, file)} since {since};"
+                f" last: {kind}: {err}",
+            )
 
     def _operator(self, kind: str, key: str, now: dt.datetime, message: str) -> None:
         if self.store.add_operator_event(kind, key, message, now):
