@@ -92,9 +92,7 @@ def main() -> int:
                     server.user_message(chat, text)
                     sent_at.append((chat, text, time.monotonic()))
             need = {c: len(SCRIPT) for c in range(1, args.chats + 1)}
-            server.wait_for(
-                lambda s: all(len(s.sent(c)) >= n for c, n in need.items()), timeout=600
-            )
+            server.wait_for(lambda s: all(len(s.sent(c)) >= n for c, n in need.items()), timeout=600)
             finished = time.monotonic()
             rss = peak_rss_mb(proc.pid)
         finally:
@@ -108,15 +106,19 @@ def main() -> int:
             # one reply per command, in order (each command of the script answers once)
             for (text, at), reply in zip(asked, replies):
                 lat.setdefault(text.split()[0], []).append(reply.at - at)
-    print(f"{args.chats} chats x {len(SCRIPT)} commands = {args.chats * len(SCRIPT)} commands, "
-          f"injected at {args.rate:g}/s; all answered after {finished - started:.1f} s")
+    print(
+        f"{args.chats} chats x {len(SCRIPT)} commands = {args.chats * len(SCRIPT)} commands, "
+        f"injected at {args.rate:g}/s; all answered after {finished - started:.1f} s"
+    )
     allv = []
     for kind, values in lat.items():
         values.sort()
         allv += values
         p99 = values[int(0.99 * (len(values) - 1))]
-        print(f"  {kind:<10} n={len(values):>5}  median {statistics.median(values) * 1000:7.1f} ms"
-              f"  p99 {p99 * 1000:7.1f} ms  max {values[-1] * 1000:7.1f} ms")
+        print(
+            f"  {kind:<10} n={len(values):>5}  median {statistics.median(values) * 1000:7.1f} ms"
+            f"  p99 {p99 * 1000:7.1f} ms  max {values[-1] * 1000:7.1f} ms"
+        )
     text = sorted(v for k, vs in lat.items() if not k.startswith(HEAVY) for v in vs)
     heavy = sorted(v for k, vs in lat.items() if k.startswith(HEAVY) for v in vs)
     print(f"text commands: p99 {text[int(0.99 * (len(text) - 1))] * 1000:.0f} ms (target ≤ 1000)")

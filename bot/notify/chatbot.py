@@ -248,8 +248,12 @@ class ChatBot:
         new = self.subscribers.watch(ctx.chat_id, entity)
         watching = ", ".join(sorted({*chat.watches, entity}))
         lead = f"Watching {entity}." if new else f"Already watching {entity}."
-        return [Reply(f"{lead} You get events on: {watching}, and on the aggregates (Grand Total, "
-                      "Foreign Official). /unwatch all to get every event again.")]
+        return [
+            Reply(
+                f"{lead} You get events on: {watching}, and on the aggregates (Grand Total, "
+                "Foreign Official). /unwatch all to get every event again."
+            )
+        ]
 
     async def cmd_unwatch(self, ctx: Ctx) -> list[Reply]:
         chat = self.chat(ctx)
@@ -273,8 +277,12 @@ class ChatBot:
         text = " ".join(ctx.args)
         if not text:
             if not chat.groups:
-                return [Reply("You have no groups of your own. E.g. /group Benelux = belgium + luxembourg + "
-                              "netherlands")]
+                return [
+                    Reply(
+                        "You have no groups of your own. E.g. /group Benelux = belgium + luxembourg + "
+                        "netherlands"
+                    )
+                ]
             return [Reply("\n".join(f"{n} = {' + '.join(m)}" for n, m in chat.groups.items()))]
         name, eq, rest = text.partition("=")
         name = " ".join(name.split())

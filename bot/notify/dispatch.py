@@ -142,8 +142,18 @@ class Dispatcher:
         alerts, followups, edits = counts["alert"], counts["followup"], counts["edit"]
         return Dispatched(month, len(recipients), alerts, followups, edits, len(charts))
 
-    def _add(self, month: str, chat_id: int, edition: int, kind: str, messages: list[str], now: dt.datetime,
-             chart_id: int | None, edit_of: int | None, events: Sequence[Event]) -> None:
+    def _add(
+        self,
+        month: str,
+        chat_id: int,
+        edition: int,
+        kind: str,
+        messages: list[str],
+        now: dt.datetime,
+        chart_id: int | None,
+        edit_of: int | None,
+        events: Sequence[Event],
+    ) -> None:
         self.outbox.add(
             f"{month}:{chat_id}:{edition}",
             month,

@@ -1,6 +1,10 @@
-"""`tic-alert serve`: the bot on long polling, its settings in the state database.
+"""`tic-alert serve` and `tic-alert run`: the bot, its sender and (in `run`) the poller, wired.
 
-The release it answers from is the newest one the poller holds in the same database (rebuilt
+The bot owns the main thread and its event loop: commands, and the sender draining the outbox.
+In `run` the poller runs in its own thread with its own SQLite connection and its own
+``schedule`` loop; a hand-over's commit wakes the sender at once. With `poll` and `serve` as two
+processes on one database, the sender finds new rows within a second.
+The release the bot answers from is the newest one the poller holds in the database (rebuilt
 when the poller records a new release), or the files of ``--data-dir``, or, on a fresh machine,
 the files fetched once from the Treasury.
 """
@@ -8,7 +12,9 @@ the files fetched once from the Treasury.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,41 +25,155 @@ from bot.data.entities import Group
 from bot.data.load import panel_from_bytes, read_dir
 from bot.notify.app import TelegramFrontend, build_application
 from bot.notify.chatbot import ChatBot
+from bot.notify.sender import Sender
 from bot.notify.service import ReleaseView
 from bot.notify.settings import TelegramSettings
 from bot.rules.catalogue import Rule
+from bot.store.outbox import Outbox
 from bot.store.state import Store
 from bot.store.subscribers import Subscribers
 from bot.watch.calendar import Calendar
+from bot.watch.poller import OperatorEvent
 
 log = logging.getLogger("tic_alert.serve")
 REFRESH_SECONDS = 30.0
 
 
 def poller_health(store: Store) -> str:
-    """The newest release the poller holds and its last poll, for /stats."""
+    """The newest release the poller holds, its last poll and the deliveries, for /stats."""
     latest = store.latest_release()
     polls = store.poll_log(limit=1)
     last = f"{polls[0][0][:19]} {polls[0][1]} {polls[0][2]}" if polls else "no polls yet"
     errors = sum(1 for p in store.poll_log(limit=20) if p[2] == "error")
+    outbox = Outbox(store.conn)
+    release = outbox.latest_release()
+    states = ", ".join(f"{n} {s}" for s, n in outbox.counts(release).items() if n) if release else "none"
     return (
         f"Poller: newest release {latest.month if latest else 'none'}; last poll {last}; "
-        f"{errors} errors in the last 20 polls; operator events {len(store.operator_events())}"
+        f"{errors} errors in the last 20 polls; operator events {len(store.operator_events())}\n"
+        f"Deliveries for {release or 'no release yet'}: {states or 'none'}"
     )
 
 
-def build_bot(
-    store: Store,
-    rules: Sequence[Rule],
-    groups: Sequence[Group],
-    calendar: Calendar,
-    settings: TelegramSettings,
-    token: str,
-) -> tuple[Application, ChatBot]:
-    chatbot = ChatBot(
-        Subscribers(store.conn), rules, groups, calendar, settings.heavy_workers, lambda: poller_health(store)
-    )
-    return build_application(token, settings, TelegramFrontend(chatbot, settings)), chatbot
+def operator_sink(
+    store: Store, admins: Sequence[int], wake: Callable[[], None]
+) -> Callable[[OperatorEvent], None]:
+    """Operator events (poller faults, dead-man) become outbox rows for the admin chats."""
+
+    def send(event: OperatorEvent) -> None:
+        log.warning("OPERATOR %s: %s", event.kind, event.message)
+        outbox = Outbox(store.conn)
+        with store.transaction():
+            for admin in admins:
+                text = f"⚠️ tic-alert operator event: {event.kind}\n{event.message}"
+                outbox.add(f"op:{event.key}:{admin}", "op", admin, "operator", [_escape(text)], event.at)
+        wake()
+
+    return send
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+class BotRuntime:
+    """The Application, its ChatBot and its Sender, sharing one database connection."""
+
+    def __init__(
+        self,
+        store: Store,
+        rules: Sequence[Rule],
+        groups: Sequence[Group],
+        calendar: Calendar,
+        settings: TelegramSettings,
+        token: str,
+    ):
+        self.store = store
+        self.rules = tuple(rules)
+        self.groups = tuple(groups)
+        self.settings = settings
+        self.chatbot = ChatBot(
+            Subscribers(store.conn),
+            rules,
+            groups,
+            calendar,
+            settings.heavy_workers,
+            lambda: poller_health(store),
+        )
+        self.app = build_application(token, settings, TelegramFrontend(self.chatbot, settings))
+        self.sender = Sender(self.app.bot, Outbox(store.conn), Subscribers(store.conn), settings)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread
+        self.on_stop: list[Callable[[], None]] = []
+        register = self.app.post_init
+        self.app.post_init = self._post_init(register)  # type: ignore[assignment]
+        self.app.post_stop = self._post_stop  # type: ignore[assignment]
+
+    def wake(self) -> None:
+        """Thread-safe: new outbox rows are committed."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.sender.wake)
+
+    def _post_init(self, register: Callable | None) -> Callable:
+        async def post_init(app: Application) -> None:
+            if register is not None:
+                await register(app)
+            self.loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+            self._tasks.append(self.loop.create_task(self.refresh_forever()))
+            for start in self.on_start:
+                start()
+
+        return post_init
+
+    async def _post_stop(self, app: Application) -> None:
+        for stop in self.on_stop:
+            stop()
+        self._stop.set()
+        for task in self._tasks:
+            if task.get_name() and not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def refresh_forever(self) -> None:
+        """Rebuild the release view when the poller has recorded a newer release."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                latest = self.store.latest_release()
+                view = self.chatbot.view
+                if latest is None or (view is not None and view.month >= latest.month):
+                    continue
+                bodies = self.store.held_bodies()
+                self.chatbot.view = await asyncio.to_thread(make_view, bodies, self.groups, self.rules)
+                log.info("release view now %s", self.chatbot.view.month)
+            except Exception:
+                log.exception("refreshing the release view failed; keeping the one loaded")
+
+    def run(self, files: dict[str, bytes]) -> None:
+        """Until Ctrl-C or SIGTERM: commands, deliveries, and whatever ``on_start`` added."""
+        self.chatbot.view = make_view(files, self.groups, self.rules)
+        log.info("serving release %s", self.chatbot.view.month)
+        self.app.run_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=int(self.settings.poll_timeout_seconds)
+        )
+
+
+def poller_thread(make: Callable[[threading.Event], None]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(start, stop) for a thread running ``make(stop_event)`` (the poller's loop)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=make, args=(stop,), name="poller", daemon=True)
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return thread.start, halt
 
 
 def load_files(
@@ -66,50 +186,9 @@ def load_files(
     return held if "slt_table5.txt" in held else fetch_all()
 
 
-async def refresh_forever(
-    store: Store, chatbot: ChatBot, groups: Sequence[Group], rules: Sequence[Rule]
-) -> None:
-    """Rebuild the release view when the poller has recorded a newer release."""
-    while True:
-        await asyncio.sleep(REFRESH_SECONDS)
-        try:
-            latest = store.latest_release()
-            if latest is None or (chatbot.view is not None and chatbot.view.month >= latest.month):
-                continue
-            view = await asyncio.to_thread(make_view, store.held_bodies(), groups, rules)
-            chatbot.view = view
-            log.info("release view now %s", view.month)
-        except Exception:
-            log.exception("refreshing the release view failed; keeping the one loaded")
-
-
-def serve(
-    store: Store,
-    rules: Sequence[Rule],
-    groups: Sequence[Group],
-    calendar: Calendar,
-    settings: TelegramSettings,
-    token: str,
-    files: dict[str, bytes],
-    follow_store: bool = True,
-) -> None:
-    """Run the bot until Ctrl-C or SIGTERM."""
-    app, chatbot = build_bot(store, rules, groups, calendar, settings, token)
-    chatbot.view = make_view(files, groups, rules)
-    log.info("serving release %s", chatbot.view.month)
-    register = app.post_init
-
-    async def post_init(application: Application) -> None:
-        if register is not None:
-            await register(application)
-        if follow_store:
-            refresh = refresh_forever(store, chatbot, groups, rules)
-            tasks.append(asyncio.get_running_loop().create_task(refresh))
-
-    tasks: list[asyncio.Task] = []
-    app.post_init = post_init
-    app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=int(settings.poll_timeout_seconds))
-
-
 def make_view(files: dict[str, bytes], groups: Sequence[Group], rules: Sequence[Rule]) -> ReleaseView:
     return ReleaseView(panel_from_bytes(files, groups), tuple(rules))
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

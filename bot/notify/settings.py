@@ -52,8 +52,10 @@ def telegram_settings(raw: dict[str, Any], api_url: str | None = None) -> Telegr
         where = f"config: telegram.{key}"
         if key in _NUMBERS:
             kind, lo, hi = _NUMBERS[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or (
-                kind is int and not isinstance(value, int)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (kind is int and not isinstance(value, int))
             ):
                 raise ConfigError(f"{where}: expected a number, found {value!r}")
             if not math.isfinite(value) or not lo <= value <= hi:

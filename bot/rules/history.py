@@ -59,10 +59,14 @@ class History:
         hits = frame if frame.empty else frame[meets_threshold(rule.spec, frame["metric"], value)]
         periods = sorted(set(hits["period"]), reverse=True) if len(hits) else []
         shown = set(periods[:last])
-        events = [
-            build_event(self.metrics, rule, row, value, str(row["period"]))
-            for row in hits[hits["period"].isin(shown)].to_dict("records")
-        ] if shown else []
+        events = (
+            [
+                build_event(self.metrics, rule, row, value, str(row["period"]))
+                for row in hits[hits["period"].isin(shown)].to_dict("records")
+            ]
+            if shown
+            else []
+        )
         latest = order(inhibit(events, self.panel), [rule])
         latest.sort(key=lambda e: e.release, reverse=True)
         return RuleHistory(

@@ -91,8 +91,18 @@ class Outbox:
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of,"
             " events, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, release, chat_id, kind, json.dumps(messages), chart_id, edit_of,
-             json.dumps(events or []), iso(now), iso(now)),
+            (
+                key,
+                release,
+                chat_id,
+                kind,
+                json.dumps(messages),
+                chart_id,
+                edit_of,
+                json.dumps(events or []),
+                iso(now),
+                iso(now),
+            ),
         )
         return cur.rowcount == 1
 
@@ -121,8 +131,15 @@ class Outbox:
             cur = self.conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
         return cur.rowcount
 
-    def set_state(self, delivery_id: int, state: str, now: dt.datetime, detail: str | None = None,
-                  not_before: dt.datetime | None = None, attempt: bool = False) -> None:
+    def set_state(
+        self,
+        delivery_id: int,
+        state: str,
+        now: dt.datetime,
+        detail: str | None = None,
+        not_before: dt.datetime | None = None,
+        attempt: bool = False,
+    ) -> None:
         with self.conn:
             self.conn.execute(
                 "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"

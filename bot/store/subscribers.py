@@ -80,7 +80,8 @@ class Subscribers:
             )
         }
         watches = tuple(
-            e for (e,) in self.conn.execute(
+            e
+            for (e,) in self.conn.execute(
                 "SELECT entity FROM chat_watches WHERE chat_id = ? ORDER BY entity", (chat_id,)
             )
         )
@@ -211,8 +212,17 @@ class Subscribers:
             " WHERE subscribed = 1 AND blocked = 0 ORDER BY chat_id"
         )
         return [
-            Chat(cid, ctype, title, True, False, mode, rules.get(cid, {}), tuple(watches.get(cid, ())),
-                 groups.get(cid, {}))
+            Chat(
+                cid,
+                ctype,
+                title,
+                True,
+                False,
+                mode,
+                rules.get(cid, {}),
+                tuple(watches.get(cid, ())),
+                groups.get(cid, {}),
+            )
             for cid, ctype, title, mode in rows
         ]
 
