@@ -12,10 +12,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 
-_NUMBER = re.compile(
-    rb"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,/-])-?\d+\.\d+(?![\w])|"
-    rb"(?<![\w.,/-])-?\d{2,}(?![\w./-])"
-)
+_NUMBER = re.compile(rb"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")  # one whole cell
 _MONTH = re.compile(rb"\b(\d{4})-(0[1-9]|1[0-2])\b")
 _WORD = re.compile(rb"[A-Za-z][A-Za-z ,.'&-]*[A-Za-z]")
 
@@ -32,20 +29,36 @@ def _sep(name: str) -> bytes | None:
     return b"\t"
 
 
-def data_lines(lines: list[bytes]) -> list[int]:
+def numbers(line: bytes, name: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of a line that is a number (quotes and spaces excluded)."""
+    out = []
+    for a, b in _cells(line, _sep(name)):
+        cell = line[a:b]
+        stripped = cell.strip().strip(b'"')
+        if stripped and _NUMBER.fullmatch(stripped):
+            k = a + cell.index(stripped)
+            out.append((k, k + len(stripped)))
+    return out
+
+
+def data_lines(lines: list[bytes], name: str) -> list[int]:
     """Indexes of lines that carry at least three numbers (table rows)."""
-    return [i for i, line in enumerate(lines) if len(_NUMBER.findall(line)) >= 3]
+    return [i for i, line in enumerate(lines) if len(numbers(line, name)) >= 3]
 
 
 def _cells(line: bytes, sep: bytes | None) -> list[tuple[int, int]]:
-    """(start, end) of each cell of a line: separated by ``sep``, or runs of non-space."""
+    """(start, end) of each cell of a line: separated by ``sep`` outside quotes, or runs of non-space."""
     body = line.rstrip(b"\r\n")
     if sep is None:
         return [m.span() for m in re.finditer(rb"\S+", body)]
-    spans, start = [], 0
-    for part in body.split(sep):
-        spans.append((start, start + len(part)))
-        start += len(part) + len(sep)
+    spans, start, quoted = [], 0, False
+    for k, c in enumerate(body):
+        if c == ord('"'):
+            quoted = not quoted
+        elif c == sep[0] and not quoted:
+            spans.append((start, k))
+            start = k + 1
+    spans.append((start, len(body)))
     return spans
 
 
@@ -66,21 +79,21 @@ def truncate(data: bytes, name: str, rng: random.Random) -> bytes:
 
 def drop_row(data: bytes, name: str, rng: random.Random) -> bytes:
     lines = lines_of(data)
-    rows = data_lines(lines)
+    rows = data_lines(lines, name)
     del lines[rng.choice(rows)]
     return b"".join(lines)
 
 
 def duplicate_row(data: bytes, name: str, rng: random.Random) -> bytes:
     lines = lines_of(data)
-    i = rng.choice(data_lines(lines))
+    i = rng.choice(data_lines(lines, name))
     lines.insert(i, lines[i])
     return b"".join(lines)
 
 
 def shuffle_rows(data: bytes, name: str, rng: random.Random) -> bytes:
     lines = lines_of(data)
-    rows = data_lines(lines)
+    rows = data_lines(lines, name)
     i, j = rng.sample(rows, 2)
     lines[i], lines[j] = lines[j], lines[i]
     return b"".join(lines)
@@ -89,8 +102,8 @@ def shuffle_rows(data: bytes, name: str, rng: random.Random) -> bytes:
 def swap_cells(data: bytes, name: str, rng: random.Random) -> bytes:
     """Two value cells of one row swapped."""
     lines = lines_of(data)
-    i = rng.choice(data_lines(lines))
-    spans = [s for s in _cells(lines[i], _sep(name)) if _NUMBER.fullmatch(lines[i][s[0] : s[1]].strip(b' "'))]
+    i = rng.choice(data_lines(lines, name))
+    spans = numbers(lines[i], name)
     if len(spans) < 2:
         return data
     a, b = sorted(rng.sample(spans, 2))
@@ -104,13 +117,16 @@ def swap_month_columns(data: bytes, name: str, rng: random.Random) -> bytes:
     if name not in ("slt_table5.txt", "mfhhis01.txt", "mfhhis01.csv", "mfh.txt"):
         return swap_cells(data, name, rng)
     lines = lines_of(data)
-    rows = data_lines(lines)
-    start = rng.choice(rows)
-    block = [start]
-    for i in range(start + 1, len(lines)):
-        if i not in set(rows):
-            break
-        block.append(i)
+    rows = set(data_lines(lines, name))
+    start = rng.choice(sorted(rows))
+    while start - 1 in rows or (start - 2 in rows and not lines[start - 1].strip()):
+        start -= 1  # back to the first row of the table block (a blank line may sit inside)
+    block = []
+    i = start
+    while i in rows or (i + 1 in rows and not lines[i].strip()):
+        if i in rows:
+            block.append(i)
+        i += 1
     width = min(len(_cells(lines[i], _sep(name))) for i in block)
     if width < 3:
         return data
@@ -133,7 +149,7 @@ def _label_span(line: bytes) -> tuple[int, int] | None:
 def swap_labels(data: bytes, name: str, rng: random.Random) -> bytes:
     """The labels of two rows swapped (their figures stay)."""
     lines = lines_of(data)
-    rows = [i for i in data_lines(lines) if _label_span(lines[i])]
+    rows = [i for i in data_lines(lines, name) if _label_span(lines[i])]
     if len(rows) < 2:
         return data
     i, j = rng.sample(rows, 2)
@@ -150,23 +166,22 @@ def swap_labels(data: bytes, name: str, rng: random.Random) -> bytes:
 def scale_number(data: bytes, name: str, rng: random.Random) -> bytes:
     """One figure multiplied by 10 or 11, printed like its neighbours."""
     lines = lines_of(data)
-    i = rng.choice(data_lines(lines))
-    matches = list(_NUMBER.finditer(lines[i]))
-    if not matches:
-        return data
-    m = rng.choice(matches)
-    text = m.group().decode()
+    i = rng.choice(data_lines(lines, name))
+    span = rng.choice(numbers(lines[i], name))
+    text = lines[i][span[0] : span[1]].decode()
     decimals = len(text.split(".")[1]) if "." in text else 0
     value = float(text.replace(",", "")) * rng.choice((10, 11))
     new = f"{value:,.{decimals}f}" if "," in text else f"{value:.{decimals}f}"
-    lines[i] = _replace(lines[i], m.span(), new.encode())
+    if "," in new and _sep(name) == b"," and lines[i][span[0] - 1 : span[0]] != b'"':
+        new = new.replace(",", "")  # an unquoted csv cell has no thousands commas
+    lines[i] = _replace(lines[i], span, new.encode())
     return b"".join(lines)
 
 
 def label_typo(data: bytes, name: str, rng: random.Random) -> bytes:
     """A stray character in, or one letter dropped from, a row label."""
     lines = lines_of(data)
-    rows = [i for i in data_lines(lines) if _label_span(lines[i])]
+    rows = [i for i in data_lines(lines, name) if _label_span(lines[i])]
     i = rng.choice(rows)
     s = _label_span(lines[i])
     label = lines[i][s[0] : s[1]]  # type: ignore[index]
