@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import load_settings
-from bot.data.fetch import fetch, make_session
+from bot.data.fetch import fetch, make_session, request_budget
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.errors import TicAlertError
 from bot.render.summary import build_summary
@@ -196,11 +196,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
     ps = settings.poller
-    session = make_session(settings.user_agent, ps.retries, ps.retry_backoff_factor)
+    # a timed-out request ends within one in-window interval: detection is delayed by one poll at most
+    budget = request_budget(
+        ps.in_window_seconds, settings.timeout_seconds, ps.retries, ps.retry_backoff_factor
+    )
+    session = make_session(settings.user_agent, budget.retries, ps.retry_backoff_factor)
     store = Store(settings.db_path)
     poller = Poller(
         store,
-        http_fetcher(session, settings.timeout_seconds, settings.max_body_bytes),
+        http_fetcher(session, budget.timeout, settings.max_body_bytes),  # type: ignore[arg-type]
         args.source_url or settings.source_url,
         ps,
         ps.calendar(),

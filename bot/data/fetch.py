@@ -51,6 +51,53 @@ def make_session(
 
 
 @dataclass(frozen=True)
+class RequestBudget:
+    """Connect/read timeouts and retries that keep one request, retries and backoff included,
+    within a time budget (the in-window poll interval: a timed-out poll must not delay the next)."""
+
+    connect: float
+    read: float
+    retries: int
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+    def worst_case(self, backoff_factor: float, backoff_max: float = 30.0) -> float:
+        """Seconds one request can take when every attempt times out."""
+        return (self.retries + 1) * (self.connect + self.read) + _backoff(
+            self.retries, backoff_factor, backoff_max
+        )
+
+
+MIN_ATTEMPT = 4.0  # seconds: a slow first byte from the Treasury is not a failure
+
+
+def _backoff(retries: int, factor: float, cap: float) -> float:
+    """urllib3's total sleep over ``retries`` retries: factor × 2^(n-1), capped, none before the first."""
+    return sum(min(cap, factor * 2 ** (n - 1)) for n in range(2, retries + 1))
+
+
+def request_budget(
+    budget: float, timeout: float, retries: int, backoff_factor: float, backoff_max: float = 30.0
+) -> RequestBudget:
+    """Timeouts (at most ``timeout``) and retries (at most ``retries``) that fit in ``budget`` seconds.
+
+    Three quarters of the budget go to the attempts (the rest is slack for the poll's own work);
+    each attempt gets a quarter of its share to connect and the rest to read. Retries are dropped
+    while an attempt would get under MIN_ATTEMPT seconds (the next poll is a retry too); the floor
+    is one attempt of 0.25 + 0.75 s.
+    """
+    usable = 0.75 * budget
+    while True:
+        share = (usable - _backoff(retries, backoff_factor, backoff_max)) / (retries + 1)
+        if share >= MIN_ATTEMPT or retries == 0:
+            share = max(share, 1.0)
+            return RequestBudget(min(timeout, 0.25 * share), min(timeout, 0.75 * share), retries)
+        retries -= 1
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """One answer: 200 with a body, or 304 (``body`` is None) when our copy is current."""
 
@@ -65,7 +112,7 @@ class FetchResult:
         return self.status == 304
 
 
-def fetch(session: requests.Session, url: str, timeout: float, max_bytes: int) -> bytes:
+def fetch(session: requests.Session, url: str, timeout: float | tuple[float, float], max_bytes: int) -> bytes:
     """GET one file unconditionally; any failure (network, status, oversize body) is a FetchError."""
     result = fetch_conditional(session, url, timeout, max_bytes)
     assert result.body is not None  # no validators sent, so never a 304
@@ -75,7 +122,7 @@ def fetch(session: requests.Session, url: str, timeout: float, max_bytes: int) -
 def fetch_conditional(
     session: requests.Session,
     url: str,
-    timeout: float,
+    timeout: float | tuple[float, float],
     max_bytes: int,
     etag: str | None = None,
     last_modified: str | None = None,
@@ -103,7 +150,8 @@ def fetch_conditional(
     except FetchError:
         raise
     except requests.Timeout as err:
-        raise FetchError(f"{url}: timed out after {timeout:g} s ({type(err).__name__})", "timeout") from err
+        limit = "/".join(f"{t:g}" for t in timeout) if isinstance(timeout, tuple) else f"{timeout:g}"
+        raise FetchError(f"{url}: timed out after {limit} s ({type(err).__name__})", "timeout") from err
     except requests.exceptions.ChunkedEncodingError as err:
         raise FetchError(f"{url}: truncated body ({err})", "truncated") from err
     except requests.ConnectionError as err:

@@ -275,3 +275,21 @@ def entity_warnings(df: pd.DataFrame, column: str, names: dict[str, str], file: 
         if (warning := check_entity(entity, label, file, int(first[label]))) is not None:
             warnings.append(warning)
     return warnings
+
+
+def check_codes(df: pd.DataFrame, label: str, code: str, names: dict[str, str], file: str) -> None:
+    """In a long table a country code and its name go together on every line (one name per code,
+    one code per name): two swapped labels, or a label on the wrong line, break the pairing."""
+    pairs = pd.DataFrame({"name": df[label].map(names), "code": df[code].str.strip(), "_line": df["_line"]})
+    for key, other in (("code", "name"), ("name", "code")):
+        firsts = pairs.drop_duplicates([key, other])
+        dup = firsts[firsts.duplicated(key)]
+        if len(dup):
+            row = dup.iloc[0]
+            seen = firsts[(firsts[key] == row[key])][other].iloc[0]
+            raise ParseError(
+                file,
+                int(row["_line"]),
+                f"one {other} per {key} ({key} {row[key]!r} is {seen!r} elsewhere)",
+                f"{row[other]}",
+            )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bot.data.entities import LT_NET, canonical_name
-from bot.data.parse.common import decode_lines, entity_warnings, long_table, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table, tidy
 from bot.errors import ParseError
 
 FILE = "s1_globl.txt"
@@ -44,6 +44,7 @@ def parse_form_s(data: bytes, file: str = FILE) -> pd.DataFrame:
         raise ParseError(file, None, f"a Grand Total line for every month, none for {first} (truncated?)")
     df["lt_net"] = df["[1]"] - df["[7]"]
     names_map = {n: canonical_name(n) for n in df["name"].unique()}
+    check_codes(df, "name", "code", names_map, file)
     warnings = entity_warnings(df, "name", names_map, file)
     frame = tidy(
         df, df["name"].map(names_map), {"lt_net": LT_NET}, file, str(df["period"].max()), scale=1000.0

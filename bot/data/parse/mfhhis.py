@@ -66,7 +66,10 @@ def parse_mfhhis(data: bytes, file: str = "mfhhis01.txt") -> MfhHistory:
     """Parse the tab- (``.txt``) or comma- (``.csv``) delimited MFH history."""
     lines = decode_lines(data, file)
     delimiter = "," if file.endswith(".csv") else "\t"
-    table = list(csv.reader(lines, delimiter=delimiter, quotechar='"'))
+    try:
+        table = list(csv.reader(lines, delimiter=delimiter, quotechar='"'))
+    except csv.Error as err:  # e.g. a cell over the csv module's field limit (131,072 characters)
+        raise ParseError(file, None, "cells of a Treasury table", str(err)) from err
     stamp = _footer_stamp(table, file)
     rows = Rows(source=file, vintage=stamp)
     breaks: list[Break] = []

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS, canonical_row
-from bot.data.parse.common import decode_lines, entity_warnings, long_table, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table, tidy
 from bot.errors import ParseError
 
 FILE = "slt3d_globl.csv"
@@ -37,6 +37,7 @@ def parse_slt3d(data: bytes, file: str = FILE) -> pd.DataFrame:
         lines, first, stop, file, [0, 1, 2, 3, 4, 5], ["country", "code", "month", *SERIES], delimiter=","
     )
     names = {n: canonical_row(n)[0] for n in df["country"].unique()}
+    check_codes(df, "country", "code", names, file)
     warnings = entity_warnings(df, "country", names, file)
     frame = tidy(
         df, df["country"].map(names), {s: s for s in SERIES}, file, str(df["period"].max()), scale=1000.0

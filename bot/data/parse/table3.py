@@ -23,7 +23,7 @@ from bot.data.entities import (
     ST_NET,
     canonical_name,
 )
-from bot.data.parse.common import decode_lines, entity_warnings, long_table, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table, tidy
 from bot.errors import ParseError
 
 FILE = "slt_table3.txt"
@@ -77,6 +77,7 @@ def _rows(lines: list[str], header: int, file: str) -> pd.DataFrame:
     _check_totals(df, codes, file)
     _check_identities(df, codes, file)
     names = {n: canonical_name(n) for n in df["country"].unique()}
+    check_codes(df, "country", "country_code", names, file)
     warnings = entity_warnings(df, "country", names, file)
     entity = codes.map(CODES).fillna(df["country"].map(names))
     frame = tidy(df, entity, COLUMNS, file, str(df["period"].max()), scale=1000.0)
