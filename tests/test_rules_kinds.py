@@ -6,13 +6,13 @@ import math
 
 import pandas as pd
 import pytest
+from rule_panels import panel, parsed, rule
 
 from bot.data.panel import build_panel
 from bot.data.parse import Break
 from bot.rules.backtest import backtest
 from bot.rules.events import Part, Rank
 from bot.rules.release import ReleaseCandidates, evaluate
-from tests.rule_panels import panel, parsed, rule
 
 CHANGE = """id = "drop"
 description = "3-month decline"

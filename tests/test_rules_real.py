@@ -6,12 +6,12 @@ import math
 
 import pandas as pd
 import pytest
+from rule_panels import cut
 
 from bot.rules.backtest import backtest, to_csv
 from bot.rules.catalogue import load_rules
 from bot.rules.metrics import Metrics
 from bot.rules.release import evaluate
-from tests.rule_panels import cut
 
 
 @pytest.fixture(scope="module")
