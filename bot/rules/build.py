@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from bot.data.entities import LT_NET
-from bot.data.panel import DECIMALS, STOCKS
 from bot.data.ranking import magnitudes, rank_in_history, record_before
+from bot.data.windows import DECIMALS, STOCKS
 from bot.rules.candidates import rule_values, sign
 from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from bot.data.panel import DECIMALS
 from bot.data.ranking import magnitudes, rank_in_history
+from bot.data.windows import DECIMALS
 from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, Rule
 from bot.rules.metrics import Metrics, run_lengths
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, Group
-from bot.data.panel import DECIMALS, STOCKS
 from bot.data.sources import source_label
+from bot.data.windows import DECIMALS, STOCKS
 from bot.rules.events import Part
 from bot.rules.metrics import Metrics
 
