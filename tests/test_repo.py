@@ -66,7 +66,7 @@ def test_no_treasury_file_is_copied_into_the_repo():
 
 
 def test_readme_names_exactly_the_rule_kinds():
-    from bot.rules.catalogue import KINDS
+    from bot.rules.kinds import KINDS
 
     sentence = re.search(r"a kind \((.*?)\)", README, flags=re.S)
     assert sentence is not None

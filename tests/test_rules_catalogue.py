@@ -7,7 +7,8 @@ from rule_panels import JC
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.rules.catalogue import KINDS, check_overrides, load_rules, resolve_entity
+from bot.rules.catalogue import check_overrides, load_rules, resolve_entity
+from bot.rules.kinds import KINDS
 
 GOOD = """
 [[rule]]

@@ -20,8 +20,9 @@ import pandas as pd
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides, meets_threshold, threshold_for
+from bot.rules.catalogue import Rule, check_overrides, threshold_for
 from bot.rules.events import Event
+from bot.rules.kinds import meets_threshold
 from bot.rules.metrics import Metrics
 from bot.rules.release import inhibit, newest_month, order
 

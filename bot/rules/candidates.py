@@ -14,7 +14,8 @@ import pandas as pd
 
 from bot.data.ranking import magnitudes, rank_in_history
 from bot.data.windows import DECIMALS
-from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, Rule
+from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, Rule
+from bot.rules.kinds import MAX_TOP_K
 from bot.rules.metrics import Metrics, run_lengths
 
 DOWN = ("decline", "low", "down")
