@@ -164,7 +164,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from bot.store.state import Store
-    from bot.watch.poller import ERROR, Poller, http_fetcher, run_forever
+    from bot.watch.loop import http_fetcher, run_forever
+    from bot.watch.outcomes import ERROR
+    from bot.watch.poller import Poller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
