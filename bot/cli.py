@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.render.charts import release_charts
+    from bot.render.export import event_dict
     from bot.render.text import render_text
     from bot.rules.catalogue import load_rules
     from bot.rules.release import evaluate
@@ -121,15 +122,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         bars_path.write_bytes(bars_png)
         print(f"charts: {args.chart} {bars_path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**summary, "events": [e.to_dict() for e in events]}, indent=2))
+        print(json.dumps({**summary, "events": [event_dict(e) for e in events]}, indent=2))
     else:
         print(render_text(summary, events))
     return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from bot.render.export import to_csv
     from bot.render.text import event_line
-    from bot.rules.backtest import backtest, to_csv
+    from bot.rules.backtest import backtest
     from bot.rules.catalogue import load_rules
 
     settings = load_settings(args.config)

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from rule_panels import cut
 
-from bot.rules.backtest import backtest, to_csv
+from bot.render.export import to_csv
+from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
 from bot.rules.metrics import Metrics
 from bot.rules.release import evaluate

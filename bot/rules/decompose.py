@@ -9,7 +9,7 @@ import pandas as pd
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, Group
 from bot.data.sources import source_label
 from bot.data.windows import DECIMALS, STOCKS
-from bot.rules.events import Part
+from bot.rules.events import NET_NOT_AVAILABLE, Caveat, Part
 from bot.rules.metrics import Metrics
 
 
@@ -38,7 +38,7 @@ def _stock_change(
 
 def decompose(
     metrics: Metrics, entity: str, series: str, start: pd.Period, end: pd.Period, value: float
-) -> tuple[tuple[Part, ...], list[str]]:
+) -> tuple[tuple[Part, ...], list[Caveat]]:
     """Net-transaction and valuation parts of a move over start..end, where the data have them.
 
     For holdings (bills + bonds & notes): SLT Table 3 net transactions and valuation change of
@@ -46,7 +46,7 @@ def decompose(
     flow basis (net transactions): the valuation change and bonds & notes holdings change.
     What the parts do not explain is shown as a remainder, labelled as derived.
     """
-    notes: list[str] = []
+    notes: list[Caveat] = []
     group = next((g for g in metrics.panel.groups if g.name == entity), None)
     parts: list[Part] = []
     if series in STOCKS:
@@ -96,11 +96,11 @@ def _members(
     return tuple((m, flow_sum(metrics, m, series, start, end)[0]) for m in group.members)
 
 
-def _why_missing(metrics: Metrics, entity: str, start: pd.Period, end: pd.Period) -> str:
+def _why_missing(metrics: Metrics, entity: str, start: pd.Period, end: pd.Period) -> Caveat:
     for series in (NET, LT_NET):
         breaks = metrics.breaks_between(entity, series, start, end)
         if breaks:
-            return f"net transactions n.a.: the window spans a series break ({breaks[0]})"
-    return "net transactions n.a. for this entity and window"
+            return Caveat(NET_NOT_AVAILABLE, breaks[0])  # the window spans a series break
+    return Caveat(NET_NOT_AVAILABLE)  # no data for this entity and window
 
 
