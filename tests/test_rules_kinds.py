@@ -10,9 +10,9 @@ from rule_panels import panel, parsed, rule
 
 from bot.data.panel import build_panel
 from bot.data.parse import Break
-from bot.render.wording import note_text, rank_what
+from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.backtest import backtest
-from bot.rules.events import Part, Rank
+from bot.rules.events import NET_TOTAL, REST_AFTER_TOTAL, VALUATION_LT, Part, Rank
 from bot.rules.release import ReleaseCandidates, evaluate
 
 CHANGE = """id = "drop"
@@ -58,9 +58,14 @@ def test_change_fires_once_for_the_group_with_parts_and_rank():
     assert e.rank == Rank(2, 3, "2020-04", "2020-06", (-30.0, "2020-05"))
     assert rank_what(e) == "3-month decline"
     net, valuation, other = e.parts
-    assert net == Part("net transactions", -7.0, "SLT Table 3", (("Japan", -10.0), ("China, Mainland", 3.0)))
-    assert valuation == Part("valuation change of bonds & notes", -14.0, "SLT Table 3")
-    assert other == Part("other (bills, revisions, rounding)", -4.0, "derived")
+    assert net == Part(NET_TOTAL, -7.0, "SLT Table 3", (("Japan", -10.0), ("China, Mainland", 3.0)))
+    assert valuation == Part(VALUATION_LT, -14.0, "SLT Table 3")
+    assert other == Part(REST_AFTER_TOTAL, -4.0, "derived")
+    assert [part_label(x) for x in (net, valuation, other)] == [
+        "net transactions",
+        "valuation change of bonds & notes",
+        "other (bills, revisions, rounding)",
+    ]
     assert e.level == 125.0
 
 
@@ -145,7 +150,7 @@ def test_official_net_selling_shows_valuation_and_holdings_change():
     )
     assert e.rank == Rank(1, 2, "2020-01", "2020-04", (-3.0, "2020-02"))
     assert rank_what(e) == "monthly net selling"
-    assert [(x.label, x.value) for x in e.parts] == [
+    assert [(part_label(x), x.value) for x in e.parts] == [
         ("valuation change of bonds & notes", -4.0),
         ("change in bonds & notes holdings", -11.0),
     ]

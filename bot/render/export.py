@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from bot.render.wording import note_text, rank_what
-from bot.rules.events import Event
+from bot.render.wording import note_text, part_label, rank_what
+from bot.rules.events import NET_BY_MEMBER, NET_LT, NET_TOTAL, VALUATION_LT, Event
 
 
 def event_dict(e: Event) -> dict[str, Any]:
@@ -26,6 +26,9 @@ def event_dict(e: Event) -> dict[str, Any]:
             "what": rank_what(e),
             "previous": r["previous"],
         }
+    out["parts"] = [
+        {"label": part_label(p), "value": p.value, "source": p.source, "members": p.members} for p in e.parts
+    ]
     out["notes"] = [note_text(n) for n in e.notes]
     out["key"] = e.key
     return out
@@ -64,8 +67,8 @@ def to_csv(events: Iterable[Event]) -> str:
     writer = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for e in events:
-        net = next((p for p in e.parts if p.label.startswith("net transactions") and p.source), None)
-        val = next((p for p in e.parts if p.label.startswith("valuation change")), None)
+        net = next((p for p in e.parts if p.kind in (NET_TOTAL, NET_LT, NET_BY_MEMBER) and p.source), None)
+        val = next((p for p in e.parts if p.kind == VALUATION_LT), None)
         writer.writerow(
             {
                 "key": e.key,
@@ -91,7 +94,7 @@ def to_csv(events: Iterable[Event]) -> str:
                 "net": net.value if net else "",
                 "valuation": val.value if val else "",
                 "parts": "; ".join(
-                    f"{p.label}={p.value}"
+                    f"{part_label(p)}={p.value}"
                     + ("" if not p.members else " [" + ", ".join(f"{m}={v}" for m, v in p.members) + "]")
                     for p in e.parts
                 ),

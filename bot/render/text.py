@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_NET
-from bot.render.wording import note_text, rank_what
+from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.events import Event, Part
 
 TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
@@ -141,13 +141,13 @@ def parts_phrase(parts: Sequence[Part]) -> str | None:
     out = []
     for p in parts:
         detail = []
-        if p.source and p.source != "derived":
+        if p.source and not p.derived:
             detail.append(SOURCE_LABEL.get(p.source, p.source))
-        if p.source == "derived":
+        if p.derived:
             detail.append("remainder")
         if p.members:
             detail.append(", ".join(f"{m} {num(v)}" for m, v in p.members))
-        out.append(f"{p.label} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
+        out.append(f"{part_label(p)} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
     return "of which: " + "; ".join(out)
 
 

@@ -1,10 +1,23 @@
-"""English for what the rules hand over as typed values: what a rank ranks, and each caveat."""
+"""English for what the rules hand over as typed values: what a rank ranks, each part of a move,
+and each caveat."""
 
 from __future__ import annotations
 
 from bot.data.entities import LT_NET
+from bot.rules import events as ev
 from bot.rules.candidates import sign
-from bot.rules.events import COMPARED_ACROSS, NET_NOT_AVAILABLE, RANKED_ACROSS, Caveat, Event
+from bot.rules.events import COMPARED_ACROSS, NET_NOT_AVAILABLE, RANKED_ACROSS, Caveat, Event, Part
+
+PART_LABELS = {
+    ev.NET_TOTAL: "net transactions",
+    ev.NET_LT: "net transactions in bonds & notes",
+    ev.NET_BY_MEMBER: "net transactions by member",
+    ev.VALUATION_LT: "valuation change of bonds & notes",
+    ev.LT_HOLDINGS_CHANGE: "change in bonds & notes holdings",
+    ev.REST_AFTER_TOTAL: "other (bills, revisions, rounding)",
+    ev.REST_AFTER_LT: "other",
+    ev.REST_AFTER_NET: "valuation, bills and other",
+}
 
 
 def noun(e: Event) -> str:
@@ -34,3 +47,8 @@ def note_text(c: Caveat) -> str:
             return f"net transactions n.a.: the window spans a series break ({c.brk})"
         return "net transactions n.a. for this entity and window"
     raise ValueError(f"unknown caveat {c.kind!r}")
+
+
+def part_label(p: Part) -> str:
+    """A part of a move as the message names it."""
+    return PART_LABELS[p.kind]

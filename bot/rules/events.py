@@ -31,14 +31,31 @@ class Rank:
     previous: tuple[float, str] | None = None
 
 
+# What a part of a move is (bot.render words it):
+NET_TOTAL = "net_total"  # net transactions, bills and bonds & notes
+NET_LT = "net_lt"  # net transactions in bonds & notes
+NET_BY_MEMBER = "net_by_member"  # a group's net transactions, split by member
+VALUATION_LT = "valuation_lt"  # valuation change of bonds & notes
+LT_HOLDINGS_CHANGE = "lt_holdings_change"  # change in bonds & notes holdings
+REST_AFTER_TOTAL = "rest_after_total"  # remainder after total net and valuation: bills, revisions, rounding
+REST_AFTER_LT = "rest_after_lt"  # remainder after bonds & notes net and valuation
+REST_AFTER_NET = "rest_after_net"  # remainder after net transactions alone: valuation, bills and other
+REMAINDERS = (REST_AFTER_TOTAL, REST_AFTER_LT, REST_AFTER_NET)
+
+
 @dataclass(frozen=True)
 class Part:
     """One component of a holdings move: net transactions or valuation, or what is left over."""
 
-    label: str
+    kind: str  # one of the part kinds above
     value: float | None  # None: the data do not cover the whole window (a break, or no data)
     source: str  # the file(s) the figure comes from, or "derived" for a remainder
     members: tuple[tuple[str, float | None], ...] = ()  # a group's figure per member
+
+    @property
+    def derived(self) -> bool:
+        """A remainder: what the other parts do not explain."""
+        return self.kind in REMAINDERS
 
 
 @dataclass(frozen=True)
