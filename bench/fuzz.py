@@ -38,6 +38,7 @@ from bot.data.load import check_release_months  # noqa: E402
 from bot.data.panel import build_panel  # noqa: E402
 from bot.data.parse import PARSERS, ParsedFile, parse_file  # noqa: E402
 from bot.errors import TicAlertError  # noqa: E402
+from bot.render.export import event_dict  # noqa: E402
 from bot.rules.catalogue import load_rules  # noqa: E402
 from bot.rules.release import evaluate  # noqa: E402
 
@@ -63,7 +64,7 @@ class Harness:
     def _events(self, parsed: dict[str, ParsedFile]) -> tuple[list[dict[str, Any]], bool]:
         check_release_months(list(parsed.values()))
         panel = build_panel(parsed.values(), self.groups)
-        events = [e.to_dict() for e in evaluate(panel, self.rules)]
+        events = [event_dict(e) for e in evaluate(panel, self.rules)]
         return events, not panel.suspect.empty
 
     def outcome(self, name: str, data: bytes, parsed: Any = None) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from poll_helpers import MFH, T3, T5, SimClock, editions, et, make_poller  # noq
 from treasury_server import FakeTreasury  # noqa: E402
 
 from bot.store.state import Store  # noqa: E402
-from bot.watch.poller import NEW_RELEASE  # noqa: E402
+from bot.watch.outcomes import NEW_RELEASE  # noqa: E402
 
 DAY = (2026, 6, 18)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import load_settings
-from bot.data.fetch import fetch, make_session, request_budget
+from bot.data.fetch import fetch, make_session
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.errors import TicAlertError
 from bot.render.summary import build_summary
@@ -120,11 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--data-dir", type=Path, help="serve the release in this folder of Treasury files")
     srv.add_argument("--source-url", help="fetch the files from this base URL when the database holds none")
     srv.set_defaults(func=cmd_serve)
+    run = sub.add_parser("run", help="the poller and the bot in one process (Ctrl-C or SIGTERM stops)")
+    run.add_argument(
+        "--data-dir", type=Path, help="answer commands from this folder until a release is polled"
+    )
+    run.add_argument("--source-url", help="poll this base URL instead of the Treasury's")
+    run.set_defaults(func=cmd_serve)
+    out = sub.add_parser("outbox", help="deliveries by state for the latest release (or --release YYYY-MM)")
+    out.add_argument("--release", type=_month)
+    out.set_defaults(func=cmd_outbox)
     return parser
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.render.charts import release_charts
+    from bot.render.export import event_dict
     from bot.render.text import render_text
     from bot.rules.catalogue import load_rules
     from bot.rules.release import evaluate
@@ -148,15 +158,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         bars_path.write_bytes(bars_png)
         print(f"charts: {args.chart} {bars_path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**summary, "events": [e.to_dict() for e in events]}, indent=2))
+        print(json.dumps({**summary, "events": [event_dict(e) for e in events]}, indent=2))
     else:
         print(render_text(summary, events))
     return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from bot.render.export import to_csv
     from bot.render.text import event_line
-    from bot.rules.backtest import backtest, to_csv
+    from bot.rules.backtest import backtest
     from bot.rules.catalogue import load_rules
 
     settings = load_settings(args.config)
@@ -190,26 +201,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from bot.rules.catalogue import load_rules
     from bot.store.state import Store
-    from bot.watch.poller import ERROR, Poller, http_fetcher, run_forever
+    from bot.watch.loop import run_forever
+    from bot.watch.outcomes import ERROR
+    from bot.wiring import build_poller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
-    ps = settings.poller
-    # a timed-out request ends within one in-window interval: detection is delayed by one poll at most
-    budget = request_budget(
-        ps.in_window_seconds, settings.timeout_seconds, ps.retries, ps.retry_backoff_factor
-    )
-    session = make_session(settings.user_agent, budget.retries, ps.retry_backoff_factor)
+    rules = load_rules(settings.groups)
     store = Store(settings.db_path)
-    poller = Poller(
-        store,
-        http_fetcher(session, budget.timeout, settings.max_body_bytes),  # type: ignore[arg-type]
-        args.source_url or settings.source_url,
-        ps,
-        ps.calendar(),
-        build_panel=lambda files: panel_from_bytes(files, settings.groups),
-    )
+    poller = build_poller(settings, store, rules, args.source_url)
     try:
         if args.once:
             result = poller.poll()
@@ -217,7 +219,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             if result.release is not None:
                 print(f"release {result.release.describe()}")
             return 1 if result.outcome == ERROR else 0
-        run_forever(poller, ps.tick_seconds)
+        run_forever(poller, settings.poller.tick_seconds)
         return 0
     finally:
         store.close()
@@ -247,37 +249,33 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.notify.serve import load_files, serve
-    from bot.rules.catalogue import load_rules
-    from bot.store.state import Store
+    from bot.wiring import run_bot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_bot(load_settings(args.config), args.data_dir, args.source_url, with_poller=args.command == "run")
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from bot.store.db import connect
+    from bot.store.outbox import Outbox
+
     settings = load_settings(args.config)
-    if not settings.bot_token:
-        raise TicAlertError(
-            "TIC_ALERT_BOT_TOKEN is not set: put the bot's token (from @BotFather) in that variable"
-        )
-    rules = load_rules(settings.groups)
-    store = Store(settings.db_path)
+    conn = connect(settings.db_path)
     try:
-        base = args.source_url or settings.source_url
-        base = base if base.endswith("/") else base + "/"
-        session = make_session(settings.user_agent)
-        get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
-        files = load_files(store, args.data_dir, lambda: fetch_all(lambda url: get(url), base))
-        serve(
-            store,
-            rules,
-            settings.groups,
-            settings.poller.calendar(),
-            settings.telegram,
-            settings.bot_token,
-            files,
-            follow_store=args.data_dir is None,
-        )
+        outbox = Outbox(conn)
+        release = args.release or outbox.latest_release()
+        if release is None:
+            print("No deliveries yet.")
+            return 0
+        counts = outbox.counts(release)
+        print(f"Deliveries for release {release}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        for d in outbox.of_release(release):
+            if d.state in ("failed", "blocked"):
+                print(f"  {d.state:<8} chat {d.chat_id} {d.kind} #{d.id}: {d.detail}")
         return 0
     finally:
-        store.close()
+        conn.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

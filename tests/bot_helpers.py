@@ -9,7 +9,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.config import load_settings
-from bot.notify.serve import build_bot, make_view
+from bot.notify.serve import BotRuntime, make_view
 from bot.notify.settings import TelegramSettings
 from bot.rules.catalogue import load_rules
 from bot.store.state import Store
@@ -38,9 +38,10 @@ class RunningBot:
             commands_per_minute=commands_per_minute,
             poll_timeout_seconds=1,
         )
-        self.app, self.chatbot = build_bot(
+        self.runtime = BotRuntime(
             self.store, self.rules, settings.groups, settings.poller.calendar(), self.telegram, token
         )
+        self.app, self.chatbot = self.runtime.app, self.runtime.chatbot
         if files is not None:
             self.chatbot.view = make_view(files, settings.groups, self.rules)
         self.loop = asyncio.new_event_loop()
@@ -69,4 +70,5 @@ class RunningBot:
         assert self.app.updater is not None
         await self.app.updater.stop()
         await self.app.stop()
+        await self.runtime._post_stop(self.app)
         await self.app.shutdown()

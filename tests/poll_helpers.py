@@ -17,7 +17,9 @@ from vintages import (
 from bot.data.fetch import make_session
 from bot.store.state import Store
 from bot.watch.calendar import load_calendar
-from bot.watch.poller import OperatorEvent, Poller, PublishedRelease, http_fetcher
+from bot.watch.loop import http_fetcher
+from bot.watch.outcomes import OperatorEvent, PublishedRelease
+from bot.watch.poller import Poller
 from bot.watch.settings import PollerSettings
 
 ET = ZoneInfo("America/New_York")

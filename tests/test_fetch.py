@@ -60,21 +60,23 @@ def test_transient_500s_are_retried_by_the_adapter(server):
 
 
 @pytest.mark.parametrize(
-    ("fault", "kind"),
+    ("fault", "kind", "requests"),
     [
-        ("500", "status"),
-        ("503", "status"),
-        ("timeout", "timeout"),
-        ("short", "truncated"),
-        ("reset", "connection"),
+        ("500", "status", 2),
+        ("503", "status", 2),
+        ("timeout", "timeout", 2),
+        # a body cut short after a 200 fails while it is read, outside urllib3's Retry (which
+        # only sees the connection and the status line): not retried here; the next poll retries
+        ("short", "truncated", 1),
+        ("reset", "connection", 2),
     ],
 )
-def test_each_fault_is_a_fetch_error_of_its_kind(server, fault, kind):
+def test_each_fault_is_a_fetch_error_of_its_kind(server, fault, kind, requests):
     server.inject("f.txt", fault, times=5)
     with pytest.raises(FetchError) as err:
         fetch(session(retries=1), server.url + "f.txt", 0.3, 10**6)
     assert err.value.kind == kind, err.value
-    assert len(server.requests_for("f.txt")) == 2 or fault == "short"  # one retry for transient faults
+    assert len(server.requests_for("f.txt")) == requests  # one retry (retries=1) for transient faults
 
 
 def test_oversize_body_is_refused(server):

@@ -16,7 +16,7 @@ import pytest
 BOT = Path(__file__).resolve().parent.parent / "bot"
 FOUNDATION = ("bot.errors", "bot.packaged", "bot")
 STAGES = ("data", "store", "watch", "rules", "render", "notify")
-TOP = ("bot.config", "bot.cli", "bot.__main__")
+TOP = ("bot.config", "bot.cli", "bot.wiring", "bot.__main__")
 
 
 def module_name(path: Path) -> str:
@@ -124,3 +124,15 @@ def test_the_check_catches_a_cycle():
 
 def module_name_in(root: Path, path: Path) -> str:
     return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+MAX_LINES = 320  # "modules of a few hundred lines at most" (DESIGN §2)
+
+
+def test_no_module_is_over_max_lines():
+    sizes = {
+        str(p.relative_to(BOT.parent)): len(p.read_text(encoding="utf-8").splitlines())
+        for p in BOT.rglob("*.py")
+    }
+    too_long = {path: n for path, n in sizes.items() if n > MAX_LINES}
+    assert not too_long, f"split these along a seam, into modules named after what they own: {too_long}"

@@ -83,7 +83,7 @@ def test_dec_2011_break_has_no_comparison(real_panel):
 
 
 def test_newer_edition_wins_and_differences_are_reported(real_bytes):
-    from tests.conftest import MARCH_EDITION
+    from conftest import MARCH_EDITION
 
     if not (MARCH_EDITION / "mfhhis01.txt").is_file():
         pytest.skip(f"{MARCH_EDITION} not found")

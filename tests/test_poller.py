@@ -15,7 +15,8 @@ from vintages import table5_revised
 
 from bot.data.load import panel_from_bytes
 from bot.store.state import Store
-from bot.watch.poller import ERROR, NEW_RELEASE, NOTHING, REVISION, STALE, run_forever
+from bot.watch.loop import run_forever
+from bot.watch.outcomes import ERROR, NEW_RELEASE, NOTHING, REVISION, STALE
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from rule_panels import TEST_RULES, panel
 
 from bot.cli import main
 from bot.data.entities import Group
@@ -19,7 +20,6 @@ from bot.render.summary import build_summary
 from bot.render.text import TELEGRAM_LIMIT, render_html, render_text, telegram_length
 from bot.rules.catalogue import load_rules
 from bot.rules.release import evaluate
-from tests.rule_panels import TEST_RULES, panel
 
 EVIL = '<b>Evil & "Co"</b> $\\frac{1}{2}$'
 EVIL_GROUP = Group("<i>Evil</i> + Japan", (EVIL, "Japan"))

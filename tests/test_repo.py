@@ -63,3 +63,11 @@ def test_no_treasury_file_is_copied_into_the_repo():
     if not tracked:
         pytest.skip("not a git checkout")
     assert not [p for p in tracked.splitlines() if Path(p).name in names]
+
+
+def test_readme_names_exactly_the_rule_kinds():
+    from bot.rules.kinds import KINDS
+
+    sentence = re.search(r"a kind \((.*?)\)", README, flags=re.S)
+    assert sentence is not None
+    assert re.findall(r"`(\w+)`", sentence.group(1)) == list(KINDS)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from rule_panels import JC
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.rules.catalogue import KINDS, check_overrides, load_rules, resolve_entity
-from tests.rule_panels import JC
+from bot.rules.catalogue import check_overrides, load_rules, resolve_entity
+from bot.rules.kinds import KINDS
 
 GOOD = """
 [[rule]]

@@ -6,13 +6,14 @@ import math
 
 import pandas as pd
 import pytest
+from rule_panels import panel, parsed, rule
 
 from bot.data.panel import build_panel
 from bot.data.parse import Break
+from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.backtest import backtest
-from bot.rules.events import Part, Rank
+from bot.rules.events import NET_TOTAL, REST_AFTER_TOTAL, VALUATION_LT, Part, Rank
 from bot.rules.release import ReleaseCandidates, evaluate
-from tests.rule_panels import panel, parsed, rule
 
 CHANGE = """id = "drop"
 description = "3-month decline"
@@ -54,11 +55,17 @@ def test_change_fires_once_for_the_group_with_parts_and_rank():
         10.0,
     )
     assert e.suppressed == ("Japan",)  # inhibition: Japan's own -25 is the same story
-    assert e.rank == Rank(2, 3, "2020-04", "2020-06", "3-month decline", (-30.0, "2020-05"))
+    assert e.rank == Rank(2, 3, "2020-04", "2020-06", (-30.0, "2020-05"))
+    assert rank_what(e) == "3-month decline"
     net, valuation, other = e.parts
-    assert net == Part("net transactions", -7.0, "SLT Table 3", (("Japan", -10.0), ("China, Mainland", 3.0)))
-    assert valuation == Part("valuation change of bonds & notes", -14.0, "SLT Table 3")
-    assert other == Part("other (bills, revisions, rounding)", -4.0, "derived")
+    assert net == Part(NET_TOTAL, -7.0, "SLT Table 3", (("Japan", -10.0), ("China, Mainland", 3.0)))
+    assert valuation == Part(VALUATION_LT, -14.0, "SLT Table 3")
+    assert other == Part(REST_AFTER_TOTAL, -4.0, "derived")
+    assert [part_label(x) for x in (net, valuation, other)] == [
+        "net transactions",
+        "valuation change of bonds & notes",
+        "other (bills, revisions, rounding)",
+    ]
     assert e.level == 125.0
 
 
@@ -114,7 +121,7 @@ def test_record_on_net_transactions_is_ranked_across_the_break_and_says_so():
     events = backtest(p, [net], "2022-01")
     # windows: Nov -3, Dec -5, Jan -4, Feb n.a. (spans the switch), Mar -18 (Table 3)
     assert [(e.end, e.value) for e in events] == [("2022-11", -3.0), ("2022-12", -5.0), ("2023-03", -18.0)]
-    assert events[-1].notes == (
+    assert tuple(note_text(n) for n in events[-1].notes) == (
         "ranked across a series break: Form S → SLT Table 3 net transactions (2023-02)",
     )
     assert events[-1].rank.since == "2022-11"
@@ -141,8 +148,9 @@ def test_official_net_selling_shows_valuation_and_holdings_change():
         "2020-04",
         "2020-04",
     )
-    assert e.rank == Rank(1, 2, "2020-01", "2020-04", "monthly net selling", (-3.0, "2020-02"))
-    assert [(x.label, x.value) for x in e.parts] == [
+    assert e.rank == Rank(1, 2, "2020-01", "2020-04", (-3.0, "2020-02"))
+    assert rank_what(e) == "monthly net selling"
+    assert [(part_label(x), x.value) for x in e.parts] == [
         ("valuation change of bonds & notes", -4.0),
         ("change in bonds & notes holdings", -11.0),
     ]
@@ -161,7 +169,8 @@ def test_streak_counts_consecutive_months():
         ("2020-03", 2, "2020-02", -5.0),
         ("2020-04", 3, "2020-02", -12.0),
     ]
-    assert events[1].rank == Rank(1, 1, "2020-01", "2020-04", "net selling streak", None)
+    assert events[1].rank == Rank(1, 1, "2020-01", "2020-04", None)
+    assert rank_what(events[1]) == "net selling streak"
     assert backtest(p, [streak], "2020-01", overrides={"s": 4}) == []
 
 

@@ -7,11 +7,12 @@ import math
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rule_panels import JC, TEST_RULES, cut, panel
 
 from bot.rules.backtest import backtest
-from bot.rules.catalogue import load_rules, meets_threshold
+from bot.rules.catalogue import load_rules
+from bot.rules.kinds import meets_threshold
 from bot.rules.release import ReleaseCandidates, evaluate
-from tests.rule_panels import JC, TEST_RULES, cut, panel
 
 RULES = load_rules((JC,), TEST_RULES)
 COUNTRIES = ["Japan", "China, Mainland", "United Kingdom", "Belgium"]

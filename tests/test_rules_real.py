@@ -6,12 +6,14 @@ import math
 
 import pandas as pd
 import pytest
+from rule_panels import cut
 
-from bot.rules.backtest import backtest, to_csv
+from bot.render.export import to_csv
+from bot.render.wording import part_label
+from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
 from bot.rules.metrics import Metrics
 from bot.rules.release import evaluate
-from tests.rule_panels import cut
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_foreign_official_net_selling_2026_03_with_valuation(history):
     e = find(history, "official-net-selling", "Foreign Official", "2026-03")
     assert e is not None and e.threshold == 0.0
     assert e.value == pytest.approx(-37.941, abs=1e-6)
-    parts = {p.label: p.value for p in e.parts}
+    parts = {part_label(p): p.value for p in e.parts}
     assert parts["valuation change of bonds & notes"] == pytest.approx(-52.584, abs=1e-6)
     assert parts["change in bonds & notes holdings"] == pytest.approx(3461.2 - 3557.7, abs=1e-6)
 

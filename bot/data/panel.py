@@ -19,9 +19,7 @@ from bot.data.entities import (
     DEFAULT_GROUPS,
     GRAND_TOTAL,
     HOLDINGS,
-    LT_HOLDINGS,
     LT_NET,
-    ST_HOLDINGS,
     Group,
     normalize_label,
 )
@@ -29,10 +27,7 @@ from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
 from bot.data.ranking import magnitudes, rank_in_history
 from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE3, family_rank, tie_rank
-
-STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
-DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $1mn precision
-# flows (net transactions, valuation change): a window is a sum
+from bot.data.windows import DECIMALS, STOCKS, AppliedBreak, compute_windows
 
 # Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
 # not a revision, though, so where files agree within rounding the Major Foreign Holders family
@@ -68,15 +63,6 @@ def precedence(name: str, vintage: str) -> tuple[int, str, int]:
     """Sort key of a file for a contested cell: smaller wins."""
     inverted = "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in published(vintage))
     return family_rank(name), inverted, tie_rank(name)
-
-
-@dataclass(frozen=True)
-class AppliedBreak:
-    """A break that applies to one series, for values that come from ``sources``."""
-
-    brk: Break
-    series: tuple[str, ...]
-    sources: frozenset[str]
 
 
 @dataclass
@@ -163,7 +149,10 @@ class Panel:
         """
         key = (series, months)
         if key not in self._windows:
-            self._windows[key] = self._compute_windows(series, months).round(DECIMALS)
+            values = self.wide(series)
+            prior = self.wide(f"{series}_prior") if series in STOCKS else None
+            frame = compute_windows(values, prior, self.wide(series, "source"), self.breaks, series, months)
+            self._windows[key] = frame.round(DECIMALS)
         return self._windows[key]
 
     def window(self, entity: str, series: str, months: int) -> pd.Series:
@@ -173,40 +162,6 @@ class Panel:
         if rows.empty or entity not in frame.columns:
             return pd.Series(dtype="float64", name=entity)
         return frame.loc[rows.index.min() : rows.index.max(), entity].rename(entity)
-
-    def _compute_windows(self, series: str, months: int) -> pd.DataFrame:
-        values = self.wide(series)
-        if values.empty:
-            return values
-        v = values.to_numpy()
-        stock = series in STOCKS
-        steps = v.copy()
-        if stock:
-            steps[0] = np.nan
-            steps[1:] = v[1:] - v[:-1]
-        unknown = np.zeros(v.shape, dtype=bool)
-        prior = self.wide(f"{series}_prior").reindex(columns=values.columns).to_numpy() if stock else None
-        sources = self.wide(series, "source").reindex(columns=values.columns).to_numpy()
-        for applied in self.breaks:
-            p = applied.brk.period
-            if series not in applied.series or p not in values.index or p == values.index[0]:
-                continue
-            i = values.index.get_loc(p)
-            hit = np.array([uses_source(cell, applied.sources) for cell in sources[i]], dtype=bool)
-            if not hit.any():
-                continue
-            if stock and applied.brk.comparable and prior is not None:
-                steps[i, hit] = prior[i, hit] - v[i - 1, hit]  # NaN where no old-series value
-            elif stock:
-                steps[i, hit] = np.nan
-            else:
-                unknown[i, hit] = True
-        total = rolling_sum(steps, months)
-        if months > 1 and unknown.any():
-            # a flow window [t-k+1, t] crosses a break b when t-k+1 < b <= t
-            crossing = rolling_sum(unknown.astype("float64"), months - 1, partial=True) > 0
-            total[crossing] = np.nan
-        return pd.DataFrame(total, index=values.index, columns=values.columns)
 
     def rank(self, entity: str, series: str, months: int) -> dict[str, object] | None:
         """How the newest window ranks against all earlier ones of the same direction
@@ -225,24 +180,6 @@ class Panel:
             "since": str(w.index.min()),
             "windows": len(w),
         }
-
-
-def rolling_sum(a: np.ndarray, k: int, partial: bool = False) -> np.ndarray:
-    """Sum over the last ``k`` rows at each row; NaN unless all k are present (``partial``: the
-    rows that exist, for the first k − 1 rows)."""
-    n = a.shape[0]
-    out = np.full(a.shape, np.nan)
-    if n >= k:
-        out[k - 1 :] = np.lib.stride_tricks.sliding_window_view(a, k, axis=0).sum(axis=-1)
-    if partial:
-        for i in range(min(k - 1, n)):
-            out[i] = a[: i + 1].sum(axis=0)
-    return out
-
-
-def uses_source(cell: object, names: frozenset[str]) -> bool:
-    """Does a cell's source (``a`` or ``a + b`` for a group) include one of ``names``?"""
-    return isinstance(cell, str) and bool(names & set(cell.split(" + ")))
 
 
 def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_GROUPS) -> Panel:

@@ -27,8 +27,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.notify.chatbot import ChatBot, Ctx, UsageError
+from bot.notify.chatbot import ChatBot
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Reply, split_command
+from bot.notify.entity_commands import Ctx, UsageError
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import ChatThrottle
 

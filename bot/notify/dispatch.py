@@ -33,7 +33,7 @@ from bot.rules.metrics import Metrics
 from bot.rules.release import ReleaseCandidates
 from bot.store.outbox import Delivery, Outbox
 from bot.store.subscribers import Chat, Subscribers
-from bot.watch.poller import PublishedRelease
+from bot.watch.outcomes import PublishedRelease
 
 log = logging.getLogger("tic_alert.dispatch")
 

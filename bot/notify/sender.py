@@ -98,15 +98,10 @@ class Sender:
                 started += 1
             if started == 0:
                 self._wake.clear()
-                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-                waiters += list(inflight.values())
-                await asyncio.wait(
-                    waiters,
-                    timeout=IDLE_SECONDS if not inflight else 0.5,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                for w in waiters[:2]:
-                    w.cancel()
+                try:  # new rows (wake), or a row in flight done, or a look anyway
+                    await asyncio.wait_for(self._wake.wait(), 0.2 if inflight else IDLE_SECONDS)
+                except TimeoutError:
+                    pass
         for task in inflight.values():  # a send in flight finishes or stays 'sending' (sent again on start)
             task.cancel()
 

@@ -33,7 +33,7 @@ from bot.store.outbox import Outbox
 from bot.store.state import Store
 from bot.store.subscribers import Subscribers
 from bot.watch.calendar import Calendar
-from bot.watch.poller import OperatorEvent
+from bot.watch.outcomes import OperatorEvent
 
 log = logging.getLogger("tic_alert.serve")
 REFRESH_SECONDS = 30.0

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_NET
+from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.events import Event, Part
 
 TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
@@ -113,16 +114,18 @@ def rank_phrase(e: Event) -> str | None:
     if r is None:
         return None
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    if r.what.endswith("streak"):
+    streak = e.kind == "streak"
+    if streak:
         place = "longest" if r.rank == 1 else f"{ordinal(r.rank)} longest"
+    what = rank_what(e)
     if r.rank == 1:
-        text = f"{place} {r.what} since {r.since} (of {r.of})"
+        text = f"{place} {what} since {r.since} (of {r.of})"
     else:
-        text = f"{place} {r.what} in {r.since}..{r.until} (of {r.of})"
+        text = f"{place} {what} in {r.since}..{r.until} (of {r.of})"
     if r.previous is not None:
         prev_value, prev_month = r.previous
         label = "previous record" if r.rank == 1 else "record"
-        if r.what.endswith("streak"):
+        if streak:
             label = "previous longest" if r.rank == 1 else "longest"
             text += f"; {label} {prev_value:.0f} months to {prev_month}"
         else:
@@ -138,13 +141,13 @@ def parts_phrase(parts: Sequence[Part]) -> str | None:
     out = []
     for p in parts:
         detail = []
-        if p.source and p.source != "derived":
+        if p.source and not p.derived:
             detail.append(SOURCE_LABEL.get(p.source, p.source))
-        if p.source == "derived":
+        if p.derived:
             detail.append("remainder")
         if p.members:
             detail.append(", ".join(f"{m} {num(v)}" for m, v in p.members))
-        out.append(f"{p.label} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
+        out.append(f"{part_label(p)} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
     return "of which: " + "; ".join(out)
 
 
@@ -154,7 +157,7 @@ def event_lines(e: Event) -> list[str]:
     for extra in (rank_phrase(e), parts_phrase(e.parts)):
         if extra:
             lines.append(extra)
-    lines += [f"note: {n}" for n in e.notes]
+    lines += [f"note: {note_text(n)}" for n in e.notes]
     if e.suppressed:
         lines.append(f"also fired for members: {', '.join(e.suppressed)}")
     lines.append(f"rule {e.rule} ({e.severity}; threshold {e.threshold:g}; data month {e.end})")

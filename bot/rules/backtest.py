@@ -2,7 +2,7 @@
 
 The month-t evaluation sees only months ≤ t: windows, ranks ("largest since …"), rosters and
 records are computed as of t, vectorised over all months at once. It is equivalent to running
-:func:`bot.evaluate.evaluate` on the panel cut at t (tests check this), but runs in one pass.
+:func:`bot.rules.release.evaluate` on the panel cut at t (tests check this), but runs in one pass.
 
 Caveat stated in the output: history is today's vintage (revised figures, e.g. the 2022
 Japan + China window reads −227.6 now, −216 as first printed); what was printed on the day is
@@ -11,8 +11,6 @@ not reconstructed.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -20,8 +18,9 @@ import pandas as pd
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides, meets_threshold, threshold_for
+from bot.rules.catalogue import Rule, check_overrides, threshold_for
 from bot.rules.events import Event
+from bot.rules.kinds import meets_threshold
 from bot.rules.metrics import Metrics
 from bot.rules.release import inhibit, newest_month, order
 
@@ -55,74 +54,3 @@ def backtest(
         for row in frame[keep].to_dict("records"):
             events.append(build_event(metrics, rule, row, threshold, str(row["period"])))
     return order(inhibit(events, panel), rules)
-
-
-CSV_COLUMNS = [
-    "key",
-    "release",
-    "rule",
-    "kind",
-    "severity",
-    "entity",
-    "basis",
-    "window",
-    "start",
-    "end",
-    "value",
-    "unit",
-    "metric",
-    "threshold",
-    "rank",
-    "rank_of",
-    "rank_since",
-    "previous",
-    "net",
-    "valuation",
-    "parts",
-    "notes",
-    "suppressed",
-]
-
-
-def to_csv(events: Iterable[Event]) -> str:
-    """One CSV row per event (values in $bn as in the panel, unrounded)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for e in events:
-        net = next((p for p in e.parts if p.label.startswith("net transactions") and p.source), None)
-        val = next((p for p in e.parts if p.label.startswith("valuation change")), None)
-        writer.writerow(
-            {
-                "key": e.key,
-                "release": e.release,
-                "rule": e.rule,
-                "kind": e.kind,
-                "severity": e.severity,
-                "entity": e.entity,
-                "basis": e.basis,
-                "window": e.window,
-                "start": e.start,
-                "end": e.end,
-                "value": e.value,
-                "unit": e.unit,
-                "metric": e.metric,
-                "threshold": e.threshold,
-                "rank": e.rank.rank if e.rank else "",
-                "rank_of": e.rank.of if e.rank else "",
-                "rank_since": e.rank.since if e.rank else "",
-                "previous": f"{e.rank.previous[0]}@{e.rank.previous[1]}"
-                if e.rank and e.rank.previous
-                else "",
-                "net": net.value if net else "",
-                "valuation": val.value if val else "",
-                "parts": "; ".join(
-                    f"{p.label}={p.value}"
-                    + ("" if not p.members else " [" + ", ".join(f"{m}={v}" for m, v in p.members) + "]")
-                    for p in e.parts
-                ),
-                "notes": "; ".join(e.notes),
-                "suppressed": "; ".join(e.suppressed),
-            }
-        )
-    return buf.getvalue()

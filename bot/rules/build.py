@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import LT_NET
-from bot.data.panel import DECIMALS, STOCKS
 from bot.data.ranking import magnitudes, rank_in_history, record_before
+from bot.data.windows import DECIMALS, STOCKS
 from bot.rules.candidates import rule_values, sign
 from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose
-from bot.rules.events import Event, Part, Rank
+from bot.rules.events import COMPARED_ACROSS, RANKED_ACROSS, Caveat, Event, Part, Rank
 from bot.rules.metrics import Metrics, run_lengths
 
 
@@ -32,7 +31,7 @@ def build_event(
     months = streak if streak is not None else rule.window
     start = t - months + 1
     rank: Rank | None = None
-    notes: list[str] = []
+    notes: list[Caveat] = []
     parts: tuple[Part, ...] = ()
     if rule.kind in ("change", "official_selling", "record"):
         rank = _window_rank(metrics, rule, entity, i)
@@ -40,19 +39,13 @@ def build_event(
         rank = _streak_rank(metrics, rule, entity, i, streak)
     if rank is not None:
         since = pd.Period(rank.since, "M")
-        notes += [
-            f"ranked across a series break: {b}"
-            for b in metrics.breaks_between(entity, rule.series, since, t)
-        ]
+        notes += [Caveat(RANKED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, since, t)]
     since_month = None if _missing(row.get("since")) else str(row["since"])
     if rule.kind == "multi_year":
         level = metrics.column(rule.series, entity)
         first = metrics.index[int(np.argmax(~np.isnan(level)))]
         after = pd.Period(since_month, "M") if since_month else first
-        notes += [
-            f"compared across a series break: {b}"
-            for b in metrics.breaks_between(entity, rule.series, after, t)
-        ]
+        notes += [Caveat(COMPARED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, after, t)]
     if rule.kind in ("change", "official_selling", "record", "streak"):
         parts, part_notes = decompose(metrics, entity, rule.series, start, t, value)
         notes += part_notes
@@ -108,19 +101,7 @@ def _window_rank(metrics: Metrics, rule: Rule, entity: str, i: int) -> Rank | No
     rank, of, prev = int(ranks[0]), int(counts[0]), record_before(same, i)
     first = int(np.argmax(valid))
     previous = (float(values[prev]), metrics.labels[prev]) if prev is not None else None
-    return Rank(rank, of, metrics.labels[first], metrics.labels[i], _what(rule), previous)
-
-
-def _what(rule: Rule) -> str:
-    span = f"{rule.window}-month" if rule.window > 1 else "monthly"
-    unit = " (%)" if rule.unit == "pct" and rule.kind in ("change", "record") else ""
-    return f"{span} {_noun(rule)}{unit}"
-
-
-def _noun(rule: Rule) -> str:
-    if rule.series == LT_NET:
-        return "net selling" if sign(rule.direction) < 0 else "net buying"
-    return rule.direction if rule.direction in ("decline", "increase") else "move"
+    return Rank(rank, of, metrics.labels[first], metrics.labels[i], previous)
 
 
 def _streak_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int) -> Rank | None:
@@ -143,7 +124,6 @@ def _streak_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int)
         len(lengths) + 1,
         metrics.labels[first],
         metrics.labels[i],
-        f"{_noun(rule)} streak",
         (float(lengths[best]), metrics.labels[ends[best]]) if best is not None else None,
     )
 

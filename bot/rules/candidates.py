@@ -7,14 +7,15 @@ being evaluated: windows, ranks, rosters and records at month t use only months 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from bot.data.panel import DECIMALS
 from bot.data.ranking import magnitudes, rank_in_history
-from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, MAX_TOP_K, Rule
+from bot.data.windows import DECIMALS
+from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, Rule
+from bot.rules.kinds import MAX_TOP_K
 from bot.rules.metrics import Metrics, run_lengths
 
 DOWN = ("decline", "low", "down")
@@ -104,17 +105,22 @@ def rule_values(metrics: Metrics, rule: Rule) -> pd.DataFrame:
     return metrics.memo(("pct", rule.series, rule.window), pct)
 
 
+def _watched_spans(frame: pd.DataFrame, sel: pd.Series) -> Iterator[tuple[int, np.ndarray, int, int]]:
+    """For each watched column with a figure: its index, its values, and the rows lo:hi from its
+    first to its last figure (outside that span it is all NaN)."""
+    for j in np.flatnonzero(sel.to_numpy()):
+        v = frame.iloc[:, j].to_numpy()
+        valid = np.flatnonzero(~np.isnan(v))
+        if len(valid):
+            yield int(j), v, int(valid[0]), int(valid[-1]) + 1
+
+
 def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     value = rule_values(metrics, rule)
     sel = _selection(metrics, rule, value).any(axis=0)
     s = sign(rule.direction)
     ranks = np.zeros(value.shape, dtype=int)
-    for j in np.flatnonzero(sel.to_numpy()):
-        v = value.iloc[:, j].to_numpy()
-        valid = np.flatnonzero(~np.isnan(v))
-        if not len(valid):
-            continue
-        lo, hi = valid[0], valid[-1] + 1
+    for j, v, lo, hi in _watched_spans(value, sel):
         rank = rank_in_history(magnitudes(v[lo:hi], s), np.arange(hi - lo))[0]
         with np.errstate(invalid="ignore"):
             ranks[lo:hi, j] = np.where(s * v[lo:hi] > 0, rank, 0)  # a candidate moved (not zero)
@@ -149,12 +155,7 @@ def _multi_year(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     years = np.full(level.shape, np.nan)
     since = np.full(level.shape, None, dtype=object)
     labels = np.array(metrics.labels, dtype=object)
-    for j in np.flatnonzero(sel.to_numpy()):
-        v = level.iloc[:, j].to_numpy()
-        valid = np.flatnonzero(~np.isnan(v))
-        if not len(valid):
-            continue
-        lo, hi = valid[0], valid[-1] + 1  # the entity's span: levels outside it are all NaN
+    for j, v, lo, hi in _watched_spans(level, sel):
         y = s * v[lo:hi]
         pos = np.arange(hi - lo)
         with np.errstate(invalid="ignore"):

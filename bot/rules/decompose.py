@@ -7,9 +7,21 @@ import numpy as np
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, Group
-from bot.data.panel import DECIMALS, STOCKS
 from bot.data.sources import source_label
-from bot.rules.events import Part
+from bot.data.windows import DECIMALS, STOCKS
+from bot.rules.events import (
+    LT_HOLDINGS_CHANGE,
+    NET_BY_MEMBER,
+    NET_LT,
+    NET_NOT_AVAILABLE,
+    NET_TOTAL,
+    REST_AFTER_LT,
+    REST_AFTER_NET,
+    REST_AFTER_TOTAL,
+    VALUATION_LT,
+    Caveat,
+    Part,
+)
 from bot.rules.metrics import Metrics
 
 
@@ -38,7 +50,7 @@ def _stock_change(
 
 def decompose(
     metrics: Metrics, entity: str, series: str, start: pd.Period, end: pd.Period, value: float
-) -> tuple[tuple[Part, ...], list[str]]:
+) -> tuple[tuple[Part, ...], list[Caveat]]:
     """Net-transaction and valuation parts of a move over start..end, where the data have them.
 
     For holdings (bills + bonds & notes): SLT Table 3 net transactions and valuation change of
@@ -46,7 +58,7 @@ def decompose(
     flow basis (net transactions): the valuation change and bonds & notes holdings change.
     What the parts do not explain is shown as a remainder, labelled as derived.
     """
-    notes: list[str] = []
+    notes: list[Caveat] = []
     group = next((g for g in metrics.panel.groups if g.name == entity), None)
     parts: list[Part] = []
     if series in STOCKS:
@@ -61,30 +73,30 @@ def decompose(
         if net is None:
             notes.append(_why_missing(metrics, entity, start, end))
             return (), notes
-        label = "net transactions" if net_series == NET else "net transactions in bonds & notes"
+        kind = NET_TOTAL if net_series == NET else NET_LT
         valuation, vsrc = flow_sum(metrics, entity, LT_VALUATION, start, end)
-        parts.append(Part(label, net, src, _members(metrics, group, net_series, start, end)))
+        parts.append(Part(kind, net, src, _members(metrics, group, net_series, start, end)))
         if valuation is not None:
-            parts.append(Part("valuation change of bonds & notes", valuation, vsrc))
-            rest = "other (bills, revisions, rounding)" if net_series == NET else "other"
+            parts.append(Part(VALUATION_LT, valuation, vsrc))
+            rest = REST_AFTER_TOTAL if net_series == NET else REST_AFTER_LT
             parts.append(Part(rest, round(value - net - valuation, DECIMALS), "derived"))
         else:
-            parts.append(Part("valuation, bills and other", round(value - net, DECIMALS), "derived"))
+            parts.append(Part(REST_AFTER_NET, round(value - net, DECIMALS), "derived"))
         return tuple(parts), notes
     # a flow basis: the members' shares, then what happened to prices and to the stock
     members = _members(metrics, group, series, start, end)
     if members:
-        parts.append(Part("net transactions by member", value, "", members))
+        parts.append(Part(NET_BY_MEMBER, value, "", members))
     valuation, vsrc = flow_sum(metrics, entity, LT_VALUATION, start, end)
     if valuation is not None:
-        parts.append(Part("valuation change of bonds & notes", valuation, vsrc))
+        parts.append(Part(VALUATION_LT, valuation, vsrc))
         stock = _stock_change(metrics, entity, LT_HOLDINGS, start, end)
         if stock is not None:
             src = metrics.source_column(LT_HOLDINGS, entity)[
                 metrics.position(start) - 1 : metrics.position(end) + 1
             ]
             names = " + ".join(sorted({source_label(str(n)) for n in src}))
-            parts.append(Part("change in bonds & notes holdings", round(stock, DECIMALS), names))
+            parts.append(Part(LT_HOLDINGS_CHANGE, round(stock, DECIMALS), names))
     return tuple(parts), notes
 
 
@@ -96,11 +108,11 @@ def _members(
     return tuple((m, flow_sum(metrics, m, series, start, end)[0]) for m in group.members)
 
 
-def _why_missing(metrics: Metrics, entity: str, start: pd.Period, end: pd.Period) -> str:
+def _why_missing(metrics: Metrics, entity: str, start: pd.Period, end: pd.Period) -> Caveat:
     for series in (NET, LT_NET):
         breaks = metrics.breaks_between(entity, series, start, end)
         if breaks:
-            return f"net transactions n.a.: the window spans a series break ({breaks[0]})"
-    return "net transactions n.a. for this entity and window"
+            return Caveat(NET_NOT_AVAILABLE, breaks[0])  # the window spans a series break
+    return Caveat(NET_NOT_AVAILABLE)  # no data for this entity and window
 
 

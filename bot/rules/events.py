@@ -6,35 +6,66 @@ divided by 1000). Months are ``YYYY-MM`` strings so events compare, hash and ser
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+
+# What a caveat says (bot.render words it):
+RANKED_ACROSS = "ranked_across"  # the rank's history spans a series break
+COMPARED_ACROSS = "compared_across"  # a multi-year low/high compares levels across a series break
+NET_NOT_AVAILABLE = "net_not_available"  # no net transactions for the window (``brk``: the break why)
 
 
 @dataclass(frozen=True)
 class Rank:
     """How a value ranks among the same-direction values of its history, as of the event month.
 
-    ``rank`` 1 is the most extreme of ``of`` values in ``since``..``until``; ``kind`` says what
-    is ranked ("3-month decline", "net selling streak", ...). ``previous`` is the most extreme
-    earlier value and its month (the record this one beat or did not beat), when there is one.
+    ``rank`` 1 is the most extreme of ``of`` values in ``since``..``until``; what is ranked is the
+    event's window (its kind, basis, window, direction and unit), or its run for a streak.
+    ``previous`` is the most extreme earlier value and its month (the record this one beat or
+    did not beat), when there is one.
     """
 
     rank: int
     of: int
     since: str
     until: str
-    what: str
     previous: tuple[float, str] | None = None
+
+
+# What a part of a move is (bot.render words it):
+NET_TOTAL = "net_total"  # net transactions, bills and bonds & notes
+NET_LT = "net_lt"  # net transactions in bonds & notes
+NET_BY_MEMBER = "net_by_member"  # a group's net transactions, split by member
+VALUATION_LT = "valuation_lt"  # valuation change of bonds & notes
+LT_HOLDINGS_CHANGE = "lt_holdings_change"  # change in bonds & notes holdings
+REST_AFTER_TOTAL = "rest_after_total"  # remainder after total net and valuation: bills, revisions, rounding
+REST_AFTER_LT = "rest_after_lt"  # remainder after bonds & notes net and valuation
+REST_AFTER_NET = "rest_after_net"  # remainder after net transactions alone: valuation, bills and other
+REMAINDERS = (REST_AFTER_TOTAL, REST_AFTER_LT, REST_AFTER_NET)
 
 
 @dataclass(frozen=True)
 class Part:
     """One component of a holdings move: net transactions or valuation, or what is left over."""
 
-    label: str
+    kind: str  # one of the part kinds above
     value: float | None  # None: the data do not cover the whole window (a break, or no data)
     source: str  # the file(s) the figure comes from, or "derived" for a remainder
     members: tuple[tuple[str, float | None], ...] = ()  # a group's figure per member
+
+    @property
+    def derived(self) -> bool:
+        """A remainder: what the other parts do not explain."""
+        return self.kind in REMAINDERS
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """Something the message must say about an event's figures: ``kind`` is one of
+    :data:`RANKED_ACROSS`, :data:`COMPARED_ACROSS`, :data:`NET_NOT_AVAILABLE`; ``brk`` names the
+    series break involved, as "label (YYYY-MM)", when there is one."""
+
+    kind: str
+    brk: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,16 +100,10 @@ class Event:
     rank_from: int | None = None  # place among holders before (rank change)
     rank_to: int | None = None  # place among holders now
     passed: tuple[str, ...] = ()  # holders overtaken (or that overtook) in a rank change
-    notes: tuple[str, ...] = ()  # series breaks and other caveats, stated in the message
+    notes: tuple[Caveat, ...] = ()  # series breaks and other caveats, stated in the message
     suppressed: tuple[str, ...] = field(default=(), compare=False)  # members folded into a group event
 
     @property
     def key(self) -> str:
         """Deterministic identity: release, rule, entity, window."""
         return f"{self.release}|{self.rule}|{self.entity}|{self.start}..{self.end}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready mapping (tuples become lists)."""
-        out = asdict(self)
-        out["key"] = self.key
-        return out

@@ -16,8 +16,9 @@ from bot.data.panel import Panel
 from bot.rules.backtest import DEFAULT_START
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides, meets_threshold
+from bot.rules.catalogue import Rule, check_overrides
 from bot.rules.events import Event
+from bot.rules.kinds import meets_threshold
 from bot.rules.metrics import Metrics
 from bot.rules.release import inhibit, newest_month, order
 

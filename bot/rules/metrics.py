@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, is_country
-from bot.data.panel import Panel, uses_source
+from bot.data.panel import Panel
 from bot.data.sources import MFH_FAMILY
+from bot.data.windows import uses_source
 
 
 class Metrics:

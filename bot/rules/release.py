@@ -18,8 +18,9 @@ from bot.data.entities import GRAND_TOTAL, HOLDINGS
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates
-from bot.rules.catalogue import SEVERITY_ORDER, Rule, check_overrides, meets_threshold, threshold_for
+from bot.rules.catalogue import Rule, check_overrides, threshold_for
 from bot.rules.events import Event
+from bot.rules.kinds import SEVERITY_ORDER, meets_threshold
 from bot.rules.metrics import Metrics
 
 

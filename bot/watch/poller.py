@@ -17,33 +17,39 @@ consecutive failed polls raise one operator event; a scheduled release not seen 
 its window raises a dead-man event.
 
 The network (``fetcher``), the clock (``clock``) and the store are passed in. "Is a poll due?"
-is the pure function :func:`poll_due`; :func:`run_forever` only ticks it on an own
-``schedule.Scheduler``.
+is the pure function :func:`~bot.watch.cadence.poll_due`; :func:`bot.watch.loop.run_forever`
+only ticks it. What a poll finds and hands on is in :mod:`bot.watch.outcomes`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
 
-import requests
-import schedule
-
-from bot.data.fetch import FetchResult, fetch_conditional
 from bot.data.panel import Panel
-from bot.data.parse import parse_file
 from bot.data.parse.table5 import parse_table5
 from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
 from bot.errors import FetchError, ParseError
 from bot.store.state import Held, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
 from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
+from bot.watch.files import KeptFiles
+from bot.watch.outcomes import (
+    ERROR,
+    NEW_RELEASE,
+    NOTHING,
+    REVISION,
+    STALE,
+    Clock,
+    Fetcher,
+    OperatorEvent,
+    PollResult,
+    PublishedRelease,
+    log_handover,
+    log_operator_event,
+    utc_now,
+)
 from bot.watch.settings import PollerSettings
 
 log = logging.getLogger("tic_alert.poller")
@@ -51,95 +57,6 @@ log = logging.getLogger("tic_alert.poller")
 # "Data files appear in random groups during the next 15 minutes" (DESIGN §4): a release found
 # late in a window still gets this long to gather its companions.
 SPREAD = dt.timedelta(minutes=15)
-
-NEW_RELEASE = "new release"
-REVISION = "revision"
-NOTHING = "nothing new"
-STALE = "stale"
-ERROR = "error"
-
-Fetcher = Callable[[str, str | None, str | None], FetchResult]  # (url, etag, last_modified)
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class PublishedRelease:
-    """A release as handed on: its months, when it was seen, and which files show it."""
-
-    month: str
-    months: tuple[str, ...]  # the months new in this release, oldest first
-    first_seen: dt.datetime
-    baseline: bool  # the first release this store saw: it was not seen being published
-    files: tuple[tuple[str, str, dt.datetime], ...]  # (file, its vintage, when it showed the release)
-    pending: tuple[str, ...]  # companions that do not show it (yet)
-    closed: bool  # no longer gathering companions
-
-    @property
-    def contents(self) -> str:
-        """What the release contains and whether it is final, as a stable string (what was handed on).
-
-        Closing counts: a release that closes with a companion missing is handed over once more,
-        so the consumer knows no more files are coming."""
-        return json.dumps({"files": sorted((f, v) for f, v, _ in self.files), "closed": self.closed})
-
-    def describe(self) -> str:
-        months = ", ".join(self.months)
-        note = "; the first release in this store" if self.baseline else ""
-        files = ", ".join(f"{f} {v}" for f, v, _ in self.files)
-        text = f"{self.month} (new months: {months}{note}); contains {files}"
-        if self.pending:
-            state = "closed without" if self.closed else "waiting for"
-            text += f"; {state} {', '.join(self.pending)}"
-        return text
-
-
-@dataclass(frozen=True)
-class OperatorEvent:
-    """Something an operator must look at: ``failures`` (consecutive failed polls) or ``dead_man``."""
-
-    kind: str
-    key: str
-    at: dt.datetime
-    message: str
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll found: new release, revision, nothing new, stale or error."""
-
-    outcome: str
-    message: str
-    release: PublishedRelease | None = None
-
-
-def log_handover(release: PublishedRelease, panel: Panel) -> None:
-    """The default hand-over until the rules stage exists: log the release."""
-    log.info(
-        "hand-over: release %s; panel of %d rows, newest %s",
-        release.describe(),
-        len(panel.data),
-        panel.latest(),
-    )
-
-
-def log_operator_event(event: OperatorEvent) -> None:
-    """The default operator sink: a warning in the log (the store keeps every event)."""
-    log.warning("OPERATOR %s: %s", event.kind, event.message)
-
-
-def http_fetcher(
-    session: requests.Session, timeout: float, max_bytes: int, conditional: bool = True
-) -> Fetcher:
-    """A fetcher over HTTP; ``conditional=False`` never sends validators (for comparison only)."""
-    get = partial(fetch_conditional, session, timeout=timeout, max_bytes=max_bytes)
-    if conditional:
-        return lambda url, etag, last_modified: get(url, etag=etag, last_modified=last_modified)
-    return lambda url, etag, last_modified: get(url)
-
 
 class Poller:
     """Polls the Treasury through ``fetcher`` and records what it finds in ``store``."""
@@ -159,7 +76,7 @@ class Poller:
         committed: Callable[[], None] = lambda: None,
     ):
         self.store = store
-        self.fetcher = fetcher
+        self.files = KeptFiles(store, fetcher, base_url)
         self.base_url = base_url
         self.settings = settings
         self.calendar = calendar
@@ -244,17 +161,10 @@ class Poller:
         held = self.store.held(HEADLINE)
         latest = self.store.latest_release()
         newest = latest.month if latest else "none"
-        res = self._get(HEADLINE, held)
-        if res.not_modified:
-            self.store.log_poll(now, HEADLINE, "not_modified", 304)
-            return NOTHING, f"nothing new: {HEADLINE} not modified (304); newest release {newest}", None
-        body = res.body or b""
-        sha = hashlib.sha256(body).hexdigest()
-        if held is not None and sha == held.sha256:
-            with self.store.transaction():
-                self.store.set_held(HEADLINE, held.vintage_id, res.etag, res.last_modified, now)
-            self.store.log_poll(now, HEADLINE, "unchanged", 200, len(body))
-            return NOTHING, f"nothing new: {HEADLINE} unchanged (same bytes); newest release {newest}", None
+        got = self.files.changed(HEADLINE, held, now)
+        if isinstance(got, str):
+            return NOTHING, f"nothing new: {HEADLINE} {got}; newest release {newest}", None
+        res, body, sha = got
         frame = parse_table5(body)  # the whole table, so a truncated or broken body is a fault
         on_line = sorted({str(p) for p in frame["period"]})
         month = on_line[-1]
@@ -320,7 +230,7 @@ class Poller:
                 if rf.complete_at is not None:
                     continue
                 try:
-                    held = self._refresh(rf.file, now)
+                    held = self.files.refresh(rf.file, now)
                 except (FetchError, ParseError) as err:
                     self._companion_fault(now, rf.file, err)
                     continue
@@ -346,30 +256,6 @@ class Poller:
             return before_id is None or held.vintage_id != before_id
         return held.vintage >= month
 
-    def _refresh(self, file: str, now: dt.datetime) -> Held | None:
-        """Fetch a non-headline file conditionally; keep a changed copy that parses and is not older."""
-        held = self.store.held(file)
-        res = self._get(file, held)
-        if res.not_modified:
-            self.store.log_poll(now, file, "not_modified", 304)
-            return held
-        body = res.body or b""
-        sha = hashlib.sha256(body).hexdigest()
-        if held is not None and sha == held.sha256:
-            with self.store.transaction():
-                self.store.set_held(file, held.vintage_id, res.etag, res.last_modified, now)
-            self.store.log_poll(now, file, "unchanged", 200, len(body))
-            return held
-        vintage = parse_file(file, body).vintage
-        if held is not None and vintage < held.vintage:
-            self.store.log_poll(now, file, "stale", 200, len(body), f"{vintage} older than {held.vintage}")
-            return held
-        with self.store.transaction():
-            vid = self.store.add_vintage(file, body, sha, vintage, res.etag, res.last_modified, now)
-            self.store.set_held(file, vid, res.etag, res.last_modified, now)
-        self.store.log_poll(now, file, "changed", 200, len(body), vintage)
-        return self.store.held(file)
-
     def _fetch_reference(self, now: dt.datetime) -> None:
         for file in self.reference_files:
             tried = self._reference_tried.get(file)
@@ -379,14 +265,10 @@ class Poller:
                 continue
             self._reference_tried[file] = now
             try:
-                self._refresh(file, now)
+                self.files.refresh(file, now)
             except (FetchError, ParseError) as err:
                 self.store.log_poll(now, file, "error", getattr(err, "status", None), 0, str(err))
                 log.warning("reference file %s: %s", file, err)
-
-    def _get(self, file: str, held: Held | None) -> FetchResult:
-        etag, last_modified = (held.etag, held.last_modified) if held else (None, None)
-        return self.fetcher(file_url(self.base_url, file), etag, last_modified)
 
     # --- hand-over and operator events ---------------------------------------------------
 
@@ -429,21 +311,3 @@ class Poller:
     def _operator(self, kind: str, key: str, now: dt.datetime, message: str) -> None:
         if self.store.add_operator_event(kind, key, message, now):
             self.operator(OperatorEvent(kind, key, now, message))
-
-
-def run_forever(poller: Poller, tick_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> None:
-    """Tick the poller every ``tick_seconds`` on an own ``schedule.Scheduler`` until told to stop."""
-    scheduler = schedule.Scheduler()
-    scheduler.every(tick_seconds).seconds.do(_safe_tick, poller)
-    _safe_tick(poller)
-    while not should_stop():
-        scheduler.run_pending()
-        idle = scheduler.idle_seconds
-        time.sleep(min(tick_seconds, max(idle if idle is not None else tick_seconds, 0.01)))
-
-
-def _safe_tick(poller: Poller) -> None:
-    try:
-        poller.tick()
-    except Exception:  # a bug or a database error: log it, keep the loop alive for the next tick
-        log.exception("poller tick failed")

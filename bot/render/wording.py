@@ -1,0 +1,54 @@
+"""English for what the rules hand over as typed values: what a rank ranks, each part of a move,
+and each caveat."""
+
+from __future__ import annotations
+
+from bot.data.entities import LT_NET
+from bot.rules import events as ev
+from bot.rules.candidates import sign
+from bot.rules.events import COMPARED_ACROSS, NET_NOT_AVAILABLE, RANKED_ACROSS, Caveat, Event, Part
+
+PART_LABELS = {
+    ev.NET_TOTAL: "net transactions",
+    ev.NET_LT: "net transactions in bonds & notes",
+    ev.NET_BY_MEMBER: "net transactions by member",
+    ev.VALUATION_LT: "valuation change of bonds & notes",
+    ev.LT_HOLDINGS_CHANGE: "change in bonds & notes holdings",
+    ev.REST_AFTER_TOTAL: "other (bills, revisions, rounding)",
+    ev.REST_AFTER_LT: "other",
+    ev.REST_AFTER_NET: "valuation, bills and other",
+}
+
+
+def noun(e: Event) -> str:
+    """The move an event is about: "decline", "increase", "net selling", "net buying" or "move"."""
+    if e.basis == LT_NET:
+        return "net selling" if sign(e.direction) < 0 else "net buying"
+    return e.direction if e.direction in ("decline", "increase") else "move"
+
+
+def rank_what(e: Event) -> str:
+    """What an event's rank ranks: "3-month decline", "monthly net selling", "net selling streak"."""
+    if e.kind == "streak":
+        return f"{noun(e)} streak"
+    span = f"{e.window}-month" if e.window > 1 else "monthly"
+    unit = " (%)" if e.unit == "pct" else ""
+    return f"{span} {noun(e)}{unit}"
+
+
+def note_text(c: Caveat) -> str:
+    """A caveat as the message states it."""
+    if c.kind == RANKED_ACROSS:
+        return f"ranked across a series break: {c.brk}"
+    if c.kind == COMPARED_ACROSS:
+        return f"compared across a series break: {c.brk}"
+    if c.kind == NET_NOT_AVAILABLE:
+        if c.brk:
+            return f"net transactions n.a.: the window spans a series break ({c.brk})"
+        return "net transactions n.a. for this entity and window"
+    raise ValueError(f"unknown caveat {c.kind!r}")
+
+
+def part_label(p: Part) -> str:
+    """A part of a move as the message names it."""
+    return PART_LABELS[p.kind]

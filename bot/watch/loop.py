@@ -1,0 +1,46 @@
+"""Running the poller: an HTTP fetcher for it, and the loop that ticks it on an own
+``schedule.Scheduler``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+
+import requests
+import schedule
+
+from bot.data.fetch import fetch_conditional
+from bot.watch.outcomes import Fetcher
+from bot.watch.poller import Poller
+
+log = logging.getLogger("tic_alert.poller")
+
+
+def http_fetcher(
+    session: requests.Session, timeout: float, max_bytes: int, conditional: bool = True
+) -> Fetcher:
+    """A fetcher over HTTP; ``conditional=False`` never sends validators (for comparison only)."""
+    get = partial(fetch_conditional, session, timeout=timeout, max_bytes=max_bytes)
+    if conditional:
+        return lambda url, etag, last_modified: get(url, etag=etag, last_modified=last_modified)
+    return lambda url, etag, last_modified: get(url)
+
+
+def run_forever(poller: Poller, tick_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Tick the poller every ``tick_seconds`` on an own ``schedule.Scheduler`` until told to stop."""
+    scheduler = schedule.Scheduler()
+    scheduler.every(tick_seconds).seconds.do(_safe_tick, poller)
+    _safe_tick(poller)
+    while not should_stop():
+        scheduler.run_pending()
+        idle = scheduler.idle_seconds
+        time.sleep(min(tick_seconds, max(idle if idle is not None else tick_seconds, 0.01)))
+
+
+def _safe_tick(poller: Poller) -> None:
+    try:
+        poller.tick()
+    except Exception:  # a bug or a database error: log it, keep the loop alive for the next tick
+        log.exception("poller tick failed")

@@ -1,0 +1,93 @@
+"""What a poll finds and hands on: its outcome, the published release, operator events, and the
+default sinks for both (the log)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.data.fetch import FetchResult
+from bot.data.panel import Panel
+
+log = logging.getLogger("tic_alert.poller")
+
+NEW_RELEASE = "new release"
+REVISION = "revision"
+NOTHING = "nothing new"
+STALE = "stale"
+ERROR = "error"
+
+Fetcher = Callable[[str, str | None, str | None], FetchResult]  # (url, etag, last_modified)
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class PublishedRelease:
+    """A release as handed on: its months, when it was seen, and which files show it."""
+
+    month: str
+    months: tuple[str, ...]  # the months new in this release, oldest first
+    first_seen: dt.datetime
+    baseline: bool  # the first release this store saw: it was not seen being published
+    files: tuple[tuple[str, str, dt.datetime], ...]  # (file, its vintage, when it showed the release)
+    pending: tuple[str, ...]  # companions that do not show it (yet)
+    closed: bool  # no longer gathering companions
+
+    @property
+    def contents(self) -> str:
+        """What the release contains and whether it is final, as a stable string (what was handed on).
+
+        Closing counts: a release that closes with a companion missing is handed over once more,
+        so the consumer knows no more files are coming."""
+        return json.dumps({"files": sorted((f, v) for f, v, _ in self.files), "closed": self.closed})
+
+    def describe(self) -> str:
+        months = ", ".join(self.months)
+        note = "; the first release in this store" if self.baseline else ""
+        files = ", ".join(f"{f} {v}" for f, v, _ in self.files)
+        text = f"{self.month} (new months: {months}{note}); contains {files}"
+        if self.pending:
+            state = "closed without" if self.closed else "waiting for"
+            text += f"; {state} {', '.join(self.pending)}"
+        return text
+
+
+@dataclass(frozen=True)
+class OperatorEvent:
+    """Something an operator must look at: ``failures`` (consecutive failed polls) or ``dead_man``."""
+
+    kind: str
+    key: str
+    at: dt.datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll found: new release, revision, nothing new, stale or error."""
+
+    outcome: str
+    message: str
+    release: PublishedRelease | None = None
+
+
+def log_handover(release: PublishedRelease, panel: Panel) -> None:
+    """The default hand-over until the rules stage exists: log the release."""
+    log.info(
+        "hand-over: release %s; panel of %d rows, newest %s",
+        release.describe(),
+        len(panel.data),
+        panel.latest(),
+    )
+
+
+def log_operator_event(event: OperatorEvent) -> None:
+    """The default operator sink: a warning in the log (the store keeps every event)."""
+    log.warning("OPERATOR %s: %s", event.kind, event.message)
