@@ -16,6 +16,7 @@ backstop. What Telegram says back decides the rest:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import logging
@@ -98,10 +99,8 @@ class Sender:
                 started += 1
             if started == 0:
                 self._wake.clear()
-                try:  # new rows (wake), or a row in flight done, or a look anyway
+                with contextlib.suppress(TimeoutError):  # new rows (wake), or look again anyway
                     await asyncio.wait_for(self._wake.wait(), 0.2 if inflight else IDLE_SECONDS)
-                except TimeoutError:
-                    pass
         for task in inflight.values():  # a send in flight finishes or stays 'sending' (sent again on start)
             task.cancel()
 
