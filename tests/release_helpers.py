@@ -1,0 +1,82 @@
+"""A release day in miniature: the fake Treasury, the fake Bot API, the real bot and its sender,
+and a poller handing releases to the dispatcher, all on one SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot_helpers import RunningBot
+from poll_helpers import SimClock, et, make_poller
+from telegram_server import TelegramServer
+from treasury_server import FakeTreasury
+
+from bot.config import load_settings
+from bot.data.load import panel_from_bytes
+from bot.notify.dispatch import Dispatcher
+from bot.store.outbox import Outbox
+from bot.store.state import Store
+from bot.store.subscribers import Subscribers
+
+SETTINGS = load_settings(env={})
+
+
+class Day:
+    """The pieces of one simulated release day, for a test to drive."""
+
+    def __init__(
+        self, treasury: FakeTreasury, telegram: TelegramServer, bot: RunningBot, store: Store, clock
+    ):
+        self.treasury, self.telegram, self.bot, self.store, self.clock = treasury, telegram, bot, store, clock
+        self.dispatcher = Dispatcher(store.conn, bot.rules, SETTINGS.groups, clock=clock)
+        self.poller, _ = make_poller(
+            store,
+            treasury.url,
+            clock,
+            build_panel=lambda files: panel_from_bytes(files, SETTINGS.groups),
+        )
+        self.poller.handover = self.dispatcher
+        self.poller.committed = bot.runtime.wake
+        self.subscribers = Subscribers(store.conn)
+        self.outbox = Outbox(store.conn)
+
+    def subscribe(self, chat_id: int, chat_type: str = "private", **rules: float | int | None) -> None:
+        now = self.clock()
+        self.subscribers.touch(chat_id, chat_type, "", now)
+        self.subscribers.set_subscribed(chat_id, True, now)
+        for rule, value in rules.items():
+            rid = rule.replace("_", "-")
+            if value is None:
+                self.subscribers.set_rule(chat_id, rid, enabled=0)
+            else:
+                self.subscribers.set_rule(chat_id, rid, threshold=float(value))
+
+    def poll(self, seconds: float = 15) -> str:
+        self.clock.advance(seconds)
+        return self.poller.poll().message
+
+    def settle(self, timeout: float = 15) -> dict[str, int]:
+        """Wait until the outbox has nothing pending or in flight; its counts."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            counts = self.outbox.counts()
+            if counts["pending"] == 0 and counts["sending"] == 0:
+                return counts
+            time.sleep(0.05)
+        raise TimeoutError(f"outbox not drained: {self.outbox.counts()}")
+
+
+@contextmanager
+def release_day(tmp: Path, start: dt.datetime | None = None, **bot_kw) -> Iterator[Day]:
+    clock = SimClock(start or et(2026, 6, 18, 15, 58))
+    db = tmp / "tic.db"
+    with FakeTreasury(clock=clock.epoch, hang_seconds=0.5) as treasury, TelegramServer() as telegram:
+        store = Store(db)
+        try:
+            with RunningBot(telegram, db, **bot_kw) as bot:
+                yield Day(treasury, telegram, bot, store, clock)
+        finally:
+            store.close()

@@ -1,0 +1,161 @@
+"""Release day end to end: fake Treasury → poller → dispatcher → outbox → sender → fake Bot API."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MARCH_EDITION
+from poll_helpers import MFH, T3, T5, editions
+from release_helpers import release_day
+
+from bot.render.alert import CAPTION_LIMIT, alert_messages
+from bot.store.outbox import Outbox
+
+
+@pytest.fixture(scope="module")
+def eds(real_bytes):
+    return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
+
+
+def texts(day, chat_id: int, edits: bool = False) -> list[str]:
+    return [s.text or "" for s in day.telegram.sent(chat_id, edits=edits)]
+
+
+def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        assert "new release 2026-03" in day.poll(0)  # the store's first release: a baseline
+        day.subscribe(101)
+        day.subscribe(102, holdings_3m_drop=100)  # Japan + China's -58.7 is below it
+        day.subscribe(103, **{r.id.replace("-", "_"): None for r in day.bot.rules})  # every rule off
+        day.subscribe(104)
+        day.subscribers.watch(104, "Belgium")
+        day.subscribers.touch(105, "private", "", day.clock())  # met the bot, never subscribed
+        assert day.settle() == {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "blocked": 0}
+        assert day.telegram.sent() == []  # a baseline alerts nobody
+
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        assert "new release 2026-04" in day.poll()
+        day.settle()
+        first = texts(day, 101)
+        assert len(first) == 1 and day.telegram.sent(101)[0].method == "sendPhoto"
+        assert "TIC release: data for April 2026</b> · 2 alerts" in first[0]
+        assert first[0].index("Japan + China holdings fell 58.7bn") < first[0].index(
+            "China, Mainland holdings at 651.1bn"
+        )
+        assert "net transactions n.a." in first[0]  # slt_table3 is not out yet
+        assert len(first[0]) <= CAPTION_LIMIT
+        (only,) = texts(day, 102)
+        assert "· 1 alert" in only and "Japan + China" not in only and "651.1bn" in only
+        assert texts(day, 103) == [] and texts(day, 104) == [] and texts(day, 105) == []
+        assert day.telegram.uploads == 2  # one chart per distinct first event
+
+        for _ in range(3):  # the same release polled again: nothing more
+            assert "nothing new" in day.poll()
+        day.settle()
+        assert len(day.telegram.sent()) == 2
+
+        day.treasury.publish(T3, eds["2026-04"][T3], day.clock.epoch() + 1)
+        assert "slt_table3.txt shows release 2026-04" in day.poll()
+        counts = day.settle()
+        assert counts == {"pending": 0, "sending": 0, "sent": 3, "failed": 0, "blocked": 0}
+        edits = [s for s in day.telegram.sent(101, edits=True) if s.method == "editMessageCaption"]
+        assert len(edits) == 1 and "net transactions -58.6 (SLT Table 3; Japan -14.5" in edits[0].text
+        assert day.telegram.message(101, day.telegram.sent(101)[0].message_id)["caption"].count("58.7bn") == 1
+        assert len(texts(day, 101)) == 1 and len(texts(day, 102)) == 1  # edited in place, never sent again
+
+        day.treasury.publish(MFH, eds["2026-04"][MFH], day.clock.epoch() + 1)
+        day.poll()
+        day.settle()
+        assert len(day.telegram.sent(edits=True)) == 3
+
+
+def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-02"])
+        day.poll(0)
+        day.subscribe(201)
+        day.treasury.publish(T5, eds["2026-03"][T5], day.clock.epoch() + 1)
+        day.poll()
+        day.settle()
+        alert = texts(day, 201)
+        assert len(alert) == 1 and "net sellers" not in alert[0] and "net sales" not in alert[0]
+        day.treasury.publish(T3, eds["2026-03"][T3], day.clock.epoch() + 1)
+        day.poll()
+        day.settle()
+        sent = texts(day, 201)
+        assert len(sent) == 2 and "TIC release update" in sent[1]
+        assert "Foreign Official: net sales of notes &amp; bonds of 37.9bn" in sent[1]
+        day.poll()
+        day.settle()
+        assert len(texts(day, 201)) == 2
+
+
+def test_telegram_errors_per_chat(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        for chat in (301, 302, 303, 304):
+            day.subscribe(chat)
+        day.subscribe(-305, chat_type="group")
+        day.telegram.fail_next("sendPhoto", 429, parameters={"retry_after": 1}, chat_id=301)
+        day.telegram.blocked_chats.add(302)
+        day.telegram.migrated[-305] = -100305
+        day.telegram.fail_next("sendPhoto", 502, chat_id=303)
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.poll()
+        counts = day.settle(timeout=30)
+        assert counts["sent"] == 4 and counts["blocked"] == 1 and counts["failed"] == 0
+        for chat in (301, 303, 304, -100305):
+            assert len(texts(day, chat)) == 1, chat
+        assert texts(day, 302) == []
+        assert day.subscribers.get(302).blocked
+        assert day.subscribers.get(-305) is None and day.subscribers.get(-100305).active
+        assert day.telegram.uploads == 1  # uploaded once; every other chat got the file_id
+
+
+def test_a_stop_between_the_outbox_and_the_send_loses_nothing(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        day.subscribe(401)
+        day.subscribe(402)
+        day.bot.runtime._stop.set()  # the sender stops: rows stay in the outbox
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.poll()
+        outbox = Outbox(day.store.conn)
+        rows = outbox.of_release("2026-04")
+        assert [r.state for r in rows] == ["pending", "pending"]
+        outbox.set_state(rows[0].id, "sending", day.clock())  # as if killed mid-send
+    assert day.telegram.sent() == []
+    with release_day(tmp_path) as again:  # a new process on the same database
+        counts = again.settle()
+        assert counts["sent"] == 2
+        assert len(texts(again, 401)) == 1 and len(texts(again, 402)) == 1
+
+
+def test_a_caption_too_long_splits_and_nothing_is_dropped():
+    from bot.rules.events import Event
+
+    events = [
+        Event(
+            "2026-04",
+            "r",
+            "change",
+            "major",
+            f"Country {i} " + "x" * 80,
+            "holdings",
+            3,
+            "2026-02",
+            "2026-04",
+            -10.0 - i,
+            -10.0 - i,
+            5,
+            "bn",
+            "decline",
+        )
+        for i in range(40)
+    ]
+    messages = alert_messages(["2026-04"], events)
+    assert len(messages[0]) <= CAPTION_LIMIT and all(len(m) <= 4096 for m in messages)
+    joined = "\n".join(messages)
+    assert all(f"Country {i} " in joined for i in range(40))
