@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bot.data.entities import Group
 from bot.data.panel import Panel
-from bot.notify.compose import chat_events
+from bot.notify.compose import chat_events, overrides_for
 from bot.render.alert import alert_messages, event_block, event_digest, followup_messages, pack
 from bot.render.charts import flagged, main_chart
 from bot.render.summary import build_summary
@@ -70,6 +70,7 @@ class Dispatcher:
         self.clock = clock
         self.wake = wake  # called after the poller commits: the sender starts at once
         self.last: Dispatched | None = None
+        self._rows: list[tuple] = []
 
     def __call__(self, release: PublishedRelease, panel: Panel) -> None:
         """The poller's ``handover(release, panel)``."""
@@ -98,13 +99,27 @@ class Dispatcher:
         counts = {"alert": 0, "followup": 0, "edit": 0}
         chats = self.subscribers.active_chats()
         recipients: list[tuple[Chat | int, list[Event]]] = []
+        chosen: dict[tuple, list[Event]] = {}  # chats with the same settings share one selection
         for chat in chats:
-            events = [e for c in candidates for e in chat_events(c, chat, self.rules, today)]
-            recipients.append((chat, events))
+            key = (tuple(sorted(overrides_for(chat, self.rules, today).items())), chat.watches)
+            if key not in chosen:
+                chosen[key] = [e for c in candidates for e in chat_events(c, chat, self.rules, today)]
+            recipients.append((chat, chosen[key]))
         for channel in self.channels:
             events = [e for c in candidates for e in c.fire() if e.entity in AGGREGATES]
             recipients.append((channel, events))
         summary_html = render_html(summary)
+        alerts: dict[tuple, tuple[list[str], int]] = {}  # chats with the same events share one rendering
+
+        def alert_for(events: list[Event], every: bool) -> tuple[list[str], int]:
+            key = (tuple(e.key for e in events), every)
+            if key not in alerts:
+                alerts[key] = (
+                    alert_messages(months, events, summary_html if every else None),
+                    chart_for(events),
+                )
+            return alerts[key]
+
         for recipient, events in recipients:
             chat_id = recipient if isinstance(recipient, int) else recipient.chat_id
             every = isinstance(recipient, int) or recipient.mode == "summary"
@@ -115,8 +130,8 @@ class Dispatcher:
             if not before:
                 if not events and not every:
                     continue
-                messages = alert_messages(months, events, summary_html if every else None)
-                self._add(month, chat_id, edition, "alert", messages, now, chart_for(events), None, events)
+                messages, chart = alert_for(events, every)
+                self._add(month, chat_id, edition, "alert", messages, now, chart, None, events)
                 counts["alert"] += 1
                 continue
             if new:
@@ -139,8 +154,11 @@ class Dispatcher:
                 self._add(month, chat_id, edition, "edit", messages, now, None, delivery.id, shown)
                 counts["edit"] += 1
                 edition += 1
-        alerts, followups, edits = counts["alert"], counts["followup"], counts["edit"]
-        return Dispatched(month, len(recipients), alerts, followups, edits, len(charts))
+        self.outbox.add_many(self._rows, now)
+        self._rows = []
+        return Dispatched(
+            month, len(recipients), counts["alert"], counts["followup"], counts["edit"], len(charts)
+        )
 
     def _add(
         self,
@@ -154,16 +172,17 @@ class Dispatcher:
         edit_of: int | None,
         events: Sequence[Event],
     ) -> None:
-        self.outbox.add(
-            f"{month}:{chat_id}:{edition}",
-            month,
-            chat_id,
-            kind,
-            messages,
-            now,
-            chart_id,
-            edit_of,
-            [(e.key, event_digest(e)) for e in events],
+        self._rows.append(
+            (
+                f"{month}:{chat_id}:{edition}",
+                month,
+                chat_id,
+                kind,
+                messages,
+                chart_id,
+                edit_of,
+                [(e.key, event_digest(e)) for e in events],
+            )
         )
 
 

@@ -123,6 +123,7 @@ class Sender:
                     continue  # sent before a stop
                 await self._pace(row.chat_id)
                 message_id = await self._send(row, i, text)
+                self._spaced(row.chat_id)
                 self.outbox.sent_one(row.id, message_id, self.clock())
                 self.sent += 1
             self.outbox.set_state(row.id, "sent", self.clock(), "")
@@ -174,6 +175,13 @@ class Sender:
         self._next_chat[chat_id] = slot + per_chat
         if slot > now:
             await asyncio.sleep(slot - now)
+
+    def _spaced(self, chat_id: int) -> None:
+        """The chat's next message waits a full interval from when Telegram had this one, plus 5%:
+        its limit counts arrivals, and ours were paced by departure."""
+        s = self.settings
+        per_chat = 60.0 / s.group_per_minute if chat_id < 0 else 1.0 / s.private_per_second
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), time.monotonic() + per_chat * 1.05)
 
     async def _send(self, row: Delivery, i: int, text: str) -> int:
         as_plain = row.id in self._plain

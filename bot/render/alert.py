@@ -7,6 +7,7 @@ dropped. All data strings are HTML-escaped; only <b> and <i> are used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 from collections.abc import Sequence
@@ -17,15 +18,19 @@ from bot.rules.events import Event
 CAPTION_LIMIT = 1024
 
 
+@functools.lru_cache(maxsize=4096)
 def event_block(e: Event) -> str:
-    """One event in HTML: the headline in bold, then its rank, parts and notes (no rule line)."""
+    """One event in HTML: the headline in bold, then its rank, parts and notes (no rule line).
+
+    Cached: at a hand-over thousands of chats share the same few events."""
     lines = event_lines(e)[:-1]
     return "\n".join([f"• <b>{html.escape(lines[0])}</b>", *(html.escape(x) for x in lines[1:])])
 
 
+@functools.lru_cache(maxsize=4096)
 def event_digest(e: Event) -> str:
     """What a reader sees of an event: when it changes (a companion file adds its parts), edit."""
-    return hashlib.sha256("\n".join(event_lines(e)).encode()).hexdigest()[:16]
+    return hashlib.sha256(event_block(e).encode()).hexdigest()[:16]
 
 
 def header(months: Sequence[str], count: int, update: bool = False) -> str:

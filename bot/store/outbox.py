@@ -106,6 +106,28 @@ class Outbox:
         )
         return cur.rowcount == 1
 
+    def add_many(self, rows: list[tuple], now: dt.datetime) -> int:
+        """Queue many deliveries at once: (key, release, chat_id, kind, messages, chart_id, edit_of,
+        events) each; a key queued before is skipped. Returns how many were new."""
+        stamp = iso(now)
+        texts: dict[int, str] = {}  # chats sharing one rendering share one JSON text
+
+        def dumped(value: object) -> str:
+            if id(value) not in texts:
+                texts[id(value)] = json.dumps(value)
+            return texts[id(value)]
+
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of,"
+            " events, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (key, release, chat, kind, dumped(messages), chart, edit_of, json.dumps(events), stamp, stamp)
+                for key, release, chat, kind, messages, chart, edit_of, events in rows
+            ],
+        )
+        return self.conn.total_changes - before
+
     def of_release(self, release: str) -> list[Delivery]:
         """Every delivery of a release, oldest first (what each chat has been told)."""
         rows = self.conn.execute(f"SELECT {_COLS} FROM deliveries WHERE release = ? ORDER BY id", (release,))

@@ -10,7 +10,7 @@ The fake does not enforce Telegram's 30 messages/s here: the bot's own limiter i
 config this script writes (messages_per_second = --bot-rate). At Telegram's real 30/s cap,
 replies to 10,000 commands take at least 333 s whatever the bot does.
 
-Usage: python bench/bot.py [DATA_DIR] [--chats 1000] [--rate 200] [--bot-rate 1000]
+Usage: python bench/commands.py [DATA_DIR] [--chats 1000] [--rate 200] [--bot-rate 1000]
 Targets (issue 10): p99 ≤ 1 s for text commands, ≤ 2 s for /chart and /backtest; RSS ≤ 300 MB.
 """
 
