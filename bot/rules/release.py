@@ -26,11 +26,10 @@ from bot.rules.metrics import Metrics
 
 @dataclass(frozen=True)
 class RuleCandidates:
-    """One rule's candidate events at a release, strongest first, with their metrics."""
+    """One rule's candidate events at a release, strongest first."""
 
     rule: Rule
     events: tuple[Event, ...]
-    metrics: tuple[float, ...]  # what each event's threshold is compared with
 
 
 class ReleaseCandidates:
@@ -58,9 +57,8 @@ class ReleaseCandidates:
                 build_event(self.metrics, rule, row, rule.threshold, str(self.month))
                 for row in frame.to_dict("records")
             )
-            metric = tuple(float(x) for x in frame["metric"])
-            self.by_rule[rule.id] = RuleCandidates(rule, events, metric)
-            self._keys[rule.id] = [-strength(rule.spec, m) for m in metric]  # ascending
+            self.by_rule[rule.id] = RuleCandidates(rule, events)
+            self._keys[rule.id] = [-strength(rule.spec, float(m)) for m in frame["metric"]]  # ascending
 
     def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
         """The events under a subscriber's thresholds (rule id → threshold, None = off)."""
