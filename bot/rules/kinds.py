@@ -113,7 +113,13 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def strength(kind: Kind, value: Any) -> Any:
+    """A metric or a threshold on the scale where larger is stronger: as is when a larger
+    threshold is stricter, negated when a smaller one is (a float, an array or a column)."""
+    return value if kind.stricter == "higher" else -value
+
+
 def meets_threshold(kind: Kind, metric: Any, threshold: float) -> Any:
-    """Where a candidate's metric meets the threshold: the one comparison, for a float, an array
-    or a column (a stricter threshold can only turn True into False)."""
-    return metric >= threshold if kind.stricter == "higher" else metric <= threshold
+    """Where a candidate's metric meets the threshold: the one comparison (a stricter threshold
+    can only turn True into False)."""
+    return strength(kind, metric) >= strength(kind, threshold)

@@ -8,10 +8,10 @@ The backtest (:mod:`bot.rules.backtest`) reuses :func:`~bot.rules.candidates.can
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
 from bot.data.entities import GRAND_TOTAL, HOLDINGS
@@ -20,17 +20,16 @@ from bot.rules.build import build_event
 from bot.rules.candidates import candidates
 from bot.rules.catalogue import Rule, check_overrides, threshold_for
 from bot.rules.events import Event
-from bot.rules.kinds import SEVERITY_ORDER, meets_threshold
+from bot.rules.kinds import SEVERITY_ORDER, strength
 from bot.rules.metrics import Metrics
 
 
 @dataclass(frozen=True)
 class RuleCandidates:
-    """One rule's candidate events at a release, strongest first, with their metrics."""
+    """One rule's candidate events at a release, strongest first."""
 
     rule: Rule
     events: tuple[Event, ...]
-    metrics: np.ndarray
 
 
 class ReleaseCandidates:
@@ -48,6 +47,7 @@ class ReleaseCandidates:
         self.rules = tuple(rules)
         self.by_rule: dict[str, RuleCandidates] = {}
         self._chosen: dict[tuple[str, float, int], tuple[Event, ...]] = {}
+        self._keys: dict[str, list[float]] = {}
         self._groups = {g.name for g in panel.groups}
         for rule in self.rules:
             frame = candidates(self.metrics, rule, [self.month])
@@ -57,8 +57,8 @@ class ReleaseCandidates:
                 build_event(self.metrics, rule, row, rule.threshold, str(self.month))
                 for row in frame.to_dict("records")
             )
-            metric = frame["metric"].to_numpy(dtype="float64")
-            self.by_rule[rule.id] = RuleCandidates(rule, events, metric)
+            self.by_rule[rule.id] = RuleCandidates(rule, events)
+            self._keys[rule.id] = [-strength(rule.spec, float(m)) for m in frame["metric"]]  # ascending
 
     def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
         """The events under a subscriber's thresholds (rule id → threshold, None = off)."""
@@ -70,9 +70,9 @@ class ReleaseCandidates:
             threshold = threshold_for(rule, overrides)
             if threshold is None:
                 continue
-            # candidates are strongest first, so the ones that fire are a prefix
-            metric = self.by_rule[rule.id].metrics
-            count = int(np.count_nonzero(meets_threshold(rule.spec, metric, threshold)))
+            # candidates are strongest first, so the ones that meet the threshold are a prefix:
+            # those whose -strength is at most the threshold's (meets_threshold, by bisection)
+            count = bisect_right(self._keys[rule.id], -strength(rule.spec, threshold))
             if count:
                 fired.extend(self._pick(rule, float(threshold), count))
         if any(e.entity in self._groups for e in fired):
