@@ -17,6 +17,7 @@ from treasury_server import FakeTreasury
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes
 from bot.notify.dispatch import Dispatcher
+from bot.notify.serve import operator_sink
 from bot.store.outbox import Outbox
 from bot.store.state import Store
 from bot.store.subscribers import Subscribers
@@ -28,10 +29,17 @@ class Day:
     """The pieces of one simulated release day, for a test to drive."""
 
     def __init__(
-        self, treasury: FakeTreasury, telegram: TelegramServer, bot: RunningBot, store: Store, clock
+        self,
+        treasury: FakeTreasury,
+        telegram: TelegramServer,
+        bot: RunningBot,
+        store: Store,
+        clock: SimClock,
+        channels: tuple[int, ...] = (),
+        admins: tuple[int, ...] = (),
     ):
         self.treasury, self.telegram, self.bot, self.store, self.clock = treasury, telegram, bot, store, clock
-        self.dispatcher = Dispatcher(store.conn, bot.rules, SETTINGS.groups, clock=clock)
+        self.dispatcher = Dispatcher(store.conn, bot.rules, SETTINGS.groups, channels=channels, clock=clock)
         self.poller, _ = make_poller(
             store,
             treasury.url,
@@ -40,6 +48,7 @@ class Day:
         )
         self.poller.handover = self.dispatcher
         self.poller.committed = bot.runtime.wake
+        self.poller.operator = operator_sink(store, admins, bot.runtime.wake)
         self.subscribers = Subscribers(store.conn)
         self.outbox = Outbox(store.conn)
 
@@ -70,13 +79,19 @@ class Day:
 
 
 @contextmanager
-def release_day(tmp: Path, start: dt.datetime | None = None, **bot_kw) -> Iterator[Day]:
+def release_day(
+    tmp: Path,
+    start: dt.datetime | None = None,
+    channels: tuple[int, ...] = (),
+    admins: tuple[int, ...] = (),
+    **bot_kw,
+) -> Iterator[Day]:
     clock = SimClock(start or et(2026, 6, 18, 15, 58))
     db = tmp / "tic.db"
     with FakeTreasury(clock=clock.epoch, hang_seconds=0.5) as treasury, TelegramServer() as telegram:
         store = Store(db)
         try:
             with RunningBot(telegram, db, **bot_kw) as bot:
-                yield Day(treasury, telegram, bot, store, clock)
+                yield Day(treasury, telegram, bot, store, clock, channels, admins)
         finally:
             store.close()

@@ -234,3 +234,40 @@ def test_a_database_that_is_not_ours_is_refused(tmp_path: Path):
     conn.close()
     with pytest.raises(StoreError, match="not a tic-alert database"):
         db.connect(other)
+
+
+def test_serve_as_a_process_stops_cleanly_on_sigterm_and_without_a_token(tmp_path: Path, tic_dir: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TIC_ALERT_DB": str(tmp_path / "p.db")}
+    env.pop("TIC_ALERT_BOT_TOKEN", None)
+    no_token = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--data-dir", str(tic_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_token.returncode == 2 and "TIC_ALERT_BOT_TOKEN is not set" in no_token.stderr
+    assert "Traceback" not in no_token.stderr
+    with TelegramServer() as server:
+        env.update(TIC_ALERT_BOT_TOKEN=TOKEN, TIC_ALERT_TELEGRAM_API_URL=server.base_url)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--data-dir", str(tic_dir)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            server.wait_for(lambda s: s.commands, timeout=60)
+            assert "Subscribed" in ask(server, 77, "/start")[0]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out[-2000:]
+    assert TOKEN not in out and "Traceback" not in out
+    assert settings_of(tmp_path / "p.db", 77).active

@@ -159,3 +159,44 @@ def test_a_caption_too_long_splits_and_nothing_is_dropped():
     assert len(messages[0]) <= CAPTION_LIMIT and all(len(m) <= 4096 for m in messages)
     joined = "\n".join(messages)
     assert all(f"Country {i} " in joined for i in range(40))
+
+
+def test_a_two_month_release_alerts_on_each_month_and_summaries_reach_channels(tmp_path, eds):
+    with release_day(tmp_path, channels=(-1001,)) as day:
+        day.treasury.publish_all(eds["2026-02"])
+        day.poll(0)
+        day.subscribe(501)
+        day.subscribe(502)
+        day.subscribers.set_mode(502, "summary", day.clock())
+        for rule in day.bot.rules:  # 503 wants only the summary: every rule off
+            day.subscribe(503, **{rule.id.replace("-", "_"): None})
+        day.subscribers.set_mode(503, "summary", day.clock())
+        day.subscribe(504, **{rule.id.replace("-", "_"): None for rule in day.bot.rules})
+        # after a shutdown, one release adds two months (March and April)
+        day.treasury.publish_all(eds["2026-04"], day.clock.epoch() + 1)
+        message = day.poll()
+        assert "new release 2026-04" in message
+        day.settle()
+        alert = "\n".join(texts(day, 501))
+        assert "data for March 2026 and April 2026" in alert
+        assert "Mar 2026" in alert and "Apr 2026" in alert  # events of both months
+        summary = texts(day, 502)
+        assert len(summary) == 2 and "Grand Total" in summary[1]
+        (only_summary, rest) = texts(day, 503)
+        assert "no alert for your rules" in only_summary and "Grand Total" in rest
+        assert texts(day, 504) == []
+        channel = texts(day, -1001)
+        assert len(channel) == 2 and "Grand Total" in channel[1]
+
+
+def test_companion_faults_reach_the_operators(tmp_path, eds):
+    with release_day(tmp_path, admins=(900,)) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.treasury.inject(T3, "500", times=10)
+        for _ in range(4):
+            day.poll()
+        day.settle()
+        (warning,) = texts(day, 900)
+        assert "operator event: failures" in warning and "slt_table3.txt" in warning
