@@ -83,6 +83,7 @@ def test_set_answers_with_history_and_bad_values_change_nothing(tmp_path: Path, 
             ("/mute holdings-3m-drop until 2001-01-01", "in the past"),
             ("/mode loud", "alerts or summary"),
             ("/nonsense", "Unknown command /nonsense"),
+            ("/sett holdings-3m-drop 1", "Unknown command /sett. Did you mean /set?"),
         ]:
             (reply,) = ask(server, 7, bad)
             assert expected in reply, (bad, reply)

@@ -8,6 +8,7 @@ in every Bot API URL, so httpx's request log is silenced and no log line of ours
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import logging
 import time
@@ -101,7 +102,9 @@ class TelegramFrontend:
         refusal = None
         user_id = user.id if user else None
         if command is None:
-            refusal = f"Unknown command /{name[:32]}. /help lists the commands."
+            close = difflib.get_close_matches(name, list(BY_NAME), n=1)
+            hint = f" Did you mean /{close[0]}?" if close else ""
+            refusal = f"Unknown command /{name[:32]}.{hint} /help lists the commands."
         elif len(message.text) > MAX_COMMAND_CHARS:
             refusal = f"That is longer than any command takes.\nUsage: {command.usage}"
         elif command.admin and user_id not in self.admins and chat.id not in self.admins:
