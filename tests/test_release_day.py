@@ -200,3 +200,34 @@ def test_companion_faults_reach_the_operators(tmp_path, eds):
         day.settle()
         (warning,) = texts(day, 900)
         assert "operator event: failures" in warning and "slt_table3.txt" in warning
+
+
+def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        day.subscribe(601)
+        dispatch = day.poller.handover
+
+        def killed(release, panel):
+            dispatch(release, panel)  # the rows are written in the hand-over's transaction …
+            raise KeyboardInterrupt  # … and the process dies before it commits
+
+        day.poller.handover = killed
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        with pytest.raises(KeyboardInterrupt):
+            day.poll()
+        assert day.outbox.of_release("2026-04") == []  # nothing half-written
+        assert day.store.release("2026-04") is not None  # the release itself was recorded
+        day.poller.handover = dispatch  # the restarted poller hands it over on its next poll
+        assert "nothing new" in day.poll()
+        day.settle()
+        assert len(texts(day, 601)) == 1
+        day.treasury.publish(T3, eds["2026-04"][T3], day.clock.epoch() + 1)
+        day.poller.handover = killed  # killed again, during the companion's update
+        with pytest.raises(KeyboardInterrupt):
+            day.poll()
+        day.poller.handover = dispatch
+        day.poll()
+        day.settle()
+        assert len(texts(day, 601)) == 1 and len(day.telegram.sent(601, edits=True)) == 2
