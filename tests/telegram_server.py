@@ -377,7 +377,7 @@ class TelegramServer:
         self._window_chat: dict[int, deque[float]] = {}
         self._poll_generation = 0
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = _Server(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -1330,6 +1330,12 @@ class TelegramServer:
         if not allowed:
             return kind not in ("chat_member", "message_reaction", "message_reaction_count")
         return kind in allowed
+
+
+class _Server(ThreadingHTTPServer):
+    """A listen backlog for hundreds of clients at once (the default 5 resets connections under load)."""
+
+    request_queue_size = 1024
 
 
 def _handler(fake: TelegramServer) -> type[BaseHTTPRequestHandler]:

@@ -7,6 +7,7 @@ in every Bot API URL, so httpx's request log is silenced and no log line of ours
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import difflib
 import hashlib
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -192,7 +193,21 @@ class TelegramFrontend:
     # --- sending ---------------------------------------------------------------------------------
 
     async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
-        """Send one reply; a blocked chat is marked, bad HTML falls back to plain text."""
+        """Send one reply; a network error is retried once, a blocked chat is marked, bad HTML
+        falls back to plain text."""
+        try:
+            await self._send(context, chat_id, reply)
+        except (NetworkError, TimedOut) as err:
+            if isinstance(err, BadRequest | Forbidden):
+                raise
+            log.info("reply to chat %s: %s; trying once more", chat_id, err)
+            await asyncio.sleep(0.5)
+            try:
+                await self._send(context, chat_id, reply)
+            except TelegramError as again:
+                log.warning("reply to chat %s failed: %s: %s", chat_id, type(again).__name__, again)
+
+    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
         bot = context.bot
         try:
             if reply.photo is not None:
@@ -216,9 +231,11 @@ class TelegramFrontend:
         except BadRequest as err:
             if reply.html:
                 log.warning("HTML refused in chat %s (%s); sending plain text", chat_id, err.message)
-                await self.send(context, chat_id, Reply(strip_tags(reply.text)))
+                await self._send(context, chat_id, Reply(strip_tags(reply.text)))
             else:
                 log.warning("reply refused in chat %s: %s", chat_id, err.message)
+        except (NetworkError, TimedOut):
+            raise  # send() tries once more
         except TelegramError as err:
             log.warning("reply to chat %s failed: %s: %s", chat_id, type(err).__name__, err)
 
