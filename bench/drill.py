@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -94,17 +95,88 @@ def wait(predicate, timeout: float, step: float = 0.1):
     raise TimeoutError("the drill's condition was not met in time")
 
 
-def one_run(data: Path, eds: dict, subscribers: int, interval: float, seed: int, transcript: Path | None):
+class Bot:
+    """`tic-alert run` as a subprocess that can be stopped, killed and started again."""
+
+    def __init__(self, env: dict[str, str], url: str, log: Path):
+        self.env, self.url, self.log = env, url, log
+        self.proc: subprocess.Popen | None = None
+        self.rss = 0.0
+
+    def start(self) -> None:
+        out = open(self.log, "a")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--source-url", self.url],
+            env=self.env,
+            stdout=out,
+            stderr=out,
+        )
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        self.rss = max(self.rss, peak_rss_mb(self.proc.pid))
+        if kill:
+            self.proc.kill()  # kill -9: no clean-up at all
+        else:
+            self.proc.terminate()
+        self.proc.wait(30)
+        self.proc = None
+
+
+def old_schema_baseline(db: Path, eds: dict, data: Path, url: str) -> None:
+    """A database left by the previous tic-alert (schema 2: no outbox) that already holds March."""
+    import bot.store.db as dbmod
+    from bot.data.fetch import make_session
+    from bot.watch.calendar import load_calendar
+    from bot.watch.loop import http_fetcher
+    from bot.watch.poller import Poller
+    from bot.watch.settings import PollerSettings
+
+    saved = dbmod.MIGRATIONS, dbmod.SCHEMA_VERSION
+    dbmod.MIGRATIONS, dbmod.SCHEMA_VERSION = saved[0][:2], 2
+    try:
+        from bot.store.state import Store
+
+        store = Store(db)
+        fetcher = http_fetcher(make_session("drill"), 5.0, 20_000_000)
+        Poller(store, fetcher, url, PollerSettings(), load_calendar(), build_panel=lambda f: None).poll()
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        store.close()
+    finally:
+        dbmod.MIGRATIONS, dbmod.SCHEMA_VERSION = saved
+
+
+def one_run(
+    data: Path,
+    eds: dict,
+    subscribers: int,
+    interval: float,
+    seed: int,
+    transcript: Path | None = None,
+    kill_after: float | None = None,
+    faults: bool = False,
+    restart: bool = False,
+    old_schema: bool = False,
+    spread: float = 60.0,
+) -> dict:
+    """One release day. ``kill_after``: kill -9 once that share of chats has its alert, then start
+    again; ``faults``: the Treasury and the Bot API fail at random; ``restart``: stop and start
+    between the headline and the companions; ``old_schema``: start from a schema-2 database."""
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
     db = tmp / "drill.db"
-    populate(db, subscribers)
     config = write_config(tmp, interval)
-    with FakeTreasury(hang_seconds=2.0) as treasury, TelegramServer() as telegram:
+    if faults:  # a client timeout shorter than the fake's hang, so "timeout" faults are real
+        config.write_text(config.read_text() + "request_timeout_seconds = 2\n")
+    with FakeTreasury(hang_seconds=3.0) as treasury, TelegramServer(seed=seed, hang_seconds=3.0) as telegram:
         telegram.limits(overall_per_s=30, per_chat_per_s=1, per_group_per_min=20)
         treasury.publish_all(eds["2026-03"])
         for name in REFERENCE:
             treasury.publish(name, (data / name).read_bytes())
+        if old_schema:
+            old_schema_baseline(db, eds, data, treasury.url + "/")
+        populate(db, subscribers)
         env = {
             **os.environ,
             "TIC_ALERT_BOT_TOKEN": "42:DRILL",
@@ -112,56 +184,80 @@ def one_run(data: Path, eds: dict, subscribers: int, interval: float, seed: int,
             "TIC_ALERT_DB": str(db),
             "TIC_ALERT_CONFIG": str(config),
         }
-        log = open(tmp / "run.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--source-url", treasury.url + "/"],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
+        bot = Bot(env, treasury.url + "/", tmp / "run.log")
+        bot.start()
+        stop_faults = threading.Event()
         try:
             check = connect(db)
             wait(lambda: check.execute("SELECT COUNT(*) FROM releases").fetchone()[0] >= 1, 60)
             switch = time.time() + rng.uniform(1, interval * 2)
+            later = switch + (interval * 3 if restart else rng.uniform(interval * 1.5, spread))
             treasury.publish(T5, eds["2026-04"][T5], switch)
             # the companions follow "in random groups during the next 15 minutes" (here: a minute)
-            treasury.publish(T3, eds["2026-04"][T3], switch + rng.uniform(interval * 1.5, 60))
-            treasury.publish(MFH, eds["2026-04"][MFH], switch + rng.uniform(interval * 1.5, 60))
+            t3 = later if restart else switch + rng.uniform(interval * 1.5, spread)
+            treasury.publish(T3, eds["2026-04"][T3], t3)
+            treasury.publish(MFH, eds["2026-04"][MFH], later + rng.uniform(0, spread / 3))
             switch_mono = time.monotonic() + (switch - time.time())
+            if faults:
+                telegram.fault_rate = {"5xx": 0.05, "timeout": 0.05, "429": 0.05}
+                threading.Thread(
+                    target=treasury_faults, args=(treasury, rng, stop_faults), daemon=True
+                ).start()
             outbox = Outbox(check)
+            alerted = lambda: len({s.chat_id for s in telegram.sent() if s.method == "sendPhoto"})  # noqa: E731
+            if kill_after is not None:
+                wait(lambda: alerted() >= kill_after * subscribers, 120 + subscribers / 10, 0.02)
+                bot.stop(kill=True)
+                bot.start()
+            if restart:
+                wait(lambda: alerted() >= subscribers, 120 + subscribers / 10)
+                bot.stop()
+                wait(lambda: time.time() > later, 120)
+                bot.start()
 
             def drained() -> bool:
                 rows = check.execute("SELECT closed_at FROM releases WHERE month = '2026-04'").fetchone()
                 counts = outbox.counts("2026-04")
                 return bool(rows and rows[0]) and counts["pending"] == 0 and counts["sending"] == 0
 
-            wait(drained, 180 + subscribers / 10)
-            rss = peak_rss_mb(proc.pid)
+            wait(drained, 240 + subscribers / 10)
+            stop_faults.set()
             counts = outbox.counts("2026-04")
+            version = check.execute("PRAGMA user_version").fetchone()[0]
             check.close()
         finally:
-            proc.terminate()
-            proc.wait(30)
-            log.close()
+            stop_faults.set()
+            bot.stop()
         sent = [s for s in telegram.sent(edits=True) if s.chat_id > 0]
         firsts: dict[int, float] = {}
         for s in sent:
             firsts.setdefault(s.chat_id, s.at)
-        per_chat = collections.Counter(s.chat_id for s in sent if not s.method.startswith("edit"))
-        edits = sum(1 for s in sent if s.method.startswith("edit"))
+        alerts = collections.Counter(s.chat_id for s in sent if s.method == "sendPhoto")
+        false = [
+            s
+            for s in sent
+            if s.method == "sendPhoto" and ("April 2026" not in (s.text or "") or s.at < switch_mono)
+        ]
         result = {
-            "first": min(firsts.values()) - switch_mono,
-            "last": max(firsts.values()) - switch_mono,
-            "chats": len(per_chat),
-            "per_chat": collections.Counter(per_chat.values()),
-            "edits": edits,
+            "first": min(firsts.values()) - switch_mono if firsts else float("nan"),
+            "last": max(firsts.values()) - switch_mono if firsts else float("nan"),
+            "chats": len(alerts),
+            "lost": subscribers - len(alerts),
+            "duplicates": sum(n - 1 for n in alerts.values()),
+            "max_per_chat": max(alerts.values(), default=0),
+            "per_chat": collections.Counter(
+                collections.Counter(s.chat_id for s in sent if not s.method.startswith("edit")).values()
+            ),
+            "edits": sum(1 for s in sent if s.method.startswith("edit")),
+            "false": len(false),
             "429": telegram.count_429,
-            "rss": rss,
+            "rss": bot.rss,
             "counts": counts,
+            "schema": version,
             "log": tmp / "run.log",
         }
         if transcript is not None:
-            chat = min(per_chat)
+            chat = min(alerts)
             lines = [line for line in telegram.transcript().splitlines() if f"chat {chat} " in line]
             full = [f"{s.method} #{s.message_id}:\n{s.text}" for s in telegram.sent(chat, edits=True)]
             transcript.write_text("\n".join(lines) + "\n\n" + "\n\n".join(full) + "\n")
@@ -170,10 +266,41 @@ def one_run(data: Path, eds: dict, subscribers: int, interval: float, seed: int,
         return result
 
 
+def treasury_faults(treasury: FakeTreasury, rng: random.Random, stop: threading.Event) -> None:
+    """500s, timeouts, an HTML page with 200, truncated and empty bodies, at random, until told."""
+    kinds = ("500", "503", "timeout", "html200", "short", "cut", "reset")
+    while not stop.is_set():
+        if rng.random() < 0.5:
+            treasury.inject(rng.choice((T5, T3, MFH)), rng.choice(kinds))
+        stop.wait(rng.uniform(0.5, 3))
+
+
+def report(name: str, results: list[dict], interval: float, subscribers: int) -> None:
+    for i, r in enumerate(results, 1):
+        print(
+            f"  {name} {i}: first {r['first']:.1f} s, last {r['last']:.1f} s; "
+            f"{r['chats']}/{subscribers} chats alerted, lost {r['lost']}, "
+            f"duplicates {r['duplicates']} (max {r['max_per_chat']} per chat), "
+            f"false alerts {r['false']}, edits {r['edits']}, 429s {r['429']}, peak RSS {r['rss']:.0f} MB, "
+            f"schema {r['schema']}, outbox {r['counts']}"
+        )
+    firsts = [r["first"] for r in results]
+    lasts = [r["last"] for r in results]
+    print(
+        f"{name}: {len(results)} run(s), {subscribers} subscribers, interval {interval:g} s: first delivery "
+        f"median {statistics.median(firsts):.1f} s, max {max(firsts):.1f} s; last median "
+        f"{statistics.median(lasts):.1f} s, max {max(lasts):.1f} s; lost {sum(r['lost'] for r in results)}, "
+        f"duplicates {sum(r['duplicates'] for r in results)}, false alerts {sum(r['false'] for r in results)}"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "data_dir", nargs="?", default=str(ROOT.parent / "shared" / "data" / "tic" / "2026-07-01")
+    )
+    ap.add_argument(
+        "--drill", choices=("latency", "crash", "faults", "restart", "upgrade"), default="latency"
     )
     ap.add_argument("--subscribers", type=int, default=50)
     ap.add_argument("--runs", type=int, default=1)
@@ -184,24 +311,24 @@ def main() -> int:
     data = Path(args.data_dir)
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
     eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
+    rng = random.Random(args.seed)
     results = []
     for i in range(args.runs):
-        r = one_run(
-            data, eds, args.subscribers, args.interval, args.seed + i, args.transcript if i == 0 else None
-        )
-        results.append(r)
-        print(
-            f"run {i + 1}: first delivery {r['first']:.1f} s, last {r['last']:.1f} s after the switch; "
-            f"{r['chats']} chats, messages per chat {dict(r['per_chat'])}, {r['edits']} edits, "
-            f"429s {r['429']}, peak RSS {r['rss']:.0f} MB, outbox {r['counts']}"
-        )
-    firsts = [r["first"] for r in results]
-    lasts = [r["last"] for r in results]
+        kw: dict = {}
+        if args.drill == "crash":
+            kw["kill_after"] = rng.uniform(0.1, 0.9)
+        elif args.drill in ("faults", "restart"):
+            kw[args.drill] = True
+        elif args.drill == "upgrade":
+            kw["old_schema"] = True
+        transcript = args.transcript if i == 0 else None
+        results.append(one_run(data, eds, args.subscribers, args.interval, args.seed + i, transcript, **kw))
+        report(args.drill, results[-1:], args.interval, args.subscribers)
+    print("---")
+    report(args.drill, results, args.interval, args.subscribers)
     print(
-        f"{args.runs} run(s), {args.subscribers} subscribers, in-window interval {args.interval:g} s: "
-        f"first delivery median {statistics.median(firsts):.1f} s, max {max(firsts):.1f} s; "
-        f"last delivery median {statistics.median(lasts):.1f} s, max {max(lasts):.1f} s "
-        f"(target: median first ≤ {args.interval + 5:g} s)"
+        f"(latency target: median first delivery ≤ {args.interval + 5:g} s; crash: lost 0, ≤ 1 duplicate "
+        "per chat per crash; faults: no false alert, nothing lost)"
     )
     return 0
 

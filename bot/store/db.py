@@ -144,6 +144,9 @@ def connect(path: str | Path) -> sqlite3.Connection:
             ":memory:" if memory else str(Path(path).expanduser()), check_same_thread=False
         )
         conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit survives a crash of the process (not always a power cut) and
+        # costs no fsync, so a command's settings write does not wait for the disk
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         migrate(conn, str(path))

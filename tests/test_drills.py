@@ -1,0 +1,45 @@
+"""Small versions of bench/drill.py: `tic-alert run` as a real process on a release day."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MARCH_EDITION
+from poll_helpers import editions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import drill
+
+
+@pytest.fixture(scope="module")
+def eds(real_bytes):
+    return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
+
+
+def run(tic_dir, eds, **kw):
+    return drill.one_run(tic_dir, eds, subscribers=20, interval=2.0, seed=7, spread=6.0, **kw)
+
+
+def test_latency_every_chat_alerted_once_within_an_interval_and_a_bit(tic_dir, eds):
+    r = run(tic_dir, eds)
+    assert r["lost"] == 0 and r["duplicates"] == 0 and r["false"] == 0 and r["429"] == 0
+    assert r["first"] <= 2.0 + 5.0 and r["schema"] == 3
+
+
+def test_kill_9_mid_broadcast_loses_nothing(tic_dir, eds):
+    r = run(tic_dir, eds, kill_after=0.5)
+    assert r["lost"] == 0 and r["max_per_chat"] <= 2 and r["false"] == 0
+
+
+def test_faults_on_both_sides_make_no_false_alert_and_lose_nothing(tic_dir, eds):
+    r = run(tic_dir, eds, faults=True)
+    assert r["lost"] == 0 and r["false"] == 0
+
+
+def test_restart_between_headline_and_companions_and_an_old_database(tic_dir, eds):
+    r = run(tic_dir, eds, restart=True)
+    assert r["lost"] == 0 and r["duplicates"] == 0 and r["edits"] >= 1
+    r = run(tic_dir, eds, old_schema=True)
+    assert r["lost"] == 0 and r["duplicates"] == 0 and r["schema"] == 3
