@@ -59,6 +59,7 @@ def main() -> int:
     ap.add_argument("--chats", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=200.0, help="commands injected per second, all chats")
     ap.add_argument("--bot-rate", type=float, default=1000.0, help="the bot's messages_per_second")
+    ap.add_argument("--profile", help="write a cProfile of the bot process to this file")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tic-bench-bot-"))
     config = tmp / "bench.toml"
@@ -73,7 +74,15 @@ def main() -> int:
         }
         log = open(tmp / "bot.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--data-dir", args.data_dir],
+            [
+                sys.executable,
+                *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
+                "-m",
+                "bot",
+                "serve",
+                "--data-dir",
+                args.data_dir,
+            ],
             env=env,
             stdout=log,
             stderr=log,

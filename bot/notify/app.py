@@ -299,6 +299,10 @@ def build_application(token: str, settings: TelegramSettings, frontend: Telegram
             )
         )
         .concurrent_updates(64)
+        # a small pool: httpcore scans every connection on every request, and 256 cost more CPU
+        # than they save; a request waits up to pool_timeout for a free connection
+        .connection_pool_size(16)
+        .pool_timeout(settings.request_timeout_seconds)
         .read_timeout(settings.request_timeout_seconds)
         .write_timeout(settings.request_timeout_seconds)
         .connect_timeout(settings.request_timeout_seconds)
