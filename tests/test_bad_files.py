@@ -241,3 +241,17 @@ def test_small_fuzz_run_has_no_wrong_alert_no_hang_no_crash(tic_dir):
     for name, counts in results.items():
         assert sum(counts.values()) == 6, name
         assert counts["WRONG"] == counts["hang"] == counts["crash"] == 0, (name, dict(counts))
+
+
+def test_backtest_skips_suspect_entities_too(files):
+    from bot.rules.backtest import backtest
+
+    data = (
+        files["slt_table5.txt"]
+        .replace(b"\nJapan\t", b"\nCHINA\t")
+        .replace(b"\nChina, Mainland\t", b"\nJapan\t")
+    )
+    data = data.replace(b"\nCHINA\t", b"\nChina, Mainland\t")
+    panel = panel_from_bytes({**files, "slt_table5.txt": data}, GROUPS)
+    events = backtest(panel, load_rules(GROUPS), "2025-01")
+    assert not [e for e in events if e.entity in ("Japan", "China, Mainland", "Japan + China")]
