@@ -402,11 +402,19 @@ class Poller:
                 continue
             try:
                 panel = self.build_panel(self.store.held_bodies())
+                self._data_doubts(row.month, panel)
                 self.handover(release, panel)
             except Exception:  # the rules stage must not stop the poller; retried next poll
                 log.exception("hand-over of release %s failed; retrying on the next poll", row.month)
                 continue
             self.store.set_handed_over(row.month, release.contents)
+
+    def _data_doubts(self, month: str, panel: Panel) -> None:
+        """Suspect cells (files of one release disagree) or an unknown entity: an operator event."""
+        warnings = getattr(panel, "warnings", ())  # a test's stand-in panel may have none
+        doubts = [w for w in warnings if "unknown entity" in w or "files of one release" in w]
+        if doubts:
+            self._operator("data", f"data:{month}:{len(doubts)}", self.clock(), "; ".join(doubts)[:1000])
 
     def _operator(self, kind: str, key: str, now: dt.datetime, message: str) -> None:
         if self.store.add_operator_event(kind, key, message, now):
