@@ -241,3 +241,40 @@ def test_small_fuzz_run_has_no_wrong_alert_no_hang_no_crash(tic_dir):
     for name, counts in results.items():
         assert sum(counts.values()) == 6, name
         assert counts["WRONG"] == counts["hang"] == counts["crash"] == 0, (name, dict(counts))
+
+
+def test_backtest_skips_suspect_entities_too(files):
+    from bot.rules.backtest import backtest
+
+    data = (
+        files["slt_table5.txt"]
+        .replace(b"\nJapan\t", b"\nCHINA\t")
+        .replace(b"\nChina, Mainland\t", b"\nJapan\t")
+    )
+    data = data.replace(b"\nCHINA\t", b"\nChina, Mainland\t")
+    panel = panel_from_bytes({**files, "slt_table5.txt": data}, GROUPS)
+    events = backtest(panel, load_rules(GROUPS), "2025-01")
+    assert not [e for e in events if e.entity in ("Japan", "China, Mainland", "Japan + China")]
+
+
+def test_the_poller_raises_an_operator_event_for_suspect_cells_or_an_unknown_entity(files):
+    import datetime as dt
+
+    from poll_helpers import make_poller
+
+    from bot.store.state import Store
+
+    data = (
+        files["slt_table5.txt"]
+        .replace(b"\nJapan\t", b"\nCHINA\t")
+        .replace(b"\nChina, Mainland\t", b"\nJapan\t")
+    )
+    data = data.replace(b"\nCHINA\t", b"\nChina, Mainland\t").replace(b"\nLuxembourg\t", b"\nNew Atlantis\t")
+    panel = panel_from_bytes({"slt_table5.txt": data, "slt_table3.txt": files["slt_table3.txt"]}, GROUPS)
+    poller, rec = make_poller(
+        Store(":memory:"), "http://127.0.0.1:9/", lambda: dt.datetime(2026, 6, 18, 20, tzinfo=dt.UTC)
+    )
+    poller._data_doubts("2026-04", panel)
+    poller._data_doubts("2026-04", panel)  # once per release and set of doubts
+    assert [e.kind for e in rec.events] == ["data"]
+    assert "unknown entity 'New Atlantis'" in rec.events[0].message and "suspect" in rec.events[0].message

@@ -222,7 +222,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     suspect = _suspect(conflicts)
     if len(suspect):
         warnings.append(
-            f"{len(suspect)} cells differ between files of one release, e.g. "
+            f"{len(suspect)} cells differ between files of one release (suspect), e.g. "
             + "; ".join(
                 f"{r.entity} {r.series} {r.period}: {r.source_kept} {r.value_kept:g}, "
                 f"{r.source_other} {r.value_other:g}"

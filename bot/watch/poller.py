@@ -202,22 +202,25 @@ class Poller:
             return grace
         return max(window.end, now + SPREAD)
 
-    def _fault(self, now: dt.datetime, err: FetchError | ParseError) -> str:
+    def _fault(self, now: dt.datetime, err: FetchError | ParseError, file: str = HEADLINE) -> str:
+        """Log a failed poll of ``file``; after ``failures_before_event`` in a row, one operator event."""
         if isinstance(err, FetchError):
             kind, status = err.kind, err.status
         else:
             kind, status = ("html" if "HTML" in err.expected else "parse"), None
-        self.failures += 1
-        self.store.log_poll(now, HEADLINE, "error", status, 0, f"{kind}: {err}")
-        log.warning("poll failed (%d in a row): %s: %s", self.failures, kind, err)
-        if self.failures >= self.settings.failures_before_event:
-            _, since = self.store.trailing_errors(HEADLINE)
+        self.store.log_poll(now, file, "error", status, 0, f"{kind}: {err}")
+        count, since = self.store.trailing_errors(file)
+        if file == HEADLINE:
+            self.failures += 1
+            count = self.failures
+        log.warning("poll of %s failed (%d in a row): %s: %s", file, count, kind, err)
+        if count >= self.settings.failures_before_event:
             self._operator(
                 "failures",
-                f"failures:{HEADLINE}:{since}",
+                f"failures:{file}:{since}",
                 now,
-                f"{self.failures} consecutive failed polls of {file_url(self.base_url, HEADLINE)}"
-                f" since {since}; last: {kind}: {err}",
+                f"{count} consecutive failed polls of {file_url(self.base_url, file)} since {since};"
+                f" last: {kind}: {err}",
             )
         return f"error ({kind}): {err}"
 
@@ -232,7 +235,7 @@ class Poller:
                 try:
                     held = self.files.refresh(rf.file, now)
                 except (FetchError, ParseError) as err:
-                    self._companion_fault(now, rf.file, err)
+                    self._fault(now, err, rf.file)
                     continue
                 if held is not None and self._shows(rf.file, rf.before_id, held, rel.month):
                     with self.store.transaction():
@@ -284,6 +287,7 @@ class Poller:
                 continue
             try:
                 panel = self.build_panel(self.store.held_bodies())
+                self._data_doubts(row.month, panel)
                 with self.store.transaction():
                     if not self.store.claim_handover(row.month, row.handed_over, release.contents):
                         continue  # another poller handed this state on
@@ -293,20 +297,12 @@ class Poller:
                 continue
             self.committed()
 
-    def _companion_fault(self, now: dt.datetime, file: str, err: FetchError | ParseError) -> None:
-        """A companion file's fault is logged and, after as many in a row as the headline's, raised."""
-        kind = getattr(err, "kind", "parse")
-        self.store.log_poll(now, file, "error", getattr(err, "status", None), 0, f"{kind}: {err}")
-        log.warning("companion %s: %s", file, err)
-        count, since = self.store.trailing_errors(file)
-        if count >= self.settings.failures_before_event:
-            self._operator(
-                "failures",
-                f"failures:{file}:{since}",
-                now,
-                f"{count} consecutive failed polls of {file_url(self.base_url, file)} since {since};"
-                f" last: {kind}: {err}",
-            )
+    def _data_doubts(self, month: str, panel: Panel) -> None:
+        """Suspect cells (files of one release disagree) or an unknown entity: an operator event."""
+        warnings = getattr(panel, "warnings", ())  # a test's stand-in panel may have none
+        doubts = [w for w in warnings if "unknown entity" in w or "files of one release" in w]
+        if doubts:
+            self._operator("data", f"data:{month}:{len(doubts)}", self.clock(), "; ".join(doubts)[:1000])
 
     def _operator(self, kind: str, key: str, now: dt.datetime, message: str) -> None:
         if self.store.add_operator_event(kind, key, message, now):
