@@ -42,6 +42,7 @@ class ReleaseView:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
     _chart_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _histories: dict[tuple[str, float | None], RuleHistory] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.summary = build_summary(self.panel)
@@ -53,8 +54,12 @@ class ReleaseView:
         return str(self.summary["data_month"])
 
     def rule_history(self, rule: Rule, threshold: float | None) -> RuleHistory:
+        """The rule's history at a threshold, computed once per release and value."""
+        key = (rule.id, threshold)
         with self._lock:  # the history caches candidates per rule
-            return self.history.at(rule, threshold)
+            if key not in self._histories:
+                self._histories[key] = self.history.at(rule, threshold)
+            return self._histories[key]
 
     def entity_chart(self, entity: str, years: int, members: tuple[str, ...] = ()) -> bytes | None:
         """An entity's holdings over ``years`` to the release's month (cached per release and entity)."""
