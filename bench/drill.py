@@ -216,9 +216,11 @@ def one_run(
                 bot.start()
 
             def drained() -> bool:
-                rows = check.execute("SELECT closed_at FROM releases WHERE month = '2026-04'").fetchone()
+                # closed, and its last state handed over (the edits of the companions' details queued)
+                row = check.execute("SELECT handed_over FROM releases WHERE month = '2026-04'").fetchone()
                 counts = outbox.counts("2026-04")
-                return bool(rows and rows[0]) and counts["pending"] == 0 and counts["sending"] == 0
+                final = bool(row and row[0] and '"closed": true' in row[0])
+                return final and counts["pending"] == 0 and counts["sending"] == 0
 
             wait(drained, 240 + subscribers / 10)
             stop_faults.set()
