@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 
 SCRIPT = [
@@ -43,13 +44,6 @@ SCRIPT = [
     "/help",
 ]
 HEAVY = ("/chart", "/backtest", "/set")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> int:

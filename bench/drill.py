@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from poll_helpers import MFH, T3, T5, editions  # noqa: E402
+from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
 
@@ -44,16 +45,6 @@ from bot.store.subscribers import Subscribers  # noqa: E402
 
 ET = ZoneInfo("America/New_York")
 REFERENCE = ("s1_globl.txt",)
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def write_config(tmp: Path, interval: float) -> Path:

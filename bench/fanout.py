@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
@@ -37,13 +38,6 @@ from bot.rules.catalogue import load_rules  # noqa: E402
 from bot.store.db import connect  # noqa: E402
 from bot.store.outbox import Outbox  # noqa: E402
 from bot.store.subscribers import Subscribers  # noqa: E402
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def populate(conn, n: int, rng: random.Random) -> None:
