@@ -202,6 +202,7 @@ def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
         root.removeHandler(keep)
         root.setLevel(old)
     assert len(records) > 50  # it did log, at DEBUG
+    print(f"token test: {len(records)} log lines at DEBUG, {sum(TOKEN in r for r in records)} with the token")
     assert [r for r in records if TOKEN in r or TOKEN.split(":")[1] in r] == []
 
 
