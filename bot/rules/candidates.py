@@ -40,8 +40,19 @@ def fires(rule: Rule, frame: pd.DataFrame, threshold: float, floor: float) -> np
     months (2^k and 3·2^k) from the threshold on; the same set for every threshold, so a stricter
     threshold only removes events (a threshold between milestones is told first at the next one).
     """
-    metric = frame["metric"].to_numpy(dtype="float64")
-    move = frame["move"].to_numpy(dtype="float64")
+    return fires_arrays(
+        rule,
+        frame["metric"].to_numpy(dtype="float64"),
+        frame["move"].to_numpy(dtype="float64"),
+        threshold,
+        floor,
+    )
+
+
+def fires_arrays(
+    rule: Rule, metric: np.ndarray, move: np.ndarray, threshold: float, floor: float
+) -> np.ndarray:
+    """:func:`fires` on the candidates' metric and move arrays."""
     with np.errstate(invalid="ignore"):
         ok = np.asarray(meets_threshold(rule.spec, metric, threshold)) & (np.isnan(move) | (move >= floor))
         if rule.kind == "streak":
@@ -76,7 +87,7 @@ def candidates(metrics: Metrics, rule: Rule, months: Sequence[pd.Period] | pd.Pe
     sel = _selection(metrics, rule, frames["value"])
     size = metrics.values(HOLDINGS).reindex(index=sel.index, columns=sel.columns)
     if rule.min_size > 0:
-        sel &= (size >= rule.min_size).to_numpy()
+        sel = sel & (size >= rule.min_size).to_numpy()
     frames["move"] = _move(metrics, rule, frames)
     return _stack(frames, sel, months)
 
@@ -91,7 +102,13 @@ def _move(metrics: Metrics, rule: Rule, frames: dict[str, pd.DataFrame]) -> pd.D
 
 
 def _selection(metrics: Metrics, rule: Rule, like: pd.DataFrame) -> pd.DataFrame:
-    """True where an entity is watched by the rule at a month (``@major`` depends on the month)."""
+    """True where an entity is watched by the rule at a month (``@major`` depends on the month);
+    computed once per panel for each list of entities and columns (do not modify)."""
+    key = ("selection", rule.entities, tuple(like.columns), len(like.index))
+    return metrics.memo(key, lambda: _select(metrics, rule, like))
+
+
+def _select(metrics: Metrics, rule: Rule, like: pd.DataFrame) -> pd.DataFrame:
     sel = pd.DataFrame(False, index=like.index, columns=like.columns)
     names: set[str] = set()
     for e in rule.entities:

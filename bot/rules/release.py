@@ -25,7 +25,7 @@ from bot.data.entities import (
 )
 from bot.data.panel import Panel
 from bot.rules.build import build_event
-from bot.rules.candidates import candidates, fires
+from bot.rules.candidates import candidates, fires_arrays
 from bot.rules.catalogue import Rule, check_overrides, floor_for, threshold_for
 from bot.rules.events import Event
 from bot.rules.kinds import strength
@@ -57,7 +57,7 @@ class ReleaseCandidates:
         self._chosen: dict[tuple[str, float, int, float], tuple[Event, ...]] = {}
         self._keys: dict[str, list[float]] = {}
         self._groups = {g.name for g in panel.groups}
-        self._frames: dict[str, pd.DataFrame] = {}
+        self._frames: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # rule id → metric, move
         for rule in self.rules:
             frame = candidates(self.metrics, rule, [self.month])
             asc = rule.spec.stricter == "lower"
@@ -67,7 +67,7 @@ class ReleaseCandidates:
                 for row in frame.to_dict("records")
             )
             self.by_rule[rule.id] = RuleCandidates(rule, events)
-            self._frames[rule.id] = frame
+            self._frames[rule.id] = (frame["metric"].to_numpy("float64"), frame["move"].to_numpy("float64"))
             self._keys[rule.id] = [-strength(rule.spec, float(m)) for m in frame["metric"]]  # ascending
 
     def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
@@ -94,7 +94,8 @@ class ReleaseCandidates:
         carrying the subscriber's threshold (memoised)."""
         key = (rule.id, threshold, count, floor)
         if key not in self._chosen:
-            keep = fires(rule, self._frames[rule.id].iloc[:count], threshold, floor)
+            metric, move = self._frames[rule.id]
+            keep = fires_arrays(rule, metric[:count], move[:count], threshold, floor)
             chosen = tuple(e for e, k in zip(self.by_rule[rule.id].events[:count], keep, strict=True) if k)
             if threshold != rule.threshold:
                 chosen = tuple(replace(e, threshold=threshold) for e in chosen)
@@ -118,8 +119,9 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
     groups: dict[str, tuple[str, ...]] = {g.name: g.members for g in panel.groups}
     groups[GRAND_TOTAL] = (FOREIGN_OFFICIAL, FOREIGN_NON_OFFICIAL)
     covered: dict[tuple[object, ...], list[int]] = {}
+    named = panel_groups(panel)
     for i, e in enumerate(events):
-        if e.entity in panel_groups(panel):
+        if e.entity in named:
             for m in groups[e.entity]:
                 covered.setdefault((e.release, e.rule, m), []).append(i)
         if e.kind in TELLS_BEST:
