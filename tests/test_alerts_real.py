@@ -73,6 +73,17 @@ def test_a_percentage_is_never_below_minus_100(history, metrics, rules):
     assert not [e for e in history if e.entity == "Netherlands" and e.release == "2003-01"]
 
 
+def test_parts_of_a_percentage_move_are_in_bn(real_panel, rules, metrics):
+    from dataclasses import replace
+
+    pct = [replace(r, floor=0.0, min_size=0.0) for r in rules if r.id == "holdings-12m-drop-pct"]
+    (e,) = [
+        e for e in backtest(real_panel, pct, "2022-10", "2022-10", metrics=metrics) if e.entity == "Poland"
+    ]
+    assert e.value == pytest.approx(-36.4, abs=0.05) and e.size == pytest.approx(-19.9)
+    assert [p.value for p in e.parts] == pytest.approx([-8.308, -11.592])  # 2022-10 Poland read -28.1
+
+
 def test_no_claim_across_missing_months_and_no_later_roster(history):
     assert [e.key for e in history if e.entity == "El Salvador"] == []
     late = {("Bahamas", f"2024-0{m}") for m in range(1, 5)} | {("France", "2008-05")}
