@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
+        "--verbose", action="store_true", help="also print the files read and vintage conflicts (operator)"
+    )
+    check.add_argument(
         "--top", type=_positive, default=10, metavar="N", help="how many top holders to list (default 10)"
     )
     check.add_argument(
@@ -160,7 +163,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**summary, "events": [event_dict(e) for e in events]}, indent=2))
     else:
-        print(render_text(summary, events))
+        print(render_text(summary, events, verbose=args.verbose))
     return 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.data.entities import Group, canonical_name
+from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import ConfigError
 from bot.notify.settings import TelegramSettings, telegram_settings
 from bot.packaged import config_file
@@ -145,5 +145,14 @@ def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:
             or not all(isinstance(m, str) and m.strip() for m in members)
         ):
             raise ConfigError(f"config: group {name!r} must list at least two country names")
-        groups.append(Group(name, tuple(canonical_name(m) for m in members)))
+        names = EntityNames(sorted(known_countries()))
+        canonical = []
+        for m in members:
+            found = names.resolve(m)
+            if found is None:  # a typo would silently drop the group and all its events
+                hint = ", ".join(names.suggest(m))
+                also = f" (did you mean {hint}?)" if hint else ""
+                raise ConfigError(f"config: group {name!r}: unknown country {m!r}{also}")
+            canonical.append(found)
+        groups.append(Group(name, tuple(canonical)))
     return tuple(groups)

@@ -110,3 +110,19 @@ def test_broken_file_in_data_dir(tmp_path: Path, capsys):
     assert (
         "slt_table5.txt: line 2: expected a number for Japan 2026-04, found '12x'" in capsys.readouterr().err
     )
+
+
+def test_a_misspelt_group_member_exits_non_zero_naming_it(tic_dir: Path, tmp_path: Path, capsys):
+    config = tmp_path / "mine.toml"
+    config.write_text('[groups]\n"Asia" = ["japan", "chyna"]\n')
+    assert main(["--config", str(config), "check", "--data-dir", str(tic_dir)]) != 0
+    err = capsys.readouterr().err
+    assert "'chyna'" in err and "'Asia'" in err
+
+
+def test_the_subscriber_message_drops_internals_the_operator_sees_them(tic_dir: Path, capsys):
+    assert main(["check", "--data-dir", str(tic_dir)]) == 0
+    plain = capsys.readouterr().out
+    assert "Files:" not in plain and "cells differ" not in plain
+    assert main(["check", "--data-dir", str(tic_dir), "--verbose"]) == 0
+    assert "Files:" in capsys.readouterr().out

@@ -39,7 +39,7 @@ def test_user_file_is_laid_over_defaults(tmp_path: Path):
     assert s.timeout_seconds == 5.0
     assert s.source_url.startswith("https://ticdata.treasury.gov/")
     asia = next(g for g in s.groups if g.name == "Asia")
-    assert asia.members == ("japan", "China, Mainland", "taiwan")  # matched to entities by the panel
+    assert asia.members == ("Japan", "China, Mainland", "Taiwan")  # checked and canonical at startup
     assert load_settings(env={"TIC_ALERT_CONFIG": str(f)}).timeout_seconds == 5.0
 
 
@@ -66,3 +66,10 @@ def test_bad_settings_fail_with_the_key_named(tmp_path: Path, text: str, message
 def test_missing_config_file(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read it"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_a_misspelt_group_member_stops_startup_naming_member_and_group(tmp_path: Path):
+    f = tmp_path / "mine.toml"
+    f.write_text('[groups]\n"Asia" = ["japan", "chyna"]\n')
+    with pytest.raises(ConfigError, match=r"'Asia'.*'chyna'"):
+        load_settings(f, env={})

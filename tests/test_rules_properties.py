@@ -7,8 +7,10 @@ import math
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rule_panels import JC, TEST_RULES, cut, panel
+from rule_panels import JC, TEST_RULES, cut, months, parsed
 
+from bot.data.panel import build_panel
+from bot.data.parse import Break
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
 from bot.rules.kinds import meets_threshold
@@ -16,24 +18,40 @@ from bot.rules.release import ReleaseCandidates, evaluate
 
 RULES = load_rules((JC,), TEST_RULES)
 COUNTRIES = ["Japan", "China, Mainland", "United Kingdom", "Belgium"]
+ROSTER = ["Brazil", "Canada", "France", "Ireland", "Luxembourg", "Norway", "Peru", "Taiwan"]
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
 def panels(draw):
+    """Small panels; some with a full roster (where a back-filled newcomer is not major) and some
+    in mfhhis01 with a series break (with or without the old series' comparison column)."""
     n = draw(st.integers(1, 18))
     level = st.one_of(st.none(), st.floats(0.5, 2000, allow_nan=False).map(lambda v: round(v, 1)))
     flow = st.one_of(st.none(), st.floats(-80, 80, allow_nan=False).map(lambda v: round(v, 3)))
-    holdings = {
-        c: draw(st.lists(level, min_size=n, max_size=n)) for c in draw(st.sets(st.sampled_from(COUNTRIES)))
-    }
+    names = list(draw(st.sets(st.sampled_from(COUNTRIES))))
+    if draw(st.booleans()):
+        names += ROSTER
+    holdings = {c: draw(st.lists(level, min_size=n, max_size=n)) for c in names}
     holdings["Grand Total"] = [1000.0 + i for i in range(n)]
     holdings["Foreign Official"] = draw(st.lists(level, min_size=n, max_size=n))
     flows = {}
     for entity in draw(st.sets(st.sampled_from([*COUNTRIES, "Foreign Official"]))):
         for series in ("lt_net", "net", "lt_valuation"):
             flows[(entity, series)] = draw(st.lists(flow, min_size=n, max_size=n))
-    return panel(holdings, flows or None)
+    cells = {(e, "holdings"): v for e, v in holdings.items()}
+    name, breaks = "slt_table5.txt", []
+    if n > 2 and draw(st.booleans()):
+        name, at = "mfhhis01.txt", draw(st.integers(1, n - 1))
+        comparable = draw(st.booleans())
+        breaks = [Break(pd.Period(months(n)[at], "M"), "new series", comparable)]
+        if comparable:
+            for e in names:
+                cells[(e, "holdings_prior")] = [draw(level) if i == at else None for i in range(n)]
+    files = [parsed(name, cells, breaks=breaks)]
+    if flows:
+        files.append(parsed("slt_table3.txt", flows))
+    return build_panel(files, (JC,))
 
 
 @SETTINGS

@@ -17,10 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, LT_NET
+from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.events import Event, Part
 
+INFORMATIVE_RANK = 3  # a rank is worded only when it is news: the largest, 2nd or 3rd largest
 TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
 SOURCE_LABEL = {
     "Form S": "Form S, net notes & bonds",
@@ -70,7 +71,9 @@ def months_word(n: int) -> str:
 
 def headline(e: Event) -> str:
     """One sentence: who, what basis, how much, over which window."""
-    what = "holdings" if e.basis == HOLDINGS else ("bonds & notes holdings" if e.basis != LT_NET else "")
+    what = {HOLDINGS: "holdings", LT_HOLDINGS: "bonds & notes holdings", ST_HOLDINGS: "bills holdings"}.get(
+        e.basis, ""
+    )
     amount = f"{abs(e.value):,.1f}%" if e.unit == "pct" else f"{abs(e.value):,.1f}bn"
     if e.kind == "multi_year":
         word = "lowest" if e.direction == "low" else "highest"
@@ -111,7 +114,7 @@ def headline(e: Event) -> str:
 def rank_phrase(e: Event) -> str | None:
     """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11" """
     r = e.rank
-    if r is None:
+    if r is None or r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
         return None
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
     streak = e.kind == "streak"
@@ -158,7 +161,10 @@ def event_lines(e: Event) -> list[str]:
         if extra:
             lines.append(extra)
     lines += [f"note: {note_text(n)}" for n in e.notes]
-    if e.suppressed:
+    if e.folded:
+        what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
+        lines.append("of which " + ", ".join(f"{m}{what.get(b, '')} {num(v)}" for m, b, v in e.folded))
+    elif e.suppressed:
         lines.append(f"also fired for members: {', '.join(e.suppressed)}")
     lines.append(f"rule {e.rule} ({e.severity}; threshold {e.threshold:g}; data month {e.end})")
     return lines
@@ -173,12 +179,13 @@ def event_line(e: Event) -> str:
 # --- the release message --------------------------------------------------------------------------------
 
 
-def summary_lines(summary: dict[str, Any], top: int | None = None) -> list[str]:
-    """The release summary table as plain lines (the body of `tic-alert check` before events)."""
+def summary_lines(summary: dict[str, Any], top: int | None = None, verbose: bool = False) -> list[str]:
+    """The release summary table as plain lines (the body of `tic-alert check` before events);
+    ``verbose`` adds what the operator wants and a subscriber does not (files, vintage conflicts)."""
     month = pd.Period(summary["data_month"], "M")
     lines = [
         f"TIC release: data for {month.strftime('%B %Y')} ({summary['unit']})",
-        "Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items()),
+        *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items())] if verbose else []),
         "",
         f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}"
         f"{'1m':>9}{'3m':>9}{'12m':>9}   3-month move in history",
@@ -200,16 +207,15 @@ def summary_lines(summary: dict[str, Any], top: int | None = None) -> list[str]:
             "",
             f"Foreign Official net long-term Treasury transactions (SLT Table 3; > 0 = bought), {nm}:",
         ]
-        lines.append(
-            f"  net {num(net['value'])}, 3 months {num(net['change_3m'])} "
-            f"({_rank(net['rank_3m'], 'net selling', 'net buying')})"
-        )
+        rank = _rank(net["rank_3m"], "net selling", "net buying")
+        rank = f" ({rank})" if rank else ""
+        lines.append(f"  net {num(net['value'])}, 3 months {num(net['change_3m'])}{rank}")
         if flows["valuation_lt"]:
             val = flows["valuation_lt"]
             lines.append(
                 f"  valuation change of bonds & notes {num(val['value'])}, 3 months {num(val['change_3m'])}"
             )
-    if summary["conflicts"]:
+    if summary["conflicts"] and verbose:
         lines += ["", f"Note: {summary['conflicts']} cells differ between file vintages (newer file kept)."]
     return lines
 
@@ -226,15 +232,17 @@ def _row(e: dict[str, Any]) -> str:
 def _rank(r: dict[str, Any] | None, down: str, up: str) -> str:
     if not r:
         return "n.a."
+    if r["rank"] > INFORMATIVE_RANK:
+        return ""
     what = down if r["direction"] == "decline" else up
     place = "largest" if r["rank"] == 1 else f"{ordinal(r['rank'])} largest"
     return f"{place} {what} of {r['of']} since {r['since']}"
 
 
-def render_text(summary: dict[str, Any], events: Iterable[Event] = ()) -> str:
+def render_text(summary: dict[str, Any], events: Iterable[Event] = (), verbose: bool = False) -> str:
     """The plain-text message (terminal): summary, then every event that fires."""
     events = list(events)
-    lines = summary_lines(summary)
+    lines = summary_lines(summary, verbose=verbose)
     lines += ["", f"Events ({len(events)})" if events else "Events: none of the rules fires on this release."]
     for e in events:
         first, *rest = event_lines(e)
@@ -263,7 +271,7 @@ def render_html(summary: dict[str, Any], events: Iterable[Event] = (), limit: in
 def _html(summary: dict[str, Any], events: list[Event], top: int, shown: int) -> str:
     esc = html.escape
     month = month_name(summary["data_month"], "%B %Y")
-    title, _files, _blank, *table = summary_lines(summary, top=top)
+    title, _blank, *table = summary_lines(summary, top=top)
     out = [f"<b>{esc(title)}</b>"]
     if events:
         out.append(f"<b>{len(events)} alert{'s' if len(events) != 1 else ''}</b>")

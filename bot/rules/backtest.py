@@ -17,12 +17,11 @@ import pandas as pd
 
 from bot.data.panel import Panel
 from bot.rules.build import build_event
-from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides, threshold_for
+from bot.rules.candidates import candidates, fires
+from bot.rules.catalogue import Rule, check_overrides, floor_for, threshold_for
 from bot.rules.events import Event
-from bot.rules.kinds import meets_threshold
 from bot.rules.metrics import Metrics
-from bot.rules.release import inhibit, newest_month, order
+from bot.rules.release import newest_month, one_story
 
 DEFAULT_START = pd.Period("2000-01", "M")
 
@@ -50,8 +49,8 @@ def backtest(
         frame = candidates(metrics, rule, months)
         if frame.empty:
             continue
-        keep = meets_threshold(rule.spec, frame["metric"], threshold)
+        keep = fires(rule, frame, threshold, floor_for(rule, overrides))
         for row in frame[keep].to_dict("records"):
             events.append(build_event(metrics, rule, row, threshold, str(row["period"])))
     suspect = panel.suspect_entities()  # files of one release disagree (see Panel.suspect)
-    return order([e for e in inhibit(events, panel) if e.entity not in suspect], rules)
+    return one_story([e for e in events if e.entity not in suspect], panel, rules)

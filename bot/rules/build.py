@@ -37,18 +37,24 @@ def build_event(
         rank = _window_rank(metrics, rule, entity, i)
     elif rule.kind == "streak" and streak is not None:
         rank = _streak_rank(metrics, rule, entity, i, streak)
-    if rank is not None:
-        since = pd.Period(rank.since, "M")
-        notes += [Caveat(RANKED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, since, t)]
+    if rank is not None:  # a break note only where the event's own window crosses a break
+        notes += [Caveat(RANKED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, start - 1, t)]
     since_month = None if _missing(row.get("since")) else str(row["since"])
     if rule.kind == "multi_year":
         level = metrics.column(rule.series, entity)
         first = metrics.index[int(np.argmax(~np.isnan(level)))]
         after = pd.Period(since_month, "M") if since_month else first
         notes += [Caveat(COMPARED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, after, t)]
+    bn = value  # the move in $bn (a percentage rule's parts and size are in $bn too)
+    if rule.kind in ("change", "official_selling", "record") and rule.unit == "pct":
+        bn = float(metrics.window_column(rule.series, rule.window, entity)[i])
     if rule.kind in ("change", "official_selling", "record", "streak"):
-        parts, part_notes = decompose(metrics, entity, rule.series, start, t, value)
+        parts, part_notes = decompose(metrics, entity, rule.series, start, t, bn)
         notes += part_notes
+        size = bn
+    else:  # a level: the story's size is how far holdings moved in the window (3 months for a low/high)
+        span = 3 if rule.kind == "multi_year" else rule.window
+        size = float(metrics.window_column(rule.series, span, entity)[i])
     level_now: float | None = None
     if rule.series in STOCKS:
         lv = metrics.column(rule.series, entity)[i]
@@ -78,6 +84,7 @@ def build_event(
         rank_to=None if _missing(row.get("rank_to")) else int(row["rank_to"]),
         passed=passed,
         notes=tuple(notes),
+        size=round(size, DECIMALS) if np.isfinite(size) else 0.0,
     )
 
 

@@ -49,8 +49,11 @@ COMMON_FIELDS = (
     "threshold",
     "severity",
     "enabled",
+    "floor",
+    "min_size",
 )
 DEFAULTS = {"unit": "bn", "min_history": 36, "top_n": 10}
+FLOOR = ".floor"  # an override key "<rule id>.floor" sets a subscriber's floor for the rule
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 
 
@@ -71,6 +74,8 @@ class Rule:
     min_history: int = 36  # record: windows of history needed before a record counts
     top_n: int = 10  # rank_change: only moves that end within the top n holders
     enabled: bool = True
+    floor: float = 0.0  # smallest $bn move that is news (moves, records, streaks); overridable
+    min_size: float = 0.0  # smallest holder ($bn of holdings at the month) the rule speaks about
 
     @property
     def series(self) -> str:
@@ -164,6 +169,11 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
     if not isinstance(enabled, bool):
         raise bad("enabled", "true or false")
     extra: dict[str, Any] = {}
+    for key in ("floor", "min_size"):
+        v = item.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1e5:
+            raise bad(key, "a number of $bn from 0")
+        extra[key] = float(v)
     if "unit" in kind.extra:
         unit = item.get("unit", DEFAULTS["unit"])
         if unit not in ("bn", "pct"):
@@ -235,11 +245,25 @@ def threshold_for(rule: Rule, overrides: Mapping[str, float | None]) -> float | 
     return rule.threshold if rule.enabled else None
 
 
+def floor_for(rule: Rule, overrides: Mapping[str, float | None]) -> float:
+    """The $bn floor a rule runs with: the subscriber's (key ``"<rule id>.floor"``), else the rule's."""
+    value = overrides.get(rule.id + FLOOR)
+    return rule.floor if value is None else float(value)
+
+
 def check_overrides(rules: Iterable[Rule], overrides: Mapping[str, float | None]) -> dict[str, float | None]:
-    """Validate a subscriber's thresholds: rule id → threshold (None switches the rule off)."""
+    """Validate a subscriber's thresholds: rule id → threshold (None switches the rule off), and
+    floors: ``"<rule id>.floor"`` → smallest $bn move (None: the rule's own floor)."""
     by_id = {r.id: r for r in rules}
     out: dict[str, float | None] = {}
     for rid, value in overrides.items():
+        if rid.endswith(FLOOR) and rid[: -len(FLOOR)] in by_id:
+            number = not isinstance(value, bool) and isinstance(value, int | float)
+            if not (value is None or (number and 0 <= value < 1e5)):  # type: ignore[operator]
+                name = rid[: -len(FLOOR)]
+                raise ConfigError(f"override: rule {name!r}: field 'floor': bad value {value!r}")
+            out[rid] = None if value is None else float(value)
+            continue
         if rid not in by_id:
             raise ConfigError(f"override: rule {rid!r}: no such rule")
         if value is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, Group
+from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, ST_HOLDINGS, Group
 from bot.data.sources import source_label
 from bot.data.windows import DECIMALS, STOCKS
 from bot.rules.events import (
@@ -59,6 +59,8 @@ def decompose(
     What the parts do not explain is shown as a remainder, labelled as derived.
     """
     notes: list[Caveat] = []
+    if series == ST_HOLDINGS:  # bills: no net-transaction split in the files
+        return (), notes
     group = next((g for g in metrics.panel.groups if g.name == entity), None)
     parts: list[Part] = []
     if series in STOCKS:

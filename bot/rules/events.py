@@ -102,6 +102,9 @@ class Event:
     passed: tuple[str, ...] = ()  # holders overtaken (or that overtook) in a rank change
     notes: tuple[Caveat, ...] = ()  # series breaks and other caveats, stated in the message
     suppressed: tuple[str, ...] = field(default=(), compare=False)  # members folded into a group event
+    # (member, basis, $bn move) of the events folded into this one
+    folded: tuple[tuple[str, str, float], ...] = field(default=(), compare=False)
+    size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
 
     @property
     def key(self) -> str:

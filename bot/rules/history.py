@@ -15,10 +15,9 @@ import pandas as pd
 from bot.data.panel import Panel
 from bot.rules.backtest import DEFAULT_START
 from bot.rules.build import build_event
-from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides
+from bot.rules.candidates import candidates, fires
+from bot.rules.catalogue import Rule, check_overrides, floor_for
 from bot.rules.events import Event
-from bot.rules.kinds import meets_threshold
 from bot.rules.metrics import Metrics
 from bot.rules.release import inhibit, newest_month, order
 
@@ -51,13 +50,17 @@ class History:
             self._frames[rule.id] = candidates(self.metrics, rule, self.months)
         return self._frames[rule.id]
 
-    def at(self, rule: Rule, threshold: float | None = None, last: int = 3) -> RuleHistory:
-        """The rule's history at ``threshold`` (default: its own), with the newest ``last`` releases."""
+    def at(
+        self, rule: Rule, threshold: float | None = None, last: int = 3, floor: float | None = None
+    ) -> RuleHistory:
+        """The rule's history at ``threshold`` (default: its own) and $bn ``floor`` (default: its
+        own), with the newest ``last`` releases."""
         value = rule.threshold
         if threshold is not None:
             value = check_overrides([rule], {rule.id: threshold})[rule.id] or 0.0
         frame = self._candidates(rule)
-        hits = frame if frame.empty else frame[meets_threshold(rule.spec, frame["metric"], value)]
+        low = floor_for(rule, {} if floor is None else {rule.id + ".floor": floor})
+        hits = frame if frame.empty else frame[fires(rule, frame, value, low)]
         periods = sorted(set(hits["period"]), reverse=True) if len(hits) else []
         shown = set(periods[:last])
         events = (

@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET
+from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 
 # basis as written in the rule file → panel series
-BASES = {"holdings": HOLDINGS, "lt_holdings": LT_HOLDINGS, "net": LT_NET}
+BASES = {"holdings": HOLDINGS, "lt_holdings": LT_HOLDINGS, "bills": ST_HOLDINGS, "net": LT_NET}
 SEVERITIES = ("info", "notable", "major")
 SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -50,7 +50,7 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind(
             "change",
-            ("holdings", "lt_holdings", "net"),
+            ("holdings", "lt_holdings", "bills", "net"),
             ("decline", "increase"),
             "higher",
             False,
@@ -60,7 +60,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "record",
-            ("holdings", "lt_holdings", "net"),
+            ("holdings", "lt_holdings", "bills", "net"),
             ("decline", "increase"),
             "lower",
             True,

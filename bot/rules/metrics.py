@@ -19,6 +19,9 @@ from bot.data.panel import Panel
 from bot.data.sources import MFH_FAMILY
 from bot.data.windows import uses_source
 
+ROSTER_RANK = 5  # the roster's 5th-smallest holder at the month is the yardstick ...
+ROSTER_SHARE = 0.5  # ... and a holder below half of it was not on the roster then
+
 
 class Metrics:
     """Months × entities frames of one panel, computed on first use and kept."""
@@ -55,10 +58,36 @@ class Metrics:
 
     @cached_property
     def major(self) -> pd.DataFrame:
-        """True where a country is on the Major Foreign Holders roster that month (MFH family file)."""
+        """True where a country was on the Major Foreign Holders roster as published for that month.
+
+        Today's MFH files back-fill a newcomer's whole year (El Salvador at 1.1bn in 2025-01,
+        Bahamas at 17bn in 2024-01, France at 0.0 in 2008-05). A country counts as major at t
+        only if it is in an MFH file at t and holds at least :data:`ROSTER_SHARE` of the
+        :data:`ROSTER_RANK`-th smallest MFH holder at t (on a roster of at least twice that many):
+        month-t figures only, no look-ahead.
+        """
         src = self.sources(HOLDINGS)
         cols = [c for c in src.columns if c in set(self.countries)]
-        return src[cols].isin(MFH_FAMILY)
+        listed = src[cols].isin(MFH_FAMILY)
+        if not cols:
+            return listed
+        level = self.values(HOLDINGS)[cols].where(listed)
+        ordered = np.sort(level.to_numpy(), axis=1)  # NaN last
+        full = listed.sum(axis=1).to_numpy() >= 2 * ROSTER_RANK  # a roster, not a hand-picked few
+        ref = np.where(full, ordered[:, min(ROSTER_RANK, len(cols)) - 1], -np.inf)
+        with np.errstate(invalid="ignore"):
+            big = level.to_numpy() >= ROSTER_SHARE * ref[:, None]
+        return listed & pd.DataFrame(big, index=level.index, columns=cols)
+
+    @cached_property
+    def break_rows(self) -> list[tuple[int, frozenset[str], bool]]:
+        """Holdings series breaks as (row, sources, comparable): where a level changes series."""
+        out = []
+        for applied in self.panel.breaks:
+            p = applied.brk.period
+            if HOLDINGS in applied.series and p in self.index and p != self.index[0]:
+                out.append((self.position(p), applied.sources, applied.brk.comparable))
+        return out
 
     def breaks_between(self, entity: str, series: str, after: pd.Period, until: pd.Period) -> list[str]:
         """Non-comparable series breaks in (after, until] that touch this entity's series."""

@@ -12,15 +12,23 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
-from bot.data.entities import GRAND_TOTAL, HOLDINGS
+from bot.data.entities import (
+    FOREIGN_NON_OFFICIAL,
+    FOREIGN_OFFICIAL,
+    GRAND_TOTAL,
+    HOLDINGS,
+    LT_HOLDINGS,
+    ST_HOLDINGS,
+)
 from bot.data.panel import Panel
 from bot.rules.build import build_event
-from bot.rules.candidates import candidates
-from bot.rules.catalogue import Rule, check_overrides, threshold_for
+from bot.rules.candidates import candidates, fires_arrays
+from bot.rules.catalogue import Rule, check_overrides, floor_for, threshold_for
 from bot.rules.events import Event
-from bot.rules.kinds import SEVERITY_ORDER, strength
+from bot.rules.kinds import strength
 from bot.rules.metrics import Metrics
 
 
@@ -46,9 +54,10 @@ class ReleaseCandidates:
         self.month = pd.Period(month, "M") if month is not None else newest_month(panel)
         self.rules = tuple(rules)
         self.by_rule: dict[str, RuleCandidates] = {}
-        self._chosen: dict[tuple[str, float, int], tuple[Event, ...]] = {}
+        self._chosen: dict[tuple[str, float, int, float], tuple[Event, ...]] = {}
         self._keys: dict[str, list[float]] = {}
         self._groups = {g.name for g in panel.groups}
+        self._frames: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # rule id → metric, move
         for rule in self.rules:
             frame = candidates(self.metrics, rule, [self.month])
             asc = rule.spec.stricter == "lower"
@@ -58,6 +67,7 @@ class ReleaseCandidates:
                 for row in frame.to_dict("records")
             )
             self.by_rule[rule.id] = RuleCandidates(rule, events)
+            self._frames[rule.id] = (frame["metric"].to_numpy("float64"), frame["move"].to_numpy("float64"))
             self._keys[rule.id] = [-strength(rule.spec, float(m)) for m in frame["metric"]]  # ascending
 
     def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
@@ -74,18 +84,19 @@ class ReleaseCandidates:
             # those whose -strength is at most the threshold's (meets_threshold, by bisection)
             count = bisect_right(self._keys[rule.id], -strength(rule.spec, threshold))
             if count:
-                fired.extend(self._pick(rule, float(threshold), count))
-        if any(e.entity in self._groups for e in fired):
-            fired = inhibit(fired, self.metrics.panel)
+                fired.extend(self._pick(rule, float(threshold), count, floor_for(rule, overrides)))
         suspect = self.metrics.panel.suspect_entities()  # files of one release disagree: no alert
         fired = [e for e in fired if e.entity not in suspect]
-        return order(fired, self.rules)
+        return one_story(fired, self.metrics.panel, self.rules)
 
-    def _pick(self, rule: Rule, threshold: float, count: int) -> tuple[Event, ...]:
-        """The first ``count`` candidates, carrying the subscriber's threshold (memoised)."""
-        key = (rule.id, threshold, count)
+    def _pick(self, rule: Rule, threshold: float, count: int, floor: float) -> tuple[Event, ...]:
+        """Of the first ``count`` candidates, those the floor and persistence keep (:func:`fires`),
+        carrying the subscriber's threshold (memoised)."""
+        key = (rule.id, threshold, count, floor)
         if key not in self._chosen:
-            chosen = self.by_rule[rule.id].events[:count]
+            metric, move = self._frames[rule.id]
+            keep = fires_arrays(rule, metric[:count], move[:count], threshold, floor)
+            chosen = tuple(e for e, k in zip(self.by_rule[rule.id].events[:count], keep, strict=True) if k)
             if threshold != rule.threshold:
                 chosen = tuple(replace(e, threshold=threshold) for e in chosen)
             self._chosen[key] = chosen
@@ -100,42 +111,124 @@ def newest_month(panel: Panel) -> pd.Period:
 
 
 def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
-    """Drop member events that a same-rule, same-release group event already tells (one story)."""
+    """Fold member events into the group event that already tells them (one story): the same
+    rule, or the same move (window and direction) under another rule that is at least as rare.
+    Foreign Official is a member of Grand Total here, and a bonds & notes or bills move is a part
+    of the same entity's holdings move ("of which Foreign Official −281.0")."""
     events = list(events)
-    groups = {g.name: g.members for g in panel.groups}
-    covered: dict[tuple[str, str, str], list[int]] = {}
+    groups: dict[str, tuple[str, ...]] = {g.name: g.members for g in panel.groups}
+    groups[GRAND_TOTAL] = (FOREIGN_OFFICIAL, FOREIGN_NON_OFFICIAL)
+    covered: dict[tuple[object, ...], list[int]] = {}
+    named = panel_groups(panel)
     for i, e in enumerate(events):
-        for m in groups.get(e.entity, ()):
-            covered.setdefault((e.release, e.rule, m), []).append(i)
+        if e.entity in named:
+            for m in groups[e.entity]:
+                covered.setdefault((e.release, e.rule, m), []).append(i)
+        if e.kind in TELLS_BEST:
+            for m in (*groups.get(e.entity, ()), *((e.entity,) if e.basis == HOLDINGS else ())):
+                covered.setdefault(_move(e, m), []).append(i)
     out: list[Event] = []
-    folded: dict[int, list[str]] = {}
+    folded: dict[int, list[Event]] = {}
     for e in events:
-        by = covered.get((e.release, e.rule, e.entity))
-        if by and e.entity not in groups:
+        by = covered.get((e.release, e.rule, e.entity), [])
+        if not by and e.kind in TELLS_BEST:
+            by = [i for i in covered.get(_move(e), []) if _tells(events[i], e, groups)]
+        if by and (e.entity not in groups or e.basis != HOLDINGS):
             for i in by:
-                folded.setdefault(i, []).append(e.entity)
+                if all(f is not e for f in folded.setdefault(i, [])):
+                    folded[i].append(e)
             continue
         out.append(e)
     if folded:
-        index = {id(events[i]): names for i, names in folded.items()}
-        out = [replace(e, suppressed=tuple(index[id(e)])) if id(e) in index else e for e in out]
+        told = {id(events[i]): sorted(f, key=lambda x: -abs(x.size)) for i, f in folded.items()}
+        out = [
+            replace(
+                e,
+                suppressed=tuple(f.entity for f in told[id(e)]),
+                folded=tuple((f.entity, f.basis, f.size) for f in told[id(e)]),
+            )
+            if id(e) in told
+            else e
+            for e in out
+        ]
     return out
 
 
+def panel_groups(panel: Panel) -> set[str]:
+    return {g.name for g in panel.groups}
+
+
+def _move(e: Event, entity: str | None = None) -> tuple[object, ...]:
+    return (e.release, e.start, e.end, e.value < 0, entity or e.entity)
+
+
+def _tells(g: Event, e: Event, groups: Mapping[str, tuple[str, ...]]) -> bool:
+    """Does event g (a group's, or a holdings move) already tell event e's move, at least as rare?"""
+    if g is e or TELLS_BEST[g.kind] > TELLS_BEST[e.kind]:
+        return False
+    part = g.basis == HOLDINGS and e.basis in (LT_HOLDINGS, ST_HOLDINGS)  # bonds & notes or bills
+    if g.entity == e.entity:
+        return part
+    return e.entity in groups.get(g.entity, ()) and (g.basis == e.basis or part)
+
+
+# a record replaces the matching change alert: the rarer kind tells a shared move
+TELLS_BEST = {"record": 0, "official_selling": 1, "change": 1}
+
+
+def one_story(events: Iterable[Event], panel: Panel, rules: Sequence[Rule] = ()) -> list[Event]:
+    """One story, told once, biggest first: a move fired by several rules is told by the rarest
+    (a record replaces the change alert), a member's move is told under its group, then
+    :func:`order`."""
+    events = list(events)
+    best: dict[tuple[str, str, str, str, str, bool], Event] = {}
+    place = {r.id: i for i, r in enumerate(rules)}
+    for e in events:
+        if e.kind in TELLS_BEST:
+            key = _move_key(e)
+            held = best.get(key)
+            if held is None or _teller(e, place) < _teller(held, place):
+                best[key] = e
+    events = [e for e in events if e.kind not in TELLS_BEST or best[_move_key(e)] is e]
+    # a record on an entity's holdings replaces the change alerts on it that way, any window
+    records = {(e.release, e.entity, e.basis, e.value < 0) for e in events if e.kind == "record"}
+    events = [
+        e
+        for e in events
+        if e.kind not in ("change", "official_selling")
+        or (e.release, e.entity, e.basis, e.value < 0) not in records
+    ]
+    return order(inhibit(events, panel), rules)
+
+
+def _move_key(e: Event) -> tuple[str, str, str, str, str, bool]:
+    return (e.release, e.entity, e.basis, e.start, e.end, e.value < 0)
+
+
+def _teller(e: Event, place: Mapping[str, int]) -> tuple[int, int]:
+    return (TELLS_BEST[e.kind], place.get(e.rule, len(place)))
+
+
 def order(events: Iterable[Event], rules: Sequence[Rule] = ()) -> list[Event]:
-    """By release; most severe first; then catalogue order, month and entity (deterministic)."""
+    """By release; by how much the story matters (:func:`weight`: $bn size × rarity), largest
+    first; then catalogue order and entity (deterministic)."""
     place = {r.id: i for i, r in enumerate(rules)}
     return sorted(
         events,
-        key=lambda e: (
-            e.release,
-            -SEVERITY_ORDER[e.severity],
-            place.get(e.rule, len(place)),
-            e.rule,
-            e.end,
-            e.entity,
-        ),
+        key=lambda e: (e.release, -weight(e), place.get(e.rule, len(place)), e.rule, e.end, e.entity),
     )
+
+
+def weight(e: Event) -> float:
+    """How much an event matters: its $bn size times its rarity (a record ×3, top 3 ×2, a low or
+    high in ten or more years ×2)."""
+    rarity = 1.0
+    if e.rank is not None and e.kind != "streak":
+        rarity = 3.0 if e.rank.rank == 1 else 2.0 if e.rank.rank <= 3 else 1.0
+    elif e.kind == "multi_year" and e.metric >= 10:
+        rarity = 2.0
+    size = e.size if np.isfinite(e.size) else 0.0
+    return round(abs(size) * rarity, 6)
 
 
 def evaluate(
