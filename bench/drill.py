@@ -299,6 +299,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--interval", type=float, default=15.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--spread", type=float, default=60.0, help="companions arrive within this many seconds")
     ap.add_argument("--transcript", type=Path)
     args = ap.parse_args()
     data = Path(args.data_dir)
@@ -315,6 +316,7 @@ def main() -> int:
         elif args.drill == "upgrade":
             kw["old_schema"] = True
         transcript = args.transcript if i == 0 else None
+        kw["spread"] = args.spread
         results.append(one_run(data, eds, args.subscribers, args.interval, args.seed + i, transcript, **kw))
         report(args.drill, results[-1:], args.interval, args.subscribers)
     print("---")
