@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -286,14 +287,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except TicAlertError as err:
-        print(f"tic-alert: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
-    except OSError as err:
-        print(f"tic-alert: error: {err}", file=sys.stderr)
+    except (TicAlertError, OSError) as err:
+        print(f"tic-alert: error: {_secret_free(err)}", file=sys.stderr)
         return 2
     except Exception as err:  # a bug: still one line, with what it was
-        print(f"tic-alert: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"tic-alert: internal error: {type(err).__name__}: {_secret_free(err)}", file=sys.stderr)
         return 70
+
+
+def _secret_free(err: BaseException) -> str:
+    """The error's text without the bot token (a library may quote it, e.g. in a URL)."""
+    text = str(err)
+    token = os.environ.get("TIC_ALERT_BOT_TOKEN")
+    return text.replace(token, "<token>") if token else text

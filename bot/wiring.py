@@ -11,6 +11,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from telegram.error import InvalidToken
+
 from bot.config import Settings
 from bot.data.fetch import fetch, make_session, request_budget
 from bot.data.load import fetch_all, panel_from_bytes
@@ -87,6 +89,11 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
         session = make_session(settings.user_agent)
         get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
         files = load_files(store, data_dir, lambda: fetch_all(lambda url: get(url), base))
-        runtime.run(files)
+        try:
+            runtime.run(files)
+        except InvalidToken:  # its message quotes the token
+            raise TicAlertError(
+                "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"
+            ) from None
     finally:
         store.close()

@@ -208,8 +208,13 @@ def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_pa
         dispatch = day.poller.handover
 
         def killed(release, panel):
-            dispatch(release, panel)  # the rows are written in the hand-over's transaction …
-            raise KeyboardInterrupt  # … and the process dies before it commits
+            writes = dispatch(release, panel)
+
+            def then_die():
+                writes()  # the rows are written in the hand-over's transaction …
+                raise KeyboardInterrupt  # … and the process dies before it commits
+
+            return then_die
 
         day.poller.handover = killed
         day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
@@ -229,3 +234,43 @@ def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_pa
         day.poll()
         day.settle()
         assert len(texts(day, 601)) == 1 and len(day.telegram.sent(601, edits=True)) == 2
+
+
+def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        day.subscribe(-701, chat_type="group")  # a group where the bot may not send photos
+        day.telegram.fail_next(
+            "sendPhoto", 400, "Bad Request: not enough rights to send photos to the chat", chat_id=-701
+        )
+        day.subscribe(702)
+        day.subscribers.set_group(702, "Asia pair", ("Japan", "China, Mainland"))
+        day.subscribers.watch(702, "Asia pair")
+        day.subscribe(703)
+        day.subscribers.watch(703, "Belgium")
+        day.subscribe(704)  # Telegram says 429 three times: the sender waits, then the same row goes out
+        day.telegram.fail_next("sendPhoto", 429, parameters={"retry_after": 1}, count=3, chat_id=704)
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.poll()
+        counts = day.settle(timeout=40)
+        assert counts["failed"] == 0 and counts["sent"] == 3
+        (as_text,) = day.telegram.sent(-701)
+        assert as_text.method == "sendMessage" and "Japan + China holdings fell 58.7bn" in as_text.text
+        assert "Japan + China" in texts(day, 702)[0]  # watching an own group of its members
+        assert texts(day, 703) == []
+        assert len(texts(day, 704)) == 1 and day.telegram.count_429 >= 3
+
+
+def test_follow_ups_wait_for_the_alert_of_their_chat(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        outbox = day.outbox
+        now = day.clock()
+        with day.store.transaction():
+            outbox.add("r:1:0", "2026-04", 801, "alert", ["first"], now)
+            outbox.add("r:1:1", "2026-04", 801, "followup", ["second"], now)
+            outbox.add("r:2:0", "2026-04", 802, "alert", ["other"], now)
+        first = outbox.of_release("2026-04")[0]
+        later = now + __import__("datetime").timedelta(hours=1)
+        outbox.set_state(first.id, "pending", now, "429", later)  # the alert waits out a 429
+        assert [d.chat_id for d in outbox.due(now)] == [802]  # chat 801's follow-up does not overtake

@@ -32,6 +32,7 @@ from telegram.ext import (
 from bot.notify.chatbot import ChatBot
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Reply, split_command
 from bot.notify.entity_commands import Ctx, UsageError
+from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import ChatThrottle
 
@@ -39,38 +40,6 @@ log = logging.getLogger("tic_alert.bot")
 TEXT_LIMIT = 4096
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 GONE_STATUSES = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
-
-
-def silence_http_logs() -> None:
-    """httpx logs every request URL at INFO, and the URL holds the token: keep those loggers quiet."""
-    for name in ("httpx", "httpcore", "hpack"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def redact_in_logs(secret: str) -> None:
-    """No log record, from any library, carries ``secret``: it is replaced as the record is made.
-
-    python-telegram-bot logs its Bot API URL (token included) at DEBUG and httpx every request
-    URL at INFO; a record factory catches those and anything else, whatever the handlers.
-    """
-    if not secret:
-        return
-    previous = logging.getLogRecordFactory()
-    if getattr(previous, "redacts", None) == secret:
-        return
-
-    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        try:
-            text = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler to report
-            return record
-        if secret in text:
-            record.msg, record.args = text.replace(secret, "<token>"), None
-        return record
-
-    factory.redacts = secret  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(factory)
 
 
 def utc_now() -> dt.datetime:
@@ -97,11 +66,16 @@ class TelegramFrontend:
         if message is None or chat is None or not message.text:
             return
         name, args = split_command(message.text)
+        addressed = message.text.split(maxsplit=1)[0].partition("@")[2]
+        if addressed and addressed.lower() != (context.bot.username or "").lower():
+            return  # "/stop@OtherBot" in a group is not for us
         if not await self._allowed(chat.id, context):
             return
         command = BY_NAME.get(name)
         refusal = None
         user_id = user.id if user else None
+        if command is None and chat.type != ChatType.PRIVATE:
+            return  # a group's members talk to other bots too: only our own commands get an answer
         if command is None:
             close = difflib.get_close_matches(name, list(BY_NAME), n=1)
             hint = f" Did you mean /{close[0]}?" if close else ""
@@ -176,8 +150,8 @@ class TelegramFrontend:
         return ok
 
     async def _may_change(self, chat, user_id, message, context) -> bool:  # type: ignore[no-untyped-def]
-        """Anyone in a private chat; in a group or supergroup, its administrators only."""
-        if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        """Anyone in a private chat; in a group, supergroup or channel, its administrators only."""
+        if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL):
             return True
         if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
             return True  # an anonymous administrator speaks as the group

@@ -212,7 +212,7 @@ class ChatBot(EntityCommands):
     async def cmd_latest(self, ctx: Ctx) -> list[Reply]:
         chat = self.chat(ctx)
         view = self._view()
-        events = chat_events(view.release, chat, self.rules, ctx.now.date())
+        events = chat_events(view.release, chat, self.rules, ctx.now.date(), self.groups)
         html, png = await self.heavy(view.release_message, events)  # type: ignore[misc]
         month = view.summary["data_month"]
         caption = f"TIC release, data for {month}: {len(events)} event(s) for this chat."

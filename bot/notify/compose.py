@@ -8,8 +8,9 @@ in, the chat's events out. The release-day broadcast and /latest use the same fu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from bot.data.entities import Group
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
 from bot.rules.release import ReleaseCandidates
@@ -32,14 +33,28 @@ def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str
     return out
 
 
-def watched(event: Event, watches: Sequence[str]) -> bool:
-    """An event a watching chat gets: on a watched entity, a group folding one in, or an aggregate."""
+def watched(event: Event, watches: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None) -> bool:
+    """An event a watching chat gets: on a watched entity, on a group holding one (a chat's own
+    group stands for its members), with a watched member folded in, or on an aggregate."""
     if not watches or event.entity in AGGREGATES:
         return True
-    return event.entity in watches or any(m in watches for m in event.suppressed)
+    groups = groups or {}
+    names = set(watches)
+    for name in watches:
+        names.update(groups.get(name, ()))
+    members = set(groups.get(event.entity, ())) | set(event.suppressed)
+    return event.entity in names or bool(members & names)
 
 
-def chat_events(release: ReleaseCandidates, chat: Chat, rules: Sequence[Rule], today: dt.date) -> list[Event]:
-    """The events this chat gets for the release, biggest story first."""
+def chat_events(
+    release: ReleaseCandidates,
+    chat: Chat,
+    rules: Sequence[Rule],
+    today: dt.date,
+    groups: Sequence[Group] = (),
+) -> list[Event]:
+    """The events this chat gets for the release, biggest story first (``groups``: the
+    configured groups, whose events reach a chat watching one of their members)."""
     events = release.fire(overrides_for(chat, rules, today), checked=True)
-    return [e for e in events if watched(e, chat.watches)]
+    known = {g.name: g.members for g in groups} | dict(chat.groups)
+    return [e for e in events if watched(e, chat.watches, known)]

@@ -72,46 +72,66 @@ class Dispatcher:
         self.last: Dispatched | None = None
         self._rows: list[tuple] = []
 
-    def __call__(self, release: PublishedRelease, panel: Panel) -> None:
-        """The poller's ``handover(release, panel)``."""
+    def __call__(self, release: PublishedRelease, panel: Panel) -> Callable[[], None] | None:
+        """The poller's ``handover(release, panel)``: composes now, outside any transaction, and
+        returns the writes, which the poller runs inside the hand-over's short transaction."""
         if release.baseline:
             log.info("release %s is the store's baseline: no alert", release.month)
-            return
-        self.last = self.dispatch(release.month, release.months, panel)
-        log.info("hand-over %s: %s", release.month, self.last)
+            return None
+        done, write = self.compose(release.month, release.months, panel)
+
+        def commit() -> None:
+            write()
+            self.last = done
+            log.info("hand-over %s: %s", release.month, done)
+
+        return commit
 
     def dispatch(self, month: str, months: Sequence[str], panel: Panel) -> Dispatched:
+        """Compose and queue in one go (the bench; tests without a poller)."""
+        done, write = self.compose(month, months, panel)
+        write()
+        return done
+
+    def compose(
+        self, month: str, months: Sequence[str], panel: Panel
+    ) -> tuple[Dispatched, Callable[[], None]]:
+        """Every chat's deliveries for the release (CPU only, plus reads), and the writes that queue
+        them: charts first, then the rows, in the caller's transaction."""
         now = self.clock()
         today = now.date()
         metrics = Metrics(panel)
         candidates = [ReleaseCandidates(panel, self.rules, m, metrics) for m in months]
         summary = build_summary(panel)
         told = _told(self.outbox.of_release(month))
-        charts: dict[str, int] = {}
+        charts: dict[str, bytes] = {}
 
-        def chart_for(events: Sequence[Event]) -> int:
+        def chart_for(events: Sequence[Event]) -> str:
             e = flagged(events)
             key = f"{month}:{e.key if e else 'no-event'}"
             if key not in charts:
-                charts[key] = self.outbox.chart(key, main_chart(panel, summary, list(events)))
-            return charts[key]
+                charts[key] = main_chart(panel, summary, list(events))
+            return key
 
         counts = {"alert": 0, "followup": 0, "edit": 0}
         chats = self.subscribers.active_chats()
         recipients: list[tuple[Chat | int, list[Event]]] = []
         chosen: dict[tuple, list[Event]] = {}  # chats with the same settings share one selection
         for chat in chats:
-            key = (tuple(sorted(overrides_for(chat, self.rules, today).items())), chat.watches)
+            own = tuple(sorted((n, tuple(m)) for n, m in chat.groups.items()))
+            key = (tuple(sorted(overrides_for(chat, self.rules, today).items())), chat.watches, own)
             if key not in chosen:
-                chosen[key] = [e for c in candidates for e in chat_events(c, chat, self.rules, today)]
+                chosen[key] = [
+                    e for c in candidates for e in chat_events(c, chat, self.rules, today, self.groups)
+                ]
             recipients.append((chat, chosen[key]))
         for channel in self.channels:
             events = [e for c in candidates for e in c.fire() if e.entity in AGGREGATES]
             recipients.append((channel, events))
         summary_html = render_html(summary)
-        alerts: dict[tuple, tuple[list[str], int]] = {}  # chats with the same events share one rendering
+        alerts: dict[tuple, tuple[list[str], str]] = {}  # chats with the same events share one rendering
 
-        def alert_for(events: list[Event], every: bool) -> tuple[list[str], int]:
+        def alert_for(events: list[Event], every: bool) -> tuple[list[str], str]:
             key = (tuple(e.key for e in events), every)
             if key not in alerts:
                 alerts[key] = (
@@ -147,18 +167,24 @@ class Dispatcher:
                 keys = [k for k, _ in delivery.events]
                 if not any(k in current and event_digest(current[k]) != latest[k] for k in keys):
                     continue
-                messages = _recompose(delivery, [current.get(k) for k in keys], months)
+                extra = summary_html if every else None
+                messages = _recompose(delivery, [current.get(k) for k in keys], months, extra)
                 if messages is None:
                     continue
                 shown = [current[k] for k in keys if k in current]
                 self._add(month, chat_id, edition, "edit", messages, now, None, delivery.id, shown)
                 counts["edit"] += 1
                 edition += 1
-        self.outbox.add_many(self._rows, now)
-        self._rows = []
-        return Dispatched(
+        rows, self._rows = self._rows, []
+
+        def write() -> None:
+            ids = {key: self.outbox.chart(key, png) for key, png in charts.items()}
+            self.outbox.add_many([(*r[:5], ids.get(r[5]) if r[5] else None, *r[6:]) for r in rows], now)
+
+        done = Dispatched(
             month, len(recipients), counts["alert"], counts["followup"], counts["edit"], len(charts)
         )
+        return done, write
 
     def _add(
         self,
@@ -168,7 +194,7 @@ class Dispatcher:
         kind: str,
         messages: list[str],
         now: dt.datetime,
-        chart_id: int | None,
+        chart: str | None,
         edit_of: int | None,
         events: Sequence[Event],
     ) -> None:
@@ -179,7 +205,7 @@ class Dispatcher:
                 chat_id,
                 kind,
                 messages,
-                chart_id,
+                chart,
                 edit_of,
                 [(e.key, event_digest(e)) for e in events],
             )
@@ -202,22 +228,21 @@ def _latest_digests(before: Sequence[Delivery], delivery: Delivery) -> dict[str,
     return digests
 
 
-def _recompose(delivery: Delivery, events: list[Event | None], months: Sequence[str]) -> list[str] | None:
-    """The delivery's messages with its events' new details, split where they were split before.
+def _recompose(
+    delivery: Delivery, events: list[Event | None], months: Sequence[str], extra: str | None
+) -> list[str] | None:
+    """The delivery's messages with its events' new details, packed as the alert was (the summary
+    of a summary-mode chat or channel stays last).
 
-    None when the edit would not fit the same messages (then the reader keeps the first version:
-    it said nothing wrong, it only lacked a part that is now known).
-    """
+    None when the edit would not fit the same number of messages (then the reader keeps the
+    first version: it said nothing wrong, it only lacked a part that is now known)."""
     if any(e is None for e in events):
         return None
     blocks = [event_block(e) for e in events if e is not None]
     first = delivery.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
     if delivery.kind == "alert":
         limit = 1024 if delivery.chart_id is not None else 4096
-        messages = pack(first, blocks, limit)
-        extra = delivery.messages[-1] if len(delivery.messages) > len(messages) else None
-        if extra is not None and not extra.lstrip().startswith("•"):
-            messages = pack(first, [*blocks, extra], limit)  # a summary chat's summary stays last
+        messages = pack(first, [*blocks, *([extra] if extra else [])], limit)
     else:
         messages = pack(first, blocks, 4096)
     return messages if len(messages) == len(delivery.messages) else None

@@ -21,6 +21,7 @@ import datetime as dt
 import html
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -81,42 +82,61 @@ class Sender:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        recovered = self.outbox.recover()
+        while not stop.is_set():
+            try:
+                recovered = self.outbox.recover()
+                break
+            except sqlite3.Error as err:  # another process holds the write lock: try again
+                log.warning("outbox recovery waits: %s", err)
+                await asyncio.sleep(1.0)
+        else:
+            return
         if recovered:
             log.info("%d deliveries left 'sending' by a stop are sent again", recovered)
         inflight: dict[int, asyncio.Task] = {}
         while not stop.is_set():
-            for chat, task in list(inflight.items()):
-                if task.done():
-                    del inflight[chat]
-            room = self.workers - len(inflight)
-            rows = self.outbox.due(self.clock(), limit=room * 4) if room > 0 else []
-            started = 0
-            for row in rows:
-                if row.chat_id in inflight or started >= room:
-                    continue
-                inflight[row.chat_id] = asyncio.create_task(self.deliver(row))
-                started += 1
-            if started == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):  # new rows (wake), or look again anyway
-                    await asyncio.wait_for(self._wake.wait(), 0.2 if inflight else IDLE_SECONDS)
+            try:
+                await self._round(inflight)
+            except Exception:  # the database or a bug: log it, keep the sender alive
+                log.exception("sender round failed; trying again in a second")
+                await asyncio.sleep(1.0)
         for task in inflight.values():  # a send in flight finishes or stays 'sending' (sent again on start)
             task.cancel()
+
+    async def _round(self, inflight: dict[int, asyncio.Task]) -> None:
+        """Start the due rows (one at a time per chat), or wait for a wake-up."""
+        for chat, task in list(inflight.items()):
+            if task.done():
+                del inflight[chat]
+        room = self.workers - len(inflight)
+        rows = self.outbox.due(self.clock(), limit=room * 4) if room > 0 else []
+        started = 0
+        for row in rows:
+            if row.chat_id in inflight or started >= room:
+                continue
+            inflight[row.chat_id] = asyncio.create_task(self.deliver(row))
+            started += 1
+        if started == 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):  # new rows (wake), or look again anyway
+                await asyncio.wait_for(self._wake.wait(), 0.2 if inflight else IDLE_SECONDS)
 
     # --- one row ---------------------------------------------------------------------------------
 
     async def deliver(self, row: Delivery) -> None:
+        """Send one row; its state is written before and after each message (retried while the
+        database is busy, so a bookkeeping write never turns a sent message into a lost one)."""
         now = self.clock()
+        book, state = self._book, self.outbox.set_state
         if row.kind == "edit":
             target = self.outbox.get(row.edit_of) if row.edit_of else None
             if target is None or target.state in ("failed", "blocked"):
-                self.outbox.set_state(row.id, "failed", now, "the message to edit was never sent")
+                await book(state, row.id, "failed", now, "the message to edit was never sent")
                 return
             if target.state != "sent":
-                self.outbox.set_state(row.id, "pending", now, not_before=now + dt.timedelta(seconds=2))
+                await book(state, row.id, "pending", now, None, now + dt.timedelta(seconds=2))
                 return
-        self.outbox.set_state(row.id, "sending", now, attempt=True)
+        await book(state, row.id, "sending", now)
         try:
             for i, text in enumerate(row.messages):
                 if i < len(row.sent_ids):
@@ -124,43 +144,55 @@ class Sender:
                 await self._pace(row.chat_id)
                 message_id = await self._send(row, i, text)
                 self._spaced(row.chat_id)
-                self.outbox.sent_one(row.id, message_id, self.clock())
+                await book(self.outbox.sent_one, row.id, message_id, self.clock())
                 self.sent += 1
-            self.outbox.set_state(row.id, "sent", self.clock(), "")
+            await book(state, row.id, "sent", self.clock(), "")
         except RetryAfter as err:
             wait = retry_seconds(err)
             self._paused_until = max(self._paused_until, time.monotonic() + wait)
-            self._retry(row, f"429: retry after {wait:g} s", wait, count=False)
+            await self._retry(row, f"429: retry after {wait:g} s", wait)
         except Forbidden as err:
-            self.subscribers.set_blocked(row.chat_id, True, self.clock())
-            self.outbox.block_chat(row.chat_id, self.clock(), f"403: {err.message}")
+            await book(self.subscribers.set_blocked, row.chat_id, True, self.clock())
+            await book(self.outbox.block_chat, row.chat_id, self.clock(), f"403: {err.message}")
             log.info("chat %s blocked the bot: its deliveries stop", row.chat_id)
         except ChatMigrated as err:
-            self.subscribers.migrate(row.chat_id, err.new_chat_id, self.clock())
-            self.outbox.move_chat(row.chat_id, err.new_chat_id)
-            self._retry(row, f"moved to {err.new_chat_id}", 0, count=False)
+            await book(self.subscribers.migrate, row.chat_id, err.new_chat_id, self.clock())
+            await book(self.outbox.move_chat, row.chat_id, err.new_chat_id)
+            await self._retry(row, f"moved to {err.new_chat_id}", 0)
         except BadRequest as err:
-            if row.id not in self._plain and "not modified" not in err.message.lower():
+            if "not modified" in err.message.lower():
+                await book(state, row.id, "sent", self.clock(), "unchanged")
+            elif row.id not in self._plain:  # bad HTML, or a chat where photos are not allowed
                 self._plain.add(row.id)
-                log.warning("delivery %s refused (%s): sending it as plain text", row.id, err.message)
-                self._retry(row, f"400: {err.message}; plain text next", 0, count=False)
-            elif "not modified" in err.message.lower():
-                self.outbox.set_state(row.id, "sent", self.clock(), "unchanged")
+                log.warning("delivery %s refused (%s): plain text, no photo, next", row.id, err.message)
+                await self._retry(row, f"400: {err.message}; plain text next", 0)
             else:
-                self.outbox.set_state(row.id, "failed", self.clock(), f"400: {err.message}")
+                await book(state, row.id, "failed", self.clock(), f"400: {err.message}")
         except (TimedOut, NetworkError) as err:
-            backoff = min(60.0, 2.0**row.attempts)
             if row.attempts + 1 >= MAX_ATTEMPTS:
-                self.outbox.set_state(row.id, "failed", self.clock(), f"network: {err}")
+                await book(state, row.id, "failed", self.clock(), f"network: {err}")
             else:
-                self._retry(row, f"network: {err}", backoff, count=True)
+                await self._retry(row, f"network: {err}", min(60.0, 2.0**row.attempts), attempt=True)
+        except sqlite3.Error:
+            log.exception("delivery %s: the database did not answer; sent again after a restart", row.id)
         except Exception as err:  # a bug must not stop the others
             log.exception("delivery %s failed", row.id)
-            self.outbox.set_state(row.id, "failed", self.clock(), f"{type(err).__name__}: {err}")
+            await book(state, row.id, "failed", self.clock(), f"{type(err).__name__}: {err}")
 
-    def _retry(self, row: Delivery, detail: str, seconds: float, count: bool) -> None:
+    async def _book(self, write: Callable[..., object], *args: object) -> None:
+        """A bookkeeping write, retried while another connection holds the write lock."""
+        for attempt in range(20):
+            try:
+                write(*args)
+                return
+            except sqlite3.OperationalError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
+
+    async def _retry(self, row: Delivery, detail: str, seconds: float, attempt: bool = False) -> None:
         when = self.clock() + dt.timedelta(seconds=seconds)
-        self.outbox.set_state(row.id, "pending", self.clock(), detail, not_before=when)
+        await self._book(self.outbox.set_state, row.id, "pending", self.clock(), detail, when, attempt)
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for the chat's own next slot and any 429 pause, then take an overall slot."""
@@ -196,7 +228,7 @@ class Sender:
             else:
                 await self.bot.edit_message_text(body, row.chat_id, message_id, parse_mode=mode)
             return message_id
-        if i == 0 and row.chart_id is not None:
+        if i == 0 and row.chart_id is not None and not as_plain:
             return await self._send_photo(row, body, mode, extra)
         msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, **extra)
         return msg.message_id

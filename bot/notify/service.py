@@ -28,6 +28,7 @@ from bot.store.subscribers import Chat
 
 CAPTION_LIMIT = 1024
 MAX_CHART_YEARS = 26
+CHART_CACHE = 64
 
 
 @dataclass
@@ -66,11 +67,19 @@ class ReleaseView:
         return self._chart(("entity", entity, years, members), self._entity_chart, entity, years, members)
 
     def _chart(self, key: tuple, make: Callable[..., bytes | None], *args: object) -> bytes | None:
-        """Render once per key: concurrent askers wait for the first rendering, then share it."""
+        """Render once per key: concurrent askers wait for the first rendering, then share it.
+
+        At most CHART_CACHE charts are kept (the oldest asked goes first), so chats asking for
+        every entity and year cannot grow memory without bound."""
         with self._chart_lock:
-            if key not in self._charts:
-                self._charts[key] = make(*args)
-            return self._charts[key]
+            if key in self._charts:
+                self._charts[key] = self._charts.pop(key)  # most recently used last
+                return self._charts[key]
+            png = make(*args)
+            self._charts[key] = png
+            while len(self._charts) > CHART_CACHE:
+                self._charts.pop(next(iter(self._charts)))
+            return png
 
     def _entity_chart(self, entity: str, years: int, members: tuple[str, ...]) -> bytes | None:
         levels = group_levels(self.panel, members) if members else self.panel.series(entity, HOLDINGS)

@@ -129,6 +129,7 @@ CREATE TABLE deliveries (         -- the outbox: one row per (release, chat, edi
 );
 CREATE INDEX deliveries_state ON deliveries (state, id);
 CREATE INDEX deliveries_chat ON deliveries (release, chat_id);
+CREATE INDEX deliveries_chat_order ON deliveries (chat_id, id, state);
 """
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -162,10 +163,32 @@ def migrate(conn: sqlite3.Connection, where: str = "database") -> int:
         raise StoreError(f"{where}: schema version {version}, this tic-alert knows {SCHEMA_VERSION}")
     if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
         raise StoreError(f"{where}: has tables but no tic-alert schema version: not a tic-alert database")
-    for n in range(version, SCHEMA_VERSION):
-        # one transaction per step: a crash leaves the old version or the new one
-        conn.executescript(f"BEGIN;\n{MIGRATIONS[n]}\nPRAGMA user_version={n + 1};\nCOMMIT;")
+    if version == SCHEMA_VERSION:
+        return version
+    # one write transaction for all the steps, taken before the version is read again: of two
+    # processes upgrading at once, the second finds the work done (a crash leaves the old version)
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for n in range(version, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[n]):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.isolation_level = ""
     return SCHEMA_VERSION
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script's statements (they hold no ';' inside strings or comments)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
 
 
 def iso(moment: dt.datetime) -> str:

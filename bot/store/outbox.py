@@ -141,8 +141,12 @@ class Outbox:
 
     def due(self, now: dt.datetime, limit: int = 200) -> list[Delivery]:
         rows = self.conn.execute(
-            f"SELECT {_COLS} FROM deliveries WHERE state = 'pending'"
-            " AND (not_before IS NULL OR not_before <= ?) ORDER BY id LIMIT ?",
+            f"SELECT {_COLS} FROM deliveries AS d WHERE state = 'pending'"
+            " AND (not_before IS NULL OR not_before <= ?)"
+            # a chat's rows in order: a follow-up never overtakes an alert waiting out a 429
+            " AND NOT EXISTS (SELECT 1 FROM deliveries AS e WHERE e.chat_id = d.chat_id AND e.id < d.id"
+            " AND e.state IN ('pending', 'sending'))"
+            " ORDER BY id LIMIT ?",
             (iso(now), limit),
         )
         return [_row(r) for r in rows]

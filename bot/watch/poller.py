@@ -11,10 +11,11 @@ its newest month on the ``Country`` line decides:
 After a new release the companion files (``slt_table3.txt``, and ``mfhhis01.txt`` when its
 footer stamp changes) are polled until they show it too or the gathering time ends; the store
 records which file was complete when. The rules stage gets the release and its panel through
-``handover(release, panel)``, again whenever the release's contents grow (so its events must be
-keyed, as they are). Faults are logged, backed off, and after ``failures_before_event``
-consecutive failed polls raise one operator event; a scheduled release not seen by the end of
-its window raises a dead-man event.
+``handover(release, panel)``, again whenever the release's contents grow or it closes; the
+consumer composes there (no lock held) and may return its writes, which run inside the short
+transaction that marks the hand-over (a compare-and-set), so the two commit together. Faults
+are logged, backed off, and after ``failures_before_event`` consecutive failed polls raise one
+operator event; a scheduled release not seen by the end of its window raises a dead-man event.
 
 The network (``fetcher``), the clock (``clock``) and the store are passed in. "Is a poll due?"
 is the pure function :func:`~bot.watch.cadence.poll_due`; :func:`bot.watch.loop.run_forever`
@@ -70,7 +71,7 @@ class Poller:
         calendar: Calendar,
         build_panel: Callable[[dict[str, bytes]], Panel],
         clock: Clock = utc_now,
-        handover: Callable[[PublishedRelease, Panel], None] = log_handover,
+        handover: Callable[[PublishedRelease, Panel], Callable[[], None] | None] = log_handover,
         operator: Callable[[OperatorEvent], None] = log_operator_event,
         reference_files: tuple[str, ...] = REFERENCE,
         committed: Callable[[], None] = lambda: None,
@@ -288,10 +289,12 @@ class Poller:
             try:
                 panel = self.build_panel(self.store.held_bodies())
                 self._data_doubts(row.month, panel)
+                writes = self.handover(release, panel)  # composing takes CPU: no lock is held yet
                 with self.store.transaction():
                     if not self.store.claim_handover(row.month, row.handed_over, release.contents):
                         continue  # another poller handed this state on
-                    self.handover(release, panel)
+                    if callable(writes):
+                        writes()  # the consumer's rows, committed with the mark
             except Exception:  # the rules stage must not stop the poller; retried next poll
                 log.exception("hand-over of release %s failed; retrying on the next poll", row.month)
                 continue
