@@ -316,3 +316,13 @@ def test_channel_buttons_answer_its_administrators_only(tmp_path: Path):
         assert settings_of(tmp_path / "s.db", channel).rules == {}
         server.callback(channel, "toggle:holdings-3m-drop", 1, user_id=5)
         server.wait_for(lambda s: settings_of(tmp_path / "s.db", channel).rules, timeout=10)
+
+
+def test_a_floor_per_chat_with_its_history(tmp_path: Path, files):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
+        ask(server, 8, "/start")
+        reply = ask(server, 8, "/set holdings-3m-drop floor 100")[0]
+        assert "floor 100bn for this chat" in reply and "would have fired on" in reply
+        assert "a floor is an amount in $bn" in ask(server, 8, "/set holdings-3m-drop floor -3")[0]
+        assert "floor 100bn (default" in ask(server, 8, "/rules")[0]
+        assert settings_of(tmp_path / "s.db", 8).rules["holdings-3m-drop"].floor == 100

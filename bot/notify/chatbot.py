@@ -12,12 +12,13 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from bot.data.entities import Group
+from bot.errors import ConfigError
 from bot.notify.commands import BY_NAME, Reply, help_text
 from bot.notify.compose import chat_events, overrides_for
 from bot.notify.entity_commands import Ctx, EntityCommands, UsageError
 from bot.notify.replies import history_text, rules_buttons, rules_text, status_text
 from bot.notify.service import MAX_CHART_YEARS, ReleaseView, parse_until
-from bot.rules.catalogue import Rule, check_overrides
+from bot.rules.catalogue import FLOOR, Rule, check_overrides
 from bot.store.subscribers import FOREVER, MODES, Subscribers
 from bot.watch.calendar import Calendar, next_slots, release_moment
 
@@ -138,8 +139,10 @@ class ChatBot(EntityCommands):
         return value
 
     async def cmd_set(self, ctx: Ctx) -> list[Reply]:
+        if len(ctx.args) == 3 and ctx.args[1].lower() == "floor":
+            return await self._set_floor(ctx, self.rule(ctx.args[0]), ctx.args[2])
         if len(ctx.args) != 2:
-            raise UsageError("Give a rule and a value, e.g. /set holdings-3m-drop 80.")
+            raise UsageError("Give a rule and a value, e.g. /set holdings-3m-drop 80 (or: floor 20).")
         rule = self.rule(ctx.args[0])
         word = ctx.args[1].lower()
         self.chat(ctx)
@@ -151,6 +154,18 @@ class ChatBot(EntityCommands):
         head = f"{rule.id}: threshold {value:g} for this chat (default {rule.threshold:g})."
         return [Reply(head + "\n\n" + await self._history(rule, value))]
 
+    async def _set_floor(self, ctx: Ctx, rule: Rule, text: str) -> list[Reply]:
+        """The smallest $bn move of the rule that is news to this chat."""
+        try:
+            value = float(text.replace(",", ""))
+            check_overrides([rule], {rule.id + FLOOR: value})
+        except (ValueError, ConfigError):
+            raise UsageError(f"{text[:20]!r}: a floor is an amount in $bn from 0 to 100,000.") from None
+        self.chat(ctx)
+        self.subscribers.set_rule(ctx.chat_id, rule.id, floor=value)
+        head = f"{rule.id}: floor {value:g}bn for this chat (default {rule.floor:g}bn)."
+        return [Reply(head + "\n\n" + await self._history(rule, None, value))]
+
     async def cmd_backtest(self, ctx: Ctx) -> list[Reply]:
         if not 1 <= len(ctx.args) <= 2:
             raise UsageError("Give a rule, and a value to try if you like.")
@@ -158,9 +173,9 @@ class ChatBot(EntityCommands):
         value = self._value(rule, ctx.args[1]) if len(ctx.args) == 2 else None
         return [Reply(await self._history(rule, value))]
 
-    async def _history(self, rule: Rule, value: float | None) -> str:
+    async def _history(self, rule: Rule, value: float | None, floor: float | None = None) -> str:
         view = self._view()
-        history = await self.heavy(view.rule_history, rule, value)
+        history = await self.heavy(view.rule_history, rule, value, floor)
         return history_text(history)  # type: ignore[arg-type]
 
     async def cmd_reset(self, ctx: Ctx) -> list[Reply]:

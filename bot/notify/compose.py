@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from bot.data.entities import Group
-from bot.rules.catalogue import AGGREGATES, Rule
+from bot.rules.catalogue import AGGREGATES, FLOOR, Rule
 from bot.rules.events import Event
 from bot.rules.release import ReleaseCandidates
 from bot.store.subscribers import Chat
@@ -30,6 +30,8 @@ def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str
             out[rule.id] = s.threshold
         elif s.enabled is True:
             out[rule.id] = rule.threshold
+        if s.floor is not None and out.get(rule.id, 0) is not None:
+            out[rule.id + FLOOR] = s.floor
     return out
 
 

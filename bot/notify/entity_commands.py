@@ -131,4 +131,3 @@ class EntityCommands:
             raise UsageError(f"You have no group called {name[:40]!r}.")
         self.subscribers.drop_group(ctx.chat_id, match)
         return [Reply(f"Deleted your group {match}.")]
-

@@ -22,11 +22,19 @@ def rule_state(chat: Chat, rule: Rule, today: dt.date) -> str:
     if value is None:
         return "off" + ("" if rule.enabled else " (off by default)")
     default = f"default {rule.threshold:g}" + ("" if rule.enabled else ", off by default")
-    return f"threshold {value:g}" + (f" ({default})" if value != rule.threshold or not rule.enabled else "")
+    text = f"threshold {value:g}" + (f" ({default})" if value != rule.threshold or not rule.enabled else "")
+    floor = setting.floor if setting and setting.floor is not None else rule.floor
+    if floor or (setting and setting.floor is not None):
+        text += f"; floor {floor:g}bn" + (f" (default {rule.floor:g}bn)" if floor != rule.floor else "")
+    return text
 
 
 def rules_text(chat: Chat, rules: Sequence[Rule], today: dt.date) -> str:
-    lines = ["Rules for this chat (/set <rule> <value> to change, /backtest <rule> to see history):", ""]
+    lines = [
+        "Rules for this chat (/set <rule> <value> to change, /set <rule> floor <$bn> for the smallest"
+        " move that is news, /backtest <rule> to see history):",
+        "",
+    ]
     for rule in rules:
         lines.append(f"• {rule.id} [{rule.severity}] — {rule_state(chat, rule, today)}")
         lines.append(f"  {rule.description}")

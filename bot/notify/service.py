@@ -43,7 +43,9 @@ class ReleaseView:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
     _chart_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _histories: dict[tuple[str, float | None], RuleHistory] = field(default_factory=dict, repr=False)
+    _histories: dict[tuple[str, float | None, float | None], RuleHistory] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.summary = build_summary(self.panel)
@@ -54,12 +56,12 @@ class ReleaseView:
     def month(self) -> str:
         return str(self.summary["data_month"])
 
-    def rule_history(self, rule: Rule, threshold: float | None) -> RuleHistory:
-        """The rule's history at a threshold, computed once per release and value."""
-        key = (rule.id, threshold)
+    def rule_history(self, rule: Rule, threshold: float | None, floor: float | None = None) -> RuleHistory:
+        """The rule's history at a threshold and floor, computed once per release and values."""
+        key = (rule.id, threshold, floor)
         with self._lock:  # the history caches candidates per rule
             if key not in self._histories:
-                self._histories[key] = self.history.at(rule, threshold)
+                self._histories[key] = self.history.at(rule, threshold, floor=floor)
             return self._histories[key]
 
     def entity_chart(self, entity: str, years: int, members: tuple[str, ...] = ()) -> bytes | None:

@@ -131,7 +131,10 @@ CREATE INDEX deliveries_state ON deliveries (state, id);
 CREATE INDEX deliveries_chat ON deliveries (release, chat_id);
 CREATE INDEX deliveries_chat_order ON deliveries (chat_id, id, state);
 """
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)  # MIGRATIONS[n] takes version n to n + 1
+_V4 = """
+ALTER TABLE chat_rules ADD COLUMN floor REAL;  -- the chat's smallest $bn move for the rule; NULL = the rule's
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -24,6 +24,7 @@ class RuleSetting:
     threshold: float | None = None
     enabled: bool | None = None
     muted_until: str | None = None  # YYYY-MM-DD inclusive, FOREVER = until /unmute
+    floor: float | None = None  # smallest $bn move that is news to this chat
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,10 @@ class Subscribers:
         if row is None:
             return None
         rules = {
-            rule: RuleSetting(threshold, None if enabled is None else bool(enabled), muted)
-            for rule, threshold, enabled, muted in self.conn.execute(
-                "SELECT rule, threshold, enabled, muted_until FROM chat_rules WHERE chat_id = ?", (chat_id,)
+            rule: RuleSetting(threshold, None if enabled is None else bool(enabled), muted, floor)
+            for rule, threshold, enabled, muted, floor in self.conn.execute(
+                "SELECT rule, threshold, enabled, muted_until, floor FROM chat_rules WHERE chat_id = ?",
+                (chat_id,),
             )
         }
         watches = tuple(
@@ -125,8 +127,8 @@ class Subscribers:
     # --- rules -----------------------------------------------------------------------------------
 
     def set_rule(self, chat_id: int, rule: str, **values: object) -> None:
-        """Set some of threshold / enabled / muted_until for one rule (others keep their value)."""
-        allowed = {"threshold", "enabled", "muted_until"}
+        """Set some of threshold / enabled / muted_until / floor for one rule (others keep theirs)."""
+        allowed = {"threshold", "enabled", "muted_until", "floor"}
         if not values or set(values) - allowed:
             raise ValueError(f"set_rule takes {sorted(allowed)}")
         cols = ", ".join(values)
@@ -196,11 +198,11 @@ class Subscribers:
     def active_chats(self) -> list[Chat]:
         """Every subscribed, reachable chat with its settings (four queries, whatever the count)."""
         rules: dict[int, dict[str, RuleSetting]] = {}
-        for cid, rule, threshold, enabled, muted in self.conn.execute(
-            "SELECT chat_id, rule, threshold, enabled, muted_until FROM chat_rules"
+        for cid, rule, threshold, enabled, muted, floor in self.conn.execute(
+            "SELECT chat_id, rule, threshold, enabled, muted_until, floor FROM chat_rules"
         ):
             on = None if enabled is None else bool(enabled)
-            rules.setdefault(cid, {})[rule] = RuleSetting(threshold, on, muted)
+            rules.setdefault(cid, {})[rule] = RuleSetting(threshold, on, muted, floor)
         watches: dict[int, list[str]] = {}
         for cid, entity in self.conn.execute("SELECT chat_id, entity FROM chat_watches ORDER BY entity"):
             watches.setdefault(cid, []).append(entity)
