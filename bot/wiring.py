@@ -78,6 +78,19 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
                 own = Store(settings.db_path)  # the poller's own connection, in its own thread
                 try:
                     poller = build_poller(settings, own, rules, source_url, runtime.wake)
+                    dispatch = poller.handover
+
+                    def handover(release, panel):  # type: ignore[no-untyped-def]
+                        writes = dispatch(release, panel)
+
+                        def commit() -> None:
+                            if callable(writes):
+                                writes()
+                            runtime.offer(panel)  # the bot answers from the same panel: no re-parse
+
+                        return commit
+
+                    poller.handover = handover
                     run_forever(poller, settings.poller.tick_seconds, stop.is_set)
                 finally:
                     own.close()

@@ -23,6 +23,7 @@ from telegram.ext import Application
 
 from bot.data.entities import Group
 from bot.data.load import panel_from_bytes, read_dir
+from bot.data.panel import Panel
 from bot.notify.app import TelegramFrontend, build_application
 from bot.notify.chatbot import ChatBot
 from bot.notify.sender import Sender
@@ -109,6 +110,7 @@ class BotRuntime:
         self._tasks: list[asyncio.Task] = []
         self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread
         self.on_stop: list[Callable[[], None]] = []
+        self._offered: Panel | None = None
         register = self.app.post_init
         self.app.post_init = self._post_init(register)  # type: ignore[assignment]
         self.app.post_stop = self._post_stop  # type: ignore[assignment]
@@ -140,10 +142,29 @@ class BotRuntime:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def offer(self, panel: Panel) -> None:
+        """Thread-safe: the poller (in `run`) hands over a release's panel; the view adopts it
+        instead of parsing the files again."""
+        self._offered = panel
+
     async def refresh_forever(self) -> None:
-        """Rebuild the release view when the poller has recorded a newer release."""
+        """Adopt an offered panel at once; else rebuild the view when the poller (another process)
+        has recorded a newer release."""
+        waited = 0.0
         while True:
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(1.0)
+            offered, self._offered = self._offered, None
+            if offered is not None:
+                try:
+                    self.chatbot.view = await asyncio.to_thread(ReleaseView, offered, self.rules)
+                    log.info("release view now %s (from the poller)", self.chatbot.view.month)
+                except Exception:
+                    log.exception("adopting the poller's panel failed; keeping the view loaded")
+                continue
+            waited += 1.0
+            if waited < REFRESH_SECONDS:
+                continue
+            waited = 0.0
             try:
                 latest = self.store.latest_release()
                 view = self.chatbot.view
