@@ -12,6 +12,8 @@ from poll_helpers import editions
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import drill
 
+from bot.store.db import SCHEMA_VERSION
+
 
 @pytest.fixture(scope="module")
 def eds(real_bytes):
@@ -25,7 +27,7 @@ def run(tic_dir, eds, **kw):
 def test_latency_every_chat_alerted_once_within_an_interval_and_a_bit(tic_dir, eds):
     r = run(tic_dir, eds)
     assert r["lost"] == 0 and r["duplicates"] == 0 and r["false"] == 0 and r["429"] == 0
-    assert r["first"] <= 2.0 + 5.0 and r["schema"] == 3
+    assert r["first"] <= 2.0 + 5.0 and r["schema"] == SCHEMA_VERSION
 
 
 def test_kill_9_mid_broadcast_loses_nothing(tic_dir, eds):
@@ -42,4 +44,4 @@ def test_restart_between_headline_and_companions_and_an_old_database(tic_dir, ed
     r = run(tic_dir, eds, restart=True)
     assert r["lost"] == 0 and r["duplicates"] == 0 and r["edits"] >= 1
     r = run(tic_dir, eds, old_schema=True)
-    assert r["lost"] == 0 and r["duplicates"] == 0 and r["schema"] == 3
+    assert r["lost"] == 0 and r["duplicates"] == 0 and r["schema"] == SCHEMA_VERSION
