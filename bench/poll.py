@@ -4,8 +4,9 @@ Each run simulates 15:59-16:59 ET on an official release day (2026-06-18) with a
 injected clock; the poller talks real HTTP to the fake Treasury server (tests/treasury_server.py),
 whose editions switch on the same simulated clock. The store already holds the previous
 release (data through 2026-03, derived from the real files by tests/vintages.py). The new
-release's three live files appear at independent random moments in 16:00-16:15 ET ("in random
-groups during the next 15 minutes"); the publish moment is when slt_table5.txt appears.
+release's four live files (slt_table5.txt and its companions slt_table3.txt, mfhhis01.txt,
+mfhhis01.csv) appear at independent random moments in 16:00-16:15 ET ("in random groups during
+the next 15 minutes"); the publish moment is when slt_table5.txt appears.
 
 * bytes: everything on the wire for the hour (request + response, headers + bodies), with
   conditional GET and with the same poller sending no validators.
@@ -30,13 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from poll_helpers import MFH, T3, T5, SimClock, editions, et, make_poller  # noqa: E402
+from poll_helpers import MFH, MFH_CSV, T3, T5, SimClock, editions, et, make_poller  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
 
 from bot.store.state import Store  # noqa: E402
 from bot.watch.outcomes import NEW_RELEASE  # noqa: E402
 
 DAY = (2026, 6, 18)
+LIVE = (T5, T3, MFH, MFH_CSV)  # the release's files that change (the reference files do not)
 
 
 def one_hour(eds: dict, moments: dict[str, float], conditional: bool, quiet: bool = False) -> dict:
@@ -92,7 +94,7 @@ def main() -> int:
     t_start = time.perf_counter()
     with_c, without_c, delays = [], [], []
     for _ in range(args.runs):
-        moments = {name: start + rng.uniform(0, 15 * 60) for name in (T5, T3, MFH)}
+        moments = {name: start + rng.uniform(0, 15 * 60) for name in LIVE}
         a = one_hour(eds, moments, conditional=True)
         b = one_hour(eds, moments, conditional=False)
         assert a["releases"] == b["releases"] == ["2026-03", "2026-04"], (a["releases"], b["releases"])
@@ -116,7 +118,7 @@ def main() -> int:
         f"  release hour, all files   with conditional GET {wa:>12,.0f}   without {wb:>12,.0f}   "
         f"ratio 1/{wb / wa:,.1f}"
     )
-    for name in (T5, T3, MFH):
+    for name in LIVE:
         fa, fb = mean(with_c, "", name), mean(without_c, "", name)
         print(f"    {name:<22}  with {fa:>12,.0f}   without {fb:>12,.0f}   ratio 1/{fb / fa:,.1f}")
     qa, qb = quiet_a["bytes"], quiet_b["bytes"]
@@ -128,9 +130,9 @@ def main() -> int:
     print(f"  responses only, release hour: with {da:,.0f}  without {db:,.0f}  ratio 1/{db / da:,.1f}")
     qda, qdb = quiet_a["down"], quiet_b["down"]
     print(f"  responses only, quiet hour:   with {qda:,.0f}  without {qdb:,.0f}  ratio 1/{qdb / qda:,.1f}")
-    new_bodies = sum(len(eds["2026-04"][n]) for n in (T5, T3, MFH))
+    new_bodies = sum(len(eds["2026-04"][n]) for n in LIVE)
     print(
-        f"  the new release's three files are {new_bodies:,} bytes, fetched once in either mode; "
+        f"  the new release's {len(LIVE)} files are {new_bodies:,} bytes, fetched once in either mode; "
         f"polling overhead beyond them: with {wa - new_bodies:,.0f}, without {wb - new_bodies:,.0f}, "
         f"ratio 1/{(wb - new_bodies) / (wa - new_bodies):,.1f}"
     )

@@ -8,9 +8,11 @@ its newest month on the ``Country`` line decides:
 * the same month, different bytes → a **revision**: stored, never handed on as new;
 * older (a stale cache) → ignored and logged.
 
-After a new release the companion files (``slt_table3.txt``, and ``mfhhis01.txt`` when its
-footer stamp changes) are polled until they show it too or the gathering time ends; the store
-records which file was complete when. The rules stage gets the release and its panel through
+After a new release the companion files (``slt_table3.txt``, and ``mfhhis01.txt`` and its
+twin ``mfhhis01.csv`` when their footer stamps change) are polled until they show it too or the
+gathering time ends; the store records which file was complete when. The frozen reference files
+are fetched once. Together these are the release's files (``RELEASE_FILES`` in
+:mod:`bot.data.sources`), and only they make the panel. The rules stage gets the release and its panel through
 ``handover(release, panel)``, again whenever the release's contents grow (so its events must be
 keyed, as they are). Faults are logged, backed off, and after ``failures_before_event``
 consecutive failed polls raise one operator event; a scheduled release not seen by the end of
@@ -27,6 +29,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from bot.data.load import release_files
 from bot.data.panel import Panel
 from bot.data.parse.table5 import parse_table5
 from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
@@ -286,7 +289,7 @@ class Poller:
             if row.handed_over == release.contents:
                 continue
             try:
-                panel = self.build_panel(self.store.held_bodies())
+                panel = self.build_panel(release_files(self.store.held_bodies()))
                 self._data_doubts(row.month, panel)
                 with self.store.transaction():
                     if not self.store.claim_handover(row.month, row.handed_over, release.contents):
