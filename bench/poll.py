@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import random
 import statistics
 import sys
@@ -148,6 +149,7 @@ def main() -> int:
         without_c.append(b)
         delays.append(a["delay"])
     settings = load_settings(env={})
+    logging.getLogger("tic_alert").setLevel(logging.ERROR)  # the timed-out polls' warnings are expected
     ps = settings.poller
     budget = request_budget(
         ps.in_window_seconds, settings.timeout_seconds, ps.retries, ps.retry_backoff_factor
