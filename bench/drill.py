@@ -34,17 +34,17 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from poll_helpers import MFH, T3, T5, editions  # noqa: E402
+from poll_helpers import MFH, MFH_CSV, T3, T5, editions  # noqa: E402
 from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
 
+from bot.data.sources import REFERENCE  # noqa: E402
 from bot.store.db import connect  # noqa: E402
 from bot.store.outbox import Outbox  # noqa: E402
 from bot.store.subscribers import Subscribers  # noqa: E402
 
 ET = ZoneInfo("America/New_York")
-REFERENCE = ("s1_globl.txt",)
 
 
 def write_config(tmp: Path, interval: float) -> Path:
@@ -187,7 +187,9 @@ def one_run(
             # the companions follow "in random groups during the next 15 minutes" (here: a minute)
             t3 = later if restart else switch + rng.uniform(interval * 1.5, spread)
             treasury.publish(T3, eds["2026-04"][T3], t3)
-            treasury.publish(MFH, eds["2026-04"][MFH], later + rng.uniform(0, spread / 3))
+            mfh_at = later + rng.uniform(0, spread / 3)
+            treasury.publish(MFH, eds["2026-04"][MFH], mfh_at)
+            treasury.publish(MFH_CSV, eds["2026-04"][MFH_CSV], mfh_at + rng.uniform(0, spread / 6))
             switch_mono = time.monotonic() + (switch - time.time())
             if faults:
                 telegram.fault_rate = {"5xx": 0.05, "timeout": 0.05, "429": 0.05}

@@ -149,8 +149,8 @@ def fuzz(
 ) -> dict[str, Counter[str]]:
     """Run ``count`` mutants of each file; print per-file counts (and every WRONG/crash/hang) to ``out``.
 
-    ``without``: files left out of the run (e.g. ``mfhhis01.csv``, which ``check`` over the network
-    does not fetch), to see what the remaining files catch alone."""
+    ``without``: files left out of the run (e.g. ``mfhhis01.csv``, the twin that cross-checks
+    mfhhis01.txt), to see what the remaining files catch alone."""
     files = {n: (directory / n).read_bytes() for n in FILES if n not in without}
     harness = Harness(files)
     runner = Runner(harness, budget)

@@ -19,6 +19,8 @@ from bot import __version__
 from bot.config import load_settings
 from bot.data.fetch import fetch, make_session
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
+from bot.data.parse import PARSERS
+from bot.data.sources import RELEASE_FILES
 from bot.errors import TicAlertError
 from bot.render.summary import build_summary
 
@@ -71,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--source-url", metavar="URL", help="fetch the files from URL (default: the Treasury's Documents URL)"
+    )
+    check.add_argument(
+        "--all-files",
+        action="store_true",
+        help="with --data-dir: read every Treasury file tic-alert can parse (also the legacy mfh.txt),"
+        " not only the release's files",
     )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
@@ -145,8 +153,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     rules = load_rules(settings.groups)  # a bad rule file fails here, before any fetch
+    if args.all_files and not args.data_dir:
+        raise TicAlertError("check: --all-files reads a folder: give --data-dir DIR")
     if args.data_dir:
-        files = read_dir(args.data_dir)
+        files = read_dir(args.data_dir, PARSERS if args.all_files else RELEASE_FILES)
     else:
         base = args.source_url or settings.source_url
         session = make_session(settings.user_agent)

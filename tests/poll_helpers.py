@@ -23,7 +23,7 @@ from bot.watch.poller import Poller
 from bot.watch.settings import PollerSettings
 
 ET = ZoneInfo("America/New_York")
-T5, T3, MFH = "slt_table5.txt", "slt_table3.txt", "mfhhis01.txt"
+T5, T3, MFH, MFH_CSV = "slt_table5.txt", "slt_table3.txt", "mfhhis01.txt", "mfhhis01.csv"
 
 
 class SimClock:
@@ -50,7 +50,7 @@ def et(*args: int) -> dt.datetime:
 def editions(read: Callable[[str], bytes], march_mfh: bytes) -> dict[str, dict[str, bytes]]:
     """Three consecutive releases derived from the real files: data through Feb, Mar and Apr 2026."""
     t5, t3, mfh = read(T5), read(T3), read(MFH)
-    return {
+    eds = {
         "2026-02": {
             T5: table5_without_newest(t5, 2),
             T3: table3_without_newest(t3, 2),
@@ -59,6 +59,9 @@ def editions(read: Callable[[str], bytes], march_mfh: bytes) -> dict[str, dict[s
         "2026-03": {T5: table5_without_newest(t5), T3: table3_without_newest(t3), MFH: march_mfh},
         "2026-04": {T5: t5, T3: t3, MFH: mfh},
     }
+    for files in eds.values():  # the comma-delimited twin: the real one is the .txt, tabs → commas
+        files[MFH_CSV] = files[MFH].replace(b"\t", b",")
+    return eds
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.data.sources import RELEASE_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +74,7 @@ def test_check_over_http(tic_dir: Path, serve, capsys):
 
 
 def test_html_page_served_as_200_is_one_clear_error(tmp_path: Path, serve, capsys):
-    for name in ["slt_table5.txt", "mfhhis01.txt", "slt_table3.txt", "s1_globl.txt"]:
+    for name in RELEASE_FILES:
         (tmp_path / name).write_text("<!DOCTYPE html><html><body>Maintenance</body></html>")
     url = serve(tmp_path)
     assert main(["check", "--source-url", url]) == 2

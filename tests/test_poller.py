@@ -9,7 +9,7 @@ import time
 import pytest
 import schedule
 from conftest import MARCH_EDITION
-from poll_helpers import MFH, T3, T5, SimClock, editions, et, make_poller
+from poll_helpers import MFH, MFH_CSV, T3, T5, SimClock, editions, et, make_poller
 from treasury_server import FakeTreasury
 from vintages import table5_revised
 
@@ -58,6 +58,7 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
     server.publish(T5, eds["2026-04"][T5], publish.timestamp())
     server.publish(T3, eds["2026-04"][T3], publish.timestamp() + 120)
     server.publish(MFH, eds["2026-04"][MFH], publish.timestamp() + 300)
+    server.publish(MFH_CSV, eds["2026-04"][MFH_CSV], publish.timestamp() + 300)
     panels = []
     poller, rec = make_poller(
         store,
@@ -77,7 +78,7 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
     assert [r.month for r in store.releases()] == ["2026-03", "2026-04"]
     # the hand-over: once when found, again each time a companion shows it
     april = [r for r in rec.releases if r.month == "2026-04"]
-    assert [tuple(f for f, _, _ in r.files) for r in april] == [(T5,), (T5, T3), (T5, T3, MFH)]
+    assert [tuple(f for f, _, _ in r.files) for r in april] == [(T5,), (T5, T3), (T5, T3, MFH_CSV, MFH)]
     assert april[-1].closed and not april[-1].pending
     assert str(panels[-1].latest()) == "2026-04"
     done = {f.file: f.complete_at for f in store.release_files("2026-04")}
@@ -233,7 +234,8 @@ def test_a_companion_that_never_updates_closes_with_the_window(eds, clock, serve
     poller, rec = make_poller(store, server.url, clock)
     run(poller, clock, et(2026, 6, 18, 16, 47), step=5)
     april = poller.detected(store.release("2026-04"))
-    assert april.closed and april.pending == (MFH,) and "closed without mfhhis01.txt" in april.describe()
+    assert april.closed and april.pending == (MFH_CSV, MFH)
+    assert "closed without mfhhis01.csv, mfhhis01.txt" in april.describe()
     assert store.release("2026-04").closed_at == et(2026, 6, 18, 16, 45)
     # handed over when found, and once more when it closed without mfhhis01: no more files are coming
     april = [r for r in rec.releases if r.month == "2026-04"]

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from bot.data.entities import Group
 from bot.data.panel import Panel, build_panel
-from bot.data.parse import PARSERS, ParsedFile, parse_file
-from bot.data.sources import HEADLINE, SOURCES, file_url
+from bot.data.parse import ParsedFile, parse_file
+from bot.data.sources import HEADLINE, RELEASE_FILES, file_url
 from bot.errors import ParseError, TicAlertError
 
 
-def read_dir(directory: Path, names: Iterable[str] = PARSERS) -> dict[str, bytes]:
-    """The known Treasury files present in ``directory``; the headline file is required."""
+def read_dir(directory: Path, names: Iterable[str] = RELEASE_FILES) -> dict[str, bytes]:
+    """The release's files (or ``names``, e.g. every parsed file: ``PARSERS``) present in
+    ``directory``; the headline file is required."""
     if not directory.is_dir():
         raise TicAlertError(f"data dir {directory}: not a directory")
     files = {n: (directory / n).read_bytes() for n in names if (directory / n).is_file()}
@@ -23,8 +24,13 @@ def read_dir(directory: Path, names: Iterable[str] = PARSERS) -> dict[str, bytes
 
 
 def fetch_all(get: Callable[[str], bytes], base_url: str) -> dict[str, bytes]:
-    """The files `check` needs, fetched with ``get(url)``."""
-    return {s.name: get(file_url(base_url, s.name)) for s in SOURCES if s.needed_for_check}
+    """The release's files (RELEASE_FILES), fetched with ``get(url)``."""
+    return {name: get(file_url(base_url, name)) for name in RELEASE_FILES}
+
+
+def release_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Of ``files`` (e.g. all a store holds), those a release's panel is built from."""
+    return {name: files[name] for name in RELEASE_FILES if name in files}
 
 
 def panel_from_bytes(files: dict[str, bytes], groups: Iterable[Group]) -> Panel:

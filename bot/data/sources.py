@@ -15,7 +15,9 @@ class Source:
     family: str  # "mfh": the Major Foreign Holders figures the Treasury headlines; "slt": the rest
     unit: str  # "$bn" or "$mn" as printed; the parsers always return $bn
     frozen: bool  # a frozen file still answers 200 but never changes: never a release signal
-    needed_for_check: bool  # fetched by `tic-alert check` when no data dir is given
+    # one of the files a release's panel is built from (RELEASE_FILES): what `check` reads, the
+    # poller keeps and hands over, and the bot answers from
+    in_release: bool
     # how a companion shows a new release after the headline file does: "month" (its newest month
     # reaches the release's), "stamp" (its footer stamp changes); "" = not a companion
     companion: str = ""
@@ -23,6 +25,7 @@ class Source:
 
 HEADLINE = "slt_table5.txt"  # the release signal: its newest month is the release's identity
 MFH_HISTORY = "mfhhis01.txt"
+MFH_HISTORY_CSV = "mfhhis01.csv"
 SLT_TABLE3 = "slt_table3.txt"
 FORM_S = "s1_globl.txt"
 
@@ -35,13 +38,14 @@ SOURCES: tuple[Source, ...] = (
         MFH_HISTORY, "MFH history", "MFH history 2000 → last full year", "mfh", "$bn", False, True, "stamp"
     ),
     Source(
+        MFH_HISTORY_CSV,
         "mfhhis01.csv",
-        "mfhhis01.csv",
-        "MFH history, comma-delimited twin of mfhhis01.txt",
+        "MFH history, comma-delimited twin of mfhhis01.txt (the cross-check of its cells)",
         "mfh",
         "$bn",
         False,
-        False,
+        True,
+        "stamp",
     ),
     Source(
         SLT_TABLE3,
@@ -61,7 +65,7 @@ SOURCES: tuple[Source, ...] = (
         "slt",
         "$mn",
         True,
-        False,
+        True,
     ),
     Source(FORM_S, "Form S", "Form S gross purchases/sales by country 1977-2023", "slt", "$mn", True, True),
 )
@@ -69,10 +73,15 @@ _BY_NAME = {s.name: s for s in SOURCES}
 
 MFH_FAMILY = frozenset(s.name for s in SOURCES if s.family == "mfh")
 MN_FILES = tuple(s.name for s in SOURCES if s.unit == "$mn")  # printed in $mn
+# The files a release's panel is built from, the one definition: `check` (live and --data-dir)
+# reads them, the poller keeps them (the headline, its companions, the reference files) and hands
+# them over, and the bot answers from them. Left out: mfh.txt, the legacy 13 months to 2023-01
+# that mfhhis01 holds too (`check --all-files` still reads it).
+RELEASE_FILES = tuple(s.name for s in SOURCES if s.in_release)
 # Files that show a release after the headline file does.
 COMPANIONS = tuple(s.name for s in SOURCES if s.companion)
 # Frozen files the panel needs: fetched once when the store lacks them, never a release signal.
-REFERENCE = tuple(s.name for s in SOURCES if s.frozen and s.needed_for_check)
+REFERENCE = tuple(s.name for s in SOURCES if s.frozen and s.in_release)
 
 
 def source_label(name: str) -> str:

@@ -22,8 +22,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.data.entities import Group
-from bot.data.load import panel_from_bytes, read_dir
+from bot.data.load import panel_from_bytes, read_dir, release_files
 from bot.data.panel import Panel
+from bot.data.sources import HEADLINE
 from bot.notify.app import TelegramFrontend, build_application
 from bot.notify.chatbot import ChatBot
 from bot.notify.sender import Sender
@@ -170,7 +171,7 @@ class BotRuntime:
                 view = self.chatbot.view
                 if latest is None or (view is not None and view.month >= latest.month):
                     continue
-                bodies = self.store.held_bodies()
+                bodies = release_files(self.store.held_bodies())
                 self.chatbot.view = await asyncio.to_thread(make_view, bodies, self.groups, self.rules)
                 log.info("release view now %s", self.chatbot.view.month)
             except Exception:
@@ -200,11 +201,12 @@ def poller_thread(make: Callable[[threading.Event], None]) -> tuple[Callable[[],
 def load_files(
     store: Store, data_dir: Path | None, fetch_all: Callable[[], dict[str, bytes]]
 ) -> dict[str, bytes]:
-    """The files of the release to serve: a folder, else what the poller holds, else a fetch."""
+    """The files of the release to serve (RELEASE_FILES, as `check` and the poller use them):
+    from a folder, else what the poller holds, else a fetch."""
     if data_dir is not None:
         return read_dir(data_dir)
-    held = store.held_bodies()
-    return held if "slt_table5.txt" in held else fetch_all()
+    held = release_files(store.held_bodies())
+    return held if HEADLINE in held else fetch_all()
 
 
 def make_view(files: dict[str, bytes], groups: Sequence[Group], rules: Sequence[Rule]) -> ReleaseView:

@@ -8,14 +8,16 @@ its newest month on the ``Country`` line decides:
 * the same month, different bytes → a **revision**: stored, never handed on as new;
 * older (a stale cache) → ignored and logged.
 
-After a new release the companion files (``slt_table3.txt``, and ``mfhhis01.txt`` when its
-footer stamp changes) are polled until they show it too or the gathering time ends; the store
-records which file was complete when. The rules stage gets the release and its panel through
-``handover(release, panel)``, again whenever the release's contents grow or it closes; the
-consumer composes there (no lock held) and may return its writes, which run inside the short
-transaction that marks the hand-over (a compare-and-set), so the two commit together. Faults
-are logged, backed off, and after ``failures_before_event`` consecutive failed polls raise one
-operator event; a scheduled release not seen by the end of its window raises a dead-man event.
+After a new release the companion files (``slt_table3.txt``, and ``mfhhis01.txt`` and its
+twin ``mfhhis01.csv`` when their footer stamps change) are polled until they show it too or the
+gathering time ends; the store records which file was complete when. The frozen reference files
+are fetched once. Together these are the release's files (``RELEASE_FILES`` in
+:mod:`bot.data.sources`), and only they make the panel. The rules stage gets the release and its
+panel through ``handover(release, panel)``, again whenever the release's contents grow or it
+closes; the consumer composes there (no lock held) and may return its writes, which run inside
+the short transaction that marks the hand-over (a compare-and-set), so the two commit together.
+Faults are logged, backed off, and after ``failures_before_event`` consecutive failed polls raise
+one operator event; a scheduled release not seen by the end of its window raises a dead-man event.
 
 The network (``fetcher``), the clock (``clock``) and the store are passed in. "Is a poll due?"
 is the pure function :func:`~bot.watch.cadence.poll_due`; :func:`bot.watch.loop.run_forever`
@@ -28,6 +30,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from bot.data.load import release_files
 from bot.data.panel import Panel
 from bot.data.parse.table5 import parse_table5
 from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
@@ -287,7 +290,7 @@ class Poller:
             if row.handed_over == release.contents:
                 continue
             try:
-                panel = self.build_panel(self.store.held_bodies())
+                panel = self.build_panel(release_files(self.store.held_bodies()))
                 self._data_doubts(row.month, panel)
                 writes = self.handover(release, panel)  # composing takes CPU: no lock is held yet
                 with self.store.transaction():
