@@ -69,7 +69,8 @@ class Sender:
         rate = 1000.0 if settings.paid_broadcast else settings.messages_per_second
         self.interval = 1.0 / rate
         self.workers = max(8, min(200, int(rate * 2)))
-        self._next_any = 0.0
+        self._last_any = 0.0
+        self._slot = asyncio.Lock()
         self._next_chat: dict[int, float] = {}
         self._paused_until = 0.0
         self._wake = asyncio.Event()
@@ -195,18 +196,21 @@ class Sender:
         await self._book(self.outbox.set_state, row.id, "pending", self.clock(), detail, when, attempt)
 
     async def _pace(self, chat_id: int) -> None:
-        """Wait for the chat's own next slot and any 429 pause, then take an overall slot."""
+        """Wait for the chat's own next slot and any 429 pause, then for the overall slot.
+
+        Overall slots are taken one at a time, each at least one interval after the last one
+        actually taken: a stalled event loop never wakes a burst of sends whose slots passed."""
         s = self.settings
         per_chat = 60.0 / s.group_per_minute if chat_id < 0 else 1.0 / s.private_per_second
         ready = max(self._next_chat.get(chat_id, 0.0), self._paused_until)
         if ready > time.monotonic():
             await asyncio.sleep(ready - time.monotonic())
-        now = time.monotonic()
-        slot = max(now, self._next_any)
-        self._next_any = slot + self.interval
-        self._next_chat[chat_id] = slot + per_chat
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        async with self._slot:
+            wait = self._last_any + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_any = time.monotonic()
+        self._next_chat[chat_id] = self._last_any + per_chat
 
     def _spaced(self, chat_id: int) -> None:
         """The chat's next message waits a full interval from when Telegram had this one, plus 5%:
