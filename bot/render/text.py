@@ -187,8 +187,7 @@ def summary_lines(summary: dict[str, Any], top: int | None = None, verbose: bool
         f"TIC release: data for {month.strftime('%B %Y')} ({summary['unit']})",
         *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items())] if verbose else []),
         "",
-        f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}"
-        f"{'1m':>9}{'3m':>9}{'12m':>9}   3-month move in history",
+        f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}{'1m':>9}{'3m':>9}{'12m':>9}",
     ]
     holders = summary["top_holders"] if top is None else summary["top_holders"][:top]
     table = [summary["grand_total"], *holders, *summary["groups"]]
@@ -198,7 +197,10 @@ def summary_lines(summary: dict[str, Any], top: int | None = None, verbose: bool
         {**fo["bills"], "label": "  of which bills"},
         {**fo["bonds_notes"], "label": "  of which bonds & notes"},
     ]
-    lines += [_row(e) for e in table]
+    rows = [_row(e) for e in table]
+    if any(len(r.rstrip()) > 65 for r in rows):  # 65: the width of the figures
+        lines[-1] += "   3-month move in history"  # a column only when a move ranks among the largest
+    lines += [r.rstrip() for r in rows]
     flows = summary["foreign_official_flows"]
     if flows:
         net = flows["net_lt"]
