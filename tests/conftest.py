@@ -42,3 +42,26 @@ def real_panel(tic_dir: Path):
     from bot.data.load import panel_from_bytes, read_dir
 
     return panel_from_bytes(read_dir(tic_dir), load_settings(env={}).groups)
+
+
+@pytest.fixture(scope="session")
+def rules(real_panel):
+    """The default rule catalogue for the real panel's groups."""
+    from bot.rules.catalogue import load_rules
+
+    return load_rules(real_panel.groups)
+
+
+@pytest.fixture(scope="session")
+def metrics(real_panel):
+    from bot.rules.metrics import Metrics
+
+    return Metrics(real_panel)
+
+
+@pytest.fixture(scope="session")
+def history(real_panel, rules, metrics):
+    """Every event of the default rules, 2000-01 → newest (the backtest, once per session)."""
+    from bot.rules.backtest import backtest
+
+    return backtest(real_panel, rules, metrics=metrics)

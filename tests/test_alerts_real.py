@@ -10,23 +10,6 @@ import pytest
 
 from bot.render.text import event_lines
 from bot.rules.backtest import backtest
-from bot.rules.catalogue import load_rules
-from bot.rules.metrics import Metrics
-
-
-@pytest.fixture(scope="module")
-def rules(real_panel):
-    return load_rules(real_panel.groups)
-
-
-@pytest.fixture(scope="module")
-def metrics(real_panel):
-    return Metrics(real_panel)
-
-
-@pytest.fixture(scope="module")
-def history(real_panel, rules, metrics):
-    return backtest(real_panel, rules, metrics=metrics)
 
 
 def at(history, release):

@@ -11,24 +11,7 @@ from rule_panels import cut
 from bot.render.export import to_csv
 from bot.render.wording import part_label
 from bot.rules.backtest import backtest
-from bot.rules.catalogue import load_rules
-from bot.rules.metrics import Metrics
 from bot.rules.release import evaluate
-
-
-@pytest.fixture(scope="module")
-def rules(real_panel):
-    return load_rules(real_panel.groups)
-
-
-@pytest.fixture(scope="module")
-def metrics(real_panel):
-    return Metrics(real_panel)
-
-
-@pytest.fixture(scope="module")
-def history(real_panel, rules, metrics):
-    return backtest(real_panel, rules, metrics=metrics)
 
 
 def find(events, rule, entity, end):
