@@ -9,7 +9,6 @@ The bot token comes from ``TIC_ALERT_BOT_TOKEN`` only and is never printed.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import ConfigError
 from bot.notify.settings import TelegramSettings, telegram_settings
-from bot.packaged import config_file
+from bot.packaged import config_file, read_toml
 from bot.watch.settings import PollerSettings, poller_settings
 
 ENV_OVERRIDES = {
@@ -64,25 +63,14 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
 
 
-def default_config_text() -> str:
-    """The packaged defaults (the repository's config/tic-alert.toml)."""
-    return config_file("tic-alert.toml").read_text(encoding="utf-8")
-
-
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the file at ``path`` (or $TIC_ALERT_CONFIG), then environment overrides."""
     env = os.environ if env is None else env
-    data = _parse(default_config_text(), "packaged defaults")
+    data = read_toml(config_file("tic-alert.toml"), "config packaged defaults")
     path = path or env.get("TIC_ALERT_CONFIG")
     if path:
         p = Path(path).expanduser()
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as err:
-            raise ConfigError(f"config file {p}: cannot read it ({err.strerror})") from err
-        except UnicodeDecodeError as err:
-            raise ConfigError(f"config file {p}: not a UTF-8 text file (binary?)") from err
-        data = _overlay(data, _parse(text, str(p)), str(p))
+        data = _overlay(data, read_toml(p, f"config file {p}"), str(p))
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             data[section][key] = env[var]
@@ -103,13 +91,6 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         poller=poller_settings(data.get("poller", {})),
         telegram=telegram_settings(data.get("telegram", {}), env.get("TIC_ALERT_TELEGRAM_API_URL")),
     )
-
-
-def _parse(text: str, where: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"config {where}: not valid TOML ({err})") from err
 
 
 def _overlay(base: dict[str, Any], top: dict[str, Any], where: str) -> dict[str, Any]:

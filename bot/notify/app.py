@@ -35,6 +35,7 @@ from bot.notify.entity_commands import Ctx, UsageError
 from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import ChatThrottle
+from bot.render.alert import plain_text
 
 log = logging.getLogger("tic_alert.bot")
 TEXT_LIMIT = 4096
@@ -205,7 +206,7 @@ class TelegramFrontend:
         except BadRequest as err:
             if reply.html:
                 log.warning("HTML refused in chat %s (%s); sending plain text", chat_id, err.message)
-                await self._send(context, chat_id, Reply(strip_tags(reply.text)))
+                await self._send(context, chat_id, Reply(plain_text(reply.text)))
             else:
                 log.warning("reply refused in chat %s: %s", chat_id, err.message)
         except (NetworkError, TimedOut):
@@ -241,13 +242,6 @@ def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if current or not out:
         out.append(current)
     return out
-
-
-def strip_tags(html: str) -> str:
-    import html as html_lib
-    import re
-
-    return html_lib.unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def build_application(token: str, settings: TelegramSettings, frontend: TelegramFrontend) -> Application:

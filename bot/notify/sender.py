@@ -18,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import html
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.notify.settings import TelegramSettings
+from bot.render.alert import plain_text
 from bot.store.outbox import Delivery, Outbox
 from bot.store.subscribers import Subscribers
 
@@ -44,10 +43,6 @@ def retry_seconds(err: RetryAfter) -> float:
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     return float(err.retry_after)  # type: ignore[arg-type]
-
-
-def plain(text: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 class Sender:
@@ -221,7 +216,7 @@ class Sender:
 
     async def _send(self, row: Delivery, i: int, text: str) -> int:
         as_plain = row.id in self._plain
-        body = plain(text) if as_plain else text
+        body = plain_text(text) if as_plain else text
         mode: Any = None if as_plain else ParseMode.HTML
         extra: dict[str, Any] = {"allow_paid_broadcast": True} if self.settings.paid_broadcast else {}
         if row.kind == "edit":

@@ -12,7 +12,7 @@ the files fetched once from the Treasury.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import html
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -68,16 +68,10 @@ def operator_sink(
         with store.transaction():
             for admin in admins:
                 text = f"⚠️ tic-alert operator event: {event.kind}\n{event.message}"
-                outbox.add(f"op:{event.key}:{admin}", "op", admin, "operator", [_escape(text)], event.at)
+                outbox.add(f"op:{event.key}:{admin}", "op", admin, "operator", [html.escape(text)], event.at)
         wake()
 
     return send
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 class BotRuntime:
@@ -211,7 +205,3 @@ def load_files(
 
 def make_view(files: dict[str, bytes], groups: Sequence[Group], rules: Sequence[Rule]) -> ReleaseView:
     return ReleaseView(panel_from_bytes(files, groups), tuple(rules))
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

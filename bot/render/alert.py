@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import re
 from collections.abc import Sequence
 
 from bot.render.text import TELEGRAM_LIMIT, event_lines, month_name, telegram_length
@@ -72,3 +73,9 @@ def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | 
 def followup_messages(months: Sequence[str], events: Sequence[Event]) -> list[str]:
     """Text messages (no photo) for events that fire only now that more files are out."""
     return pack(header(months, len(events), update=True), [event_block(e) for e in events], TELEGRAM_LIMIT)
+
+
+def plain_text(html_text: str) -> str:
+    """A Telegram HTML message as plain text (tags dropped, entities decoded): the fallback when
+    Telegram refuses the HTML."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))

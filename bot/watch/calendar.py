@@ -13,7 +13,6 @@ times are computed in America/New_York with zoneinfo, so DST changes need no spe
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
@@ -22,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
-from bot.packaged import config_file
+from bot.packaged import config_file, read_toml
 
 UTC = dt.UTC
 _KEYS = {
@@ -82,16 +81,7 @@ def load_calendar(source: str | Path | Traversable | None = None) -> Calendar:
         source = config_file("calendar.toml")
     where = str(source)
     file = Path(source) if isinstance(source, str) else source
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"calendar file {where}: cannot read it ({err.strerror})") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"calendar file {where}: not a UTF-8 text file (binary?)") from err
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"calendar file {where}: not valid TOML ({err})") from err
+    data = read_toml(file, f"calendar file {where}")
     return calendar_from_dict(data, where)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import check_entity
+from bot.data.entities import FOREIGN_OFFICIAL, OF_WHICH_ROWS, canonical_row, check_entity
 from bot.errors import ParseError
 
 # Every parser returns a DataFrame with exactly these columns.
@@ -293,3 +293,19 @@ def check_codes(df: pd.DataFrame, label: str, code: str, names: dict[str, str], 
                 f"one {other} per {key} ({key} {row[key]!r} is {seen!r} elsewhere)",
                 f"{row[other]}",
             )
+
+
+def mfh_row(
+    label: str, key: str, of_which: bool, all_other: str, file: str, line: int, warnings: list[str]
+) -> tuple[str, str]:
+    """(entity, series) of a Major Foreign Holders row (mfhhis01, mfh.txt): "Of which:" rows are
+    Foreign Official's split, "All Other" the file's own roster residual (``all_other``), anything
+    else a known name (a new one adds a warning)."""
+    if of_which and key in OF_WHICH_ROWS:
+        return FOREIGN_OFFICIAL, OF_WHICH_ROWS[key]
+    entity, series = canonical_row(label)
+    if key == "all other":
+        return all_other, series
+    if (warning := check_entity(entity, label, file, line)) is not None:
+        warnings.append(warning)
+    return entity, series

@@ -10,12 +10,16 @@ import pandas as pd
 from bot.data.entities import (
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
-    OF_WHICH_ROWS,
-    canonical_row,
-    check_entity,
     normalize_label,
 )
-from bot.data.parse.common import Rows, check_months_descending, check_total, decode_lines, parse_value
+from bot.data.parse.common import (
+    Rows,
+    check_months_descending,
+    check_total,
+    decode_lines,
+    mfh_row,
+    parse_value,
+)
 from bot.data.parse.mfhhis import check_official_split
 from bot.errors import ParseError
 
@@ -72,14 +76,7 @@ def parse_mfh_legacy(data: bytes, file: str = FILE) -> pd.DataFrame:
             raise ParseError(file, i + 1, f"a label and {len(months)} values", line)
         values = [parse_value(c, file, i + 1, f"{label.strip()} {p}") for c, p in zip(values_cells, months)]
         lkey = normalize_label(label)
-        if of_which and lkey in OF_WHICH_ROWS:
-            entity, series = FOREIGN_OFFICIAL, OF_WHICH_ROWS[lkey]
-        else:
-            entity, series = canonical_row(label)
-        if lkey == "all other":
-            entity = ALL_OTHER
-        elif (warning := check_entity(entity, label, file, i + 1)) is not None:
-            warnings.append(warning)
+        entity, series = mfh_row(label, lkey, of_which, ALL_OTHER, file, i + 1, warnings)
         if entity == GRAND_TOTAL:
             total = (i + 1, values)
         elif entity == FOREIGN_OFFICIAL:

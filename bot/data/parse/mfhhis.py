@@ -23,13 +23,10 @@ from bot.data.entities import (
     HOLDINGS,
     HOLDINGS_PRIOR,
     LT_HOLDINGS,
-    OF_WHICH_ROWS,
     ST_HOLDINGS,
-    canonical_row,
-    check_entity,
     normalize_label,
 )
-from bot.data.parse.common import Rows, check_total, decode_lines, parse_value
+from bot.data.parse.common import Rows, check_total, decode_lines, mfh_row, parse_value
 from bot.errors import ParseError
 
 ALL_OTHER = "All Other (MFH history roster)"
@@ -195,14 +192,7 @@ def _parse_block(
                 file, j + 1, f"{width} values for {label.strip()!r}", "\t".join(cells[: width + 1])
             )
         values = [parse_value(c, file, j + 1, f"{label.strip()} {p}") for c, p in zip(values_cells, periods)]
-        if of_which and key in OF_WHICH_ROWS:
-            entity, series = FOREIGN_OFFICIAL, OF_WHICH_ROWS[key]
-        else:
-            entity, series = canonical_row(label)
-        if key == "all other":
-            entity = ALL_OTHER
-        elif (warning := check_entity(entity, label, file, j + 1)) is not None:
-            warnings.append(warning)
+        entity, series = mfh_row(label, key, of_which, ALL_OTHER, file, j + 1, warnings)
         if entity == GRAND_TOTAL:
             total = (j + 1, values)
         elif entity == FOREIGN_OFFICIAL:
