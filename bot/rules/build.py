@@ -151,5 +151,3 @@ def _passed(metrics: Metrics, rule: Rule, entity: str, t: pd.Period) -> tuple[st
     down = (then < then[entity]) & (now > now[entity])
     flipped = now[up | down].sort_values(ascending=False)
     return tuple(flipped.index)
-
-

@@ -1,5 +1,4 @@
-"""A holdings move split into net transactions and valuation, where the data have them.
-"""
+"""A holdings move split into net transactions and valuation, where the data have them."""
 
 from __future__ import annotations
 
@@ -116,5 +115,3 @@ def _why_missing(metrics: Metrics, entity: str, start: pd.Period, end: pd.Period
         if breaks:
             return Caveat(NET_NOT_AVAILABLE, breaks[0])  # the window spans a series break
     return Caveat(NET_NOT_AVAILABLE)  # no data for this entity and window
-
-

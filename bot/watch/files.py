@@ -21,9 +21,7 @@ class KeptFiles:
         self.fetcher = fetcher
         self.base_url = base_url
 
-    def changed(
-        self, file: str, held: Held | None, now: dt.datetime
-    ) -> tuple[FetchResult, bytes, str] | str:
+    def changed(self, file: str, held: Held | None, now: dt.datetime) -> tuple[FetchResult, bytes, str] | str:
         """Fetch ``file`` conditionally: a changed body and its sha256, or why there is none
         ("not modified (304)", "unchanged (same bytes)"), logged, with the new validators kept."""
         res = self.get(file, held)

@@ -62,6 +62,7 @@ log = logging.getLogger("tic_alert.poller")
 # late in a window still gets this long to gather its companions.
 SPREAD = dt.timedelta(minutes=15)
 
+
 class Poller:
     """Polls the Treasury through ``fetcher`` and records what it finds in ``store``."""
 

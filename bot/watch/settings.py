@@ -31,6 +31,7 @@ class PollerSettings:
         """The release calendar this poller follows."""
         return load_calendar(Path(self.calendar_file).expanduser() if self.calendar_file else None)
 
+
 # Every number has a finite, sensible range, checked at startup (NaN and inf are refused):
 # a value outside it would fail on every poll, poll once and never again, or hang.
 RANGES: dict[str, tuple[float, float]] = {
