@@ -38,20 +38,21 @@ def test_every_command_is_documented():
         assert f"tic-alert {name}" in README, f"`tic-alert {name}` is not in README.md"
 
 
-def test_ruff_is_clean():
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if ruff is None:
+def ruff() -> str:
+    found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if found is None:
         pytest.skip("ruff is not installed (it is in the test extra)")
-    proc = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return found
+
+
+def test_ruff_is_clean():
+    proc = subprocess.run([ruff(), "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_ruff_format_is_clean():
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (it is in the test extra)")
     proc = subprocess.run(
-        [ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [ruff(), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, "ruff format would change files:\n" + proc.stdout + proc.stderr
 
