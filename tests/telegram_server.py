@@ -491,7 +491,11 @@ class TelegramServer(BotApiMethods):
         return update_id
 
     def _next_message_id(self, chat_id: int) -> int:
-        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+        """As Telegram numbers messages: a supergroup or channel counts its own from 1; private
+        chats and basic groups share one sequence (the bot's message box), so a group's message ids
+        mean nothing in the supergroup it becomes."""
+        own = self._chat(chat_id)["type"] in ("supergroup", "channel")
+        return next(self._message_ids.setdefault(chat_id if own else 0, itertools.count(1)))
 
     def _learn_chat(
         self, chat_id: int, chat_type: str | None, title: str | None, username: str | None = None

@@ -112,7 +112,7 @@ def test_bot_round_trip(server):
     assert server.calls("sendPhoto")[1].content_type == "application/x-www-form-urlencoded"
     transcript = server.transcript()
     assert "← chat 42 sendMessage #1: <b>Japan</b> sold &amp; bought  [Mute|mute]" in transcript
-    assert "sendPhoto #1 [photo photo-1]: same chart" in transcript
+    assert "← chat 43 sendPhoto #3 [photo photo-1]: same chart" in transcript  # one sequence: private chats
 
 
 def test_errors_map_to_ptb_exceptions(server):
