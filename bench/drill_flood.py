@@ -16,7 +16,7 @@ tracebacks. Targets: lost 0, 429s 0, quiet p99 ≤ 1 s.
 from __future__ import annotations
 
 import os
-import statistics
+import re
 import subprocess
 import sys
 import tempfile
@@ -94,6 +94,11 @@ class Serve:
             time.sleep(0.5)
         return time.monotonic() - started
 
+    def dropped(self) -> Counter[int]:
+        """Replies the bot logged as failed, by chat."""
+        found = re.findall(r"reply to chat (-?\d+) failed", self.log.read_text(errors="replace"))
+        return Counter(int(chat) for chat in found)
+
     def tracebacks(self) -> tuple[int, Counter[str]]:
         """Tracebacks in the log, and its ERROR lines by their message (numbers stripped)."""
         lines = self.log.read_text(errors="replace").splitlines()
@@ -118,12 +123,14 @@ def one_chat(data_dir: Path, commands: int, per_minute: int) -> dict:
         sent = bot.server.sent(1)
         notices = sum("Too many commands" in (s.text or "") for s in sent)
         traces, errors = bot.tracebacks()
+        dropped = bot.dropped()[1]
         return {
             "owed": owed,
             "got": len(sent),
             "answers": len(sent) - notices,
             "notices": notices,
             "lost": max(0, owed - len(sent)),
+            "dropped": dropped,
             "429": bot.server.count_429,
             "tracebacks": traces,
             "errors": errors,
@@ -154,11 +161,12 @@ def many_chats(data_dir: Path, chats: int, quiet_every: float) -> dict:
         took = bot.settle(owed_per_chat * chats, set(range(1, chats + 1)))
         stop.set()
         asker.join()
-        time.sleep(max(5.0, quiet_every))  # the quiet chat's last answer
+        bot.settle(len(asked_at) * each["/next"], {QUIET_CHAT})  # late answers count as late, not lost
         got = Counter(s.chat_id for s in bot.server.sent() if 1 <= s.chat_id <= chats)
         replies = [s.at for s in bot.server.sent(QUIET_CHAT)]
         latencies, unanswered = _match(asked_at, replies)
         traces, errors = bot.tracebacks()
+        dropped = bot.dropped()
         return {
             "owed": owed_per_chat * chats,
             "got": sum(got.values()),
@@ -167,6 +175,8 @@ def many_chats(data_dir: Path, chats: int, quiet_every: float) -> dict:
             "429": bot.server.count_429,
             "quiet": latencies,
             "quiet_asked": len(asked_at),
+            "dropped_quiet": dropped[QUIET_CHAT],
+            "dropped_heavy": sum(n for chat, n in dropped.items() if chat != QUIET_CHAT),
             "unanswered": unanswered,
             "tracebacks": traces,
             "errors": errors,
@@ -201,7 +211,8 @@ def run(data_dir: Path, commands: int, chats: int, quiet_every: float) -> None:
     print(
         f"flood (a) one chat × {commands} commands (limit {per_minute}/min): replies owed {a['owed']} "
         f"({per_minute} answers + 1 slow-down notice), received {a['got']} ({a['answers']} answers, "
-        f"{a['notices']} notices), lost {a['lost']}; 429s drawn {a['429']}; log: {a['tracebacks']} tracebacks"
+        f"{a['notices']} notices), lost {a['lost']} ({a['dropped']} logged as failed replies); "
+        f"429s drawn {a['429']}; log: {a['tracebacks']} tracebacks"
     )
     _errors(a)
     b = many_chats(data_dir, chats, quiet_every)
@@ -213,7 +224,8 @@ def run(data_dir: Path, commands: int, chats: int, quiet_every: float) -> None:
     )
     print(
         f"  quiet chat /next every {quiet_every:g} s: {b['quiet_asked']} asked, {len(q)} answered, "
-        f"{b['unanswered']} unanswered; latency p50 {statistics.median(q) if q else float('nan'):.2f} s, "
+        f"{b['unanswered']} never answered ({b['dropped_quiet']} logged as failed replies; "
+        f"{b['dropped_heavy']} of the heavy chats' too); latency p50 {percentile(q, 0.5):.2f} s, "
         f"p99 {percentile(q, 0.99):.2f} s, max {max(q, default=float('nan')):.2f} s"
     )
     _errors(b)
