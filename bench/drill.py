@@ -403,7 +403,7 @@ def report(name: str, results: list[dict], interval: float, subscribers: int) ->
             print(
                 f"    outage {o['start']:.1f} → {o['end']:.1f} s after the switch ({o['answers']}); "
                 f"{o['after']} chats alerted from its start on; the last chat's alert "
-                f"{_after(o['last_after_end'])} its end (target ≤ +{o['broadcast']:.1f} s: "
+                f"{_after(o['last_after_end'])} (target ≤ +{o['broadcast']:.1f} s: "
                 f"{subscribers} alerts at {RATE}/s)"
             )
         if "migration" in r:
@@ -433,7 +433,7 @@ def report(name: str, results: list[dict], interval: float, subscribers: int) ->
 
 
 def _after(seconds: float) -> str:
-    return "never (chats lost)" if math.isinf(seconds) else f"{seconds:+.1f} s after"
+    return "never (chats lost)" if math.isinf(seconds) else f"{seconds:+.1f} s after its end"
 
 
 def main() -> int:
