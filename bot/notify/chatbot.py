@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from bot.data.entities import Group
 from bot.errors import ConfigError
 from bot.notify.commands import BY_NAME, Reply, help_text
-from bot.notify.compose import chat_events, overrides_for
 from bot.notify.entity_commands import Ctx, EntityCommands, UsageError
 from bot.notify.replies import history_text, rules_buttons, rules_text, status_text
+from bot.notify.selection import chat_events, overrides_for
 from bot.notify.service import MAX_CHART_YEARS, ReleaseView, parse_until
 from bot.rules.catalogue import FLOOR, Rule, check_overrides
 from bot.store.subscribers import FOREVER, MODES, Subscribers
