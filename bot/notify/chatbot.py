@@ -18,7 +18,8 @@ from bot.notify.compose import chat_events, overrides_for
 from bot.notify.entity_commands import Ctx, EntityCommands, UsageError
 from bot.notify.replies import history_text, rules_buttons, rules_text, status_text
 from bot.notify.service import MAX_CHART_YEARS, ReleaseView, parse_until
-from bot.rules.catalogue import FLOOR, Rule, check_overrides
+from bot.rules.catalogue import Rule
+from bot.rules.overrides import Override, check_overrides, threshold_for
 from bot.store.subscribers import FOREVER, MODES, Subscribers
 from bot.watch.calendar import Calendar, next_slots, release_moment
 
@@ -118,8 +119,7 @@ class ChatBot(EntityCommands):
         """An inline button pressed under /rules: switch one rule on or off for this chat."""
         rule = self.rule(rule_id)
         chat = self.chat(ctx)
-        default = rule.threshold if rule.enabled else None
-        on = overrides_for(chat, self.rules, ctx.now.date()).get(rule.id, default)
+        on = threshold_for(rule, overrides_for(chat, [rule], ctx.now.date()))
         self.subscribers.set_rule(ctx.chat_id, rule.id, enabled=0 if on is not None else 1, muted_until=None)
         chat = self.subscribers.get(ctx.chat_id)
         assert chat is not None
@@ -132,7 +132,7 @@ class ChatBot(EntityCommands):
         except ValueError:
             raise UsageError(f"{text[:20]!r} is not a number ({rule.spec.threshold_means}).") from None
         try:
-            check_overrides([rule], {rule.id: value})
+            check_overrides([rule], {rule.id: Override(threshold=value)})
         except Exception:
             means = rule.spec.threshold_means
             raise UsageError(f"{text[:20]!r} is out of range for {rule.id}: {means}.") from None
@@ -158,7 +158,7 @@ class ChatBot(EntityCommands):
         """The smallest $bn move of the rule that is news to this chat."""
         try:
             value = float(text.replace(",", ""))
-            check_overrides([rule], {rule.id + FLOOR: value})
+            check_overrides([rule], {rule.id: Override(floor=value)})
         except (ValueError, ConfigError):
             raise UsageError(f"{text[:20]!r}: a floor is an amount in $bn from 0 to 100,000.") from None
         self.chat(ctx)
