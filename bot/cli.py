@@ -1,5 +1,7 @@
-"""Command line: ``tic-alert check`` (the newest release at a glance), ``poll`` (watch for releases),
-``calendar`` (the next release dates)."""
+"""Command line: ``tic-alert check`` (the newest release at a glance), ``backtest`` (what the rules
+would have fired since 2000), ``poll`` (watch for releases), ``calendar`` (the next release dates),
+``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), ``outbox`` (the
+deliveries by state)."""
 
 from __future__ import annotations
 
