@@ -15,7 +15,7 @@ async def latest(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     view = bot.release()
     events = chat_events(view.release, chat, bot.rules, ctx.now.date(), bot.groups)
     html, png = await bot.heavy(view.release_message, events)  # type: ignore[misc]
-    month = view.summary["data_month"]
+    month = view.summary.data_month
     caption = f"TIC release, data for {month}: {len(events)} event(s) for this chat."
     return [Reply(caption, photo=png), Reply(html, html=True)]
 
