@@ -20,7 +20,7 @@ from bot.data.load import fetch_all, panel_from_bytes
 from bot.data.panel import Panel
 from bot.errors import TicAlertError
 from bot.notify.dispatch import Dispatcher
-from bot.notify.serve import BotRuntime, load_files, operator_sink, poller_thread
+from bot.notify.runtime import BotRuntime, load_files, operator_sink, poller_thread
 from bot.rules.catalogue import Rule, load_rules
 from bot.store.state import Store
 from bot.watch.loop import http_fetcher, run_forever
