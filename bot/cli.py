@@ -1,5 +1,7 @@
-"""Command line: ``tic-alert check`` (the newest release at a glance), ``poll`` (watch for releases),
-``calendar`` (the next release dates)."""
+"""Command line: ``tic-alert check`` (the newest release at a glance), ``backtest`` (what the rules
+would have fired since 2000), ``poll`` (watch for releases), ``calendar`` (the next release dates),
+``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), ``outbox`` (the
+deliveries by state)."""
 
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RULE=VALUE",
         action="append",
         default=[],
-        help="a subscriber's threshold for a rule ('off' switches it off); repeatable",
+        help="a subscriber's threshold for a rule ('off': off; RULE.floor=V: its $bn floor); repeatable",
     )
     back.add_argument("--csv", action="store_true", help="print CSV instead of text")
     back.set_defaults(func=cmd_backtest)
@@ -172,7 +174,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         bars_path.write_bytes(bars_png)
         print(f"charts: {args.chart} {bars_path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**summary, "events": [event_dict(e) for e in events]}, indent=2))
+        print(json.dumps({**summary.to_dict(), "events": [event_dict(e) for e in events]}, indent=2))
     else:
         print(render_text(summary, events, verbose=args.verbose))
     return 0
@@ -183,6 +185,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.render.text import event_line
     from bot.rules.backtest import backtest
     from bot.rules.catalogue import load_rules
+    from bot.rules.overrides import parse_settings
 
     settings = load_settings(args.config)
     rules = load_rules(settings.groups)
@@ -193,13 +196,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise TicAlertError(f"backtest: no rule {unknown[0]!r} (rules: {', '.join(sorted(known))})")
         # a named rule is replayed even if it is off by default
         rules = tuple(replace(r, enabled=True) for r in rules if r.id in args.rule)
-    overrides: dict[str, float | None] = {}
-    for item in args.set:
-        rid, _, value = item.partition("=")
-        try:
-            overrides[rid.strip()] = None if value.strip() == "off" else float(value)
-        except ValueError as err:
-            raise TicAlertError(f"backtest: --set {item!r}: expected RULE=NUMBER or RULE=off") from err
+    try:
+        overrides = parse_settings(args.set)
+    except ValueError as err:
+        raise TicAlertError(f"backtest: {err}") from None
     panel = panel_from_bytes(read_dir(args.data_dir), settings.groups)
     events = backtest(panel, rules, args.start, args.end, overrides)
     if args.csv:
@@ -218,7 +218,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from bot.rules.catalogue import load_rules
     from bot.store.state import Store
     from bot.watch.loop import run_forever
-    from bot.watch.outcomes import ERROR
+    from bot.watch.outcomes import PollOutcome
     from bot.wiring import build_poller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -232,7 +232,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(result.message)
             if result.release is not None:
                 print(f"release {result.release.describe()}")
-            return 1 if result.outcome == ERROR else 0
+            return 1 if result.outcome == PollOutcome.ERROR else 0
         run_forever(poller, settings.poller.tick_seconds)
         return 0
     finally:

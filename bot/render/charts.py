@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -20,12 +19,13 @@ from matplotlib.figure import Figure
 
 from bot.data.entities import HOLDINGS
 from bot.data.panel import Panel
-from bot.render.text import headline, rank_phrase
+from bot.render.stories import headline, rank_phrase
+from bot.render.summary import ReleaseSummary
 from bot.rules.events import Event
+from bot.rules.kinds import KINDS, Claim
 
 WIDTH, HEIGHT, DPI = 800, 450, 100
 DOWN_COLOUR, UP_COLOUR, LINE_COLOUR, SHADE_COLOUR = "#c0392b", "#2e86c1", "#1b2631", "#f5b041"
-CHART_KINDS = ("record", "change", "official_selling", "streak", "multi_year")
 DEFAULT_ENTITY = "Japan + China"
 
 
@@ -104,19 +104,19 @@ def changes_chart(changes: Sequence[tuple[str, float]], title: str) -> bytes:
 
 def flagged(events: Sequence[Event]) -> Event | None:
     """The event the main chart shows: the first (most severe) holdings move of the release."""
-    return next((e for e in events if e.basis == HOLDINGS and e.kind in CHART_KINDS), None)
+    return next((e for e in events if e.basis == HOLDINGS and KINDS[e.kind].claim != Claim.RANK), None)
 
 
-def main_chart(panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5) -> bytes:
+def main_chart(panel: Panel, summary: ReleaseSummary, events: Sequence[Event], years: int = 5) -> bytes:
     """The flagged entity's holdings over ``years``, its window shaded and the move annotated."""
-    month = pd.Period(summary["data_month"], "M")
+    month = pd.Period(summary.data_month, "M")
     event = flagged(events)
     entity = event.entity if event else DEFAULT_ENTITY
     levels = panel.series(entity, HOLDINGS)
     levels = levels[(levels.index > month - 12 * years) & (levels.index <= month)]
     if event is not None:
         shade = (pd.Period(event.start, "M") - 1, pd.Period(event.end, "M"))
-        if event.kind == "multi_year":
+        if KINDS[event.kind].claim == Claim.LEVEL:
             shade = (pd.Period(event.end, "M") - 1, pd.Period(event.end, "M"))
         rank = rank_phrase(event)
         note = headline(event) + (f"\n{rank}" if rank else "")
@@ -128,12 +128,12 @@ def main_chart(panel: Panel, summary: dict[str, Any], events: Sequence[Event], y
 
 
 def release_charts(
-    panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5
+    panel: Panel, summary: ReleaseSummary, events: Sequence[Event], years: int = 5
 ) -> tuple[bytes, bytes]:
     """The release's two charts: the flagged entity's holdings, and 3-month changes by holder."""
-    month = pd.Period(summary["data_month"], "M")
+    month = pd.Period(summary.data_month, "M")
     main = main_chart(panel, summary, events, years)
-    rows = [*summary["top_holders"], *summary["groups"]]
-    changes = [(r["entity"], float(r["change_3m"])) for r in rows if r.get("change_3m") is not None]
+    rows = [*summary.top_holders, *summary.groups]
+    changes = [(r.entity, r.change_3m) for r in rows if r.change_3m is not None]
     bars = changes_chart(changes, f"3-month change in holdings to end-{month.strftime('%b %Y')}, $bn")
     return main, bars

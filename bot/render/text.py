@@ -12,146 +12,18 @@ Figures are $bn as the panel holds them, shown to one decimal ($bn) or one decim
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
-from bot.render.wording import note_text, part_label, rank_what
-from bot.rules.events import Event, Part
+from bot.data.ranking import WindowRank
+from bot.render.stories import INFORMATIVE_RANK, headline, month_name, num, ordinal, parts_phrase, rank_phrase
+from bot.render.summary import HolderRow, ReleaseSummary
+from bot.render.wording import note_text
+from bot.rules.events import Event
 
-INFORMATIVE_RANK = 3  # a rank is worded only when it is news: the largest, 2nd or 3rd largest
 TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
-SOURCE_LABEL = {
-    "Form S": "Form S, net notes & bonds",
-    "SLT Table 3": "SLT Table 3",
-}
-
-
-# --- numbers and months --------------------------------------------------------------------------------
-
-
-def num(v: float | None, sign: bool = True) -> str:
-    """A $bn figure to one decimal, signed by default; n.a. for a missing one."""
-    if v is None or pd.isna(v):
-        return "n.a."
-    return f"{v:+,.1f}" if sign else f"{v:,.1f}"
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def month_name(m: str | pd.Period, fmt: str = "%b %Y") -> str:
-    return pd.Period(m, "M").strftime(fmt)
-
-
-def span(e: Event) -> str:
-    """The window in words: end-Jul → end-Oct 2022 for a stock, Dec 2015–Feb 2016 for a flow."""
-    start, end = pd.Period(e.start, "M"), pd.Period(e.end, "M")
-    if e.basis == LT_NET or e.kind == "multi_year":
-        if start == end:
-            return end.strftime("%b %Y")
-        first = start.strftime("%b") if start.year == end.year else start.strftime("%b %Y")
-        return f"{first}–{end.strftime('%b %Y')}"
-    before = start - 1
-    first = before.strftime("%b") if before.year == end.year else before.strftime("%b %Y")
-    return f"end-{first} → end-{end.strftime('%b %Y')}"
-
-
-def months_word(n: int) -> str:
-    words = {1: "one month", 2: "two months", 3: "three months", 6: "six months", 12: "twelve months"}
-    return words.get(n, f"{n} months")
-
-
-# --- events ------------------------------------------------------------------------------------------
-
-
-def headline(e: Event) -> str:
-    """One sentence: who, what basis, how much, over which window."""
-    what = {HOLDINGS: "holdings", LT_HOLDINGS: "bonds & notes holdings", ST_HOLDINGS: "bills holdings"}.get(
-        e.basis, ""
-    )
-    amount = f"{abs(e.value):,.1f}%" if e.unit == "pct" else f"{abs(e.value):,.1f}bn"
-    if e.kind == "multi_year":
-        word = "lowest" if e.direction == "low" else "highest"
-        years = f"{e.metric:.1f}".rstrip("0").rstrip(".")
-        when = (
-            f"since {month_name(e.extreme_since)} ({years} years)"
-            if e.extreme_since
-            else f"in the available history ({years} years)"
-        )
-        return f"{e.entity} {what} at {num(e.value, sign=False)}bn in {month_name(e.end)}: {word} {when}"
-    if e.kind == "rank_change":
-        moved = "rose" if (e.rank_to or 0) < (e.rank_from or 0) else "fell"
-        verb = "passing" if moved == "rose" else "passed by"
-        passed = f", {verb} {', '.join(e.passed)}" if e.passed else ""
-        return (
-            f"{e.entity} {moved} to {ordinal(e.rank_to or 0)} largest holder in {month_name(e.end)} "
-            f"(from {ordinal(e.rank_from or 0)}; {num(e.value, sign=False)}bn){passed}"
-        )
-    if e.kind == "streak":
-        if e.basis == LT_NET:
-            side = "sellers" if e.direction == "decline" else "buyers"
-            doing = f"net {side} of notes & bonds"
-        else:
-            doing = f"{what} {'fell' if e.direction == 'decline' else 'rose'}"
-        return (
-            f"{e.entity}: {doing} for the {ordinal(e.streak or 0)} month running "
-            f"({span(e)}, {num(e.value)}bn in all)"
-        )
-    if e.basis == LT_NET:
-        verb = "net sales" if e.value < 0 else "net purchases"
-        record = "record " if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
-        return f"{e.entity}: {record}{verb} of notes & bonds of {amount} ({span(e)})"
-    verb = "fell" if e.value < 0 else "rose"
-    record = " a record" if e.kind == "record" and e.rank and e.rank.rank == 1 else ""
-    return f"{e.entity} {what} {verb}{record} {amount} in {months_word(e.window)} ({span(e)})"
-
-
-def rank_phrase(e: Event) -> str | None:
-    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11" """
-    r = e.rank
-    if r is None or r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
-        return None
-    place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    streak = e.kind == "streak"
-    if streak:
-        place = "longest" if r.rank == 1 else f"{ordinal(r.rank)} longest"
-    what = rank_what(e)
-    if r.rank == 1:
-        text = f"{place} {what} since {r.since} (of {r.of})"
-    else:
-        text = f"{place} {what} in {r.since}..{r.until} (of {r.of})"
-    if r.previous is not None:
-        prev_value, prev_month = r.previous
-        label = "previous record" if r.rank == 1 else "record"
-        if streak:
-            label = "previous longest" if r.rank == 1 else "longest"
-            text += f"; {label} {prev_value:.0f} months to {prev_month}"
-        else:
-            shown = f"{prev_value:+,.1f}%" if e.unit == "pct" else num(prev_value)
-            text += f"; {label} {shown} in {prev_month}"
-    return text
-
-
-def parts_phrase(parts: Sequence[Part]) -> str | None:
-    """ "net transactions in bonds & notes −29.6 (Form S: Japan −46.5, China, Mainland +16.9); …" """
-    if not parts:
-        return None
-    out = []
-    for p in parts:
-        detail = []
-        if p.source and not p.derived:
-            detail.append(SOURCE_LABEL.get(p.source, p.source))
-        if p.derived:
-            detail.append("remainder")
-        if p.members:
-            detail.append(", ".join(f"{m} {num(v)}" for m, v in p.members))
-        out.append(f"{part_label(p)} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
-    return "of which: " + "; ".join(out)
 
 
 def event_lines(e: Event) -> list[str]:
@@ -179,69 +51,67 @@ def event_line(e: Event) -> str:
 # --- the release message --------------------------------------------------------------------------------
 
 
-def summary_lines(summary: dict[str, Any], top: int | None = None, verbose: bool = False) -> list[str]:
+def summary_lines(summary: ReleaseSummary, top: int | None = None, verbose: bool = False) -> list[str]:
     """The release summary table as plain lines (the body of `tic-alert check` before events);
     ``verbose`` adds what the operator wants and a subscriber does not (files, vintage conflicts)."""
-    month = pd.Period(summary["data_month"], "M")
+    month = pd.Period(summary.data_month, "M")
     lines = [
-        f"TIC release: data for {month.strftime('%B %Y')} ({summary['unit']})",
-        *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items())] if verbose else []),
+        f"TIC release: data for {month.strftime('%B %Y')} ({summary.unit})",
+        *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary.files.items())] if verbose else []),
         "",
         f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}{'1m':>9}{'3m':>9}{'12m':>9}",
     ]
-    holders = summary["top_holders"] if top is None else summary["top_holders"][:top]
-    table = [summary["grand_total"], *holders, *summary["groups"]]
-    fo = summary["foreign_official"]
-    table += [
-        fo["holdings"],
-        {**fo["bills"], "label": "  of which bills"},
-        {**fo["bonds_notes"], "label": "  of which bonds & notes"},
+    holders = summary.top_holders if top is None else summary.top_holders[:top]
+    fo = summary.foreign_official
+    table: list[tuple[HolderRow, str | None]] = [
+        (r, None) for r in (summary.grand_total, *holders, *summary.groups, fo.holdings)
     ]
-    rows = [_row(e) for e in table]
+    table += [(fo.bills, "  of which bills"), (fo.bonds_notes, "  of which bonds & notes")]
+    rows = [_row(r, label) for r, label in table]
     if any(len(r.rstrip()) > 65 for r in rows):  # 65: the width of the figures
         lines[-1] += "   3-month move in history"  # a column only when a move ranks among the largest
     lines += [r.rstrip() for r in rows]
-    flows = summary["foreign_official_flows"]
+    flows = summary.foreign_official_flows
     if flows:
-        net = flows["net_lt"]
-        nm = pd.Period(net["month"], "M").strftime("%b %Y")
+        net = flows.net_lt
+        nm = pd.Period(net.month, "M").strftime("%b %Y")
         lines += [
             "",
             f"Foreign Official net long-term Treasury transactions (SLT Table 3; > 0 = bought), {nm}:",
         ]
-        rank = _rank(net["rank_3m"], "net selling", "net buying")
+        rank = _rank(net.rank_3m, "net selling", "net buying")
         rank = f" ({rank})" if rank else ""
-        lines.append(f"  net {num(net['value'])}, 3 months {num(net['change_3m'])}{rank}")
-        if flows["valuation_lt"]:
-            val = flows["valuation_lt"]
+        lines.append(f"  net {num(net.value)}, 3 months {num(net.change_3m)}{rank}")
+        if flows.valuation_lt:
+            val = flows.valuation_lt
             lines.append(
-                f"  valuation change of bonds & notes {num(val['value'])}, 3 months {num(val['change_3m'])}"
+                f"  valuation change of bonds & notes {num(val.value)}, 3 months {num(val.change_3m)}"
             )
-    if summary["conflicts"] and verbose:
-        lines += ["", f"Note: {summary['conflicts']} cells differ between file vintages (newer file kept)."]
+    if summary.conflicts and verbose:
+        lines += ["", f"Note: {summary.conflicts} cells differ between file vintages (newer file kept)."]
     return lines
 
 
-def _row(e: dict[str, Any]) -> str:
-    label = e.get("label") or (e["entity"] if e["series"] == HOLDINGS else e["series"])
+def _row(r: HolderRow, label: str | None = None) -> str:
+    label = label or (r.entity if r.series == HOLDINGS else r.series)
     return (
-        f"{label[:27]:<28}{num(e['value'], sign=False):>10}{num(e['change_1m']):>9}"
-        f"{num(e['change_3m']):>9}{num(e['change_12m']):>9}   "
-        f"{_rank(e['rank_3m'], 'decline', 'increase')}"
+        f"{label[:27]:<28}{num(r.value, sign=False):>10}{num(r.change_1m):>9}"
+        f"{num(r.change_3m):>9}{num(r.change_12m):>9}   "
+        f"{_rank(r.rank_3m, 'decline', 'increase')}"
     )
 
 
-def _rank(r: dict[str, Any] | None, down: str, up: str) -> str:
+def _rank(r: WindowRank | None, down: str, up: str) -> str:
     if not r:
         return "n.a."
-    if r["rank"] > INFORMATIVE_RANK:
+    if r.rank > INFORMATIVE_RANK:
         return ""
-    what = down if r["direction"] == "decline" else up
-    place = "largest" if r["rank"] == 1 else f"{ordinal(r['rank'])} largest"
-    return f"{place} {what} of {r['of']} since {r['since']}"
+    what = down if r.direction == "decline" else up
+    place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
+    return f"{place} {what} of {r.of} since {r.since}"
 
 
-def render_text(summary: dict[str, Any], events: Iterable[Event] = (), verbose: bool = False) -> str:
+def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: bool = False) -> str:
     """The plain-text message (terminal): summary, then every event that fires."""
     events = list(events)
     lines = summary_lines(summary, verbose=verbose)
@@ -253,26 +123,26 @@ def render_text(summary: dict[str, Any], events: Iterable[Event] = (), verbose: 
     return "\n".join(lines)
 
 
-def render_html(summary: dict[str, Any], events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
+def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
     """The Telegram message (HTML subset, escaped), within ``limit``.
 
     If everything does not fit, the holders table is shortened, then the least important events
     (the list is ordered most severe first) are replaced by one line saying how many were left out.
     """
     events = list(events)
-    top = len(summary["top_holders"])
+    top = len(summary.top_holders)
     for top_n in sorted({top, min(top, 5), 0}, reverse=True):
         for shown in range(len(events), -1, -1):
             text = _html(summary, events, top_n, shown)
             if telegram_length(text) <= limit:
                 return text
-    month = html.escape(month_name(summary["data_month"], "%B %Y"))
+    month = html.escape(month_name(summary.data_month, "%B %Y"))
     return _cut(f"<b>TIC release: data for {month}</b>\n{len(events)} events: see /latest", limit)
 
 
-def _html(summary: dict[str, Any], events: list[Event], top: int, shown: int) -> str:
+def _html(summary: ReleaseSummary, events: list[Event], top: int, shown: int) -> str:
     esc = html.escape
-    month = month_name(summary["data_month"], "%B %Y")
+    month = month_name(summary.data_month, "%B %Y")
     title, _blank, *table = summary_lines(summary, top=top)
     out = [f"<b>{esc(title)}</b>"]
     if events:
