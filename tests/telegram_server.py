@@ -538,14 +538,6 @@ class TelegramServer(BotApiMethods):
             return self.bot_user
         return self.users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
 
-    @staticmethod
-    def _scope_key(scope: Any) -> str:
-        if not scope:
-            return "default"
-        if isinstance(scope, str):
-            scope = json.loads(scope)
-        return json.dumps(scope, sort_keys=True) if scope.get("type") != "default" else "default"
-
     # --- internals: handling one call -------------------------------------------------------
 
     def record_request(self, req: Request) -> None:
