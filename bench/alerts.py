@@ -16,9 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from bot.config import load_settings
+from bot.data.entities import LT_NET
 from bot.data.load import panel_from_bytes, read_dir
+from bot.render.stories import SINCE_YEARS, TOLD
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
+from bot.rules.events import Event
+from bot.rules.kinds import KINDS, Claim
 from bot.rules.metrics import Metrics
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tic" / "2026-07-01"
@@ -49,7 +53,53 @@ def main(argv: list[str]) -> int:
     print(f"exact duplicates: {dups}")
     for rid, n in sorted(Counter(e.rule for e in events).items(), key=lambda kv: -kv[1]):
         print(f"  {rid:<32} {n}")
+    by_release: dict[str, list[Event]] = {}
+    for e in events:
+        by_release.setdefault(e.release, []).append(e)
+    told = {m: evs[:TOLD] for m, evs in by_release.items()}
+    counts = np.array([len(told.get(m, [])) for m in months])
+    print(
+        f"told per release (the {TOLD} rarest, lead first): median {np.median(counts):g}, "
+        f"p90 {np.percentile(counts, 90):g}, max {counts.max()}; "
+        f"releases with a major told: {sum(any(e.severity == 'major' for e in t) for t in told.values())}"
+    )
+    jc = [e for e in by_release.get("2022-10", []) if e.entity == "Japan + China" and e.value == -227.6]
+    place = by_release.get("2022-10", []).index(jc[0]) + 1 if jc else None
+    print(f"2022-10: Japan + China -227.6 record is story {place} of {len(by_release.get('2022-10', []))}")
+    print("\nstories by claim and direction: releases that tell one (told / lead)")
+    table: dict[str, list[set[str]]] = {}
+    for m, evs in told.items():
+        for i, e in enumerate(evs):
+            row = table.setdefault(story(e), [set(), set()])
+            row[0].add(m)
+            if i == 0:
+                row[1].add(m)
+    for name, (anywhere, lead) in sorted(table.items(), key=lambda kv: -len(kv[1][0])):
+        print(f"  {name:<44} {len(anywhere):4} {len(lead):4}")
     return 0
+
+
+def story(e: Event) -> str:
+    """What an event claims, as an analyst files it: claim, how rare, which way."""
+    claim = KINDS[e.kind].claim
+    up = e.value > 0 if claim != Claim.LEVEL else e.direction == "high"
+    if claim == Claim.LEVEL:
+        return f"level: {'record' if e.extreme_since is None else 'N-year'} {'high' if up else 'low'}"
+    if claim == Claim.RANK:
+        return f"rank: {'moves up' if (e.rank_to or 0) < (e.rank_from or 0) else 'moves down'}"
+    if claim == Claim.STREAK:
+        if e.basis == LT_NET:
+            return f"streak: net {'buying' if up else 'selling'}"
+        return f"streak: holdings {'rising' if up else 'falling'}"
+    what = "net flows" if e.basis == LT_NET else "move"
+    way = ("buying" if up else "selling") if e.basis == LT_NET else ("rise" if up else "fall")
+    if e.rank is not None and e.rank.rank == 1:
+        rare = "record"
+    elif e.extreme_since is not None and e.rarity >= SINCE_YEARS:
+        rare = "largest since <date>"
+    else:
+        rare = "over threshold"
+    return f"{what}: {rare} {way} ({e.window}m)"
 
 
 if __name__ == "__main__":

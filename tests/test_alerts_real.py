@@ -48,7 +48,7 @@ def test_no_rank_change_on_a_june_break_month(history, real_panel):
 def test_a_percentage_is_never_below_minus_100(history, metrics, rules):
     assert all(e.value >= -100 for e in history if e.unit == "pct")
     pct = next(r for r in rules if r.unit == "pct")
-    from bot.rules.candidates import rule_values
+    from bot.rules.selection import rule_values
 
     values = rule_values(metrics, pct).to_numpy()
     assert np.nanmin(values) >= -100

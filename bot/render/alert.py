@@ -1,8 +1,9 @@
 """The release-day alert as Telegram shows it: a photo caption (≤ 1,024) and, after it, text.
 
-The caption holds the release's header and as many events as fit, biggest first; the events
-that do not fit follow, in order, as text messages of at most 4,096 characters each. Nothing is
-dropped. All data strings are HTML-escaped; only <b> and <i> are used.
+The caption holds the release's header and as many of its :data:`TOLD` rarest stories as fit,
+the lead first; those that do not fit follow, in order, as text messages of at most 4,096
+characters each, and a last line says how many more /latest shows. All data strings are
+HTML-escaped; only <b> and <i> are used.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from bot.render.stories import TOLD
 from bot.render.text import TELEGRAM_LIMIT, event_lines, month_name, telegram_length
 from bot.rules.events import Event
 
@@ -63,8 +65,11 @@ def pack(head: str, blocks: Sequence[str], first_limit: int = CAPTION_LIMIT) -> 
 
 
 def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | None = None) -> list[str]:
-    """[caption, text, …]: the photo's caption then the text messages that follow it."""
-    blocks = [event_block(e) for e in events]
+    """[caption, text, …]: the photo's caption then the text messages that follow it: the
+    :data:`TOLD` rarest stories, lead first, then how many more /latest shows."""
+    blocks = [event_block(e) for e in events[:TOLD]]
+    if len(events) > TOLD:
+        blocks.append(f"… and {len(events) - TOLD} more: /latest")
     if extra:
         blocks.append(extra)
     return pack(header(months, len(events)), blocks)

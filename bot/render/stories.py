@@ -13,6 +13,8 @@ from bot.render.wording import part_label, rank_what
 from bot.rules.events import Event, Part
 from bot.rules.kinds import KINDS, Claim, KindName
 
+TOLD = 5  # stories a release alert tells, rarest first; the rest: check --verbose and /latest
+SINCE_YEARS = 2  # a move that is not a record is worded "largest since <date>" from 2 years
 INFORMATIVE_RANK = 3  # a rank is worded only when it is news: the largest, 2nd or 3rd largest
 SOURCE_LABEL = {
     "Form S": "Form S, net notes & bonds",
@@ -69,15 +71,15 @@ def headline(e: Event) -> str:
 
 
 def _level(e: Event) -> str:
-    word = "lowest" if e.direction == "low" else "highest"
+    word = "low" if e.direction == "low" else "high"
     years = f"{e.metric:.1f}".rstrip("0").rstrip(".")
     when = (
-        f"since {month_name(e.extreme_since)} ({years} years)"
+        f"{word}est since {month_name(e.extreme_since)} ({years} years)"
         if e.extreme_since
-        else f"in the available history ({years} years)"
+        else f"a record {word} ({years} years of data)"
     )
     what = BASIS_WORDS.get(e.basis, "")
-    return f"{e.entity} {what} at {num(e.value, sign=False)}bn in {month_name(e.end)}: {word} {when}"
+    return f"{e.entity} {what} at {num(e.value, sign=False)}bn in {month_name(e.end)}: {when}"
 
 
 def _rank_change(e: Event) -> str:
@@ -109,13 +111,16 @@ def _move(e: Event) -> str:
     verb = "fell" if e.value < 0 else "rose"
     what = BASIS_WORDS.get(e.basis, "")
     verb += " a record" if is_record else ""
-    return f"{e.entity} {what} {verb} {amount} in {months_word(e.window)} ({span(e)})"
+    start = None if e.level is None else e.level - e.value  # the holder's size before the move
+    share = f" ({abs(e.value) / start:.1%} of holdings)" if e.unit == "bn" and start and start > 0 else ""
+    return f"{e.entity} {what} {verb} {amount}{share} in {months_word(e.window)} ({span(e)})"
 
 
 # the English of each kind's headline: one table, one row per kind
 HEADLINES: dict[KindName, Callable[[Event], str]] = {
     KindName.CHANGE: _move,
     KindName.RECORD: _move,
+    KindName.LARGEST_SINCE: _move,
     KindName.OFFICIAL_SELLING: _move,
     KindName.STREAK: _streak,
     KindName.MULTI_YEAR: _level,
@@ -124,12 +129,22 @@ HEADLINES: dict[KindName, Callable[[Event], str]] = {
 
 
 def rank_phrase(e: Event) -> str | None:
-    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11" """
+    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11", or for a
+    move that is not a record, "largest monthly decline since Oct 2022 (4th largest of 316 since
+    2000-01)" """
     r = e.rank
-    if r is None or r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
+    if r is None:
+        return None
+    streak = KINDS[e.kind].claim == Claim.STREAK
+    if r.rank > 1 and e.extreme_since and e.rarity >= SINCE_YEARS:  # "largest since <date>"
+        place = ordinal(r.rank) + (" longest" if streak else " largest")
+        word = "longest" if streak else "largest"
+        return (
+            f"{word} {rank_what(e)} since {month_name(e.extreme_since)} ({place} of {r.of} since {r.since})"
+        )
+    if r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
         return None
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    streak = KINDS[e.kind].claim == Claim.STREAK
     if streak:
         place = "longest" if r.rank == 1 else f"{ordinal(r.rank)} longest"
     what = rank_what(e)

@@ -18,7 +18,16 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.data.ranking import WindowRank
-from bot.render.stories import INFORMATIVE_RANK, headline, month_name, num, ordinal, parts_phrase, rank_phrase
+from bot.render.stories import (
+    INFORMATIVE_RANK,
+    TOLD,
+    headline,
+    month_name,
+    num,
+    ordinal,
+    parts_phrase,
+    rank_phrase,
+)
 from bot.render.summary import HolderRow, ReleaseSummary
 from bot.render.wording import note_text
 from bot.rules.events import Event
@@ -112,14 +121,18 @@ def _rank(r: WindowRank | None, down: str, up: str) -> str:
 
 
 def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: bool = False) -> str:
-    """The plain-text message (terminal): summary, then every event that fires."""
+    """The plain-text message (terminal): summary, then the :data:`TOLD` rarest stories, the lead
+    first (``verbose``: every event that fires)."""
     events = list(events)
     lines = summary_lines(summary, verbose=verbose)
     lines += ["", f"Events ({len(events)})" if events else "Events: none of the rules fires on this release."]
-    for e in events:
+    shown = events if verbose else events[:TOLD]
+    for e in shown:
         first, *rest = event_lines(e)
         lines.append(f"* {first}")
         lines += [f"  {x}" for x in rest]
+    if len(shown) < len(events):
+        lines.append(f"… and {len(events) - len(shown)} more (tic-alert check --verbose; /latest in the bot)")
     return "\n".join(lines)
 
 

@@ -96,7 +96,7 @@ class Event:
     parts: tuple[Part, ...] = ()
     level: float | None = None  # the holdings level at ``end`` where relevant
     streak: int | None = None  # months running (streak)
-    extreme_since: str | None = None  # lowest/highest since this month (multi-year low/high)
+    extreme_since: str | None = None  # as low/high/large/long last in this month (None: a record)
     rank_from: int | None = None  # place among holders before (rank change)
     rank_to: int | None = None  # place among holders now
     passed: tuple[str, ...] = ()  # holders overtaken (or that overtook) in a rank change
@@ -105,6 +105,8 @@ class Event:
     # (member, basis, $bn move) of the events folded into this one
     folded: tuple[tuple[str, str, float], ...] = field(default=(), compare=False)
     size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
+    # years since something as large, as long, as far or as high (capped: bot.rules.rarity)
+    rarity: float = field(default=0.0, compare=False)
 
     @property
     def key(self) -> str:

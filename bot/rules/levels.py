@@ -1,0 +1,111 @@
+"""Candidates of the kinds that claim a level or a place: a multi-year (or record) low or high,
+and a move among the largest holders. Months ≤ t only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bot.data.entities import HOLDINGS
+from bot.data.windows import DECIMALS
+from bot.rules.catalogue import Rule
+from bot.rules.metrics import Metrics
+from bot.rules.rarity import as_far_back, horizon
+from bot.rules.selection import Frames, selection, sign, watched_spans
+
+REPEAT = 12  # months: Alertmanager's repeat interval for a persisting low/high
+RETELL = 1.5  # a persisting low/high is told again when it is this much rarer (years) than last told
+MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's horizon
+
+
+def multi_year(metrics: Metrics, rule: Rule) -> Frames:
+    """Years since the level was last as low (high), over the entity's unbroken run of months only
+    (a gap ends the history a claim may span); none as far: a record over the run so far. News
+    from the holder's :func:`~bot.rules.rarity.horizon` on, when the condition starts or when a
+    persisting one sets a new extreme that is rarer than the one last told (:func:`_persisting_told`)."""
+    level = metrics.values(rule.series)
+    sel = selection(metrics, rule, level).any(axis=0)
+    s = sign(rule.direction)
+    years = np.full(level.shape, np.nan)
+    since = np.full(level.shape, None, dtype=object)
+    told = np.zeros(level.shape, dtype=bool)
+    labels = np.array(metrics.labels, dtype=object)
+    least = horizon(metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)).to_numpy()
+    for j, v, lo, hi in watched_spans(level, sel):
+        y = s * v[lo:hi]
+        months, last = as_far_back(y, runs=True)
+        yrs = months / 12.0
+        years[lo:hi, j] = yrs
+        since[lo:hi, j] = np.where(~np.isnan(y) & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
+        with np.errstate(invalid="ignore"):
+            eligible = yrs >= np.maximum(least[lo:hi, j], MIN_YEARS)
+        told[lo:hi, j] = _persisting_told(y, yrs, eligible)
+    years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
+    told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)
+    return {
+        "value": level,
+        "metric": years_frame,
+        "since": pd.DataFrame(since, index=level.index, columns=level.columns),
+        "ok": told_frame,
+    }
+
+
+def _persisting_told(y: np.ndarray, years: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Rows where a low/high is news (y = sign × level): it starts (nothing eligible in the
+    previous REPEAT months), or it goes beyond the level last told and is rarer by half again
+    (:data:`RETELL`: a 3-year low is told again as a 4.5-year low, a record over 10 years of data
+    again over 15). A forward scan over months ≤ t, so the backtest and the live release agree."""
+    out = np.zeros(len(y), dtype=bool)
+    told: tuple[float, float] | None = None  # level and years last told
+    for t in np.flatnonzero(eligible):
+        fresh = not eligible[max(0, t - REPEAT) : t].any()
+        if fresh or (told is not None and y[t] > told[0] and years[t] >= RETELL * told[1]):
+            out[t], told = True, (float(y[t]), float(years[t]))
+    return out
+
+
+def rank_change(metrics: Metrics, rule: Rule) -> Frames:
+    level = metrics.values(rule.series)
+    countries = [c for c in level.columns if c in set(metrics.countries)]
+    now = level[countries]
+    then = now.shift(rule.window)
+    now, then = _like_with_like(metrics, rule, now, then)
+    both = now.notna() & then.notna()
+    r_now = now.where(both).rank(axis=1, ascending=False, method="min")
+    r_then = then.where(both).rank(axis=1, ascending=False, method="min")
+    moved = r_then - r_now  # > 0: moved up
+    metric = moved.abs() if rule.direction == "either" else sign(rule.direction) * moved
+    top = np.minimum(r_now, r_then) <= rule.top_n
+    ok = (metric >= 1) & top
+    full = level.columns
+    return {
+        "value": now.reindex(columns=full),
+        "metric": metric.reindex(columns=full),
+        "level": now.reindex(columns=full),
+        "rank_from": r_then.reindex(columns=full),
+        "rank_to": r_now.reindex(columns=full),
+        "ok": ok.reindex(columns=full, fill_value=False),
+    }
+
+
+def _like_with_like(
+    metrics: Metrics, rule: Rule, now: pd.DataFrame, then: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Levels to rank across a window that crosses a series break: at the break month itself the
+    old series' comparison column where the Treasury prints one; otherwise nothing (no event)."""
+    prior = metrics.panel.wide(f"{rule.series}_prior").reindex(index=now.index, columns=now.columns)
+    src = metrics.sources(rule.series).reindex(index=now.index, columns=now.columns).to_numpy()
+    v_now, v_then = now.to_numpy().copy(), then.to_numpy()
+    for i, names, comparable in metrics.break_rows:
+        hit = np.array([isinstance(c, str) and bool(names & set(c.split(" + "))) for c in src[i]])
+        if not hit.any():
+            continue
+        for t in range(i, min(i + rule.window, len(v_now))):  # windows (t - window, t] holding i
+            if t == i and comparable:
+                v_now[t] = np.where(hit, prior.to_numpy()[i], v_now[t])
+            else:
+                v_now[t] = np.nan  # a ranking needs every holder on one series
+    return pd.DataFrame(v_now, index=now.index, columns=now.columns), pd.DataFrame(
+        v_then, index=then.index, columns=then.columns
+    )
