@@ -15,7 +15,7 @@ from bot.rules.rarity import as_far_back, horizon
 from bot.rules.selection import Frames, selection, sign, watched_spans
 
 REPEAT = 12  # months: Alertmanager's repeat interval for a persisting low/high
-RETELL = 1.5  # a persisting low/high is told again when it is this much rarer (years) than last told
+RETELL_YEARS = 1.0  # a persisting record is told again when the extreme it beats is this old
 MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's horizon
 
 
@@ -53,15 +53,25 @@ def multi_year(metrics: Metrics, rule: Rule) -> Frames:
 
 def _persisting_told(y: np.ndarray, years: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Rows where a low/high is news (y = sign × level): it starts (nothing eligible in the
-    previous REPEAT months), or it goes beyond the level last told and is rarer by half again
-    (:data:`RETELL`: a 3-year low is told again as a 4.5-year low, a record over 10 years of data
-    again over 15). A forward scan over months ≤ t, so the backtest and the live release agree."""
+    previous REPEAT months), or it goes beyond the level last told and is rarer than it: lower
+    since an earlier date (China's lowest since 2008, then since Sep 2008), or a record that beats
+    an extreme at least :data:`RETELL_YEARS` old (levels trend: a record a month after the last
+    is not news again). A forward scan over months ≤ t, so the backtest and the live release agree."""
     out = np.zeros(len(y), dtype=bool)
     told: tuple[float, float] | None = None  # level and years last told
-    for t in np.flatnonzero(eligible):
-        fresh = not eligible[max(0, t - REPEAT) : t].any()
-        if fresh or (told is not None and y[t] > told[0] and years[t] >= RETELL * told[1]):
-            out[t], told = True, (float(y[t]), float(years[t]))
+    peak, peak_row = -np.inf, -1  # the extreme so far and its row
+    for t in range(len(y)):
+        if eligible[t]:
+            fresh = not eligible[max(0, t - REPEAT) : t].any()
+            if not fresh and told is not None and y[t] > told[0]:
+                record = y[t] > peak
+                fresh = (t - peak_row) / 12 >= RETELL_YEARS if record else years[t] > told[1]
+            if fresh:
+                out[t], told = True, (float(y[t]), float(years[t]))
+        if np.isfinite(y[t]) and y[t] > peak:
+            peak, peak_row = float(y[t]), t
+        elif np.isnan(y[t]):
+            peak, peak_row = -np.inf, -1  # a gap ends the run
     return out
 
 
