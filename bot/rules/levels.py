@@ -15,15 +15,19 @@ from bot.rules.rarity import as_far_back, horizon
 from bot.rules.selection import Frames, selection, sign, watched_spans
 
 REPEAT = 12  # months: Alertmanager's repeat interval for a persisting low/high
-RETELL_YEARS = 1.0  # a persisting record is told again when the extreme it beats is this old
 MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's horizon
+# a persisting low/high is told again when it goes beyond the level last told and its "since"
+# reaches further back than the one last told by this share of that claim's years (China's
+# lowest since May 2010, 11.7 years: again from lowest since Feb 2009, not every month)
+RETELL_SHARE = 0.02
 
 
 def multi_year(metrics: Metrics, rule: Rule) -> Frames:
     """Years since the level was last as low (high), over the entity's unbroken run of months only
     (a gap ends the history a claim may span); none as far: a record over the run so far. News
-    from the holder's :func:`~bot.rules.rarity.horizon` on, when the condition starts or when a
-    persisting one sets a new extreme that is rarer than the one last told (:func:`_persisting_told`)."""
+    when it is as rare as the holder's :func:`~bot.rules.rarity.horizon` asks (a record: when the
+    extreme it beats is that old, :func:`news_years`), when the condition starts or when a
+    persisting one goes further (:func:`_persisting_told`)."""
     level = metrics.values(rule.series)
     sel = selection(metrics, rule, level).any(axis=0)
     s = sign(rule.direction)
@@ -39,8 +43,8 @@ def multi_year(metrics: Metrics, rule: Rule) -> Frames:
         years[lo:hi, j] = yrs
         since[lo:hi, j] = np.where(~np.isnan(y) & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
         with np.errstate(invalid="ignore"):
-            eligible = yrs >= np.maximum(least[lo:hi, j], MIN_YEARS)
-        told[lo:hi, j] = _persisting_told(y, yrs, eligible)
+            eligible = news_years(y, yrs, last) >= np.maximum(least[lo:hi, j], MIN_YEARS)
+        told[lo:hi, j] = _persisting_told(y, yrs, last, eligible)
     years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
     told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)
     return {
@@ -51,27 +55,40 @@ def multi_year(metrics: Metrics, rule: Rule) -> Frames:
     }
 
 
-def _persisting_told(y: np.ndarray, years: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Rows where a low/high is news (y = sign × level): it starts (nothing eligible in the
-    previous REPEAT months), or it goes beyond the level last told and is rarer than it: lower
-    since an earlier date (China's lowest since 2008, then since Sep 2008), or a record that beats
-    an extreme at least :data:`RETELL_YEARS` old (levels trend: a record a month after the last
-    is not news again). A forward scan over months ≤ t, so the backtest and the live release agree."""
-    out = np.zeros(len(y), dtype=bool)
-    told: tuple[float, float] | None = None  # level and years last told
-    peak, peak_row = -np.inf, -1  # the extreme so far and its row
+def news_years(y: np.ndarray, years: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """How rare each level is as news: its years since as far (``years``), or for a record the
+    years since the extreme it beats was set (levels trend with the debt stock: a record high a
+    month after the last one is not rare). ``y``: sign × level, NaN = a gap (which ends a run)."""
+    out = years.copy()
+    peak, peak_row = -np.inf, -1
     for t in range(len(y)):
-        if eligible[t]:
-            fresh = not eligible[max(0, t - REPEAT) : t].any()
-            if not fresh and told is not None and y[t] > told[0]:
-                record = y[t] > peak
-                fresh = (t - peak_row) / 12 >= RETELL_YEARS if record else years[t] > told[1]
-            if fresh:
-                out[t], told = True, (float(y[t]), float(years[t]))
-        if np.isfinite(y[t]) and y[t] > peak:
-            peak, peak_row = float(y[t]), t
-        elif np.isnan(y[t]):
+        if np.isnan(y[t]):
             peak, peak_row = -np.inf, -1  # a gap ends the run
+            continue
+        if last[t] < 0:  # a record: from the extreme it beats (none before: its first month)
+            out[t] = (t - peak_row) / 12 if peak_row >= 0 else 0.0
+        if y[t] > peak:
+            peak, peak_row = float(y[t]), t
+    return out
+
+
+def _persisting_told(y: np.ndarray, years: np.ndarray, last: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Rows where a low/high is news (y = sign × level): it starts (nothing eligible in the
+    previous REPEAT months), or it goes beyond the level last told and its "since" reaches further
+    back than the one last told, by :data:`RETELL_SHARE` of that claim's years (a record is
+    eligible only when the extreme it beats is old, :func:`news_years`). A forward scan over
+    months ≤ t, so the backtest and the live release agree."""
+    out = np.zeros(len(y), dtype=bool)
+    told: tuple[float, float] | None = None  # level, and the row its "since" may not reach (−inf: a record)
+    for t in range(len(y)):
+        if not eligible[t]:
+            continue
+        fresh = not eligible[max(0, t - REPEAT) : t].any()
+        since = float(last[t]) if last[t] >= 0 else -np.inf
+        if not fresh and told is not None and y[t] > told[0]:
+            fresh = since == -np.inf or since < told[1]  # a record is eligible only when rare
+        if fresh:
+            out[t], told = True, (float(y[t]), since - RETELL_SHARE * 12 * float(years[t]))
     return out
 
 

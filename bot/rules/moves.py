@@ -21,9 +21,17 @@ from bot.rules.selection import Frames, rule_values, selection, sign, watched_sp
 
 
 def change(metrics: Metrics, rule: Rule) -> Frames:
+    """A move past a threshold, told when its window is further than the overlapping windows
+    before it (the last ``window − 1``): those share its months, so a smaller one tells nothing
+    new and a persisting fall (12 months down 25%) is told when it starts and when it deepens,
+    not every month. The same rows for every threshold: a stricter one only removes events."""
     value = rule_values(metrics, rule)
     metric = sign(rule.direction) * value
-    return {"value": value, "metric": metric, "ok": metric > 0}
+    ok = metric > 0
+    if rule.window > 1:
+        before = metric.shift(1).rolling(rule.window - 1, min_periods=1).max()
+        ok &= before.isna() | (metric > before)
+    return {"value": value, "metric": metric, "ok": ok}
 
 
 def record(metrics: Metrics, rule: Rule) -> Frames:
