@@ -16,7 +16,7 @@ from bot.errors import ConfigError
 from bot.notify.commands import BY_NAME, Reply, help_text
 from bot.notify.compose import chat_events, overrides_for
 from bot.notify.entity_commands import Ctx, EntityCommands, UsageError
-from bot.notify.replies import history_text, rules_buttons, rules_text, status_text
+from bot.notify.replies import history_text, rules_buttons, rules_text, status_text, threshold_words
 from bot.notify.service import MAX_CHART_YEARS, ReleaseView, parse_until
 from bot.rules.catalogue import Rule
 from bot.rules.overrides import Override, check_overrides, threshold_for
@@ -151,7 +151,10 @@ class ChatBot(EntityCommands):
             return [Reply(f"{rule.id} is {word} for this chat.")]
         value = self._value(rule, ctx.args[1])
         self.subscribers.set_rule(ctx.chat_id, rule.id, threshold=value, enabled=1)
-        head = f"{rule.id}: threshold {value:g} for this chat (default {rule.threshold:g})."
+        head = (
+            f"{rule.id}: threshold {threshold_words(rule, value)} for this chat "
+            f"(default {threshold_words(rule, rule.threshold)})."
+        )
         return [Reply(head + "\n\n" + await self._history(rule, value))]
 
     async def _set_floor(self, ctx: Ctx, rule: Rule, text: str) -> list[Reply]:

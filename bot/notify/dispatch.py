@@ -23,10 +23,17 @@ from dataclasses import dataclass
 from bot.data.entities import Group
 from bot.data.panel import Panel
 from bot.notify.compose import chat_events, overrides_for
-from bot.render.alert import alert_messages, event_block, event_digest, followup_messages, pack
+from bot.render.alert import (
+    alert_blocks,
+    alert_messages,
+    event_digest,
+    followup_blocks,
+    followup_messages,
+    pack,
+)
 from bot.render.charts import flagged, main_chart
 from bot.render.summary import build_summary
-from bot.render.text import render_html
+from bot.render.text import summary_html as release_summary_html
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
@@ -128,7 +135,7 @@ class Dispatcher:
         for channel in self.channels:
             events = [e for c in candidates for e in c.fire() if e.entity in AGGREGATES]
             recipients.append((channel, events))
-        summary_html = render_html(summary)
+        summary_html = release_summary_html(summary)
         alerts: dict[tuple, tuple[list[str], str]] = {}  # chats with the same events share one rendering
 
         def alert_for(events: list[Event], every: bool) -> tuple[list[str], str]:
@@ -169,8 +176,8 @@ class Dispatcher:
                     continue
                 extra = summary_html if every else None
                 messages = _recompose(delivery, [current.get(k) for k in keys], months, extra)
-                if messages is None:
-                    continue
+                if messages is None or messages == _latest_messages(before, delivery):
+                    continue  # a changed event the alert does not show (beyond its stories told)
                 shown = [current[k] for k in keys if k in current]
                 self._add(month, chat_id, edition, "edit", messages, now, None, delivery.id, shown)
                 counts["edit"] += 1
@@ -228,21 +235,27 @@ def _latest_digests(before: Sequence[Delivery], delivery: Delivery) -> dict[str,
     return digests
 
 
+def _latest_messages(before: Sequence[Delivery], delivery: Delivery) -> list[str]:
+    """The messages a delivery shows now: its own, or those of the newest edit of it."""
+    edits = [d for d in before if d.kind == "edit" and d.edit_of == delivery.id]
+    return list((edits[-1] if edits else delivery).messages)
+
+
 def _recompose(
     delivery: Delivery, events: list[Event | None], months: Sequence[str], extra: str | None
 ) -> list[str] | None:
-    """The delivery's messages with its events' new details, packed as the alert was (the summary
-    of a summary-mode chat or channel stays last).
+    """The delivery's messages with its events' new details, told and packed as the alert was
+    (the same stories; the summary of a summary-mode chat or channel stays last).
 
     None when the edit would not fit the same number of messages (then the reader keeps the
     first version: it said nothing wrong, it only lacked a part that is now known)."""
     if any(e is None for e in events):
         return None
-    blocks = [event_block(e) for e in events if e is not None]
+    shown = [e for e in events if e is not None]
     first = delivery.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
     if delivery.kind == "alert":
         limit = 1024 if delivery.chart_id is not None else 4096
-        messages = pack(first, [*blocks, *([extra] if extra else [])], limit)
+        messages = pack(first, alert_blocks(shown, extra), limit)
     else:
-        messages = pack(first, blocks, 4096)
+        messages = pack(first, followup_blocks(shown), 4096)
     return messages if len(messages) == len(delivery.messages) else None

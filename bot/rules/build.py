@@ -18,7 +18,7 @@ from bot.rules.events import COMPARED_ACROSS, RANKED_ACROSS, Caveat, Event, Part
 from bot.rules.kinds import Claim, Measure
 from bot.rules.metrics import Metrics, run_lengths
 from bot.rules.selection import rule_values, sign
-from bot.rules.storied import RARITY
+from bot.rules.storied import RARITY, level_since
 
 
 def build_event(
@@ -64,6 +64,10 @@ def build_event(
         level_now = None if np.isnan(lv) else float(lv)
     passed = _passed(metrics, rule, entity, t) if kind.claim == Claim.RANK else ()
     rare, as_far = RARITY[kind.claim](metrics, rule, entity, i, run, float(row["metric"]))
+    at_level = None
+    if kind.claim == Claim.MOVE and rule.series in STOCKS and level_now is not None:
+        years, month = level_since(metrics, rule.series, entity, i, "decline" if value < 0 else "increase")
+        at_level = (round(years, 2), month)
     return Event(
         release=release,
         rule=rule.id,
@@ -90,6 +94,7 @@ def build_event(
         notes=tuple(notes),
         size=round(size, DECIMALS) if np.isfinite(size) else 0.0,
         rarity=round(rare, 2),
+        level_since=at_level,
     )
 
 

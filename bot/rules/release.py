@@ -222,10 +222,12 @@ def _teller(e: Event, place: Mapping[str, int]) -> tuple[int, int]:
 
 
 def order(events: Iterable[Event], rules: Sequence[Rule] = ()) -> list[Event]:
-    """By release; rarest story first (whole years of :attr:`Event.rarity`, the lead); then by how
-    much it matters (:func:`weight`: $bn size × rank), catalogue order and entity (deterministic)."""
+    """Story order: by release; each holder's events together, one story
+    (:func:`~bot.rules.events.stories`), led by its rarest claim; stories by their lead. Rarest
+    first is whole years of :attr:`Event.rarity`, then how much it matters (:func:`weight`:
+    $bn size × rank), catalogue order and entity (deterministic)."""
     place = {r.id: i for i, r in enumerate(rules)}
-    return sorted(
+    ranked = sorted(
         events,
         key=lambda e: (
             e.release,
@@ -237,6 +239,10 @@ def order(events: Iterable[Event], rules: Sequence[Rule] = ()) -> list[Event]:
             e.entity,
         ),
     )
+    lead: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(ranked):
+        lead.setdefault((e.release, e.entity), i)
+    return sorted(ranked, key=lambda e: lead[(e.release, e.entity)])
 
 
 def weight(e: Event) -> float:
