@@ -1,5 +1,7 @@
-"""Command line: ``tic-alert check`` (the newest release at a glance), ``poll`` (watch for releases),
-``calendar`` (the next release dates)."""
+"""Command line: ``tic-alert check`` (the newest release at a glance), ``backtest`` (what the rules
+would have fired since 2000), ``poll`` (watch for releases), ``calendar`` (the next release dates),
+``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), ``outbox`` (the
+deliveries by state)."""
 
 from __future__ import annotations
 
@@ -183,7 +185,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.render.text import backtest_text
     from bot.rules.backtest import backtest
     from bot.rules.catalogue import load_rules
-    from bot.rules.overrides import Override
+    from bot.rules.overrides import parse_settings
 
     settings = load_settings(args.config)
     rules = load_rules(settings.groups)
@@ -194,18 +196,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise TicAlertError(f"backtest: no rule {unknown[0]!r} (rules: {', '.join(sorted(known))})")
         # a named rule is replayed even if it is off by default
         rules = tuple(replace(r, enabled=True) for r in rules if r.id in args.rule)
-    overrides: dict[str, Override] = {}
-    for item in args.set:  # RULE=NUMBER, RULE=off or RULE.floor=NUMBER
-        key, _, value = item.partition("=")
-        rid, _, field = key.strip().partition(".")
-        try:
-            off = value.strip() == "off" and not field
-            change = {"off": True} if off else {field or "threshold": float(value)}
-            if field not in ("", "floor"):
-                raise ValueError(field)
-        except ValueError as err:
-            raise TicAlertError(f"backtest: --set {item!r}: expected RULE=N, RULE=off, RULE.floor=N") from err
-        overrides[rid] = replace(overrides.get(rid, Override()), **change)
+    try:
+        overrides = parse_settings(args.set)
+    except ValueError as err:
+        raise TicAlertError(f"backtest: {err}") from None
     panel = panel_from_bytes(read_dir(args.data_dir), settings.groups)
     events = backtest(panel, rules, args.start, args.end, overrides)
     if args.csv:
@@ -219,7 +213,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from bot.rules.catalogue import load_rules
     from bot.store.state import Store
     from bot.watch.loop import run_forever
-    from bot.watch.outcomes import ERROR
+    from bot.watch.outcomes import PollOutcome
     from bot.wiring import build_poller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -233,7 +227,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(result.message)
             if result.release is not None:
                 print(f"release {result.release.describe()}")
-            return 1 if result.outcome == ERROR else 0
+            return 1 if result.outcome == PollOutcome.ERROR else 0
         run_forever(poller, settings.poller.tick_seconds)
         return 0
     finally:

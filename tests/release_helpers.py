@@ -17,7 +17,7 @@ from treasury_server import FakeTreasury
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes
 from bot.notify.dispatch import Dispatcher
-from bot.notify.serve import operator_sink
+from bot.notify.runtime import operator_sink
 from bot.store.outbox import Outbox
 from bot.store.state import Store
 from bot.store.subscribers import Subscribers
@@ -39,14 +39,16 @@ class Day:
         admins: tuple[int, ...] = (),
     ):
         self.treasury, self.telegram, self.bot, self.store, self.clock = treasury, telegram, bot, store, clock
-        self.dispatcher = Dispatcher(store.conn, bot.rules, SETTINGS.groups, channels=channels, clock=clock)
+        self.dispatcher = Dispatcher(
+            store.conn, rules=bot.rules, groups=SETTINGS.groups, channels=channels, clock=clock
+        )
         self.poller, _ = make_poller(
             store,
             treasury.url,
             clock,
             build_panel=lambda files: panel_from_bytes(files, SETTINGS.groups),
+            handover=self.dispatcher,
         )
-        self.poller.handover = self.dispatcher
         self.poller.committed = bot.runtime.wake
         self.poller.operator = operator_sink(store, admins, bot.runtime.wake)
         self.subscribers = Subscribers(store.conn)

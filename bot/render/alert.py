@@ -5,6 +5,8 @@ leads, the others follow in the same block. The caption holds the release's head
 of its :data:`TOLD` rarest stories as fit, the lead first; those that do not fit follow, in
 order, as text messages of at most 4,096 characters each, and a last line says how many more
 /latest shows. All data strings are HTML-escaped; only <b> and <i> are used.
+:class:`ReleaseMessages` renders one release's alerts, follow-ups and edits for every chat, each
+distinct one once.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ import html
 import re
 from collections.abc import Sequence
 
+from bot.data.panel import Panel
+from bot.render.charts import flagged, main_chart
 from bot.render.stories import TOLD
-from bot.render.text import TELEGRAM_LIMIT, month_name, story_html, telegram_length
+from bot.render.summary import build_summary
+from bot.render.text import TELEGRAM_LIMIT, month_name, story_html, summary_html, telegram_length
 from bot.rules.events import Event, Story, stories
+from bot.store.outbox import Delivery, DeliveryKind
 
 CAPTION_LIMIT = 1024
 
@@ -98,6 +104,56 @@ def followup_blocks(events: Sequence[Event]) -> list[str]:
 def followup_messages(months: Sequence[str], events: Sequence[Event]) -> list[str]:
     """Text messages (no photo) for events that fire only now that more files are out."""
     return pack(header(months, len(stories(events)), update=True), followup_blocks(events), TELEGRAM_LIMIT)
+
+
+class ReleaseMessages:
+    """One release's messages, rendered once per distinct content however many chats get them:
+    alerts (the caption and text, and the chart they go with), follow-ups and edits."""
+
+    def __init__(self, month: str, months: Sequence[str], panel: Panel):
+        self.month = month
+        self.months = tuple(months)
+        self.panel = panel
+        self.summary = build_summary(panel)
+        self.summary_html = summary_html(self.summary)  # says nothing about alerts: they precede it
+        self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
+        self._alerts: dict[tuple, tuple[tuple[str, ...], str]] = {}
+
+    def alert(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], str]:
+        """The alert's messages and the key of its chart; ``every``: the summary follows the events."""
+        key = (tuple(e.key for e in events), every)
+        if key not in self._alerts:
+            messages = alert_messages(self.months, events, self.summary_html if every else None)
+            self._alerts[key] = (tuple(messages), self.chart(events))
+        return self._alerts[key]
+
+    def chart(self, events: Sequence[Event]) -> str:
+        e = flagged(events)
+        key = f"{self.month}:{e.key if e else 'no-event'}"
+        if key not in self.charts:
+            self.charts[key] = main_chart(self.panel, self.summary, list(events))
+        return key
+
+    def followup(self, events: Sequence[Event]) -> tuple[str, ...]:
+        return tuple(followup_messages(self.months, events))
+
+    def edit(self, of: Delivery, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
+        """``of``'s messages with its events' new details, packed as it was (the summary of a chat
+        that gets every release stays last, after the events).
+
+        None when the edit would not fit the same number of messages (then the reader keeps the
+        first version: it said nothing wrong, it only lacked a part that is now known), or when it
+        reads as the delivery did (an event changed that the alert does not tell: beyond its
+        :data:`TOLD` stories)."""
+        head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
+        if of.kind == DeliveryKind.ALERT:
+            limit = CAPTION_LIMIT if of.chart_id is not None else TELEGRAM_LIMIT
+            messages = pack(head, alert_blocks(events, self.summary_html if every else None), limit)
+        else:
+            messages = pack(head, followup_blocks(events), TELEGRAM_LIMIT)
+        if len(messages) != len(of.messages) or tuple(messages) == of.messages:
+            return None
+        return tuple(messages)
 
 
 def plain_text(html_text: str) -> str:

@@ -5,7 +5,7 @@ threshold, its $bn floor, or switching it off. Written by the chat's settings (n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.errors import ConfigError
 from bot.rules.catalogue import Rule
@@ -67,3 +67,21 @@ def check_overrides(rules: Iterable[Rule], overrides: Overrides) -> dict[str, Ov
 
 def _number(value: object, lo: float, hi: float) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float) and lo <= value < hi
+
+
+def parse_settings(items: Iterable[str]) -> dict[str, Override]:
+    """``RULE=N``, ``RULE=off`` and ``RULE.floor=N`` (as `tic-alert backtest --set` takes them)
+    → overrides, unchecked (:func:`check_overrides` checks them); ValueError naming a bad item."""
+    out: dict[str, Override] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        rid, _, field = key.strip().partition(".")
+        try:
+            off = value.strip() == "off" and not field
+            change = {"off": True} if off else {field or "threshold": float(value)}
+            if field not in ("", "floor"):
+                raise ValueError(field)
+        except ValueError as err:
+            raise ValueError(f"--set {item!r}: expected RULE=N, RULE=off, RULE.floor=N") from err
+        out[rid] = replace(out.get(rid, Override()), **change)
+    return out
