@@ -16,9 +16,9 @@ from bot.rules.kinds import KINDS, Claim, KindName
 TOLD = 5  # stories a release alert tells, rarest first; the rest: check --verbose and /latest
 SINCE_YEARS = 2  # a move that is not a record is worded "largest since <date>" from 2 years
 INFORMATIVE_RANK = 3  # a rank is worded only when it is news: the largest, 2nd or 3rd largest
-# ... and only over 3 years of history or more (Foreign Official's SLT Table 3 net flows start in
-# 2023-02: "the largest since 2023-02" is not a record)
-RANKED_HISTORY = 36  # months
+# ... and only over 5 years of history or more, as the record rules ask (min_history 60): Foreign
+# Official's net flows start with SLT Table 3 in 2023-02, and "the largest since 2023-02" is no record
+RANKED_HISTORY = 60  # months
 SOURCE_LABEL = {
     "Form S": "Form S, net notes & bonds",
     "SLT Table 3": "SLT Table 3",

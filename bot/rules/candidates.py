@@ -7,7 +7,7 @@ being evaluated: windows, ranks, rosters and records at month t use only months 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,13 +62,14 @@ def candidates(metrics: Metrics, rule: Rule, months: Sequence[pd.Period] | pd.Pe
     Columns: period, entity, value (the figure the message quotes), metric (what the threshold is
     compared with) and the kind's extras (level, run, since, rank_from, rank_to).
     """
-    frames = CANDIDATES[rule.spec.name](metrics, rule)
+    wanted = metrics.index.isin(pd.PeriodIndex(list(months), freq="M"))
+    frames = CANDIDATES[rule.spec.name](metrics, rule, wanted)
     sel = selection(metrics, rule, frames["value"])
     size = metrics.values(HOLDINGS).reindex(index=sel.index, columns=sel.columns)
     if rule.min_size > 0:
         sel = sel & (size >= rule.min_size).to_numpy()
     frames["move"] = _floor_move(metrics, rule, frames)
-    return _stack(frames, sel, months)
+    return _stack(frames, sel, wanted)
 
 
 def _floor_move(metrics: Metrics, rule: Rule, frames: Frames) -> pd.DataFrame:
@@ -81,9 +82,8 @@ def _floor_move(metrics: Metrics, rule: Rule, frames: Frames) -> pd.DataFrame:
     return sign(rule.direction) * bn.reindex(columns=like.columns)
 
 
-def _stack(frames: Frames, sel: pd.DataFrame, months: Iterable[pd.Period]) -> pd.DataFrame:
+def _stack(frames: Frames, sel: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
     ok = frames["ok"].fillna(False).astype(bool) & sel
-    wanted = ok.index.isin(pd.PeriodIndex(list(months), freq="M"))
     mask = ok.to_numpy(dtype=bool) & wanted[:, None]
     rows, cols = np.nonzero(mask)
     out = pd.DataFrame(
@@ -100,8 +100,9 @@ def _stack(frames: Frames, sel: pd.DataFrame, months: Iterable[pd.Period]) -> pd
     return out
 
 
-# each kind's candidate function (a kind's facts are in bot.rules.kinds.KINDS)
-CANDIDATES: dict[KindName, Callable[[Metrics, Rule], Frames]] = {
+# each kind's candidate function (a kind's facts are in bot.rules.kinds.KINDS); it is given the
+# rows the caller wants (a boolean mask over the panel's months) and may leave other rows not ok
+CANDIDATES: dict[KindName, Callable[[Metrics, Rule, np.ndarray], Frames]] = {
     KindName.CHANGE: moves.change,
     KindName.OFFICIAL_SELLING: moves.change,
     KindName.RECORD: moves.record,

@@ -22,7 +22,7 @@ MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's ho
 RETELL_SHARE = 0.02
 
 
-def multi_year(metrics: Metrics, rule: Rule) -> Frames:
+def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     """Years since the level was last as low (high), over the entity's unbroken run of months only
     (a gap ends the history a claim may span); none as far: a record over the run so far. News
     when it is as rare as the holder's :func:`~bot.rules.rarity.horizon` asks (a record: when the
@@ -92,7 +92,7 @@ def _persisting_told(y: np.ndarray, years: np.ndarray, last: np.ndarray, eligibl
     return out
 
 
-def rank_change(metrics: Metrics, rule: Rule) -> Frames:
+def rank_change(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     level = metrics.values(rule.series)
     countries = [c for c in level.columns if c in set(metrics.countries)]
     now = level[countries]

@@ -20,7 +20,7 @@ from bot.rules.rarity import as_far_back, horizon
 from bot.rules.selection import Frames, rule_values, selection, sign, watched_spans
 
 
-def change(metrics: Metrics, rule: Rule) -> Frames:
+def change(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     """A move past a threshold, told when its window is further than the overlapping windows
     before it (the last ``window − 1``): those share its months, so a smaller one tells nothing
     new and a persisting fall (12 months down 25%) is told when it starts and when it deepens,
@@ -34,22 +34,24 @@ def change(metrics: Metrics, rule: Rule) -> Frames:
     return {"value": value, "metric": metric, "ok": ok}
 
 
-def record(metrics: Metrics, rule: Rule) -> Frames:
+def record(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
+    """Where the window ranks among the entity's same-direction windows so far (the wanted rows)."""
     value = rule_values(metrics, rule)
     sel = selection(metrics, rule, value).any(axis=0)
     s = sign(rule.direction)
     ranks = np.zeros(value.shape, dtype=int)
     for j, v, lo, hi in watched_spans(value, sel):
-        rank = rank_in_history(magnitudes(v[lo:hi], s), np.arange(hi - lo))[0]
+        rows = np.flatnonzero(wanted[lo:hi])
+        rank = rank_in_history(magnitudes(v[lo:hi], s), rows)[0]
         with np.errstate(invalid="ignore"):
-            ranks[lo:hi, j] = np.where(s * v[lo:hi] > 0, rank, 0)  # a candidate moved (not zero)
+            ranks[lo + rows, j] = np.where(s * v[lo:hi][rows] > 0, rank, 0)  # it moved (not zero)
     rank = pd.DataFrame(ranks, index=value.index, columns=value.columns)
     history = value.notna().cumsum()
     ok = (rank >= 1) & (rank <= MAX_TOP_K) & (history >= rule.min_history)
     return {"value": value, "metric": rank.astype("float64"), "ok": ok}
 
 
-def streak(metrics: Metrics, rule: Rule) -> Frames:
+def streak(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     step = metrics.window(rule.series, 1)
     moving = (sign(rule.direction) * step > 0).to_numpy(dtype=bool)
     run = run_lengths(moving)
@@ -67,7 +69,7 @@ def streak(metrics: Metrics, rule: Rule) -> Frames:
     }
 
 
-def largest_since(metrics: Metrics, rule: Rule) -> Frames:
+def largest_since(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     """Years since a move as large the rule's way (same basis and window) in the entity's history
     of windows; none as large: a record, its years the whole history. News from the holder's
     :func:`~bot.rules.rarity.horizon` on (2 years for $1tn holders and aggregates, longer for
@@ -80,7 +82,7 @@ def largest_since(metrics: Metrics, rule: Rule) -> Frames:
     labels = np.array(metrics.labels, dtype=object)
     for j, v, lo, hi in watched_spans(value, sel):
         y = s * v[lo:hi]
-        months, last = as_far_back(y, runs=False)
+        months, last = as_far_back(y, runs=False, at=np.flatnonzero(wanted[lo:hi]))
         with np.errstate(invalid="ignore"):
             moved = y > 0
         years[lo:hi, j] = np.where(moved, months / 12.0, np.nan)

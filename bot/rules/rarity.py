@@ -29,11 +29,12 @@ def horizon(size: np.ndarray | pd.DataFrame) -> np.ndarray | pd.DataFrame:
     return out.fillna(MAX_HORIZON) if isinstance(out, pd.DataFrame) else np.nan_to_num(out, nan=MAX_HORIZON)
 
 
-def as_far_back(y: np.ndarray, runs: bool) -> tuple[np.ndarray, np.ndarray]:
+def as_far_back(y: np.ndarray, runs: bool, at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each row t of ``y`` (larger = further; NaN = no figure): how many months back the last
     earlier row with a value at least as far is, and that row (-1: none, a record; the months
     then count from the first figure). With ``runs``, only the unbroken run of figures ending at t
-    counts (a gap in a level ends the history a claim may span). Uses rows ≤ t only."""
+    counts (a gap in a level ends the history a claim may span). Uses rows ≤ t only. ``at``: only
+    these rows are found (the others: NaN months, row -1)."""
     n = len(y)
     pos = np.arange(n)
     if runs:
@@ -43,12 +44,16 @@ def as_far_back(y: np.ndarray, runs: bool) -> tuple[np.ndarray, np.ndarray]:
         valid = ~np.isnan(y)
         first = int(np.argmax(valid)) if valid.any() else n
         start = np.full(n, first)
+    rows = pos if at is None else np.asarray(at, dtype=int)
     with np.errstate(invalid="ignore"):
-        as_far = (y[None, :] >= y[:, None]) & (pos[None, :] < pos[:, None])
-    as_far &= pos[None, :] >= start[:, None]
-    last = np.where(as_far, pos[None, :], -1).max(axis=1) if n else np.zeros(0, dtype=int)
-    months = np.where(last >= 0, pos - last, pos - start)
-    return np.where(np.isnan(y), np.nan, months.astype("float64")), last
+        as_far = (y[None, :] >= y[rows][:, None]) & (pos[None, :] < rows[:, None])
+    as_far &= pos[None, :] >= start[rows][:, None]
+    found = np.where(as_far, pos[None, :], -1).max(axis=1) if len(rows) and n else np.zeros(0, dtype=int)
+    last = np.full(n, -1)
+    months = np.full(n, np.nan)
+    last[rows] = found
+    months[rows] = np.where(found >= 0, rows - found, rows - start[rows])
+    return np.where(np.isnan(y), np.nan, months), last
 
 
 def rarity(years: float) -> float:

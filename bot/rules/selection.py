@@ -74,8 +74,9 @@ def rule_values(metrics: Metrics, rule: Rule) -> pd.DataFrame:
 def watched_spans(frame: pd.DataFrame, sel: pd.Series) -> Iterator[tuple[int, np.ndarray, int, int]]:
     """For each watched column with a figure: its index, its values, and the rows lo:hi from its
     first to its last figure (outside that span it is all NaN)."""
+    values = frame.to_numpy(dtype="float64")
     for j in np.flatnonzero(sel.to_numpy()):
-        v = frame.iloc[:, j].to_numpy()
+        v = values[:, j]
         valid = np.flatnonzero(~np.isnan(v))
         if len(valid):
             yield int(j), v, int(valid[0]), int(valid[-1]) + 1

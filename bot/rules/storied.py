@@ -75,7 +75,7 @@ def level_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | N
     """The candidate's own years since as far; for a record, the years since the extreme it beats
     was set (:func:`~bot.rules.levels.news_years`: a record high a month after the last is not rare)."""
     y = sign(rule.direction) * metrics.column(rule.series, entity)[: i + 1]
-    months, last = as_far_back(y, runs=True)
+    months, last = as_far_back(y, runs=True, at=np.array([i]))
     return rarity(float(news_years(y, months / 12.0, last)[i])), None
 
 
