@@ -72,7 +72,7 @@ class PollWatch:
             )
         if not fetches:  # e.g. a parse fault before any request: still one line
             log.info("poll: %s in %.0f ms", outcome, seconds * 1000, extra={"outcome": outcome})
-        if result.outcome == NEW_RELEASE and result.release is not None:
+        if result.outcome == NEW_RELEASE and result.release is not None and not result.release.baseline:
             self._detected(result.release.month, result.release.first_seen)
 
     def _detected(self, month: str, seen: dt.datetime) -> None:
