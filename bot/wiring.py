@@ -138,6 +138,7 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
         )
         runtime.on_stop.append(lambda: [task.cancel() for task in beating])
         if with_poller:
+            telemetry.expect(POLLER_LOOP, settings.stall_seconds)  # a poller that never starts is a stall
 
             def loop(stop: threading.Event) -> None:
                 own = Store(settings.db_path)  # the poller's own connection, in its own thread
