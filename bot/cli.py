@@ -142,7 +142,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         bars_path.write_bytes(bars_png)
         print(f"charts: {args.chart} {bars_path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**summary, "events": [event_dict(e) for e in events]}, indent=2))
+        print(json.dumps({**summary.to_dict(), "events": [event_dict(e) for e in events]}, indent=2))
     else:
         print(render_text(summary, events, verbose=args.verbose))
     return 0

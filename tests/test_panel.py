@@ -11,6 +11,7 @@ from bot.data.entities import Group
 from bot.data.panel import build_panel, published
 from bot.data.parse import Break, ParsedFile, parse_file
 from bot.data.parse.common import COLUMNS
+from bot.data.ranking import WindowRank
 
 P = lambda s: pd.Period(s, "M")  # noqa: E731
 
@@ -173,7 +174,7 @@ def test_rank_counts_same_direction_only():
     rows = [("A", "holdings", f"2024-0{i + 1}", float(v)) for i, v in enumerate(values)]
     p = build_panel([ParsedFile("slt_table5.txt", frame(rows, "slt_table5.txt", "2024-05"), "2024-05")], ())
     r = p.rank("A", "holdings", 1)
-    assert r == {"rank": 1, "of": 2, "direction": "increase", "since": "2024-02", "windows": 4}
+    assert r == WindowRank(rank=1, of=2, direction="increase", since="2024-02", windows=4)
 
 
 def test_newer_mn_table_wins_only_beyond_rounding():

@@ -25,7 +25,7 @@ from bot.data.entities import (
 )
 from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
-from bot.data.ranking import magnitudes, rank_in_history
+from bot.data.ranking import WindowRank, magnitudes, rank_in_history
 from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE3, family_rank, tie_rank
 from bot.data.windows import DECIMALS, STOCKS, AppliedBreak, compute_windows
 
@@ -163,7 +163,7 @@ class Panel:
             return pd.Series(dtype="float64", name=entity)
         return frame.loc[rows.index.min() : rows.index.max(), entity].rename(entity)
 
-    def rank(self, entity: str, series: str, months: int) -> dict[str, object] | None:
+    def rank(self, entity: str, series: str, months: int) -> WindowRank | None:
         """How the newest window ranks against all earlier ones of the same direction
         (:mod:`bot.data.ranking`); None when there is no window, or the newest is zero."""
         w = self.window(entity, series, months).dropna()
@@ -173,13 +173,13 @@ class Panel:
         rank, of = rank_in_history(magnitudes(w.to_numpy(), direction), [len(w) - 1])
         if not rank[0]:
             return None
-        return {
-            "rank": int(rank[0]),
-            "of": int(of[0]),
-            "direction": "decline" if direction < 0 else "increase",
-            "since": str(w.index.min()),
-            "windows": len(w),
-        }
+        return WindowRank(
+            rank=int(rank[0]),
+            of=int(of[0]),
+            direction="decline" if direction < 0 else "increase",
+            since=str(w.index.min()),
+            windows=len(w),
+        )
 
 
 def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_GROUPS) -> Panel:

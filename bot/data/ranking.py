@@ -11,8 +11,20 @@ larger in magnitude (ties share a rank), so no rank depends on a later value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class WindowRank:
+    """How an entity's newest window ranks among all its windows of the same direction."""
+
+    rank: int  # 1 = the largest
+    of: int  # windows of that direction so far
+    direction: str  # "decline" or "increase"
+    since: str  # YYYY-MM of the first window
+    windows: int  # windows of either direction
 
 
 def magnitudes(values: np.ndarray, direction: int) -> np.ndarray:

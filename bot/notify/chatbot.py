@@ -229,7 +229,7 @@ class ChatBot(EntityCommands):
         view = self._view()
         events = chat_events(view.release, chat, self.rules, ctx.now.date(), self.groups)
         html, png = await self.heavy(view.release_message, events)  # type: ignore[misc]
-        month = view.summary["data_month"]
+        month = view.summary.data_month
         caption = f"TIC release, data for {month}: {len(events)} event(s) for this chat."
         return [Reply(caption, photo=png), Reply(html, html=True)]
 

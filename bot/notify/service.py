@@ -18,7 +18,7 @@ import pandas as pd
 from bot.data.entities import HOLDINGS, EntityNames, Group, known_countries
 from bot.data.panel import Panel
 from bot.render.charts import flagged, holdings_chart, main_chart
-from bot.render.summary import build_summary
+from bot.render.summary import ReleaseSummary, build_summary
 from bot.render.text import month_name, num, render_html
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
@@ -37,7 +37,7 @@ class ReleaseView:
 
     panel: Panel
     rules: tuple[Rule, ...]
-    summary: dict = field(init=False)
+    summary: ReleaseSummary = field(init=False)
     release: ReleaseCandidates = field(init=False)
     history: History = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -54,7 +54,7 @@ class ReleaseView:
 
     @property
     def month(self) -> str:
-        return str(self.summary["data_month"])
+        return self.summary.data_month
 
     def rule_history(self, rule: Rule, threshold: float | None, floor: float | None = None) -> RuleHistory:
         """The rule's history at a threshold and floor, computed once per release and values."""

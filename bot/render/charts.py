@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -20,6 +19,7 @@ from matplotlib.figure import Figure
 
 from bot.data.entities import HOLDINGS
 from bot.data.panel import Panel
+from bot.render.summary import ReleaseSummary
 from bot.render.text import headline, rank_phrase
 from bot.rules.events import Event
 
@@ -107,9 +107,9 @@ def flagged(events: Sequence[Event]) -> Event | None:
     return next((e for e in events if e.basis == HOLDINGS and e.kind in CHART_KINDS), None)
 
 
-def main_chart(panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5) -> bytes:
+def main_chart(panel: Panel, summary: ReleaseSummary, events: Sequence[Event], years: int = 5) -> bytes:
     """The flagged entity's holdings over ``years``, its window shaded and the move annotated."""
-    month = pd.Period(summary["data_month"], "M")
+    month = pd.Period(summary.data_month, "M")
     event = flagged(events)
     entity = event.entity if event else DEFAULT_ENTITY
     levels = panel.series(entity, HOLDINGS)
@@ -128,12 +128,12 @@ def main_chart(panel: Panel, summary: dict[str, Any], events: Sequence[Event], y
 
 
 def release_charts(
-    panel: Panel, summary: dict[str, Any], events: Sequence[Event], years: int = 5
+    panel: Panel, summary: ReleaseSummary, events: Sequence[Event], years: int = 5
 ) -> tuple[bytes, bytes]:
     """The release's two charts: the flagged entity's holdings, and 3-month changes by holder."""
-    month = pd.Period(summary["data_month"], "M")
+    month = pd.Period(summary.data_month, "M")
     main = main_chart(panel, summary, events, years)
-    rows = [*summary["top_holders"], *summary["groups"]]
-    changes = [(r["entity"], float(r["change_3m"])) for r in rows if r.get("change_3m") is not None]
+    rows = [*summary.top_holders, *summary.groups]
+    changes = [(r.entity, r.change_3m) for r in rows if r.change_3m is not None]
     bars = changes_chart(changes, f"3-month change in holdings to end-{month.strftime('%b %Y')}, $bn")
     return main, bars

@@ -1,8 +1,10 @@
-"""The release at a glance, as data (pure); bot.render.text turns it (and the events) into the message."""
+"""The release at a glance, as typed data (pure); bot.render.text turns it (and the events) into
+the message, bot.render.charts into the bars chart, `check --json` into JSON."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
@@ -18,11 +20,66 @@ from bot.data.entities import (
     is_country,
 )
 from bot.data.panel import Panel
+from bot.data.ranking import WindowRank
 
 WINDOWS = (1, 3, 12)
 
 
-def build_summary(panel: Panel, top: int = 10) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HolderRow:
+    """One row of the summary: an entity's series at the month, its 1/3/12-month changes and how
+    its 3-month change ranks in history ($bn as printed; None = n.a.)."""
+
+    entity: str
+    series: str
+    month: str
+    value: float | None
+    source: str | None
+    change_1m: float | None
+    change_3m: float | None
+    change_12m: float | None
+    rank_3m: WindowRank | None
+
+
+@dataclass(frozen=True)
+class OfficialHoldings:
+    """Foreign Official holdings and their split into bills and bonds & notes."""
+
+    holdings: HolderRow
+    bills: HolderRow
+    bonds_notes: HolderRow
+
+
+@dataclass(frozen=True)
+class OfficialFlows:
+    """Foreign Official net long-term transactions and valuation change (SLT Table 3) at their
+    newest month, which may trail the holdings month."""
+
+    net_lt: HolderRow
+    valuation_lt: HolderRow | None
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """The newest month of a panel at a glance; every number comes from the panel as printed."""
+
+    data_month: str  # YYYY-MM
+    unit: str
+    files: dict[str, str]  # file → its vintage, sorted by name
+    grand_total: HolderRow
+    top_holders: tuple[HolderRow, ...]
+    groups: tuple[HolderRow, ...]
+    foreign_official: OfficialHoldings
+    foreign_official_flows: OfficialFlows | None
+    conflicts: int  # cells that differ between file vintages
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (`check --json`)."""
+        return asdict(self)
+
+
+def build_summary(panel: Panel, top: int = 10) -> ReleaseSummary:
     """Summarise the newest month of the panel; every number comes from the panel as printed."""
     month = panel.latest(GRAND_TOTAL, HOLDINGS)
     countries = [
@@ -33,34 +90,33 @@ def build_summary(panel: Panel, top: int = 10) -> dict[str, Any]:
         if v is not None
     ]
     countries.sort(key=lambda ev: -ev[1])
-    holders = [_entry(panel, e, HOLDINGS, month) for e, _ in countries[:top]]
-    groups = [_entry(panel, g.name, HOLDINGS, month) for g in panel.groups if panel.has(g.name, HOLDINGS)]
-    official = {
-        "holdings": _entry(panel, FOREIGN_OFFICIAL, HOLDINGS, month),
-        "bills": _entry(panel, FOREIGN_OFFICIAL, ST_HOLDINGS, month),
-        "bonds_notes": _entry(panel, FOREIGN_OFFICIAL, LT_HOLDINGS, month),
-    }
     flows = None
     if panel.has(FOREIGN_OFFICIAL, LT_NET):
         net_month = panel.latest(FOREIGN_OFFICIAL, LT_NET)
-        flows = {
-            "net_lt": _entry(panel, FOREIGN_OFFICIAL, LT_NET, net_month),
-            "valuation_lt": _entry(panel, FOREIGN_OFFICIAL, LT_VALUATION, net_month)
+        flows = OfficialFlows(
+            net_lt=_row(panel, FOREIGN_OFFICIAL, LT_NET, net_month),
+            valuation_lt=_row(panel, FOREIGN_OFFICIAL, LT_VALUATION, net_month)
             if panel.has(FOREIGN_OFFICIAL, LT_VALUATION)
             else None,
-        }
-    return {
-        "data_month": str(month),
-        "unit": "billions of dollars",
-        "files": dict(sorted(panel.files.items())),
-        "grand_total": _entry(panel, GRAND_TOTAL, HOLDINGS, month),
-        "top_holders": holders,
-        "groups": groups,
-        "foreign_official": official,
-        "foreign_official_flows": flows,
-        "conflicts": len(panel.conflicts),
-        "warnings": list(panel.warnings),
-    }
+        )
+    return ReleaseSummary(
+        data_month=str(month),
+        unit="billions of dollars",
+        files=dict(sorted(panel.files.items())),
+        grand_total=_row(panel, GRAND_TOTAL, HOLDINGS, month),
+        top_holders=tuple(_row(panel, e, HOLDINGS, month) for e, _ in countries[:top]),
+        groups=tuple(
+            _row(panel, g.name, HOLDINGS, month) for g in panel.groups if panel.has(g.name, HOLDINGS)
+        ),
+        foreign_official=OfficialHoldings(
+            holdings=_row(panel, FOREIGN_OFFICIAL, HOLDINGS, month),
+            bills=_row(panel, FOREIGN_OFFICIAL, ST_HOLDINGS, month),
+            bonds_notes=_row(panel, FOREIGN_OFFICIAL, LT_HOLDINGS, month),
+        ),
+        foreign_official_flows=flows,
+        conflicts=len(panel.conflicts),
+        warnings=tuple(panel.warnings),
+    )
 
 
 def _value_at(panel: Panel, entity: str, series: str, month: pd.Period) -> float | None:
@@ -68,20 +124,22 @@ def _value_at(panel: Panel, entity: str, series: str, month: pd.Period) -> float
     return float(s[month]) if month in s.index else None
 
 
-def _entry(panel: Panel, entity: str, series: str, month: pd.Period) -> dict[str, Any]:
+def _row(panel: Panel, entity: str, series: str, month: pd.Period) -> HolderRow:
     rows = panel.rows(entity, series)
-    value = float(rows.at[month, "value"]) if month in rows.index else None
-    entry: dict[str, Any] = {
-        "entity": entity,
-        "series": series,
-        "month": str(month),
-        "value": value,
-        "source": str(rows.at[month, "source"]) if month in rows.index else None,
-    }
+    here = month in rows.index
+    changes: dict[int, float | None] = {}
     for k in WINDOWS:
-        w = panel.window(entity, series, k)
-        v = w.get(month)
-        entry[f"change_{k}m"] = None if v is None or math.isnan(v) else round(float(v), 6)
+        v = panel.window(entity, series, k).get(month)
+        changes[k] = None if v is None or math.isnan(v) else round(float(v), 6)
     w3 = panel.window(entity, series, 3).dropna()
-    entry["rank_3m"] = panel.rank(entity, series, 3) if month in w3.index else None
-    return entry
+    return HolderRow(
+        entity=entity,
+        series=series,
+        month=str(month),
+        value=float(rows.at[month, "value"]) if here else None,
+        source=str(rows.at[month, "source"]) if here else None,
+        change_1m=changes[1],
+        change_3m=changes[3],
+        change_12m=changes[12],
+        rank_3m=panel.rank(entity, series, 3) if month in w3.index else None,
+    )

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
+from bot.data.ranking import WindowRank
+from bot.render.summary import HolderRow, ReleaseSummary
 from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.events import Event, Part
 
@@ -179,69 +180,67 @@ def event_line(e: Event) -> str:
 # --- the release message --------------------------------------------------------------------------------
 
 
-def summary_lines(summary: dict[str, Any], top: int | None = None, verbose: bool = False) -> list[str]:
+def summary_lines(summary: ReleaseSummary, top: int | None = None, verbose: bool = False) -> list[str]:
     """The release summary table as plain lines (the body of `tic-alert check` before events);
     ``verbose`` adds what the operator wants and a subscriber does not (files, vintage conflicts)."""
-    month = pd.Period(summary["data_month"], "M")
+    month = pd.Period(summary.data_month, "M")
     lines = [
-        f"TIC release: data for {month.strftime('%B %Y')} ({summary['unit']})",
-        *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary["files"].items())] if verbose else []),
+        f"TIC release: data for {month.strftime('%B %Y')} ({summary.unit})",
+        *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary.files.items())] if verbose else []),
         "",
         f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}{'1m':>9}{'3m':>9}{'12m':>9}",
     ]
-    holders = summary["top_holders"] if top is None else summary["top_holders"][:top]
-    table = [summary["grand_total"], *holders, *summary["groups"]]
-    fo = summary["foreign_official"]
-    table += [
-        fo["holdings"],
-        {**fo["bills"], "label": "  of which bills"},
-        {**fo["bonds_notes"], "label": "  of which bonds & notes"},
+    holders = summary.top_holders if top is None else summary.top_holders[:top]
+    fo = summary.foreign_official
+    table: list[tuple[HolderRow, str | None]] = [
+        (r, None) for r in (summary.grand_total, *holders, *summary.groups, fo.holdings)
     ]
-    rows = [_row(e) for e in table]
+    table += [(fo.bills, "  of which bills"), (fo.bonds_notes, "  of which bonds & notes")]
+    rows = [_row(r, label) for r, label in table]
     if any(len(r.rstrip()) > 65 for r in rows):  # 65: the width of the figures
         lines[-1] += "   3-month move in history"  # a column only when a move ranks among the largest
     lines += [r.rstrip() for r in rows]
-    flows = summary["foreign_official_flows"]
+    flows = summary.foreign_official_flows
     if flows:
-        net = flows["net_lt"]
-        nm = pd.Period(net["month"], "M").strftime("%b %Y")
+        net = flows.net_lt
+        nm = pd.Period(net.month, "M").strftime("%b %Y")
         lines += [
             "",
             f"Foreign Official net long-term Treasury transactions (SLT Table 3; > 0 = bought), {nm}:",
         ]
-        rank = _rank(net["rank_3m"], "net selling", "net buying")
+        rank = _rank(net.rank_3m, "net selling", "net buying")
         rank = f" ({rank})" if rank else ""
-        lines.append(f"  net {num(net['value'])}, 3 months {num(net['change_3m'])}{rank}")
-        if flows["valuation_lt"]:
-            val = flows["valuation_lt"]
+        lines.append(f"  net {num(net.value)}, 3 months {num(net.change_3m)}{rank}")
+        if flows.valuation_lt:
+            val = flows.valuation_lt
             lines.append(
-                f"  valuation change of bonds & notes {num(val['value'])}, 3 months {num(val['change_3m'])}"
+                f"  valuation change of bonds & notes {num(val.value)}, 3 months {num(val.change_3m)}"
             )
-    if summary["conflicts"] and verbose:
-        lines += ["", f"Note: {summary['conflicts']} cells differ between file vintages (newer file kept)."]
+    if summary.conflicts and verbose:
+        lines += ["", f"Note: {summary.conflicts} cells differ between file vintages (newer file kept)."]
     return lines
 
 
-def _row(e: dict[str, Any]) -> str:
-    label = e.get("label") or (e["entity"] if e["series"] == HOLDINGS else e["series"])
+def _row(r: HolderRow, label: str | None = None) -> str:
+    label = label or (r.entity if r.series == HOLDINGS else r.series)
     return (
-        f"{label[:27]:<28}{num(e['value'], sign=False):>10}{num(e['change_1m']):>9}"
-        f"{num(e['change_3m']):>9}{num(e['change_12m']):>9}   "
-        f"{_rank(e['rank_3m'], 'decline', 'increase')}"
+        f"{label[:27]:<28}{num(r.value, sign=False):>10}{num(r.change_1m):>9}"
+        f"{num(r.change_3m):>9}{num(r.change_12m):>9}   "
+        f"{_rank(r.rank_3m, 'decline', 'increase')}"
     )
 
 
-def _rank(r: dict[str, Any] | None, down: str, up: str) -> str:
+def _rank(r: WindowRank | None, down: str, up: str) -> str:
     if not r:
         return "n.a."
-    if r["rank"] > INFORMATIVE_RANK:
+    if r.rank > INFORMATIVE_RANK:
         return ""
-    what = down if r["direction"] == "decline" else up
-    place = "largest" if r["rank"] == 1 else f"{ordinal(r['rank'])} largest"
-    return f"{place} {what} of {r['of']} since {r['since']}"
+    what = down if r.direction == "decline" else up
+    place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
+    return f"{place} {what} of {r.of} since {r.since}"
 
 
-def render_text(summary: dict[str, Any], events: Iterable[Event] = (), verbose: bool = False) -> str:
+def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: bool = False) -> str:
     """The plain-text message (terminal): summary, then every event that fires."""
     events = list(events)
     lines = summary_lines(summary, verbose=verbose)
@@ -253,26 +252,26 @@ def render_text(summary: dict[str, Any], events: Iterable[Event] = (), verbose: 
     return "\n".join(lines)
 
 
-def render_html(summary: dict[str, Any], events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
+def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
     """The Telegram message (HTML subset, escaped), within ``limit``.
 
     If everything does not fit, the holders table is shortened, then the least important events
     (the list is ordered most severe first) are replaced by one line saying how many were left out.
     """
     events = list(events)
-    top = len(summary["top_holders"])
+    top = len(summary.top_holders)
     for top_n in sorted({top, min(top, 5), 0}, reverse=True):
         for shown in range(len(events), -1, -1):
             text = _html(summary, events, top_n, shown)
             if telegram_length(text) <= limit:
                 return text
-    month = html.escape(month_name(summary["data_month"], "%B %Y"))
+    month = html.escape(month_name(summary.data_month, "%B %Y"))
     return _cut(f"<b>TIC release: data for {month}</b>\n{len(events)} events: see /latest", limit)
 
 
-def _html(summary: dict[str, Any], events: list[Event], top: int, shown: int) -> str:
+def _html(summary: ReleaseSummary, events: list[Event], top: int, shown: int) -> str:
     esc = html.escape
-    month = month_name(summary["data_month"], "%B %Y")
+    month = month_name(summary.data_month, "%B %Y")
     title, _blank, *table = summary_lines(summary, top=top)
     out = [f"<b>{esc(title)}</b>"]
     if events:
