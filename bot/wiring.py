@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.data.fetch import fetch, make_session, request_budget
 from bot.data.load import fetch_all, panel_from_bytes
 from bot.errors import TicAlertError
+from bot.heap import give_back, limit_arenas
 from bot.notify.dispatch import Dispatcher
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.heartbeat import TELEGRAM, keep_beating
@@ -82,6 +83,8 @@ def keep_polling(
     def observe(result: PollResult | None, seconds: float) -> None:
         watch.after_tick(result, seconds)
         daily.tick()
+        if result is not None:  # a poll may have built a panel: its peak goes back to the system
+            give_back()
 
     run_forever(poller, settings.poller.tick_seconds, should_stop, observe)
 
@@ -121,6 +124,7 @@ def token_of(settings: Settings) -> str:
 def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, with_poller: bool) -> None:
     """`serve` (with_poller False) or `run`: the bot in this thread, the poller in another."""
     token = token_of(settings)
+    limit_arenas()  # before any thread starts: the poller's and the workers' peaks share heaps
     rules = settings.rules()
     store = Store(settings.db_path)
     telemetry = Telemetry()

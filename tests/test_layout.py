@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-FOUNDATION = ("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot")
+FOUNDATION = ("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot.heap", "bot")
 STAGES = ("data", "store", "watch", "rules", "render", "notify")
 TOP = ("bot.config", "bot.cli", "bot.arguments", "bot.ops", "bot.wiring", "bot.status_server", "bot.__main__")
 
