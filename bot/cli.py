@@ -1,5 +1,8 @@
-"""Command line: ``tic-alert check`` (the newest release at a glance), ``poll`` (watch for releases),
-``calendar`` (the next release dates), ``serve``/``run`` (the bot), and the operator's commands."""
+"""Command line: ``tic-alert check`` (the newest release at a glance), ``backtest`` (what the rules
+would have fired since 2000), ``poll`` (watch for releases), ``calendar`` (the next release dates),
+``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), and the operator's
+``outbox`` (the deliveries by state), ``config`` (``config check``: the effective configuration,
+validated), ``backup`` (a consistent copy of the database) and ``prune`` (old releases' rows)."""
 
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RULE=VALUE",
         action="append",
         default=[],
-        help="a subscriber's threshold for a rule ('off' switches it off); repeatable",
+        help="a subscriber's threshold for a rule ('off': off; RULE.floor=V: its $bn floor); repeatable",
     )
     back.add_argument("--csv", action="store_true", help="print CSV instead of text")
     back.set_defaults(func=cmd_backtest)
@@ -164,6 +167,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.render.export import to_csv
     from bot.render.text import event_line
     from bot.rules.backtest import backtest
+    from bot.rules.overrides import parse_settings
 
     settings = load_settings(args.config)
     rules = settings.rules()
@@ -174,13 +178,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise TicAlertError(f"backtest: no rule {unknown[0]!r} (rules: {', '.join(sorted(known))})")
         # a named rule is replayed even if it is off by default
         rules = tuple(replace(r, enabled=True) for r in rules if r.id in args.rule)
-    overrides: dict[str, float | None] = {}
-    for item in args.set:
-        rid, _, value = item.partition("=")
-        try:
-            overrides[rid.strip()] = None if value.strip() == "off" else float(value)
-        except ValueError as err:
-            raise TicAlertError(f"backtest: --set {item!r}: expected RULE=NUMBER or RULE=off") from err
+    try:
+        overrides = parse_settings(args.set)
+    except ValueError as err:
+        raise TicAlertError(f"backtest: {err}") from None
     panel = panel_from_bytes(read_dir(args.data_dir), settings.groups)
     events = backtest(panel, rules, args.start, args.end, overrides)
     if args.csv:

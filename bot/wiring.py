@@ -22,7 +22,7 @@ from bot.heap import give_back, limit_arenas
 from bot.notify.dispatch import Dispatcher
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.heartbeat import TELEGRAM, keep_beating
-from bot.notify.serve import BotRuntime, load_files, operator_sink, poller_thread
+from bot.notify.runtime import BotRuntime, load_files, operator_sink, poller_thread
 from bot.rules.catalogue import Rule
 from bot.status_server import Check, DatabaseCollector, StatusServer
 from bot.store.census import census

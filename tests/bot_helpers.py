@@ -9,7 +9,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.config import load_settings
-from bot.notify.serve import BotRuntime, make_view
+from bot.notify.runtime import BotRuntime, make_view
 from bot.notify.settings import TelegramSettings
 from bot.rules.catalogue import load_rules
 from bot.store.state import Store
@@ -70,5 +70,5 @@ class RunningBot:
         assert self.app.updater is not None
         await self.app.updater.stop()
         await self.app.stop()
-        await self.runtime._post_stop(self.app)
+        await self.runtime.post_stop(self.app)
         await self.app.shutdown()

@@ -17,7 +17,7 @@ from treasury_server import FakeTreasury
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes
 from bot.notify.dispatch import Dispatcher
-from bot.notify.serve import operator_sink
+from bot.notify.runtime import operator_sink
 from bot.store.outbox import Outbox
 from bot.store.state import Store
 from bot.store.subscribers import Subscribers

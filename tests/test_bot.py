@@ -332,3 +332,16 @@ def test_a_floor_per_chat_with_its_history(tmp_path: Path, files):
         assert "a floor is an amount in $bn" in ask(server, 8, "/set holdings-3m-drop floor -3")[0]
         assert "floor 100bn (default" in ask(server, 8, "/rules")[0]
         assert settings_of(tmp_path / "s.db", 8).rules["holdings-3m-drop"].floor == 100
+
+
+def test_commands_are_routed_by_the_table_and_addressed_to_this_bot_only(tmp_path: Path):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
+        assert "Subscribed" in ask(server, 21, "/START@tic_alert_test_bot")[0]
+        server.user_message(21, "/stop@OtherBot")
+        server.user_message(-100321, "/stats@OtherBot", chat_type="supergroup")
+        server.user_message(-100321, "/nonsense", chat_type="supergroup")
+        assert "Next release" in ask(server, 21, "/next")[0]  # answered after the three above
+        assert server.sent(-100321) == []
+        assert settings_of(tmp_path / "s.db", 21).active
+        reply = ask(server, 21, "/stats " + "x" * 400)[0]
+        assert "That is longer than any command takes.\nUsage: /stats" in reply

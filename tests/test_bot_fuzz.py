@@ -10,10 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import load_settings
-from bot.notify.chatbot import ChatBot
-from bot.notify.commands import COMMANDS, split_command
-from bot.notify.entity_commands import Ctx
-from bot.notify.service import ReleaseView
+from bot.notify.chatbot import ChatBot, Ctx
+from bot.notify.commands import BY_NAME, COMMANDS, answer, split_command
+from bot.notify.view import ReleaseView
 from bot.rules.catalogue import load_rules
 from bot.store.db import connect
 from bot.store.subscribers import Subscribers
@@ -62,7 +61,7 @@ def chatbot(real_panel):
 @given(name=st.sampled_from([c.name for c in COMMANDS]), args=ARGS, chat=st.sampled_from([1, 2, -100]))
 def test_every_handler_answers_arbitrary_arguments(chatbot, name, args, chat):
     ctx = Ctx(chat, "private" if chat > 0 else "supergroup", "", 7, [a for a in args if a.split()], NOW)
-    replies = asyncio.run(chatbot.answer(name, ctx))
+    replies = asyncio.run(answer(chatbot, BY_NAME[name], ctx))
     assert replies and all(r.text or r.photo for r in replies)
     assert all(len(r.text) <= 4096 * 4 for r in replies)
 

@@ -17,7 +17,7 @@ from bot.data.fetch import fetch, make_session
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.data.parse import PARSERS
 from bot.data.sources import COMPANIONS, HEADLINE, MFH_HISTORY, MFH_HISTORY_CSV, REFERENCE, RELEASE_FILES
-from bot.notify.serve import load_files
+from bot.notify.runtime import load_files
 from bot.store.state import Store
 
 GROUPS = load_settings(env={}).groups

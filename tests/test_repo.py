@@ -38,6 +38,14 @@ def test_every_command_is_documented():
         assert f"tic-alert {name}" in README, f"`tic-alert {name}` is not in README.md"
 
 
+def test_the_cli_docstring_names_every_command():
+    import bot.cli
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:  # type: ignore[union-attr]
+        assert f"``{name}``" in (bot.cli.__doc__ or "") or f"``tic-alert {name}``" in (bot.cli.__doc__ or "")
+
+
 def ruff() -> str:
     found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if found is None:

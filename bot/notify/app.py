@@ -1,46 +1,56 @@
 """python-telegram-bot wiring: receive updates, ask the ChatBot, send the replies.
 
-Handlers are thin: read the update, check who may do what (operators; in groups, the group's
-administrators for settings), throttle a flooding chat, call :class:`ChatBot`, send. The token is
-in every Bot API URL, so httpx's request log is silenced and no log line of ours names it.
+Every row of the command table becomes a ``CommandHandler`` whose callback is the row's handler
+behind the checks the row asks for (:meth:`TelegramFrontend.callback`); a command no row takes
+gets the closest one suggested in a private chat, silence in a group. The token is in every Bot
+API URL, so httpx's request log is silenced and no log line of ours names it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import difflib
-import hashlib
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram import Bot, BotCommand, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
-    ContextTypes,
+    CommandHandler,
     MessageHandler,
     filters,
 )
 
-from bot.notify.chatbot import ChatBot
-from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Reply, split_command
-from bot.notify.entity_commands import Ctx, UsageError
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.checks import (
+    SETTINGS_REFUSED,
+    Callback,
+    Context,
+    group_admins_only,
+    may_change,
+    operators_only,
+    short_enough,
+    throttled,
+)
+from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
+from bot.notify.commands.thresholds import toggle
 from bot.notify.redact import redact_in_logs, silence_http_logs
+from bot.notify.reply_sender import ReplySender, markup
 from bot.notify.settings import TelegramSettings
-from bot.notify.throttle import ChatThrottle
-from bot.render.alert import plain_text
+from bot.notify.throttle import Throttle
 
 log = logging.getLogger("tic_alert.bot")
-TEXT_LIMIT = 4096
-ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 GONE_STATUSES = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
+FAILED = "Sorry, that failed on our side; the operators can see why. Please try later."
+# commands come as messages, edited messages and channel posts
+COMMAND_UPDATES = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POSTS
+Hook = Callable[[Application], Awaitable[None]]
 
 
 def utc_now() -> dt.datetime:
@@ -48,7 +58,7 @@ def utc_now() -> dt.datetime:
 
 
 class TelegramFrontend:
-    """The handlers, sharing one ChatBot, one throttle and the operators' ids."""
+    """The callbacks, sharing one ChatBot, one throttle, the operators' ids and the reply sender."""
 
     def __init__(
         self, chatbot: ChatBot, settings: TelegramSettings, clock: Callable[[], dt.datetime] = utc_now
@@ -56,66 +66,73 @@ class TelegramFrontend:
         self.chatbot = chatbot
         self.settings = settings
         self.admins = set(settings.admins)
-        self.throttle = ChatThrottle(settings.commands_per_minute)
+        self.throttle = Throttle(settings.commands_per_minute)
         self.clock = clock
-        self.file_ids: dict[str, str] = {}  # sha256 of a PNG → Telegram's file_id: upload once
+        self.replies = ReplySender(chatbot.subscribers, clock)
 
-    # --- handlers --------------------------------------------------------------------------------
+    async def say(self, context: Context, chat_id: int, reply: Reply) -> None:
+        await self.replies.send(context.bot, chat_id, reply)
 
-    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    def callback(self, command: Command) -> Callback:
+        """The command's handler behind the checks its row asks for (the first listed runs first)."""
+        run = self.answerer(command)
+        if command.settings:
+            run = group_admins_only(self.say)(run)
+        if command.admin:
+            run = operators_only(self.admins, self.say)(run)
+        run = short_enough(MAX_COMMAND_CHARS, command.usage, self.say)(run)
+        return throttled(self.throttle, self.say)(run)
+
+    def answerer(self, command: Command) -> Callback:
+        """Ask the command's handler and send its replies; a failure is logged and apologised for."""
+
+        async def run(update: Update, context: Context) -> None:
+            chat, user = update.effective_chat, update.effective_user
+            if chat is None:
+                return
+            title = chat.title or chat.username or ""
+            ctx = Ctx(chat.id, chat.type, title, user.id if user else None, context.args or [], self.clock())
+            try:
+                replies = await answer(self.chatbot, command, ctx)
+            except Exception:
+                log.exception("command /%s failed in chat %s", command.name, chat.id)
+                replies = [Reply(FAILED)]
+            for reply in replies:
+                await self.say(context, chat.id, reply)
+
+        return run
+
+    async def on_unknown(self, update: Update, context: Context) -> None:
+        """A command no row takes, in a private chat: the closest one (a command for another bot:
+        nothing)."""
+        message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None or not message.text:
             return
-        name, args = split_command(message.text)
         addressed = message.text.split(maxsplit=1)[0].partition("@")[2]
         if addressed and addressed.lower() != (context.bot.username or "").lower():
-            return  # "/stop@OtherBot" in a group is not for us
-        if not await self._allowed(chat.id, context):
-            return
-        command = BY_NAME.get(name)
-        refusal = None
-        user_id = user.id if user else None
-        if command is None and chat.type != ChatType.PRIVATE:
-            return  # a group's members talk to other bots too: only our own commands get an answer
-        if command is None:
-            close = difflib.get_close_matches(name, list(BY_NAME), n=1)
-            hint = f" Did you mean /{close[0]}?" if close else ""
-            refusal = f"Unknown command /{name[:32]}.{hint} /help lists the commands."
-        elif len(message.text) > MAX_COMMAND_CHARS:
-            refusal = f"That is longer than any command takes.\nUsage: {command.usage}"
-        elif command.admin and user_id not in self.admins and chat.id not in self.admins:
-            refusal = "That command is for the bot's operators."
-        elif command.settings and not await self._may_change(chat, user_id, message, context):
-            refusal = "Only this group's administrators can change its settings."
-        if refusal is not None:
-            await self.send(context, chat.id, Reply(refusal))
-            return
-        ctx = Ctx(chat.id, chat.type, chat.title or chat.username or "", user_id, args, self.clock())
-        try:
-            replies = await self.chatbot.answer(name, ctx)
-        except Exception:
-            log.exception("command /%s failed in chat %s", name, chat.id)
-            replies = [Reply("Sorry, that failed on our side; the operators can see why. Please try later.")]
-        for reply in replies:
-            await self.send(context, chat.id, reply)
+            return  # "/stop@OtherBot" is not for us
+        name, _ = split_command(message.text)
+        close = difflib.get_close_matches(name, list(BY_NAME), n=1)
+        hint = f" Did you mean /{close[0]}?" if close else ""
+        text = f"Unknown command /{name[:32]}.{hint} /help lists the commands."
+        await self.say(context, chat.id, Reply(text))
 
-    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE or not await self._allowed(chat.id, context):
-            return
-        await self.send(context, chat.id, Reply("I answer commands: /help lists them."))
+        if chat is not None:
+            await self.say(context, chat.id, Reply("I answer commands: /help lists them."))
 
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_button(self, update: Update, context: Context) -> None:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user
         if query is None or chat is None:
             return
         kind, _, rule_id = (query.data or "").partition(":")
-        if kind != "toggle" or not await self._may_change(chat, user.id if user else None, None, context):
-            await query.answer("Only this group's administrators can change its settings.")
+        if kind != "toggle" or not await may_change(chat, user.id if user else None, None, context):
+            await query.answer(SETTINGS_REFUSED)
             return
         ctx = Ctx(chat.id, chat.type, chat.title or "", user.id if user else None, [], self.clock())
         try:
-            reply = self.chatbot.toggle(ctx, rule_id)
+            reply = toggle(self.chatbot, ctx, rule_id)
         except UsageError as err:
             await query.answer(str(err)[:200])
             return
@@ -125,7 +142,7 @@ class TelegramFrontend:
         except BadRequest as err:  # "message is not modified" and the like
             log.info("edit after a toggle in chat %s: %s", chat.id, err.message)
 
-    async def on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_membership(self, update: Update, context: Context) -> None:
         """The bot was blocked, kicked, or let back in: keep the chat's state in step."""
         change, chat = update.my_chat_member, update.effective_chat
         if change is None or chat is None:
@@ -137,122 +154,34 @@ class TelegramFrontend:
         subs.set_blocked(chat.id, gone, now)
         log.info("chat %s: the bot is now %s", chat.id, change.new_chat_member.status)
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_error(self, update: object, context: Context) -> None:
         err = context.error
         log.warning("update failed: %s: %s", type(err).__name__, err)
 
-    # --- checks ----------------------------------------------------------------------------------
-
-    async def _allowed(self, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> bool:
-        now = time.monotonic()
-        ok, wait = self.throttle.check(chat_id, now)
-        if not ok and self.throttle.tell(chat_id, now):
-            await self.send(context, chat_id, Reply(f"Too many commands; please wait {wait:.0f} s."))
-        return ok
-
-    async def _may_change(self, chat, user_id, message, context) -> bool:  # type: ignore[no-untyped-def]
-        """Anyone in a private chat; in a group, supergroup or channel, its administrators only."""
-        if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL):
-            return True
-        if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
-            return True  # an anonymous administrator speaks as the group
-        if user_id is None:
-            return False
-        try:
-            member = await context.bot.get_chat_member(chat.id, user_id)
-        except TelegramError as err:
-            log.info("getChatMember in chat %s failed: %s", chat.id, err)
-            return False
-        return member.status in ADMIN_STATUSES
-
-    # --- sending ---------------------------------------------------------------------------------
-
-    async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
-        """Send one reply; a network error is retried once, a blocked chat is marked, bad HTML
-        falls back to plain text."""
-        try:
-            await self._send(context, chat_id, reply)
-        except (NetworkError, TimedOut) as err:
-            if isinstance(err, BadRequest | Forbidden):
-                raise
-            log.info("reply to chat %s: %s; trying once more", chat_id, err)
-            await asyncio.sleep(0.5)
-            try:
-                await self._send(context, chat_id, reply)
-            except TelegramError as again:
-                log.warning("reply to chat %s failed: %s: %s", chat_id, type(again).__name__, again)
-
-    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
-        bot = context.bot
-        try:
-            if reply.photo is not None:
-                digest = hashlib.sha256(reply.photo).hexdigest()
-                photo = self.file_ids.get(digest, reply.photo)
-                sent = await bot.send_photo(chat_id, photo, caption=reply.text[:1024] or None)
-                if sent.photo and digest not in self.file_ids:
-                    self.file_ids[digest] = sent.photo[-1].file_id
-                return
-            for i, chunk in enumerate(chunks(reply.text)):
-                last = i == len(chunks(reply.text)) - 1
-                await bot.send_message(
-                    chat_id,
-                    chunk,
-                    parse_mode=ParseMode.HTML if reply.html else None,
-                    reply_markup=markup(reply) if last else None,
-                )
-        except Forbidden:
-            self.chatbot.subscribers.set_blocked(chat_id, True, self.clock())
-            log.info("chat %s blocked the bot", chat_id)
-        except BadRequest as err:
-            if reply.html:
-                log.warning("HTML refused in chat %s (%s); sending plain text", chat_id, err.message)
-                await self._send(context, chat_id, Reply(plain_text(reply.text)))
-            else:
-                log.warning("reply refused in chat %s: %s", chat_id, err.message)
-        except (NetworkError, TimedOut):
-            raise  # send() tries once more
-        except TelegramError as err:
-            log.warning("reply to chat %s failed: %s: %s", chat_id, type(err).__name__, err)
+    def handlers(self, app: Application) -> None:
+        """One CommandHandler a row of the table, then the fallbacks, buttons and membership."""
+        slow_down = throttled(self.throttle, self.say)
+        for command in COMMANDS:
+            app.add_handler(CommandHandler(command.name, self.callback(command), filters=COMMAND_UPDATES))
+        private = filters.ChatType.PRIVATE
+        app.add_handler(MessageHandler(filters.COMMAND & private, slow_down(self.on_unknown)))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, slow_down(self.on_text)))
+        app.add_error_handler(self.on_error)
 
 
-def markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    rows = [[InlineKeyboardButton(label, callback_data=data)] for label, data in reply.buttons]
-    return InlineKeyboardMarkup(rows)
+async def register_commands(bot: Bot) -> None:
+    """setMyCommands from the table (the operators' commands are not listed)."""
+    await bot.set_my_commands([BotCommand(c.name, c.about[:256]) for c in COMMANDS if not c.admin])
 
 
-def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at line ends so that every piece fits a Telegram message; nothing is dropped."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not out:
-        out.append(current)
-    return out
-
-
-def build_application(token: str, settings: TelegramSettings, frontend: TelegramFrontend) -> Application:
-    """The Application: our handlers, Telegram's limits as a backstop, commands registered at start."""
+def build_application(
+    token: str, settings: TelegramSettings, frontend: TelegramFrontend, post_init: Hook, post_stop: Hook
+) -> Application:
+    """The Application: our handlers, Telegram's limits as a backstop, the caller's start and stop."""
     silence_http_logs()
     redact_in_logs(token)
-
-    async def post_init(app: Application) -> None:
-        commands = [BotCommand(c.name, c.about[:256]) for c in COMMANDS if not c.admin]
-        await app.bot.set_my_commands(commands)
-
     app = (
         ApplicationBuilder()
         .token(token)
@@ -276,11 +205,8 @@ def build_application(token: str, settings: TelegramSettings, frontend: Telegram
         .connect_timeout(settings.request_timeout_seconds)
         .get_updates_read_timeout(settings.poll_timeout_seconds + 10)
         .post_init(post_init)
+        .post_stop(post_stop)
         .build()
     )
-    app.add_handler(MessageHandler(filters.COMMAND, frontend.on_command))
-    app.add_handler(CallbackQueryHandler(frontend.on_button))
-    app.add_handler(ChatMemberHandler(frontend.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, frontend.on_text))
-    app.add_error_handler(frontend.on_error)
+    frontend.handlers(app)
     return app

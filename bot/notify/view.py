@@ -1,4 +1,4 @@
-"""What the bot knows and computes, without Telegram and without the database.
+"""The release the bot answers from, without Telegram and without the database.
 
 :class:`ReleaseView` is the newest release as the bot serves it: its panel, summary, the
 candidates of every rule (built once) and the rules' history (for "what would this have
@@ -8,25 +8,22 @@ can run it in a worker thread while the event loop keeps answering other chats.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, EntityNames, Group, known_countries
+from bot.data.entities import HOLDINGS
 from bot.data.panel import Panel
 from bot.render.charts import flagged, holdings_chart, main_chart
 from bot.render.summary import ReleaseSummary, build_summary
 from bot.render.text import month_name, num, render_html
-from bot.rules.catalogue import AGGREGATES, Rule
+from bot.rules.catalogue import Rule
 from bot.rules.events import Event
 from bot.rules.history import History, RuleHistory
 from bot.rules.release import ReleaseCandidates
-from bot.store.subscribers import Chat
 
-CAPTION_LIMIT = 1024
 MAX_CHART_YEARS = 26
 CHART_CACHE = 64
 
@@ -111,20 +108,3 @@ def group_levels(panel: Panel, members: Sequence[str]) -> pd.Series:
     """A sum of countries' holdings, only in months where every member has a value."""
     frame = pd.concat([panel.series(m, HOLDINGS).rename(m) for m in members], axis=1)
     return frame.dropna().sum(axis=1)
-
-
-def entity_names(groups: Sequence[Group], chat: Chat | None = None) -> EntityNames:
-    """Names a chat may use: its own groups, the configured groups, aggregates, every country."""
-    own = list(chat.groups) if chat else []
-    return EntityNames([*own, *(g.name for g in groups), *AGGREGATES, *sorted(known_countries())])
-
-
-def parse_until(text: str, today: dt.date) -> dt.date:
-    """``YYYY-MM-DD`` on or after today (ValueError with what was expected otherwise)."""
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as err:
-        raise ValueError(f"expected a date as YYYY-MM-DD, found {text[:20]!r}") from err
-    if day < today:
-        raise ValueError(f"{day.isoformat()} is in the past")
-    return day

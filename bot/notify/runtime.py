@@ -1,4 +1,4 @@
-"""`tic-alert serve` and `tic-alert run`: the bot, its sender and (in `run`) the poller, wired.
+"""The running bot of `tic-alert serve` and `tic-alert run`: commands, the sender and (in `run`) the poller.
 
 The bot owns the main thread and its event loop: commands, and the sender draining the outbox.
 In `run` the poller runs in its own thread with its own SQLite connection and its own
@@ -25,11 +25,11 @@ from bot.data.entities import Group
 from bot.data.load import panel_from_bytes, read_dir, release_files
 from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
-from bot.notify.app import TelegramFrontend, build_application
+from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.chatbot import ChatBot
 from bot.notify.sender import Sender
-from bot.notify.service import ReleaseView
 from bot.notify.settings import TelegramSettings
+from bot.notify.view import ReleaseView
 from bot.rules.catalogue import Rule
 from bot.store.outbox import Outbox
 from bot.store.state import Store
@@ -98,7 +98,8 @@ class BotRuntime:
             settings.heavy_workers,
             lambda: poller_health(store),
         )
-        self.app = build_application(token, settings, TelegramFrontend(self.chatbot, settings))
+        frontend = TelegramFrontend(self.chatbot, settings)
+        self.app = build_application(token, settings, frontend, self.post_init, self.post_stop)
         self.sender = Sender(self.app.bot, Outbox(store.conn), Subscribers(store.conn), settings)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -106,29 +107,24 @@ class BotRuntime:
         self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread
         self.on_stop: list[Callable[[], None]] = []
         self._offered: Panel | None = None
-        register = self.app.post_init
-        self.app.post_init = self._post_init(register)  # type: ignore[assignment]
-        self.app.post_stop = self._post_stop  # type: ignore[assignment]
 
     def wake(self) -> None:
         """Thread-safe: new outbox rows are committed."""
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self.sender.wake)
 
-    def _post_init(self, register: Callable | None) -> Callable:
-        async def post_init(app: Application) -> None:
-            if register is not None:
-                await register(app)
-            self.loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
-            self._tasks.append(self.loop.create_task(self.refresh_forever()))
-            for start in self.on_start:
-                start()
+    async def post_init(self, app: Application) -> None:
+        """After the Application is initialised: register the commands, start the sender, the
+        view's refresh and whatever ``on_start`` holds."""
+        await register_commands(app.bot)
+        self.loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+        self._tasks.append(self.loop.create_task(self.refresh_forever()))
+        for start in self.on_start:
+            start()
 
-        return post_init
-
-    async def _post_stop(self, app: Application) -> None:
+    async def post_stop(self, app: Application) -> None:
         for stop in self.on_stop:
             stop()
         self._stop.set()

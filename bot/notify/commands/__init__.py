@@ -1,0 +1,135 @@
+"""The commands the bot answers: one table that /help, setMyCommands, README and routing share.
+
+Each row names its handler, ``async def handler(bot, ctx) -> list[Reply]`` (see
+:mod:`bot.notify.chatbot`); the handlers live by topic beside this file. The row's flags say
+which checks the Telegram front end puts in front of the handler (:mod:`bot.notify.checks`):
+``settings`` — in a group, its administrators only; ``admin`` — the bot's operators only;
+``heavy`` — CPU work (a chart, a history) in a worker thread, answered after cheap commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.commands.operators import stats, testalert
+from bot.notify.commands.releases import chart, latest, next_releases
+from bot.notify.commands.subscription import mode, start, status, stop
+from bot.notify.commands.thresholds import backtest, list_rules, mute, reset, set_rule, unmute
+from bot.notify.commands.watchlist import group, ungroup, unwatch, watch, watching
+
+Handler = Callable[[ChatBot, Ctx], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A bot command: its name, arguments, one-line help, its handler and who may use it."""
+
+    name: str
+    args: str
+    about: str
+    handler: Handler
+    settings: bool = False  # changes the chat's settings: in a group, administrators only
+    admin: bool = False  # the bot's operators only ([telegram] admins)
+    heavy: bool = False  # CPU work (a chart, a backtest): run in a worker thread
+
+    @property
+    def usage(self) -> str:
+        return f"/{self.name} {self.args}".strip()
+
+
+async def show_help(bot: ChatBot, ctx: Ctx) -> list[Reply]:
+    return [Reply(help_text())]
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "", "subscribe this chat to release alerts", start, settings=True),
+    Command("stop", "", "unsubscribe (your settings are kept)", stop, settings=True),
+    Command("help", "", "the commands", show_help),
+    Command("status", "", "this chat's subscription and settings", status),
+    Command("rules", "", "every rule with this chat's threshold; switch rules on and off", list_rules),
+    Command(
+        "set",
+        "<rule> <value|off|on>",
+        "change a rule's threshold, and see what it would have caught",
+        set_rule,
+        settings=True,
+        heavy=True,
+    ),
+    Command("reset", "[rule]", "back to the default threshold (one rule or all)", reset, settings=True),
+    Command(
+        "mute",
+        "<rule|all> [until YYYY-MM-DD]",
+        "silence a rule (until a day, or until /unmute)",
+        mute,
+        settings=True,
+    ),
+    Command("unmute", "[rule|all]", "end a mute", unmute, settings=True),
+    Command(
+        "backtest",
+        "<rule> [value]",
+        "what a rule would have caught since 2000, changing nothing",
+        backtest,
+        heavy=True,
+    ),
+    Command(
+        "watch",
+        "<country or group>",
+        "only get events on what you watch (plus the aggregates)",
+        watch,
+        settings=True,
+    ),
+    Command("unwatch", "<country or group|all>", "stop watching", unwatch, settings=True),
+    Command("watching", "", "what this chat watches", watching),
+    Command(
+        "group",
+        "<name> = <country> + <country> [+ …]",
+        "your own group, e.g. Benelux = belgium + …",
+        group,
+        settings=True,
+    ),
+    Command("ungroup", "<name>", "delete one of your groups", ungroup, settings=True),
+    Command(
+        "latest", "", "the newest release's message and chart, as your alert shows it", latest, heavy=True
+    ),
+    Command(
+        "chart", "<country or group> [years]", "holdings chart (default 5 years, up to 26)", chart, heavy=True
+    ),
+    Command("next", "", "the next release: date, 4 p.m. ET and UTC", next_releases),
+    Command(
+        "mode",
+        "<alerts|summary>",
+        "alerts: only when a rule fires; summary: every release",
+        mode,
+        settings=True,
+    ),
+    Command("stats", "", "operators: subscribers, deliveries, poller health", stats, admin=True),
+    Command("testalert", "", "operators: the latest alert, sent to you", testalert, admin=True, heavy=True),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+MAX_COMMAND_CHARS = 300
+
+
+async def answer(bot: ChatBot, command: Command, ctx: Ctx) -> list[Reply]:
+    """The replies to ``/name args``; a UsageError becomes its one-line message and the usage."""
+    try:
+        return await command.handler(bot, ctx)
+    except UsageError as err:
+        return [Reply(f"{err}\nUsage: {command.usage}")]
+
+
+def split_command(text: str) -> tuple[str, list[str]]:
+    """``"/Set@tic_bot holdings-3m-drop 80"`` → ``("set", ["holdings-3m-drop", "80"])``."""
+    words = text.split()
+    if not words or not words[0].startswith("/"):
+        return "", words
+    name = words[0][1:].split("@", 1)[0].lower()
+    return name, words[1:]
+
+
+def help_text() -> str:
+    lines = ["tic-alert watches the Treasury's TIC data and alerts you minutes after each release.", ""]
+    lines += [f"{c.usage} — {c.about}" for c in COMMANDS if not c.admin]
+    lines += ["", "Rules are named by id (see /rules); countries by name: china, uk, japan+china …"]
+    return "\n".join(lines)
