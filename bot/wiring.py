@@ -132,7 +132,7 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
     status = status_endpoints(settings, telemetry, bot=True)
     try:
         runtime = BotRuntime(
-            store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token
+            store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token, telemetry
         )
         beating: list[asyncio.Task] = []
         runtime.on_start.append(
