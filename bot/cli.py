@@ -200,7 +200,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from bot.store.state import Store
     from bot.telemetry import Telemetry
     from bot.watch.observe import PollWatch
-    from bot.watch.outcomes import ERROR
+    from bot.watch.outcomes import PollOutcome
     from bot.wiring import build_poller, keep_polling, status_endpoints
 
     settings = load_settings(args.config)
@@ -216,7 +216,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(result.message)
             if result.release is not None:
                 print(f"release {result.release.describe()}")
-            return 1 if result.outcome == ERROR else 0
+            return 1 if result.outcome == PollOutcome.ERROR else 0
         status = status_endpoints(settings, telemetry, bot=False)
         keep_polling(settings, store, poller, watch)
         return 0

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from bot.store.db import open_readonly
-from bot.store.outbox import STATES
+from bot.store.outbox import DeliveryState
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ def count(conn: sqlite3.Connection) -> Census:
     rows = conn.execute(
         "SELECT state, kind, COUNT(*) FROM deliveries WHERE release = ? GROUP BY state, kind", (release,)
     )
-    deliveries = {(state, kind): int(n) for state, kind, n in rows if state in STATES}
+    states = {s.value for s in DeliveryState}
+    deliveries = {(state, kind): int(n) for state, kind, n in rows if state in states}
     (newest,) = conn.execute("SELECT MAX(month) FROM releases").fetchone()
     return Census(
         {"active": int(active or 0), "stopped": int(stopped or 0), "blocked": int(blocked or 0)},

@@ -17,7 +17,7 @@ from bot.data.sources import HEADLINE
 from bot.errors import FetchError
 from bot.telemetry import Telemetry
 from bot.watch.calendar import Calendar, release_moment, window_on
-from bot.watch.outcomes import ERROR, NEW_RELEASE, Fetcher, PollResult
+from bot.watch.outcomes import Fetcher, PollOutcome, PollResult
 
 log = logging.getLogger("tic_alert.poller")
 LOOP = "poller"
@@ -55,10 +55,10 @@ class PollWatch:
         fetches, self._fetches = self._fetches, []
         if result is None:
             return
-        outcome = result.outcome.replace(" ", "_")
+        outcome = str(result.outcome).replace(" ", "_")
         self.telemetry.polls.labels(outcome).inc()
         self.telemetry.poll_seconds.observe(seconds)
-        if result.outcome != ERROR:
+        if result.outcome != PollOutcome.ERROR:
             self.telemetry.last_success.set(self.wall())
         for file, status, ms, fetched in fetches:
             said = outcome if file == HEADLINE else fetched.replace(" ", "_")
@@ -72,7 +72,11 @@ class PollWatch:
             )
         if not fetches:  # e.g. a parse fault before any request: still one line
             log.info("poll: %s in %.0f ms", outcome, seconds * 1000, extra={"outcome": outcome})
-        if result.outcome == NEW_RELEASE and result.release is not None and not result.release.baseline:
+        if (
+            result.outcome == PollOutcome.NEW_RELEASE
+            and result.release is not None
+            and not result.release.baseline
+        ):
             self._detected(result.release.month, result.release.first_seen)
 
     def _detected(self, month: str, seen: dt.datetime) -> None:
