@@ -51,7 +51,7 @@ def eds(real_bytes):
 
 def test_metrics_move_on_a_release_day(tmp_path, eds):
     telemetry = Telemetry()
-    with release_day(tmp_path) as day:
+    with release_day(tmp_path, telemetry=telemetry) as day:
         watch = PollWatch(telemetry, day.poller.calendar, wall=lambda: day.clock().timestamp())
         day.poller.files.fetcher = watch.fetcher(day.poller.files.fetcher)
         telemetry.add_collector(DatabaseCollector(str(tmp_path / "tic.db")))
@@ -99,6 +99,16 @@ def test_metrics_move_on_a_release_day(tmp_path, eds):
     delay = after[("tic_alert_detection_delay_seconds", ())]
     assert delay == pytest.approx((detected - scheduled).total_seconds()) == 15
     assert counts["sent"] == len(chats) and counts["failed"] == 0
+    sent = after[("tic_alert_deliveries_total", (("kind", "alert"), ("state", "sent")))]
+    failed = sum(
+        v
+        for (name, labels), v in after.items()
+        if name == "tic_alert_deliveries_total" and ("state", "failed") in labels
+    )
+    print(f"one release, {len(chats)} chats: deliveries sent {sent:g}, failed {failed:g}")
+    assert sent == len(chats) and failed == 0
+    assert after[("tic_alert_send_duration_seconds_count", (("kind", "alert"),))] == len(chats)
+    assert after.get(("tic_alert_telegram_429_total", ()), 0) == 0
     assert after[("tic_alert_outbox_rows", (("kind", "alert"), ("state", "sent")))] == len(chats)
     assert ("tic_alert_outbox_rows", (("kind", "alert"), ("state", "failed"))) not in after
     assert after[("tic_alert_outbox_queue_depth", ())] == 0
@@ -214,3 +224,34 @@ def test_log_lines_are_utc_iso_and_json_on_request():
         line["time"].endswith("+00:00") and line["level"] == "INFO" and line["logger"] == "tic_alert.poller"
     )
     assert second.split(" ", 1)[0].endswith("+00:00") and second.endswith("WARNING tic_alert.poller: plain")
+
+
+def test_the_sender_counts_429s_retries_and_blocked_chats_and_logs_each_delivery(tmp_path, eds, caplog):
+    telemetry = Telemetry()
+    caplog.set_level(logging.INFO, logger="tic_alert.sender")
+    with release_day(tmp_path, telemetry=telemetry) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        for chat in (301, 302, 303):
+            day.subscribe(chat)
+        day.telegram.fail_next("sendPhoto", 429, parameters={"retry_after": 1}, chat_id=301)
+        day.telegram.blocked_chats.add(302)
+        day.telegram.fail_next("sendPhoto", 502, chat_id=303)
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.poll()
+        counts = day.settle(30)
+    value = telemetry.registry.get_sample_value
+    got = {
+        "sent": value("tic_alert_deliveries_total", {"state": "sent", "kind": "alert"}),
+        "blocked": value("tic_alert_deliveries_total", {"state": "blocked", "kind": "alert"}),
+        "429s": value("tic_alert_telegram_429_total"),
+        "retries": value("tic_alert_delivery_retries_total"),
+    }
+    lines = [r for r in caplog.records if r.getMessage().startswith("delivery ")]
+    print(f"sender metrics: {got}; outbox {counts}; log lines: {[r.getMessage() for r in lines]}")
+    # the 429 was retried by python-telegram-bot's limiter (counted there), the 502 by the sender
+    assert got == {"sent": 2, "blocked": 1, "429s": 1, "retries": 1}
+    assert counts["sent"] == 2 and counts["blocked"] == 1
+    outcomes = sorted((r.chat, r.outcome, r.attempt) for r in lines)  # type: ignore[attr-defined]
+    assert outcomes == [(301, "sent", 1), (302, "blocked", 1), (303, "retry", 1), (303, "sent", 2)]
+    assert all(r.release == "2026-04" and r.kind == "alert" for r in lines)  # type: ignore[attr-defined]

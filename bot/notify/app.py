@@ -17,7 +17,6 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -40,6 +39,7 @@ from bot.notify.checks import (
 )
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
 from bot.notify.commands.thresholds import toggle
+from bot.notify.limiter import CountingRateLimiter
 from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.reply_sender import ReplySender, markup
 from bot.notify.settings import TelegramSettings
@@ -204,11 +204,12 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.api_url.replace("/bot", "/file/bot", 1))
         .rate_limiter(
-            AIORateLimiter(
+            CountingRateLimiter(
                 overall_max_rate=max(30, round(settings.messages_per_second)),
                 group_max_rate=max(1, round(settings.group_per_minute)),
                 group_time_period=60,
                 max_retries=2,
+                on_429=frontend.telemetry.throttled.inc if frontend.telemetry else lambda: None,
             )
         )
         .concurrent_updates(64)

@@ -27,6 +27,7 @@ from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
 from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.chatbot import ChatBot
+from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
 from bot.notify.view import ReleaseView
@@ -108,7 +109,13 @@ class BotRuntime:
         )
         frontend = TelegramFrontend(self.chatbot, settings, telemetry=telemetry)
         self.app = build_application(token, settings, frontend, self.post_init, self.post_stop)
-        self.sender = Sender(self.app.bot, Outbox(store.conn), Subscribers(store.conn), settings)
+        self.sender = Sender(
+            self.app.bot,
+            Outbox(store.conn),
+            Subscribers(store.conn),
+            settings,
+            watch=DeliveryWatch(telemetry),
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
