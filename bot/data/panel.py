@@ -195,6 +195,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     if not frames:
         return Panel(pd.DataFrame(columns=COLUMNS), files={f.name: f.vintage for f in files})
     allrows = pd.concat(frames, ignore_index=True)
+    del frames  # (the intermediate copies go as soon as they are used: a panel build's peak is RSS)
     cell = _cell_codes(allrows)
     pub = allrows["vintage"].map({v: published(v) for v in allrows["vintage"].unique()})
     pub_rank = pd.factorize(pub, sort=True)[0]  # later publication → larger number
@@ -210,12 +211,16 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
         sources.iloc[newest].reset_index(drop=True), sources.iloc[preferred].reset_index(drop=True)
     )
     kept = np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred)
+    del values, sources, pub_rank, order, preferred, newest, differs, cell
     allrows = allrows.drop(columns="_rank")
     winners = allrows.iloc[np.sort(kept)]
     losers = allrows.drop(index=allrows.index[kept])
+    del allrows
     conflicts = _conflicts(winners, losers)
+    del losers
     breaks = _breaks(files)
     data = winners.reset_index(drop=True)
+    del winners
     groups = tuple(groups)
     data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
     warnings = [w for f in files for w in f.warnings]
