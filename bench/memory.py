@@ -82,6 +82,9 @@ def main() -> int:
     ap.add_argument("--trim", action="store_true", help="malloc_trim(0) after each step (glibc)")
     args = ap.parse_args()
     steps = Steps(trace=not args.no_trace, trim=args.trim)
+    from bot.heap import limit_arenas
+
+    limit_arenas()  # as `run` and `poll` do at start-up
     print(f"python {sys.version.split()[0]}, {args.subscribers} subscribers, files from {args.data}")
     steps.run("start", lambda: None)
 
@@ -94,7 +97,7 @@ def main() -> int:
     from bot.config import load_settings
     from bot.data.load import panel_from_bytes, read_dir
     from bot.notify.dispatch import Dispatcher
-    from bot.notify.service import ReleaseView
+    from bot.notify.view import ReleaseView
     from bot.store.db import connect
     from bot.store.subscribers import Subscribers
 
@@ -106,7 +109,9 @@ def main() -> int:
     april = {**real, T5: eds["2026-04"][T5]}  # the headline only: the companions come later
     del eds
     panel = steps.run("the bot's panel (the held files)", lambda: panel_from_bytes(march, settings.groups))
-    view = steps.run("the bot's view (ReleaseView: summary, candidates)", lambda: ReleaseView(panel, rules))
+    view = steps.run(
+        "the bot's view (ReleaseView: summary, candidates)", lambda p=panel: ReleaseView(p, rules)
+    )
     conn = connect(":memory:")
     subs = Subscribers(conn)
     now = dt.datetime.now(dt.UTC)
@@ -116,22 +121,22 @@ def main() -> int:
     fresh = steps.run(
         "the poller's panel of the new release", lambda: panel_from_bytes(april, settings.groups)
     )
-    dispatcher = Dispatcher(conn, rules, settings.groups)
+    dispatcher = Dispatcher(conn, rules=rules, groups=settings.groups)
     done = steps.run(
         f"compose for {args.subscribers} chats (+ charts)",
         lambda: dispatcher.dispatch("2026-04", ["2026-04"], fresh),
     )
-    new_view = steps.run(
+    view = steps.run(
         "the bot adopts it (new view; the old one still held)", lambda: ReleaseView(fresh, rules)
     )
+    del panel  # the old view and its panel go once the new view is in place
     companions = {**april, T3: real[T3], MFH: real[MFH]}
-    later = steps.run(
+    fresh = steps.run(
         "a companion arrives: the poller's panel again", lambda: panel_from_bytes(companions, settings.groups)
     )
-    steps.run("compose the edits", lambda: dispatcher.dispatch("2026-04", ["2026-04"], later))
-    del view
-    steps.run("the old view let go", gc.collect)
-    print(f"composed: {done}; views {new_view.month}")
+    steps.run("compose the edits", lambda: dispatcher.dispatch("2026-04", ["2026-04"], fresh))
+    view = steps.run("the bot adopts that one too", lambda: ReleaseView(fresh, rules))
+    print(f"composed: {done}; view {view.month}")
     final, hwm = rss()
     print(f"peak RSS {hwm:.1f} MB; RSS at the end {final:.1f} MB")
     if steps.trace and args.top:
