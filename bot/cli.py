@@ -197,6 +197,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from bot.heap import limit_arenas
     from bot.store.state import Store
     from bot.telemetry import Telemetry
     from bot.watch.observe import PollWatch
@@ -205,6 +206,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     rules = settings.rules()
+    limit_arenas()
     store = Store(settings.db_path)
     telemetry = Telemetry()
     watch = PollWatch(telemetry, settings.poller.calendar())

@@ -30,10 +30,10 @@ def _libc() -> ctypes.CDLL | None:
 
 def limit_arenas(arenas: int = 1) -> bool:
     """At most ``arenas`` malloc arenas from now on (call before starting threads; one: the GIL
-    serialises most allocations anyway, and two arenas kept 35 MB more in the latency drill), and every block
-    of 256 KB or more (numpy's arrays, pandas' columns) mapped on its own, so freeing it returns it
-    to the system at once (glibc otherwise raises that threshold as blocks are freed, and the next
-    arrays land in the heap, where they stay)."""
+    serialises most allocations anyway, and a second arena kept ~35 MB more in the latency drill),
+    and every block of 256 KB or more (numpy's arrays, pandas' columns) mapped on its own, so
+    freeing it returns it to the system at once (glibc otherwise raises that threshold as blocks
+    are freed, and the next arrays land in the heap, where they stay)."""
     libc = _libc()
     return bool(libc and libc.mallopt(M_ARENA_MAX, arenas) and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 

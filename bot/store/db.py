@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.errors import StoreError
@@ -177,14 +179,23 @@ def migrate(conn: sqlite3.Connection, where: str = "database", file: Path | None
         backup_before(conn, file, version)
     # one write transaction for all the steps, taken before the version is read again: of two
     # processes upgrading at once, the second finds the work done (a crash leaves the old version)
-    conn.isolation_level = None
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with write_lock(conn):
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         for n in range(version, SCHEMA_VERSION):
             for statement in _statements(MIGRATIONS[n]):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return SCHEMA_VERSION
+
+
+@contextmanager
+def write_lock(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction holding the write lock from its start (BEGIN IMMEDIATE): committed at the
+    end of the block, rolled back on any error."""
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -192,7 +203,6 @@ def migrate(conn: sqlite3.Connection, where: str = "database", file: Path | None
         raise
     finally:
         conn.isolation_level = ""
-    return SCHEMA_VERSION
 
 
 def _statements(script: str) -> list[str]:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import StoreError
+from bot.store.db import write_lock
 
 log = logging.getLogger("tic_alert.store")
 DAY = 86_400.0
@@ -48,18 +49,8 @@ def prune(conn: sqlite3.Connection, keep: int) -> Pruned:
         return Pruned()
     oldest_kept, previous = months[keep - 1], months[keep]
     (since,) = conn.execute("SELECT first_seen FROM releases WHERE month = ?", (oldest_kept,)).fetchone()
-    conn.isolation_level = None
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        done = _delete(conn, oldest_kept, previous, since)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.isolation_level = ""
-    return done
+    with write_lock(conn):
+        return _delete(conn, oldest_kept, previous, since)
 
 
 def _delete(conn: sqlite3.Connection, oldest_kept: str, previous: str, since: str) -> Pruned:
