@@ -5,7 +5,7 @@ the held files; at a release the poller builds a fresh panel, composes every cha
 (and renders the charts), then the bot adopts that panel as its new view while the old one is
 still referenced. After each step: RSS (VmRSS), the peak so far (VmHWM), and the step's own
 Python allocations (tracemalloc: the peak inside the step and what it kept). ``--top N`` lists
-where the kept memory of the biggest step was allocated.
+where the kept memory of the biggest step after the imports was allocated.
 
 Usage: python bench/memory.py [DATA_DIR] [--subscribers 2000] [--top 12]
 """
@@ -140,10 +140,11 @@ def main() -> int:
     final, hwm = rss()
     print(f"peak RSS {hwm:.1f} MB; RSS at the end {final:.1f} MB")
     if steps.trace and args.top:
-        name, *_ = max(steps.rows, key=lambda r: r[4])
+        name, *_ = max(steps.rows[2:], key=lambda r: r[4])  # after the imports (code objects, mostly)
         print(f"\nwhere the Python memory kept by '{name}' was allocated (tracemalloc, by file):")
         for stat in steps.kept[name].statistics("filename")[: args.top]:
-            print(f"  {stat.size / 2**20:7.2f} MB  {stat.count:8d} blocks  {stat.traceback[0].filename}")
+            where = stat.traceback[0].filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
+            print(f"  {stat.size / 2**20:7.2f} MB  {stat.count:8d} blocks  {where}")
     return 0
 
 
