@@ -1,4 +1,4 @@
-"""The outbox on an in-memory database, one behaviour per test."""
+"""The outbox on both backends, one behaviour per test."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ LATER = NOW + dt.timedelta(minutes=5)
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox(connect(":memory:"))
+def outbox(db_url):
+    db = connect(db_url)
+    yield Outbox(db)
+    db.close()
 
 
 def row(key: str, chat_id: int = 1, kind: DeliveryKind = DeliveryKind.ALERT, **kw) -> NewDelivery:

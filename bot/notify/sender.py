@@ -20,16 +20,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.errors import StoreError, StoreUnavailable
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
@@ -39,6 +39,7 @@ from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, Outbox
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.sender")
+T = TypeVar("T")
 MAX_ATTEMPTS = 5
 IDLE_SECONDS = 1.0  # with no wake-up (poller in another process), look for new rows this often
 PENDING, SENDING, SENT, FAILED = (
@@ -85,7 +86,7 @@ class Sender:
             try:
                 recovered = self.outbox.recover()
                 break
-            except sqlite3.Error as err:  # another process holds the write lock: try again
+            except StoreUnavailable as err:  # another process holds the write lock: try again
                 log.warning("outbox recovery waits: %s", err)
                 await asyncio.sleep(1.0)
         else:
@@ -127,7 +128,8 @@ class Sender:
         database is busy, so a bookkeeping write never turns a sent message into a lost one)."""
         if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
             return
-        await self._set(row, SENDING)
+        if not await self._book(lambda: self.outbox.claim(row.id, now=self.clock())):
+            return  # no longer pending (blocked, moved, or another sender has it)
         api = 0.0  # seconds waiting for the Bot API (not for our own pace)
         try:
             for i, text in enumerate(row.messages):
@@ -145,7 +147,7 @@ class Sender:
             self.watch.finished(row, SENT, api)
         except TelegramError as err:
             await self._answered(row, classify(err))
-        except sqlite3.Error:
+        except StoreError:
             log.exception("delivery %s: the database did not answer; sent again after a restart", row.id)
         except Exception as err:  # a bug must not stop the others
             log.exception("delivery %s failed", row.id)
@@ -217,16 +219,17 @@ class Sender:
         later = self.clock() + dt.timedelta(seconds=seconds)
         await self._set(row, PENDING, detail=detail, not_before=later, attempt=attempt)
 
-    async def _book(self, write: Callable[[], object]) -> None:
-        """A bookkeeping write, retried while another connection holds the write lock."""
+    async def _book(self, write: Callable[[], T]) -> T:
+        """A bookkeeping write, retried while the database cannot take it (another connection holds
+        the write lock, a PostgreSQL server restarting)."""
         for attempt in range(20):
             try:
-                write()
-                return
-            except sqlite3.OperationalError:
+                return write()
+            except StoreUnavailable:
                 if attempt == 19:
                     raise
                 await asyncio.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # --- the Bot API -----------------------------------------------------------------------------
 

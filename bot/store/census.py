@@ -4,11 +4,12 @@ so a scrape never waits on, or writes to, the process's own connections."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
+from bot.store.database import Database
 from bot.store.db import open_readonly
 from bot.store.outbox import DeliveryState
+from bot.store.subscribers import CHAT_COUNTS
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,8 @@ def census(path: str) -> Census:
         conn.close()
 
 
-def count(conn: sqlite3.Connection) -> Census:
-    active, stopped, blocked = conn.execute(
-        "SELECT SUM(subscribed = 1 AND blocked = 0), SUM(subscribed = 0 AND blocked = 0), SUM(blocked = 1)"
-        " FROM chats"
-    ).fetchone()
+def count(conn: Database) -> Census:
+    active, stopped, blocked = conn.execute(f"SELECT {CHAT_COUNTS} FROM chats").fetchone()
     queue = conn.execute("SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'sending')").fetchone()[
         0
     ]
