@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, shown
 from bot.notify.checks import (
     SETTINGS_REFUSED,
     Callback,
@@ -66,7 +66,8 @@ class TelegramFrontend:
         self.chatbot = chatbot
         self.settings = settings
         self.admins = set(settings.admins)
-        self.throttle = Throttle(settings.commands_per_minute)
+        self.throttle = Throttle(settings.commands_per_minute)  # per person and chat
+        self.refusals = Throttle(settings.commands_per_minute)  # refused settings changes told
         self.clock = clock
         self.replies = ReplySender(chatbot.subscribers, clock)
 
@@ -81,7 +82,7 @@ class TelegramFrontend:
         if command.admin:
             run = operators_only(self.admins, self.say)(run)
         run = short_enough(MAX_COMMAND_CHARS, command.usage, self.say)(run)
-        return throttled(self.throttle, self.say)(run)
+        return throttled(self.throttle, self.say, self.refusals if command.settings else None)(run)
 
     def answerer(self, command: Command) -> Callback:
         """Ask the command's handler and send its replies; a failure is logged and apologised for."""
@@ -114,7 +115,7 @@ class TelegramFrontend:
         name, _ = split_command(message.text)
         close = difflib.get_close_matches(name, list(BY_NAME), n=1)
         hint = f" Did you mean /{close[0]}?" if close else ""
-        text = f"Unknown command /{name[:32]}.{hint} /help lists the commands."
+        text = f"Unknown command /{shown(name, 32)}.{hint} /help lists the commands."
         await self.say(context, chat.id, Reply(text))
 
     async def on_text(self, update: Update, context: Context) -> None:

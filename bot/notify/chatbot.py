@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,9 +22,35 @@ from bot.rules.catalogue import AGGREGATES, Rule
 from bot.store.subscribers import Chat, Subscribers
 from bot.watch.calendar import Calendar
 
+# letters and marks that show nothing (str.isprintable() already refuses controls, format
+# characters such as U+200B and U+202E, separators other than the space, unassigned code points)
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+
 
 class UsageError(Exception):
     """A command's arguments are not what it takes: the message is the one-line reply."""
+
+
+def visible(char: str) -> bool:
+    return char.isprintable() and char not in INVISIBLE
+
+
+def typed(text: str) -> str:
+    """What a person typed, NFKC-normalised (full-width letters, ligatures and odd spaces become
+    plain ones); a control or invisible character (a NUL, U+202E that turns text around, a
+    zero-width space that makes "ja<U+200B>pan" look like Japan) is refused with a UsageError."""
+    text = unicodedata.normalize("NFKC", text)
+    bad = next((c for c in text if not visible(c)), None)
+    if bad is not None:
+        raise UsageError(f"That holds an invisible or control character (U+{ord(bad):04X}); type it plainly.")
+    return text
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A person's text to echo back: NFKC, at most ``limit`` characters, every control or
+    invisible character written as its code (\\u200b), so nothing hides or reorders the reply."""
+    text = unicodedata.normalize("NFKC", text)[:limit]
+    return "".join(c if visible(c) else f"\\u{ord(c):04x}" for c in text)
 
 
 @dataclass(frozen=True)

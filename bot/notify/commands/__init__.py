@@ -10,9 +10,9 @@ which checks the Telegram front end puts in front of the handler (:mod:`bot.noti
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, typed
 from bot.notify.commands.operators import stats, testalert
 from bot.notify.commands.releases import chart, latest, next_releases
 from bot.notify.commands.subscription import mode, start, status, stop
@@ -112,8 +112,11 @@ MAX_COMMAND_CHARS = 300
 
 
 async def answer(bot: ChatBot, command: Command, ctx: Ctx) -> list[Reply]:
-    """The replies to ``/name args``; a UsageError becomes its one-line message and the usage."""
+    """The replies to ``/name args``; a UsageError becomes its one-line message and the usage.
+
+    The arguments reach the handler NFKC-normalised; control or invisible characters are refused."""
     try:
+        ctx = replace(ctx, args=typed(" ".join(ctx.args)).split())
         return await command.handler(bot, ctx)
     except UsageError as err:
         return [Reply(f"{err}\nUsage: {command.usage}")]
