@@ -11,8 +11,6 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from telegram.error import InvalidToken
-
 from bot.config import Settings
 from bot.data.fetch import fetch, make_session, request_budget
 from bot.data.load import fetch_all, panel_from_bytes
@@ -99,14 +97,11 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
             runtime.on_start.append(start)
             runtime.on_stop.append(stop)
         base = source_url or settings.source_url
-        session = make_session(settings.user_agent)
+        session = make_session(settings.user_agent, retries=0)  # the runtime retries, with one line
         get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
-        files = load_files(store, data_dir, lambda: fetch_all(lambda url: get(url), base))
-        try:
-            runtime.run(files)
-        except InvalidToken:  # its message quotes the token
-            raise TicAlertError(
-                "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"
-            ) from None
+        runtime.run(
+            partial(load_files, store, data_dir, lambda: fetch_all(lambda url: get(url), base)),
+            patient=data_dir is None,  # a folder that cannot be read is the operator's to fix
+        )
     finally:
         store.close()

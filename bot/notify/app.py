@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -40,6 +40,7 @@ from bot.notify.checks import (
 )
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
 from bot.notify.commands.thresholds import toggle
+from bot.notify.patience import Attempts, kind_of
 from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.reply_sender import ReplySender, markup
 from bot.notify.settings import TelegramSettings
@@ -70,6 +71,7 @@ class TelegramFrontend:
         self.refusals = Throttle(settings.commands_per_minute)  # refused settings changes told
         self.clock = clock
         self.replies = ReplySender(chatbot.subscribers, clock)
+        self.polling = Attempts("getUpdates failed", then="python-telegram-bot polls again with backoff")
 
     async def say(self, context: Context, chat_id: int, reply: Reply) -> None:
         await self.replies.send(context.bot, chat_id, reply)
@@ -157,7 +159,10 @@ class TelegramFrontend:
 
     async def on_error(self, update: object, context: Context) -> None:
         err = context.error
-        log.warning("update failed: %s: %s", type(err).__name__, err)
+        if update is None and isinstance(err, TelegramError):  # getUpdates: Telegram unreachable
+            self.polling.failed(kind_of(err))
+        else:
+            log.warning("update failed: %s: %s", type(err).__name__, err)
 
     def handlers(self, app: Application) -> None:
         """One CommandHandler a row of the table, then the fallbacks, buttons and membership."""
