@@ -76,3 +76,56 @@ def test_typed_and_shown():
         typed("abc\u202e")
     assert shown("x\u202ey\u200b\x00", 40) == "x\\u202ey\\u200b\\u0000"
     assert shown("a" * 100, 32) == "a" * 32
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_read_only_database_still_answers_reads_and_refuses_writes_clearly(bot: ChatBot):
+    told: list[str] = []
+    bot.db.alert, bot.db.clock = told.append, (clock := Clock())
+    ask(bot, "/start")
+    bot.subscribers.conn.execute("PRAGMA query_only = ON")
+    assert ask(bot, "/status").startswith("This chat: subscribed")
+    assert ask(bot, "/status", chat_id=77).startswith("This chat: not subscribed")  # unknown chat
+    for command in ("/stop", "/mode summary", "/watch japan", "/set holdings-3m-drop 80"):
+        reply = ask(bot, command)
+        assert reply.startswith("Not saved: the bot cannot write its database right now"), command
+        assert "(the database is read-only)" in reply
+    assert told == [
+        "the database cannot be written (the database is read-only): commands that change settings fail"
+    ]
+    bot.subscribers.conn.execute("PRAGMA query_only = OFF")
+    clock.now += 30
+    assert ask(bot, "/mode summary").startswith("Mode: summary")
+    assert len(told) == 1  # writes work again only when none failed for a minute
+    clock.now += 31
+    ask(bot, "/status")
+    assert told[1:] == ["the database can be written again (it failed: the database is read-only)"]
+    assert bot.subscribers.get(5).active
+
+
+def test_a_full_disk_answers_reads_and_refuses_writes_until_there_is_room(bot: ChatBot):
+    told: list[str] = []
+    bot.db.alert, bot.db.clock = told.append, (clock := Clock())
+    conn = bot.subscribers.conn
+    ask(bot, "/start")
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    for chat in range(100, 160):  # new chats until a page is needed and cannot be had
+        reply = ask(bot, "/start", chat_id=chat)
+        if reply.startswith("Not saved"):
+            break
+    assert "(the disk is full)" in reply
+    assert ask(bot, "/next", chat_id=chat).startswith("Next releases")
+    assert ask(bot, "/status", chat_id=chat).startswith("This chat: not subscribed")
+    assert len(told) == 1
+    conn.execute("PRAGMA max_page_count = 1000000")
+    clock.now += 61
+    assert ask(bot, "/start", chat_id=chat).startswith("Subscribed")
+    assert len(told) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, BotCommand, Update
@@ -40,6 +41,7 @@ from bot.notify.checks import (
 )
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
 from bot.notify.commands.thresholds import toggle
+from bot.notify.db_health import not_saved
 from bot.notify.patience import Attempts, kind_of
 from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.reply_sender import ReplySender, markup
@@ -135,9 +137,12 @@ class TelegramFrontend:
             return
         ctx = Ctx(chat.id, chat.type, chat.title or "", user.id if user else None, [], self.clock())
         try:
-            reply = toggle(self.chatbot, ctx, rule_id)
+            reply = toggle(self.chatbot, self.chatbot.record(ctx), rule_id)
         except UsageError as err:
             await query.answer(str(err)[:200])
+            return
+        except sqlite3.Error as err:
+            await query.answer(not_saved(err)[:200], show_alert=True)
             return
         await query.answer("Done.")
         try:
@@ -152,10 +157,12 @@ class TelegramFrontend:
             return
         now = self.clock()
         subs = self.chatbot.subscribers
-        subs.touch(chat.id, chat.type, chat.title or chat.username or "", now)
-        gone = change.new_chat_member.status in GONE_STATUSES
-        subs.set_blocked(chat.id, gone, now)
         log.info("chat %s: the bot is now %s", chat.id, change.new_chat_member.status)
+        try:
+            subs.touch(chat.id, chat.type, chat.title or chat.username or "", now)
+            subs.set_blocked(chat.id, change.new_chat_member.status in GONE_STATUSES, now)
+        except sqlite3.Error as err:
+            self.chatbot.db.failed(err, f"membership of chat {chat.id}")
 
     async def on_error(self, update: object, context: Context) -> None:
         err = context.error

@@ -11,12 +11,15 @@ run on the event loop's thread, the CPU work (charts, history) in worker threads
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import sqlite3
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.data.entities import EntityNames, Group, known_countries
+from bot.notify.db_health import DbHealth
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.store.subscribers import Chat, Subscribers
@@ -63,6 +66,7 @@ class Ctx:
     user_id: int | None
     args: list[str]
     now: dt.datetime
+    recorded: bool = False  # the chat's row is written already (see ChatBot.record)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class ChatBot:
         calendar: Calendar,
         heavy_workers: int = 2,
         stats: Callable[[], str] | None = None,
+        alert: Callable[[str], None] = lambda text: None,
     ):
         self.subscribers = subscribers
         self.rules = tuple(rules)
@@ -94,6 +99,7 @@ class ChatBot:
         self.calendar = calendar
         self.view: ReleaseView | None = None
         self.stats = stats  # the operators' health lines for /stats
+        self.db = DbHealth(alert)  # ``alert`` tells the operators when writes fail and work again
         self._heavy = asyncio.Semaphore(heavy_workers)
 
     async def heavy(self, fn: Callable, *args: object) -> object:
@@ -101,12 +107,25 @@ class ChatBot:
         async with self._heavy:
             return await asyncio.to_thread(fn, *args)
 
+    def record(self, ctx: Ctx) -> Ctx:
+        """Record the chat (or refresh its title) before a change to its settings: a database
+        that cannot be written raises here, before anything is said to be changed."""
+        try:
+            self.subscribers.touch(ctx.chat_id, ctx.chat_type, ctx.title, ctx.now)
+        except sqlite3.Error as err:
+            self.db.failed(err, f"chat {ctx.chat_id}")
+            raise
+        self.db.ok()
+        return replace(ctx, recorded=True)
+
     def chat(self, ctx: Ctx) -> Chat:
-        """The asking chat's settings (the chat is recorded, or its title refreshed, first)."""
-        self.subscribers.touch(ctx.chat_id, ctx.chat_type, ctx.title, ctx.now)
-        chat = self.subscribers.get(ctx.chat_id)
-        assert chat is not None
-        return chat
+        """The asking chat's settings. To read them the chat is recorded if it can be; when the
+        database cannot be written, a chat it does not know has the defaults."""
+        if not ctx.recorded:
+            with contextlib.suppress(sqlite3.Error):  # noted by record(); reads go on
+                self.record(ctx)
+        found = self.subscribers.get(ctx.chat_id)
+        return found or Chat(ctx.chat_id, ctx.chat_type, ctx.title, False, False, "alerts")
 
     def release(self) -> ReleaseView:
         """The release the answers come from, or a UsageError while none is loaded."""

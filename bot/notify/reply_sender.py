@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -61,8 +63,9 @@ class ReplySender:
                     reply_markup=markup(reply) if i == len(pieces) - 1 else None,
                 )
         except Forbidden:
-            self.subscribers.set_blocked(chat_id, True, self.clock())
             log.info("chat %s blocked the bot", chat_id)
+            with contextlib.suppress(sqlite3.Error):  # a full disk: the next send finds out again
+                self.subscribers.set_blocked(chat_id, True, self.clock())
         except BadRequest as err:
             if reply.html:
                 log.warning("HTML refused in chat %s (%s); sending plain text", chat_id, err.message)

@@ -29,7 +29,7 @@ from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
-from bot.notify.chatbot import ChatBot
+from bot.notify.chatbot import ChatBot, Reply
 from bot.notify.patience import Attempts, kind_of, until_telegram_answers
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
@@ -102,9 +102,10 @@ class BotRuntime:
             calendar,
             settings.heavy_workers,
             lambda: poller_health(store),
+            alert=self.tell_operators,
         )
-        frontend = TelegramFrontend(self.chatbot, settings)
-        self.app = build_application(token, settings, frontend, self.post_init, self.post_stop)
+        self.frontend = TelegramFrontend(self.chatbot, settings)
+        self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         self.sender = Sender(self.app.bot, Outbox(store.conn), Subscribers(store.conn), settings)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -116,6 +117,18 @@ class BotRuntime:
         self._load: Callable[[], dict[str, bytes]] | None = None  # while no release is loaded
         self._next_load = 0.0
         self.loading = Attempts("no release to answer from yet")
+
+    def tell_operators(self, text: str) -> None:
+        """A line for the operators' chats now, not through the outbox (the database may be what
+        failed); in the log too."""
+        log.warning("OPERATOR database: %s", text)
+        loop = self.loop
+        if loop is None:
+            return
+        for admin in self.settings.admins:
+            reply = Reply(f"⚠️ tic-alert operator event: database\n{text}")
+            task = loop.create_task(self.frontend.replies.send(self.app.bot, admin, reply))
+            self._tasks.append(task)
 
     def wake(self) -> None:
         """Thread-safe: new outbox rows are committed."""

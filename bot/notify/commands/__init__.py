@@ -9,6 +9,7 @@ which checks the Telegram front end puts in front of the handler (:mod:`bot.noti
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
@@ -18,6 +19,7 @@ from bot.notify.commands.releases import chart, latest, next_releases
 from bot.notify.commands.subscription import mode, start, status, stop
 from bot.notify.commands.thresholds import backtest, list_rules, mute, reset, set_rule, unmute
 from bot.notify.commands.watchlist import group, ungroup, unwatch, watch, watching
+from bot.notify.db_health import not_saved
 
 Handler = Callable[[ChatBot, Ctx], Awaitable[list[Reply]]]
 
@@ -114,12 +116,19 @@ MAX_COMMAND_CHARS = 300
 async def answer(bot: ChatBot, command: Command, ctx: Ctx) -> list[Reply]:
     """The replies to ``/name args``; a UsageError becomes its one-line message and the usage.
 
-    The arguments reach the handler NFKC-normalised; control or invisible characters are refused."""
+    The arguments reach the handler NFKC-normalised; control or invisible characters are refused.
+    A change the database cannot take (disk full, read-only) is answered as not saved."""
     try:
         ctx = replace(ctx, args=typed(" ".join(ctx.args)).split())
+        if command.settings:
+            ctx = bot.record(ctx)
         return await command.handler(bot, ctx)
     except UsageError as err:
         return [Reply(f"{err}\nUsage: {command.usage}")]
+    except sqlite3.Error as err:  # disk full, read-only: the change was not written
+        if bot.db.failing is None:
+            bot.db.failed(err, f"/{command.name} in chat {ctx.chat_id}")
+        return [Reply(not_saved(err))]
 
 
 def split_command(text: str) -> tuple[str, list[str]]:
