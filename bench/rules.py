@@ -22,6 +22,7 @@ from bot.render.summary import build_summary
 from bot.render.text import render_html, render_text
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
+from bot.rules.overrides import Override
 from bot.rules.release import ReleaseCandidates
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tic" / "2026-07-01"
@@ -36,16 +37,16 @@ def timed(label: str, target: float, fn):
     return result
 
 
-def random_overrides(rules, rng: random.Random) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
+def random_overrides(rules, rng: random.Random) -> dict[str, Override]:
+    out: dict[str, Override] = {}
     for r in rng.sample(rules, rng.randint(0, 4)):
         kind = r.spec
         if rng.random() < 0.15:
-            out[r.id] = None
+            out[r.id] = Override(off=True)
             continue
         hi = min(kind.maximum, max(kind.minimum * 4, r.threshold * 3, 10))
         v = rng.uniform(kind.minimum, hi)
-        out[r.id] = float(round(v)) if kind.integer else round(v, 1)
+        out[r.id] = Override(float(round(v)) if kind.integer else round(v, 1))
     return out
 
 

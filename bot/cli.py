@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RULE=VALUE",
         action="append",
         default=[],
-        help="a subscriber's threshold for a rule ('off' switches it off); repeatable",
+        help="a subscriber's threshold for a rule ('off': off; RULE.floor=V: its $bn floor); repeatable",
     )
     back.add_argument("--csv", action="store_true", help="print CSV instead of text")
     back.set_defaults(func=cmd_backtest)
@@ -185,6 +185,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.render.text import event_line
     from bot.rules.backtest import backtest
     from bot.rules.catalogue import load_rules
+    from bot.rules.overrides import parse_settings
 
     settings = load_settings(args.config)
     rules = load_rules(settings.groups)
@@ -195,13 +196,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise TicAlertError(f"backtest: no rule {unknown[0]!r} (rules: {', '.join(sorted(known))})")
         # a named rule is replayed even if it is off by default
         rules = tuple(replace(r, enabled=True) for r in rules if r.id in args.rule)
-    overrides: dict[str, float | None] = {}
-    for item in args.set:
-        rid, _, value = item.partition("=")
-        try:
-            overrides[rid.strip()] = None if value.strip() == "off" else float(value)
-        except ValueError as err:
-            raise TicAlertError(f"backtest: --set {item!r}: expected RULE=NUMBER or RULE=off") from err
+    try:
+        overrides = parse_settings(args.set)
+    except ValueError as err:
+        raise TicAlertError(f"backtest: {err}") from None
     panel = panel_from_bytes(read_dir(args.data_dir), settings.groups)
     events = backtest(panel, rules, args.start, args.end, overrides)
     if args.csv:

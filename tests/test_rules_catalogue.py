@@ -7,8 +7,9 @@ from rule_panels import JC
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.rules.catalogue import check_overrides, load_rules, resolve_entity
+from bot.rules.catalogue import load_rules, resolve_entity
 from bot.rules.kinds import KINDS
+from bot.rules.overrides import Override, check_overrides
 
 GOOD = """
 [[rule]]
@@ -115,9 +116,29 @@ def test_group_names_must_be_configured():
 
 def test_overrides_are_checked():
     rules = load_rules((JC,), GOOD)
-    assert check_overrides(rules, {"x": 10}) == {"x": 10.0}
-    assert check_overrides(rules, {"x": None}) == {"x": None}
+    assert check_overrides(rules, {"x": Override(10)}) == {"x": Override(10.0)}
+    assert check_overrides(rules, {"x": Override(off=True)}) == {"x": Override(off=True)}
+    assert check_overrides(rules, {"x": Override(floor=20)}) == {"x": Override(floor=20.0)}
     with pytest.raises(ConfigError, match="rule 'nope': no such rule"):
-        check_overrides(rules, {"nope": 1})
+        check_overrides(rules, {"nope": Override(1)})
     with pytest.raises(ConfigError, match="rule 'x': field 'threshold'"):
-        check_overrides(rules, {"x": -1})
+        check_overrides(rules, {"x": Override(-1)})
+    with pytest.raises(ConfigError, match="rule 'x': field 'floor'"):
+        check_overrides(rules, {"x": Override(floor=-1)})
+
+
+def test_backtest_set_keeps_its_command_line_syntax(tic_dir, capsys):
+    from bot.cli import main
+
+    args = ["backtest", "--data-dir", str(tic_dir), "--from", "2022-10", "--to", "2022-10"]
+    assert main([*args, "--set", "record-3m-decline=1", "--set", "record-3m-decline.floor=100000"]) == 2
+    assert "field 'floor'" in capsys.readouterr().err
+    assert main([*args, "--rule", "holdings-3m-drop", "--set", "holdings-3m-drop.floor=99999"]) == 0
+    assert "0 events" in capsys.readouterr().out
+    assert main([*args, "--rule", "holdings-3m-drop", "--set", "holdings-3m-drop=off"]) == 0
+    assert "0 events" in capsys.readouterr().out
+    assert main([*args, "--rule", "holdings-3m-drop"]) == 0
+    assert "Japan + China" in capsys.readouterr().out
+    for bad in ("holdings-3m-drop.ceiling=3", "holdings-3m-drop=lots", "holdings-3m-drop.floor=off"):
+        assert main([*args, "--set", bad]) == 2
+        assert "RULE.floor=N" in capsys.readouterr().err

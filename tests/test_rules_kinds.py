@@ -13,6 +13,7 @@ from bot.data.parse import Break
 from bot.render.wording import note_text, part_label, rank_what
 from bot.rules.backtest import backtest
 from bot.rules.events import NET_TOTAL, REST_AFTER_TOTAL, VALUATION_LT, Part, Rank
+from bot.rules.overrides import Override
 from bot.rules.release import ReleaseCandidates, evaluate
 
 CHANGE = """id = "drop"
@@ -71,11 +72,11 @@ def test_change_fires_once_for_the_group_with_parts_and_rank():
 
 def test_change_threshold_and_percent():
     p = jc_panel()
-    assert evaluate(p, [rule(CHANGE)], {"drop": 30}) == []
+    assert evaluate(p, [rule(CHANGE)], {"drop": Override(30)}) == []
     pct = rule(CHANGE.replace("threshold = 10", 'threshold = 20\nunit = "pct"'))
     (e,) = evaluate(p, [pct])
     assert e.entity == "Japan" and e.value == -25.0 and e.unit == "pct"  # 75 vs 100: -25%
-    assert evaluate(p, [pct], {"drop": 26}) == []
+    assert evaluate(p, [pct], {"drop": Override(26)}) == []
 
 
 def test_member_fires_alone_when_the_group_does_not():
@@ -106,7 +107,7 @@ def test_record_fires_only_when_largest_so_far_and_enough_history():
         ("2020-08", -14.0, 1, 5, (-10.0, "2020-06")),
     ]
     # top 2: May (-4, 2nd of 3) also fires; Apr had too little history (2 windows < 3)
-    events = backtest(p, [rule(RECORD)], overrides={"record": 2}, start="2020-01")
+    events = backtest(p, [rule(RECORD)], overrides={"record": Override(2)}, start="2020-01")
     assert [(e.end, e.rank.rank) for e in events] == [("2020-05", 2), ("2020-06", 1), ("2020-08", 1)]
     assert all(e.threshold == 2.0 for e in events)
 
@@ -154,7 +155,7 @@ def test_official_net_selling_shows_valuation_and_holdings_change():
         ("valuation change of bonds & notes", -4.0),
         ("change in bonds & notes holdings", -11.0),
     ]
-    assert evaluate(p, [fo], {"fo": 7.5}) == []
+    assert evaluate(p, [fo], {"fo": Override(7.5)}) == []
     assert [e.end for e in backtest(p, [fo], "2020-01")] == ["2020-02", "2020-04"]
 
 
@@ -171,7 +172,7 @@ def test_streak_counts_consecutive_months():
     ]
     assert events[1].rank == Rank(1, 1, "2020-01", "2020-04", None)
     assert rank_what(events[1]) == "net selling streak"
-    assert backtest(p, [streak], "2020-01", overrides={"s": 4}) == []
+    assert backtest(p, [streak], "2020-01", overrides={"s": Override(4)}) == []
 
 
 def test_multi_year_low_says_since_when():
@@ -187,7 +188,7 @@ def test_multi_year_low_says_since_when():
         ("2021-09", 95.0, round(20 / 12, 6), "2020-01"),
         ("2021-10", 89.0, 1.75, None),
     ]
-    assert [e.end for e in backtest(p, [low], "2020-01", overrides={"low": 1.7})] == ["2021-10"]
+    assert [e.end for e in backtest(p, [low], "2020-01", overrides={"low": Override(1.7)})] == ["2021-10"]
 
 
 def test_rank_change_names_who_was_passed():
@@ -214,7 +215,7 @@ def test_rank_change_names_who_was_passed():
         'basis = "holdings"\ndirection = "up"\nthreshold = 1\ntop_n = 3\nseverity = "notable"\n'
     )
     assert [e.entity for e in evaluate(p, [up])] == ["China, Mainland"]
-    assert evaluate(p, [up], {"climb": 2}) == []
+    assert evaluate(p, [up], {"climb": Override(2)}) == []
 
 
 def test_holdings_windows_never_cross_a_break_without_comparison():
@@ -243,8 +244,8 @@ def test_holdings_windows_never_cross_a_break_without_comparison():
 def test_subscribers_pick_from_one_release():
     p = jc_panel()
     release = ReleaseCandidates(p, [rule(CHANGE)])
-    assert [e.threshold for e in release.fire({"drop": 5})] == [5.0]
-    assert release.fire({"drop": None}) == []
+    assert [e.threshold for e in release.fire({"drop": Override(5)})] == [5.0]
+    assert release.fire({"drop": Override(off=True)}) == []
     assert release.fire() == evaluate(p, [rule(CHANGE)])
 
 
@@ -252,3 +253,12 @@ def test_subscribers_pick_from_one_release():
 def test_evaluate_at_an_earlier_month(month):
     (e,) = evaluate(jc_panel(), [rule(CHANGE)], month=month)
     assert e.release == month and e.end == month
+
+
+def test_every_kind_has_its_candidates_and_its_english():
+    from bot.render.stories import HEADLINES
+    from bot.rules.candidates import CANDIDATES
+    from bot.rules.kinds import KINDS, KindName
+
+    assert set(KINDS) == set(KindName) == set(CANDIDATES) == set(HEADLINES)
+    assert all(KINDS[k].name == k for k in KindName)

@@ -13,8 +13,8 @@ from bot.data.parse import Break
 from bot.errors import ConfigError
 from bot.render.text import event_lines
 from bot.rules.backtest import backtest
-from bot.rules.catalogue import check_overrides
 from bot.rules.history import History
+from bot.rules.overrides import Override, check_overrides
 from bot.rules.release import ReleaseCandidates
 
 
@@ -110,13 +110,13 @@ def test_floors_keep_small_records_quiet_and_subscribers_can_move_them():
     assert backtest(p, [loud], "2020-01")
     got = backtest(p, [quiet], "2020-01")
     assert [(e.end, e.value) for e in got] == [("2020-08", -6.5)]
-    assert backtest(p, [quiet], "2020-01", overrides={"rec.floor": 10}) == []
-    assert len(backtest(p, [quiet], "2020-01", overrides={"rec.floor": 0})) > 1
+    assert backtest(p, [quiet], "2020-01", overrides={"rec": Override(floor=10)}) == []
+    assert len(backtest(p, [quiet], "2020-01", overrides={"rec": Override(floor=0)})) > 1
     release = ReleaseCandidates(p, [quiet], "2020-08")
-    assert release.fire({"rec.floor": 10}) == [] and len(release.fire()) == 1
+    assert release.fire({"rec": Override(floor=10)}) == [] and len(release.fire()) == 1
     assert History(p).at(quiet, floor=10).releases == 0 and History(p).at(quiet).releases == 1
     with pytest.raises(ConfigError, match="floor"):
-        check_overrides([quiet], {"rec.floor": -1})
+        check_overrides([quiet], {"rec": Override(floor=-1)})
     small = panel({"Uruguay": [v / 4 for v in x], "Japan": [500.0] * 8})  # a 10bn holder: below min_size
     assert backtest(small, [record_rule(min_size=20)], "2020-01") == []
 

@@ -14,6 +14,7 @@ from bot.data.parse import Break
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
 from bot.rules.kinds import meets_threshold
+from bot.rules.overrides import Override
 from bot.rules.release import ReleaseCandidates, evaluate
 
 RULES = load_rules((JC,), TEST_RULES)
@@ -81,8 +82,8 @@ def test_a_stricter_threshold_never_adds_events(p, data):
         if kind.integer:
             a, b = float(round(a)), float(round(b))
         loose, strict = (min(a, b), max(a, b)) if kind.stricter == "higher" else (max(a, b), min(a, b))
-        looser = release.fire({r.id: loose})
-        stricter = release.fire({r.id: strict})
+        looser = release.fire({r.id: Override(loose)})
+        stricter = release.fire({r.id: Override(strict)})
         assert _told(e for e in stricter if e.rule == r.id) <= _told(e for e in looser if e.rule == r.id)
 
 

@@ -11,6 +11,7 @@ from rule_panels import cut
 from bot.render.export import to_csv
 from bot.render.wording import part_label
 from bot.rules.backtest import backtest
+from bot.rules.overrides import Override
 from bot.rules.release import evaluate
 
 
@@ -38,7 +39,7 @@ def test_runner_up_2022_11_for_a_top_two_subscriber(real_panel, rules, metrics):
         [r for r in rules if r.id == "record-3m-decline"],
         "2022-11",
         "2022-11",
-        {"record-3m-decline": 2},
+        {"record-3m-decline": Override(2)},
         metrics,
     )
     e = find(events, "record-3m-decline", "Japan + China", "2022-11")

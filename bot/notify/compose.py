@@ -11,27 +11,30 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from bot.data.entities import Group
-from bot.rules.catalogue import AGGREGATES, FLOOR, Rule
+from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
+from bot.rules.overrides import Override
 from bot.rules.release import ReleaseCandidates
 from bot.store.subscribers import Chat
 
 
-def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str, float | None]:
-    """The chat's thresholds as the rules stage takes them: rule id → threshold, None = off."""
-    out: dict[str, float | None] = {}
+def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str, Override]:
+    """The chat's settings as the rules stage takes them: rule id → :class:`Override`."""
+    out: dict[str, Override] = {}
     for rule in rules:
         s = chat.rules.get(rule.id)
         if s is None:
             continue
         if chat.muted(rule.id, today) or s.enabled is False:
-            out[rule.id] = None
-        elif s.threshold is not None and rule.spec.threshold_ok(s.threshold):
-            out[rule.id] = s.threshold
+            out[rule.id] = Override(off=True)
+            continue
+        threshold = None
+        if s.threshold is not None and rule.spec.threshold_ok(s.threshold):
+            threshold = s.threshold
         elif s.enabled is True:
-            out[rule.id] = rule.threshold
-        if s.floor is not None and out.get(rule.id, 0) is not None:
-            out[rule.id + FLOOR] = s.floor
+            threshold = rule.threshold
+        if threshold is not None or s.floor is not None:
+            out[rule.id] = Override(threshold, s.floor)
     return out
 
 

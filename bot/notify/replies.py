@@ -9,6 +9,7 @@ from bot.notify.compose import overrides_for
 from bot.render.text import headline, month_name
 from bot.rules.catalogue import Rule
 from bot.rules.history import RuleHistory
+from bot.rules.overrides import threshold_for
 from bot.store.subscribers import FOREVER, Chat
 
 
@@ -18,7 +19,7 @@ def rule_state(chat: Chat, rule: Rule, today: dt.date) -> str:
     if setting and chat.muted(rule.id, today):
         until = setting.muted_until
         return "muted" + ("" if until == FOREVER else f" until {until}")
-    value = overrides_for(chat, [rule], today).get(rule.id, rule.threshold if rule.enabled else None)
+    value = threshold_for(rule, overrides_for(chat, [rule], today))
     if value is None:
         return "off" + ("" if rule.enabled else " (off by default)")
     default = f"default {rule.threshold:g}" + ("" if rule.enabled else ", off by default")

@@ -19,13 +19,13 @@ from matplotlib.figure import Figure
 
 from bot.data.entities import HOLDINGS
 from bot.data.panel import Panel
+from bot.render.stories import headline, rank_phrase
 from bot.render.summary import ReleaseSummary
-from bot.render.text import headline, rank_phrase
 from bot.rules.events import Event
+from bot.rules.kinds import KINDS, Claim
 
 WIDTH, HEIGHT, DPI = 800, 450, 100
 DOWN_COLOUR, UP_COLOUR, LINE_COLOUR, SHADE_COLOUR = "#c0392b", "#2e86c1", "#1b2631", "#f5b041"
-CHART_KINDS = ("record", "change", "official_selling", "streak", "multi_year")
 DEFAULT_ENTITY = "Japan + China"
 
 
@@ -104,7 +104,7 @@ def changes_chart(changes: Sequence[tuple[str, float]], title: str) -> bytes:
 
 def flagged(events: Sequence[Event]) -> Event | None:
     """The event the main chart shows: the first (most severe) holdings move of the release."""
-    return next((e for e in events if e.basis == HOLDINGS and e.kind in CHART_KINDS), None)
+    return next((e for e in events if e.basis == HOLDINGS and KINDS[e.kind].claim != Claim.RANK), None)
 
 
 def main_chart(panel: Panel, summary: ReleaseSummary, events: Sequence[Event], years: int = 5) -> bytes:
@@ -116,7 +116,7 @@ def main_chart(panel: Panel, summary: ReleaseSummary, events: Sequence[Event], y
     levels = levels[(levels.index > month - 12 * years) & (levels.index <= month)]
     if event is not None:
         shade = (pd.Period(event.start, "M") - 1, pd.Period(event.end, "M"))
-        if event.kind == "multi_year":
+        if KINDS[event.kind].claim == Claim.LEVEL:
             shade = (pd.Period(event.end, "M") - 1, pd.Period(event.end, "M"))
         rank = rank_phrase(event)
         note = headline(event) + (f"\n{rank}" if rank else "")

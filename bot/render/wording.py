@@ -7,6 +7,7 @@ from bot.data.entities import LT_NET
 from bot.rules import events as ev
 from bot.rules.candidates import sign
 from bot.rules.events import COMPARED_ACROSS, NET_NOT_AVAILABLE, RANKED_ACROSS, Caveat, Event, Part
+from bot.rules.kinds import KINDS, Claim
 
 PART_LABELS = {
     ev.NET_TOTAL: "net transactions",
@@ -29,7 +30,7 @@ def noun(e: Event) -> str:
 
 def rank_what(e: Event) -> str:
     """What an event's rank ranks: "3-month decline", "monthly net selling", "net selling streak"."""
-    if e.kind == "streak":
+    if KINDS[e.kind].claim == Claim.STREAK:
         return f"{noun(e)} streak"
     span = f"{e.window}-month" if e.window > 1 else "monthly"
     unit = " (%)" if e.unit == "pct" else ""

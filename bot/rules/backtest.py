@@ -11,16 +11,17 @@ not reconstructed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import pandas as pd
 
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates, fires
-from bot.rules.catalogue import Rule, check_overrides, floor_for, threshold_for
+from bot.rules.catalogue import Rule
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
+from bot.rules.overrides import Overrides, check_overrides, floor_for, threshold_for
 from bot.rules.release import newest_month, one_story
 
 DEFAULT_START = pd.Period("2000-01", "M")
@@ -31,7 +32,7 @@ def backtest(
     rules: Iterable[Rule],
     start: pd.Period | str | None = None,
     end: pd.Period | str | None = None,
-    overrides: Mapping[str, float | None] | None = None,
+    overrides: Overrides | None = None,
     metrics: Metrics | None = None,
 ) -> list[Event]:
     """Every event of ``rules`` for data months start..end (default 2000-01 → newest month)."""

@@ -16,6 +16,7 @@ from bot.rules.candidates import rule_values, sign
 from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose
 from bot.rules.events import COMPARED_ACROSS, RANKED_ACROSS, Caveat, Event, Part, Rank
+from bot.rules.kinds import Claim, Measure
 from bot.rules.metrics import Metrics, run_lengths
 
 
@@ -25,45 +26,46 @@ def build_event(
     """The event a candidate row becomes, with its rank in history, parts and caveats."""
     t: pd.Period = row["period"]
     i = metrics.position(t)
+    kind = rule.spec
     entity = str(row["entity"])
     value = float(row["value"])
-    streak = None if _missing(row.get("streak")) else int(row["streak"])
-    months = streak if streak is not None else rule.window
+    run = None if _missing(row.get("run")) else int(row["run"])
+    months = run if run is not None else rule.window
     start = t - months + 1
     rank: Rank | None = None
     notes: list[Caveat] = []
     parts: tuple[Part, ...] = ()
-    if rule.kind in ("change", "official_selling", "record"):
+    if kind.ranks == Measure.WINDOW:
         rank = _window_rank(metrics, rule, entity, i)
-    elif rule.kind == "streak" and streak is not None:
-        rank = _streak_rank(metrics, rule, entity, i, streak)
+    elif kind.ranks == Measure.RUN and run is not None:
+        rank = _run_rank(metrics, rule, entity, i, run)
     if rank is not None:  # a break note only where the event's own window crosses a break
         notes += [Caveat(RANKED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, start - 1, t)]
     since_month = None if _missing(row.get("since")) else str(row["since"])
-    if rule.kind == "multi_year":
+    if kind.claim == Claim.LEVEL:
         level = metrics.column(rule.series, entity)
         first = metrics.index[int(np.argmax(~np.isnan(level)))]
         after = pd.Period(since_month, "M") if since_month else first
         notes += [Caveat(COMPARED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, after, t)]
     bn = value  # the move in $bn (a percentage rule's parts and size are in $bn too)
-    if rule.kind in ("change", "official_selling", "record") and rule.unit == "pct":
+    if kind.floor == Measure.WINDOW and rule.unit == "pct":
         bn = float(metrics.window_column(rule.series, rule.window, entity)[i])
-    if rule.kind in ("change", "official_selling", "record", "streak"):
+    if kind.floor != Measure.NONE:
         parts, part_notes = decompose(metrics, entity, rule.series, start, t, bn)
         notes += part_notes
         size = bn
-    else:  # a level: the story's size is how far holdings moved in the window (3 months for a low/high)
-        span = 3 if rule.kind == "multi_year" else rule.window
+    else:  # a level or a rank: the story's size is how far holdings moved (3 months for a low/high)
+        span = kind.size_months or rule.window
         size = float(metrics.window_column(rule.series, span, entity)[i])
     level_now: float | None = None
     if rule.series in STOCKS:
         lv = metrics.column(rule.series, entity)[i]
         level_now = None if np.isnan(lv) else float(lv)
-    passed = _passed(metrics, rule, entity, t) if rule.kind == "rank_change" else ()
+    passed = _passed(metrics, rule, entity, t) if kind.claim == Claim.RANK else ()
     return Event(
         release=release,
         rule=rule.id,
-        kind=rule.kind,
+        kind=str(kind.name),
         severity=rule.severity,
         entity=entity,
         basis=rule.series,
@@ -73,12 +75,12 @@ def build_event(
         value=round(value, DECIMALS),
         metric=float(row["metric"]),
         threshold=float(threshold),
-        unit=rule.unit if rule.kind in ("change", "record") else "bn",
+        unit=rule.unit,  # "bn" but for a % change rule
         direction=rule.direction,
         rank=rank,
         parts=parts,
         level=level_now,
-        streak=streak,
+        streak=run,
         extreme_since=since_month,
         rank_from=None if _missing(row.get("rank_from")) else int(row["rank_from"]),
         rank_to=None if _missing(row.get("rank_to")) else int(row["rank_to"]),
@@ -111,7 +113,7 @@ def _window_rank(metrics: Metrics, rule: Rule, entity: str, i: int) -> Rank | No
     return Rank(rank, of, metrics.labels[first], metrics.labels[i], previous)
 
 
-def _streak_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int) -> Rank | None:
+def _run_rank(metrics: Metrics, rule: Rule, entity: str, i: int, length: int) -> Rank | None:
     """How a run of ``length`` months ending at row i ranks among the earlier runs."""
     step = metrics.window_column(rule.series, 1, entity)[: i + 1]
     valid = ~np.isnan(step)

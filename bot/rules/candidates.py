@@ -7,7 +7,7 @@ being evaluated: windows, ranks, rosters and records at month t use only months 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,12 +16,12 @@ from bot.data.entities import HOLDINGS
 from bot.data.ranking import magnitudes, rank_in_history
 from bot.data.windows import DECIMALS, compute_windows
 from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, Rule
-from bot.rules.kinds import MAX_TOP_K, meets_threshold
+from bot.rules.kinds import MAX_TOP_K, Claim, KindName, Measure, meets_threshold
 from bot.rules.metrics import Metrics, run_lengths
 
 DOWN = ("decline", "low", "down")
-EXTRA_COLUMNS = ("level", "streak", "since", "rank_from", "rank_to")
-MOVE_KINDS = ("change", "official_selling", "record", "streak")  # kinds whose floor is a $bn move
+Frames = dict[str, pd.DataFrame]  # value, metric, ok and a kind's extras, months × entities
+EXTRA_COLUMNS = ("level", "run", "since", "rank_from", "rank_to")
 DEEPER = 0.05  # a persisting low/high is told again only 5% beyond where it was last told
 REPEAT = 12  # months: Alertmanager's repeat interval for a persisting low/high
 
@@ -55,7 +55,7 @@ def fires_arrays(
     """:func:`fires` on the candidates' metric and move arrays."""
     with np.errstate(invalid="ignore"):
         ok = np.asarray(meets_threshold(rule.spec, metric, threshold)) & (np.isnan(move) | (move >= floor))
-        if rule.kind == "streak":
+        if rule.spec.claim == Claim.STREAK:
             ok &= milestone(metric)
     return ok
 
@@ -69,35 +69,24 @@ def candidates(metrics: Metrics, rule: Rule, months: Sequence[pd.Period] | pd.Pe
     """Every (month, entity) in ``months`` where ``rule`` fires at its loosest threshold.
 
     Columns: period, entity, value (the figure the message quotes), metric (what the threshold is
-    compared with) and the kind's extras (level, streak, since, rank_from, rank_to).
+    compared with) and the kind's extras (level, run, since, rank_from, rank_to).
     """
-    kind = rule.kind
-    if kind in ("change", "official_selling"):
-        frames = _change(metrics, rule)
-    elif kind == "record":
-        frames = _record(metrics, rule)
-    elif kind == "streak":
-        frames = _streak(metrics, rule)
-    elif kind == "multi_year":
-        frames = _multi_year(metrics, rule)
-    elif kind == "rank_change":
-        frames = _rank_change(metrics, rule)
-    else:  # pragma: no cover - load_rules rejects unknown kinds
-        raise ValueError(f"unknown kind {kind!r}")
+    frames = CANDIDATES[rule.spec.name](metrics, rule)
     sel = _selection(metrics, rule, frames["value"])
     size = metrics.values(HOLDINGS).reindex(index=sel.index, columns=sel.columns)
     if rule.min_size > 0:
         sel = sel & (size >= rule.min_size).to_numpy()
-    frames["move"] = _move(metrics, rule, frames)
+    frames["move"] = _floor_move(metrics, rule, frames)
     return _stack(frames, sel, months)
 
 
-def _move(metrics: Metrics, rule: Rule, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _floor_move(metrics: Metrics, rule: Rule, frames: Frames) -> pd.DataFrame:
     """The $bn move in the rule's direction that its floor is compared with (NaN: no floor)."""
     like = frames["value"]
-    if rule.kind not in MOVE_KINDS:
+    floor = rule.spec.floor
+    if floor == Measure.NONE:
         return pd.DataFrame(np.nan, index=like.index, columns=like.columns)
-    bn = frames["value"] if rule.kind == "streak" else metrics.window(rule.series, rule.window)
+    bn = frames["value"] if floor == Measure.RUN else metrics.window(rule.series, rule.window)
     return sign(rule.direction) * bn.reindex(columns=like.columns)
 
 
@@ -126,7 +115,7 @@ def _select(metrics: Metrics, rule: Rule, like: pd.DataFrame) -> pd.DataFrame:
     return sel
 
 
-def _stack(frames: dict[str, pd.DataFrame], sel: pd.DataFrame, months: Iterable[pd.Period]) -> pd.DataFrame:
+def _stack(frames: Frames, sel: pd.DataFrame, months: Iterable[pd.Period]) -> pd.DataFrame:
     ok = frames["ok"].fillna(False).astype(bool) & sel
     wanted = ok.index.isin(pd.PeriodIndex(list(months), freq="M"))
     mask = ok.to_numpy(dtype=bool) & wanted[:, None]
@@ -145,7 +134,7 @@ def _stack(frames: dict[str, pd.DataFrame], sel: pd.DataFrame, months: Iterable[
     return out
 
 
-def _change(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
+def _change(metrics: Metrics, rule: Rule) -> Frames:
     value = rule_values(metrics, rule)
     metric = sign(rule.direction) * value
     return {"value": value, "metric": metric, "ok": metric > 0}
@@ -185,7 +174,7 @@ def _watched_spans(frame: pd.DataFrame, sel: pd.Series) -> Iterator[tuple[int, n
             yield int(j), v, int(valid[0]), int(valid[-1]) + 1
 
 
-def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
+def _record(metrics: Metrics, rule: Rule) -> Frames:
     value = rule_values(metrics, rule)
     sel = _selection(metrics, rule, value).any(axis=0)
     s = sign(rule.direction)
@@ -200,7 +189,7 @@ def _record(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     return {"value": value, "metric": rank.astype("float64"), "ok": ok}
 
 
-def _streak(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
+def _streak(metrics: Metrics, rule: Rule) -> Frames:
     step = metrics.window(rule.series, 1)
     moving = (sign(rule.direction) * step > 0).to_numpy(dtype=bool)
     run = run_lengths(moving)
@@ -213,12 +202,12 @@ def _streak(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
     return {
         "value": pd.DataFrame(value, index=step.index, columns=step.columns),
         "metric": frame,
-        "streak": frame,
+        "run": frame,
         "ok": frame >= 2,
     }
 
 
-def _multi_year(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
+def _multi_year(metrics: Metrics, rule: Rule) -> Frames:
     """Years since the level was last as low (high), over the entity's unbroken run of months only
     (a gap ends the history a claim may span); told when the condition starts (no loosest candidate
     in the previous :data:`REPEAT` months) or deepens :data:`DEEPER` past where it was last told."""
@@ -269,7 +258,7 @@ def _persisting_told(y: np.ndarray, years: np.ndarray, s: int) -> np.ndarray:
     return out
 
 
-def _rank_change(metrics: Metrics, rule: Rule) -> dict[str, pd.DataFrame]:
+def _rank_change(metrics: Metrics, rule: Rule) -> Frames:
     level = metrics.values(rule.series)
     countries = [c for c in level.columns if c in set(metrics.countries)]
     now = level[countries]
@@ -313,3 +302,14 @@ def _like_with_like(
     return pd.DataFrame(v_now, index=now.index, columns=now.columns), pd.DataFrame(
         v_then, index=then.index, columns=then.columns
     )
+
+
+# each kind's candidate function (a kind's facts are in bot.rules.kinds.KINDS)
+CANDIDATES: dict[KindName, Callable[[Metrics, Rule], Frames]] = {
+    KindName.CHANGE: _change,
+    KindName.OFFICIAL_SELLING: _change,
+    KindName.RECORD: _record,
+    KindName.STREAK: _streak,
+    KindName.MULTI_YEAR: _multi_year,
+    KindName.RANK_CHANGE: _rank_change,
+}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from bot.data.entities import (
 )
 from bot.errors import ConfigError
 from bot.packaged import config_file
-from bot.rules.kinds import BASES, KINDS, MAX_WINDOW, SEVERITIES, Kind
+from bot.rules.kinds import BASES, KINDS, MAX_WINDOW, SEVERITIES, Kind, KindName
 
 RULES_FILE = "rules.toml"
 
@@ -53,7 +53,6 @@ COMMON_FIELDS = (
     "min_size",
 )
 DEFAULTS = {"unit": "bn", "min_history": 36, "top_n": 10}
-FLOOR = ".floor"  # an override key "<rule id>.floor" sets a subscriber's floor for the rule
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 
 
@@ -63,7 +62,7 @@ class Rule:
 
     id: str
     description: str
-    kind: str
+    kind: KindName
     entities: tuple[str, ...]
     basis: str  # as written: holdings, lt_holdings or net
     window: int
@@ -150,7 +149,7 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
     window = item.get("window", 1)
     if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= MAX_WINDOW:
         raise bad("window", f"a whole number of months from 1 to {MAX_WINDOW}")
-    if kind.name in ("streak", "multi_year") and window != 1:
+    if kind.window_one and window != 1:
         raise bad("window", f"1 (a {kind.name} rule looks at every month)")
     direction = item.get("direction", kind.directions[0])
     if direction not in kind.directions:
@@ -205,11 +204,12 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
 def _entities(item: dict[str, Any], kind: Kind, group_names: set[str], bad: Any) -> tuple[str, ...]:
     if "entity" in item and "entities" in item:
         raise bad("entities", "either 'entity' or 'entities', not both")
-    if kind.name == "official_selling":
-        raw = item.get("entity", item.get("entities", FOREIGN_OFFICIAL))
-        if raw not in (FOREIGN_OFFICIAL, [FOREIGN_OFFICIAL]):
-            raise bad("entity" if "entity" in item else "entities", f"{FOREIGN_OFFICIAL!r} (or nothing)")
-        return (FOREIGN_OFFICIAL,)
+    only = kind.only_entity
+    if only is not None:
+        raw = item.get("entity", item.get("entities", only))
+        if raw not in (only, [only]):
+            raise bad("entity" if "entity" in item else "entities", f"{only!r} (or nothing)")
+        return (only,)
     fieldname = "entity" if "entity" in item else "entities"
     raw = item.get(fieldname)
     names = [raw] if isinstance(raw, str) else raw
@@ -223,7 +223,7 @@ def _entities(item: dict[str, Any], kind: Kind, group_names: set[str], bad: Any)
                 f"rules: rule {item.get('id')!r}: field {fieldname!r}: unknown entity {n!r} "
                 f"(a country, {', '.join(AGGREGATES)}, a group from [groups], or {', '.join(SELECTORS)})"
             )
-        if kind.name == "rank_change" and entity in (*AGGREGATES, *group_names, GROUPS):
+        if kind.countries_only and entity in (*AGGREGATES, *group_names, GROUPS):
             raise bad(fieldname, "countries only (a rank change ranks single countries among holders)")
         if entity not in out:
             out.append(entity)
@@ -236,43 +236,3 @@ def resolve_entity(name: str, group_names: Iterable[str] = ()) -> str | None:
     if text in SELECTORS:
         return text
     return EntityNames([*group_names, *AGGREGATES, *sorted(known_countries())]).resolve(text)
-
-
-def threshold_for(rule: Rule, overrides: Mapping[str, float | None]) -> float | None:
-    """The threshold a rule runs with: the subscriber's, else the default; None = switched off."""
-    if rule.id in overrides:
-        return overrides[rule.id]
-    return rule.threshold if rule.enabled else None
-
-
-def floor_for(rule: Rule, overrides: Mapping[str, float | None]) -> float:
-    """The $bn floor a rule runs with: the subscriber's (key ``"<rule id>.floor"``), else the rule's."""
-    value = overrides.get(rule.id + FLOOR)
-    return rule.floor if value is None else float(value)
-
-
-def check_overrides(rules: Iterable[Rule], overrides: Mapping[str, float | None]) -> dict[str, float | None]:
-    """Validate a subscriber's thresholds: rule id → threshold (None switches the rule off), and
-    floors: ``"<rule id>.floor"`` → smallest $bn move (None: the rule's own floor)."""
-    by_id = {r.id: r for r in rules}
-    out: dict[str, float | None] = {}
-    for rid, value in overrides.items():
-        if rid.endswith(FLOOR) and rid[: -len(FLOOR)] in by_id:
-            number = not isinstance(value, bool) and isinstance(value, int | float)
-            if not (value is None or (number and 0 <= value < 1e5)):  # type: ignore[operator]
-                name = rid[: -len(FLOOR)]
-                raise ConfigError(f"override: rule {name!r}: field 'floor': bad value {value!r}")
-            out[rid] = None if value is None else float(value)
-            continue
-        if rid not in by_id:
-            raise ConfigError(f"override: rule {rid!r}: no such rule")
-        if value is None:
-            out[rid] = None
-            continue
-        kind = by_id[rid].spec
-        if not kind.threshold_ok(value):
-            raise ConfigError(
-                f"override: rule {rid!r}: field 'threshold': bad value {value!r} ({kind.threshold_means})"
-            )
-        out[rid] = float(value)
-    return out

@@ -16,9 +16,10 @@ from bot.data.panel import Panel
 from bot.rules.backtest import DEFAULT_START
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates, fires
-from bot.rules.catalogue import Rule, check_overrides, floor_for
+from bot.rules.catalogue import Rule
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
+from bot.rules.overrides import Override, check_overrides, floor_for
 from bot.rules.release import inhibit, newest_month, order
 
 
@@ -57,9 +58,11 @@ class History:
         own), with the newest ``last`` releases."""
         value = rule.threshold
         if threshold is not None:
-            value = check_overrides([rule], {rule.id: threshold})[rule.id] or 0.0
+            value = (
+                check_overrides([rule], {rule.id: Override(threshold=threshold)})[rule.id].threshold or 0.0
+            )
         frame = self._candidates(rule)
-        low = floor_for(rule, {} if floor is None else {rule.id + ".floor": floor})
+        low = floor_for(rule, {rule.id: Override(floor=floor)})
         hits = frame if frame.empty else frame[fires(rule, frame, value, low)]
         periods = sorted(set(hits["period"]), reverse=True) if len(hits) else []
         shown = set(periods[:last])

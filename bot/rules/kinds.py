@@ -1,33 +1,63 @@
-"""The kinds of rule: what each accepts, which way its threshold is stricter, and the one
-threshold comparison (:func:`meets_threshold`).
+"""The kinds of rule, each in one place: what it accepts, which way its threshold is stricter,
+and the facts the engine asks of it (what it claims, what its floor compares, how it is ranked,
+how it tells a move another kind also found). A kind's candidate function is in
+:data:`bot.rules.candidates.CANDIDATES`; its English is in :mod:`bot.render.wording`.
 
 Every kind has a single, monotone threshold: making it stricter (the direction is
 :attr:`Kind.stricter`) can only remove events, so a subscriber's setting is a cheap comparison
-against metrics computed once.
+against metrics computed once (:func:`meets_threshold`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
+from bot.data.entities import FOREIGN_OFFICIAL, HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 
 # basis as written in the rule file → panel series
 BASES = {"holdings": HOLDINGS, "lt_holdings": LT_HOLDINGS, "bills": ST_HOLDINGS, "net": LT_NET}
 SEVERITIES = ("info", "notable", "major")
-SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 MAX_WINDOW = 120
 MAX_TOP_K = 10
 
 
+class KindName(StrEnum):
+    """A kind's name as config/rules.toml writes it (and as events and the database carry it)."""
+
+    CHANGE = "change"
+    RECORD = "record"
+    OFFICIAL_SELLING = "official_selling"
+    STREAK = "streak"
+    MULTI_YEAR = "multi_year"
+    RANK_CHANGE = "rank_change"
+
+
+class Claim(StrEnum):
+    """What a kind's event claims: a move over a window, a level, a place among holders, a run."""
+
+    MOVE = "move"
+    LEVEL = "level"
+    RANK = "rank"
+    STREAK = "streak"
+
+
+class Measure(StrEnum):
+    """What a kind's $bn floor is compared with, and what its rank in history ranks."""
+
+    WINDOW = "window"  # the rule's window: its $bn move in the rule's direction
+    RUN = "run"  # the run of months moving the rule's way: its $bn total, its length
+    NONE = "none"  # no floor applies; not ranked
+
+
 @dataclass(frozen=True)
 class Kind:
-    """What a kind of rule accepts, and which way its threshold is stricter."""
+    """What a kind of rule accepts, and the facts the engine asks of it."""
 
-    name: str
+    name: KindName
     bases: tuple[str, ...]
     directions: tuple[str, ...]
     stricter: str  # "higher": a larger threshold fires less; "lower": a smaller one does
@@ -36,6 +66,22 @@ class Kind:
     maximum: float = math.inf
     extra: tuple[str, ...] = ()  # kind-specific fields
     threshold_means: str = ""
+    claim: Claim = Claim.MOVE
+    floor: Measure = Measure.NONE  # what the $bn floor is compared with
+    ranks: Measure = Measure.NONE  # what its rank in history ranks
+    # how the kind tells a move another kind found too (same entity, basis, window, direction):
+    # the lower tells it; None: its events are not moves shared with other kinds
+    tells: int | None = None
+    says_record: bool = False  # its rank-1 events are worded "record"
+    window_one: bool = False  # a rule of this kind must have window 1 (it looks at every month)
+    only_entity: str | None = None  # the one entity a rule of this kind may watch
+    countries_only: bool = False  # only single countries (it ranks countries among holders)
+    size_months: int | None = None  # a level's story size: its move over these months (None: the window)
+
+    @property
+    def replaces_moves(self) -> bool:
+        """A record on an entity's move replaces the lesser alerts on it that way, any window."""
+        return self.tells == 0
 
     def threshold_ok(self, value: object) -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -49,7 +95,7 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind(
-            "change",
+            KindName.CHANGE,
             ("holdings", "lt_holdings", "bills", "net"),
             ("decline", "increase"),
             "higher",
@@ -57,9 +103,12 @@ KINDS: dict[str, Kind] = {
             0.0,
             extra=("unit",),
             threshold_means="the smallest move that fires, in $bn (unit bn) or percent (unit pct)",
+            floor=Measure.WINDOW,
+            ranks=Measure.WINDOW,
+            tells=1,
         ),
         Kind(
-            "record",
+            KindName.RECORD,
             ("holdings", "lt_holdings", "bills", "net"),
             ("decline", "increase"),
             "lower",
@@ -68,18 +117,26 @@ KINDS: dict[str, Kind] = {
             MAX_TOP_K,
             extra=("min_history",),
             threshold_means="top k: fire when the window ranks k-th or better in its history",
+            floor=Measure.WINDOW,
+            ranks=Measure.WINDOW,
+            tells=0,
+            says_record=True,
         ),
         Kind(
-            "official_selling",
+            KindName.OFFICIAL_SELLING,
             ("holdings", "lt_holdings", "net"),
             ("decline",),
             "higher",
             False,
             0.0,
             threshold_means="the smallest net selling (or holdings decline) that fires, in $bn",
+            floor=Measure.WINDOW,
+            ranks=Measure.WINDOW,
+            tells=1,
+            only_entity=FOREIGN_OFFICIAL,
         ),
         Kind(
-            "streak",
+            KindName.STREAK,
             ("holdings", "lt_holdings", "net"),
             ("decline", "increase"),
             "higher",
@@ -87,9 +144,13 @@ KINDS: dict[str, Kind] = {
             2,
             600,
             threshold_means="consecutive months of net selling (or decline) needed",
+            claim=Claim.STREAK,
+            floor=Measure.RUN,
+            ranks=Measure.RUN,
+            window_one=True,
         ),
         Kind(
-            "multi_year",
+            KindName.MULTI_YEAR,
             ("holdings", "lt_holdings"),
             ("low", "high"),
             "higher",
@@ -97,9 +158,12 @@ KINDS: dict[str, Kind] = {
             0.5,
             100,
             threshold_means="years since the level was last as low (or high)",
+            claim=Claim.LEVEL,
+            window_one=True,
+            size_months=3,
         ),
         Kind(
-            "rank_change",
+            KindName.RANK_CHANGE,
             ("holdings", "lt_holdings"),
             ("up", "down", "either"),
             "higher",
@@ -108,6 +172,8 @@ KINDS: dict[str, Kind] = {
             200,
             extra=("top_n",),
             threshold_means="places moved among holders",
+            claim=Claim.RANK,
+            countries_only=True,
         ),
     )
 }

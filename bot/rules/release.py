@@ -26,10 +26,11 @@ from bot.data.entities import (
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates, fires_arrays
-from bot.rules.catalogue import Rule, check_overrides, floor_for, threshold_for
+from bot.rules.catalogue import Rule
 from bot.rules.events import Event
-from bot.rules.kinds import strength
+from bot.rules.kinds import KINDS, Claim, strength
 from bot.rules.metrics import Metrics
+from bot.rules.overrides import Overrides, check_overrides, floor_for, threshold_for
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class ReleaseCandidates:
             self._frames[rule.id] = (frame["metric"].to_numpy("float64"), frame["move"].to_numpy("float64"))
             self._keys[rule.id] = [-strength(rule.spec, float(m)) for m in frame["metric"]]  # ascending
 
-    def fire(self, overrides: Mapping[str, float | None] | None = None, checked: bool = False) -> list[Event]:
-        """The events under a subscriber's thresholds (rule id → threshold, None = off)."""
+    def fire(self, overrides: Overrides | None = None, checked: bool = False) -> list[Event]:
+        """The events under a subscriber's settings (rule id → :class:`Override`)."""
         overrides = overrides or {}
         if overrides and not checked:
             overrides = check_overrides(self.rules, overrides)
@@ -124,15 +125,15 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
         if e.entity in named:
             for m in groups[e.entity]:
                 covered.setdefault((e.release, e.rule, m), []).append(i)
-        if e.kind in TELLS_BEST:
+        if _tells_moves(e):
             for m in (*groups.get(e.entity, ()), *((e.entity,) if e.basis == HOLDINGS else ())):
-                covered.setdefault(_move(e, m), []).append(i)
+                covered.setdefault(_move_of(e, m), []).append(i)
     out: list[Event] = []
     folded: dict[int, list[Event]] = {}
     for e in events:
         by = covered.get((e.release, e.rule, e.entity), [])
-        if not by and e.kind in TELLS_BEST:
-            by = [i for i in covered.get(_move(e), []) if _tells(events[i], e, groups)]
+        if not by and _tells_moves(e):
+            by = [i for i in covered.get(_move_of(e), []) if _tells(events[i], e, groups)]
         if by and (e.entity not in groups or e.basis != HOLDINGS):
             for i in by:
                 if all(f is not e for f in folded.setdefault(i, [])):
@@ -158,22 +159,30 @@ def panel_groups(panel: Panel) -> set[str]:
     return {g.name for g in panel.groups}
 
 
-def _move(e: Event, entity: str | None = None) -> tuple[object, ...]:
+def _move_of(e: Event, entity: str | None = None) -> tuple[object, ...]:
+    """The move an event tells, for folding: release, window, direction, entity."""
     return (e.release, e.start, e.end, e.value < 0, entity or e.entity)
+
+
+def _tells_moves(e: Event) -> bool:
+    """An event of a kind that tells a move other kinds may find too (:attr:`Kind.tells`)."""
+    return KINDS[e.kind].tells is not None
+
+
+def _tells_rank(e: Event) -> int:
+    tells = KINDS[e.kind].tells
+    assert tells is not None
+    return tells
 
 
 def _tells(g: Event, e: Event, groups: Mapping[str, tuple[str, ...]]) -> bool:
     """Does event g (a group's, or a holdings move) already tell event e's move, at least as rare?"""
-    if g is e or TELLS_BEST[g.kind] > TELLS_BEST[e.kind]:
+    if g is e or _tells_rank(g) > _tells_rank(e):
         return False
     part = g.basis == HOLDINGS and e.basis in (LT_HOLDINGS, ST_HOLDINGS)  # bonds & notes or bills
     if g.entity == e.entity:
         return part
     return e.entity in groups.get(g.entity, ()) and (g.basis == e.basis or part)
-
-
-# a record replaces the matching change alert: the rarer kind tells a shared move
-TELLS_BEST = {"record": 0, "official_selling": 1, "change": 1}
 
 
 def one_story(events: Iterable[Event], panel: Panel, rules: Sequence[Rule] = ()) -> list[Event]:
@@ -184,18 +193,19 @@ def one_story(events: Iterable[Event], panel: Panel, rules: Sequence[Rule] = ())
     best: dict[tuple[str, str, str, str, str, bool], Event] = {}
     place = {r.id: i for i, r in enumerate(rules)}
     for e in events:
-        if e.kind in TELLS_BEST:
+        if _tells_moves(e):
             key = _move_key(e)
             held = best.get(key)
             if held is None or _teller(e, place) < _teller(held, place):
                 best[key] = e
-    events = [e for e in events if e.kind not in TELLS_BEST or best[_move_key(e)] is e]
-    # a record on an entity's holdings replaces the change alerts on it that way, any window
-    records = {(e.release, e.entity, e.basis, e.value < 0) for e in events if e.kind == "record"}
+    events = [e for e in events if not _tells_moves(e) or best[_move_key(e)] is e]
+    # a record on an entity's holdings replaces the lesser alerts on it that way, any window
+    records = {(e.release, e.entity, e.basis, e.value < 0) for e in events if KINDS[e.kind].replaces_moves}
     events = [
         e
         for e in events
-        if e.kind not in ("change", "official_selling")
+        if not _tells_moves(e)
+        or KINDS[e.kind].replaces_moves
         or (e.release, e.entity, e.basis, e.value < 0) not in records
     ]
     return order(inhibit(events, panel), rules)
@@ -206,7 +216,7 @@ def _move_key(e: Event) -> tuple[str, str, str, str, str, bool]:
 
 
 def _teller(e: Event, place: Mapping[str, int]) -> tuple[int, int]:
-    return (TELLS_BEST[e.kind], place.get(e.rule, len(place)))
+    return (_tells_rank(e), place.get(e.rule, len(place)))
 
 
 def order(events: Iterable[Event], rules: Sequence[Rule] = ()) -> list[Event]:
@@ -223,9 +233,10 @@ def weight(e: Event) -> float:
     """How much an event matters: its $bn size times its rarity (a record ×3, top 3 ×2, a low or
     high in ten or more years ×2)."""
     rarity = 1.0
-    if e.rank is not None and e.kind != "streak":
+    claim = KINDS[e.kind].claim
+    if e.rank is not None and claim != Claim.STREAK:
         rarity = 3.0 if e.rank.rank == 1 else 2.0 if e.rank.rank <= 3 else 1.0
-    elif e.kind == "multi_year" and e.metric >= 10:
+    elif claim == Claim.LEVEL and e.metric >= 10:
         rarity = 2.0
     size = e.size if np.isfinite(e.size) else 0.0
     return round(abs(size) * rarity, 6)
@@ -234,7 +245,7 @@ def weight(e: Event) -> float:
 def evaluate(
     panel: Panel,
     rules: Iterable[Rule],
-    overrides: Mapping[str, float | None] | None = None,
+    overrides: Overrides | None = None,
     month: pd.Period | str | None = None,
 ) -> list[Event]:
     """The events that fire at ``month`` (default: the newest month) under these thresholds."""

@@ -11,7 +11,8 @@ from bot.errors import ConfigError
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
 from bot.notify.compose import overrides_for
 from bot.notify.replies import history_text, rules_buttons, rules_text
-from bot.rules.catalogue import FLOOR, Rule, check_overrides
+from bot.rules.catalogue import Rule
+from bot.rules.overrides import Override, check_overrides, threshold_for
 from bot.store.subscribers import FOREVER, Chat
 
 
@@ -23,8 +24,7 @@ def toggle(bot: ChatBot, ctx: Ctx, rule_id: str) -> Reply:
     """An inline button pressed under /rules: switch one rule on or off for this chat."""
     rule = bot.rule(rule_id)
     chat = bot.chat(ctx)
-    default = rule.threshold if rule.enabled else None
-    on = overrides_for(chat, bot.rules, ctx.now.date()).get(rule.id, default)
+    on = threshold_for(rule, overrides_for(chat, [rule], ctx.now.date()))
     bot.subscribers.set_rule(ctx.chat_id, rule.id, enabled=0 if on is not None else 1, muted_until=None)
     changed = bot.subscribers.get(ctx.chat_id)
     assert changed is not None
@@ -57,7 +57,7 @@ async def set_floor(bot: ChatBot, ctx: Ctx, rule: Rule, text: str) -> list[Reply
     """The smallest $bn move of the rule that is news to this chat."""
     try:
         value = float(text.replace(",", ""))
-        check_overrides([rule], {rule.id + FLOOR: value})
+        check_overrides([rule], {rule.id: Override(floor=value)})
     except (ValueError, ConfigError):
         raise UsageError(f"{text[:20]!r}: a floor is an amount in $bn from 0 to 100,000.") from None
     bot.chat(ctx)
@@ -72,7 +72,7 @@ def threshold_value(rule: Rule, text: str) -> float:
     except ValueError:
         raise UsageError(f"{text[:20]!r} is not a number ({rule.spec.threshold_means}).") from None
     try:
-        check_overrides([rule], {rule.id: value})
+        check_overrides([rule], {rule.id: Override(threshold=value)})
     except Exception:
         means = rule.spec.threshold_means
         raise UsageError(f"{text[:20]!r} is out of range for {rule.id}: {means}.") from None
