@@ -74,7 +74,7 @@ def main() -> int:
     panel = panel_from_bytes(read_dir(Path(args.data_dir)), settings.groups)
     conn = connect(db)
     populate(conn, args.subscribers, random.Random(args.seed))
-    dispatcher = Dispatcher(conn, rules, settings.groups)
+    dispatcher = Dispatcher(conn, rules=rules, groups=settings.groups)
     t0 = time.perf_counter()
     with conn:
         done = dispatcher.dispatch("2026-04", ["2026-04"], panel)

@@ -43,7 +43,7 @@ from treasury_server import FakeTreasury  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.data.fetch import RequestBudget, request_budget  # noqa: E402
 from bot.store.state import Store  # noqa: E402
-from bot.watch.outcomes import ERROR, NEW_RELEASE  # noqa: E402
+from bot.watch.outcomes import PollOutcome  # noqa: E402
 
 DAY = (2026, 6, 18)
 LIVE = (T5, T3, MFH, MFH_CSV)  # the release's files that change (the reference files do not)
@@ -83,7 +83,7 @@ def one_hour(
                 retry_backoff_factor=factor,
             )
         # 15:58: the store takes the previous release and its companions before the hour starts
-        assert poller.poll().outcome == NEW_RELEASE and not store.open_releases()
+        assert poller.poll().outcome == PollOutcome.NEW_RELEASE and not store.open_releases()
         server.reset_counters()
         clock.now = et(*DAY, 15, 59).astimezone(dt.UTC)
         end = et(*DAY, 16, 59)
@@ -97,9 +97,9 @@ def one_hour(
             t0 = time.perf_counter()
             result = poller.tick()
             took = time.perf_counter() - t0
-            if result is not None and result.outcome == ERROR:
+            if result is not None and result.outcome == PollOutcome.ERROR:
                 failed.append(took)
-            if result is not None and result.outcome == NEW_RELEASE and delay is None:
+            if result is not None and result.outcome == PollOutcome.NEW_RELEASE and delay is None:
                 delay = clock.epoch() - moments[T5] + took
             # the loop ticks every second; a tick longer than that delays the next by its length
             clock.advance(1.0 + (took if took >= 1.0 else 0.0))

@@ -87,7 +87,7 @@ def main(argv: list[str]) -> int:
     rules = load_rules(settings.groups)
     conn = connect(":memory:")
     chats(Subscribers(conn))
-    dispatcher = Dispatcher(conn, rules, settings.groups, channels=(CHANNEL,), clock=lambda: NOW)
+    dispatcher = Dispatcher(conn, rules=rules, groups=settings.groups, channels=(CHANNEL,), clock=lambda: NOW)
     outbox = Outbox(conn)
     frozen = {n: b for n, b in real.items() if n not in (T5, T3, MFH, MFH_CSV)}
     seen: set[int] = set()

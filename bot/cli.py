@@ -218,7 +218,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from bot.rules.catalogue import load_rules
     from bot.store.state import Store
     from bot.watch.loop import run_forever
-    from bot.watch.outcomes import ERROR
+    from bot.watch.outcomes import PollOutcome
     from bot.wiring import build_poller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -232,7 +232,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(result.message)
             if result.release is not None:
                 print(f"release {result.release.describe()}")
-            return 1 if result.outcome == ERROR else 0
+            return 1 if result.outcome == PollOutcome.ERROR else 0
         run_forever(poller, settings.poller.tick_seconds)
         return 0
     finally:

@@ -18,7 +18,7 @@ from bot.data.fetch import make_session
 from bot.store.state import Store
 from bot.watch.calendar import load_calendar
 from bot.watch.loop import http_fetcher
-from bot.watch.outcomes import OperatorEvent, PublishedRelease
+from bot.watch.outcomes import Handover, OperatorEvent, PublishedRelease
 from bot.watch.poller import Poller
 from bot.watch.settings import PollerSettings
 
@@ -71,7 +71,7 @@ class Recorder:
     releases: list[PublishedRelease] = field(default_factory=list)
     events: list[OperatorEvent] = field(default_factory=list)
 
-    def handover(self, release: PublishedRelease, panel: Any) -> None:
+    def prepare(self, release: PublishedRelease, panel: Any) -> None:
         self.releases.append(release)
 
     def operator(self, event: OperatorEvent) -> None:
@@ -88,6 +88,7 @@ def make_poller(
     timeout: float = 2.0,
     conditional: bool = True,
     build_panel: Callable[[dict[str, bytes]], Any] | None = None,
+    handover: Handover | None = None,
     **overrides: Any,
 ) -> tuple[Poller, Recorder]:
     settings = replace(TEST_SETTINGS, **overrides)
@@ -101,7 +102,7 @@ def make_poller(
         load_calendar(),
         build_panel=build_panel or (lambda files: sorted(files)),  # type: ignore[arg-type,return-value]
         clock=clock,
-        handover=rec.handover,
+        handover=handover or rec,
         operator=rec.operator,
         reference_files=(),
     )

@@ -39,14 +39,16 @@ class Day:
         admins: tuple[int, ...] = (),
     ):
         self.treasury, self.telegram, self.bot, self.store, self.clock = treasury, telegram, bot, store, clock
-        self.dispatcher = Dispatcher(store.conn, bot.rules, SETTINGS.groups, channels=channels, clock=clock)
+        self.dispatcher = Dispatcher(
+            store.conn, rules=bot.rules, groups=SETTINGS.groups, channels=channels, clock=clock
+        )
         self.poller, _ = make_poller(
             store,
             treasury.url,
             clock,
             build_panel=lambda files: panel_from_bytes(files, SETTINGS.groups),
+            handover=self.dispatcher,
         )
-        self.poller.handover = self.dispatcher
         self.poller.committed = bot.runtime.wake
         self.poller.operator = operator_sink(store, admins, bot.runtime.wake)
         self.subscribers = Subscribers(store.conn)

@@ -16,7 +16,7 @@ from vintages import table5_revised
 from bot.data.load import panel_from_bytes
 from bot.store.state import Store
 from bot.watch.loop import run_forever
-from bot.watch.outcomes import ERROR, NEW_RELEASE, NOTHING, REVISION, STALE
+from bot.watch.outcomes import PollOutcome
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +69,10 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
 
     results = run(poller, clock, et(2026, 6, 18, 16, 50))
 
-    new = [(at, r) for at, r in results if r.outcome == NEW_RELEASE]
+    new = [(at, r) for at, r in results if r.outcome == PollOutcome.NEW_RELEASE]
     assert [r.release.month for _, r in new] == ["2026-03", "2026-04"]
-    assert new[0][1].release.baseline and not new[1][1].release.baseline
+    assert new[0][1].release.baseline
+    assert not new[1][1].release.baseline
     seen_at, found = new[1]
     assert found.release.months == ("2026-04",)
     assert dt.timedelta(0) <= seen_at - publish <= dt.timedelta(seconds=15)
@@ -79,7 +80,8 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
     # the hand-over: once when found, again each time a companion shows it
     april = [r for r in rec.releases if r.month == "2026-04"]
     assert [tuple(f for f, _, _ in r.files) for r in april] == [(T5,), (T5, T3), (T5, T3, MFH_CSV, MFH)]
-    assert april[-1].closed and not april[-1].pending
+    assert april[-1].closed
+    assert not april[-1].pending
     assert str(panels[-1].latest()) == "2026-04"
     done = {f.file: f.complete_at for f in store.release_files("2026-04")}
     assert publish + dt.timedelta(seconds=120) <= done[T3] <= publish + dt.timedelta(seconds=135)
@@ -101,18 +103,23 @@ def test_hundred_polls_and_a_restart_record_one_release(eds, clock, server, tmp_
     for _ in range(100):
         outcomes.append(poller.poll().outcome)
         clock.advance(15)
-    assert outcomes == [NEW_RELEASE] + [NOTHING] * 99
-    assert len(store.releases()) == 1 and store.count_vintages(T5) == 1 and len(rec.releases) == 1
+    assert outcomes == [PollOutcome.NEW_RELEASE] + [PollOutcome.NOTHING] * 99
+    assert len(store.releases()) == 1
+    assert store.count_vintages(T5) == 1
+    assert len(rec.releases) == 1
     store.close()
 
     store = Store(path)  # restart: a new process on the same file
     poller, rec = make_poller(store, server.url, clock)
-    assert poller.poll().outcome == NOTHING and rec.releases == []
+    assert poller.poll().outcome == PollOutcome.NOTHING
+    assert rec.releases == []
     assert server.seen[-1].status == 304
     # a server that ignores validators: same bytes again are "unchanged", still nothing new
     blind, rec = make_poller(store, server.url, clock, conditional=False)
     result = blind.poll()
-    assert result.outcome == NOTHING and "unchanged" in result.message and rec.releases == []
+    assert result.outcome == PollOutcome.NOTHING
+    assert "unchanged" in result.message
+    assert rec.releases == []
     assert len(store.releases()) == 1
     store.close()
 
@@ -120,14 +127,16 @@ def test_hundred_polls_and_a_restart_record_one_release(eds, clock, server, tmp_
 def test_revision_is_stored_but_not_a_new_release(eds, clock, server, store):
     server.publish_all(eds["2026-04"])
     poller, rec = make_poller(store, server.url, clock)
-    assert poller.poll().outcome == NEW_RELEASE
+    assert poller.poll().outcome == PollOutcome.NEW_RELEASE
     clock.advance(3600)
     server.publish(T5, table5_revised(eds["2026-04"][T5]), clock.epoch())
     result = poller.poll()
-    assert result.outcome == REVISION and result.release.month == "2026-04"
-    assert store.count_vintages(T5) == 2 and len(store.releases()) == 1
+    assert result.outcome == PollOutcome.REVISION
+    assert result.release.month == "2026-04"
+    assert store.count_vintages(T5) == 2
+    assert len(store.releases()) == 1
     assert len(rec.releases) == 1  # nothing handed on as new
-    assert poller.poll().outcome == NOTHING
+    assert poller.poll().outcome == PollOutcome.NOTHING
 
 
 def test_a_release_that_adds_two_months(eds, clock, server, store):
@@ -137,7 +146,8 @@ def test_a_release_that_adds_two_months(eds, clock, server, store):
     server.publish_all(eds["2026-04"], clock.epoch() + 1)
     clock.advance(15)
     result = poller.poll()
-    assert result.outcome == NEW_RELEASE and result.release.months == ("2026-03", "2026-04")
+    assert result.outcome == PollOutcome.NEW_RELEASE
+    assert result.release.months == ("2026-03", "2026-04")
 
 
 def test_a_stale_older_copy_is_ignored(eds, clock, server, store):
@@ -147,12 +157,16 @@ def test_a_stale_older_copy_is_ignored(eds, clock, server, store):
     clock.advance(15)
     server.publish(T5, eds["2026-03"][T5], clock.epoch())  # a stale cache answers
     result = poller.poll()
-    assert result.outcome == STALE and "older than release 2026-04" in result.message
-    assert store.held(T5).vintage == "2026-04" and store.poll_log(T5)[0][2] == "stale"
+    assert result.outcome == PollOutcome.STALE
+    assert "older than release 2026-04" in result.message
+    assert store.held(T5).vintage == "2026-04"
+    assert store.poll_log(T5)[0].outcome == "stale"
     clock.advance(15)
     server.publish(T5, eds["2026-04"][T5], clock.epoch())  # back to the current copy
-    assert poller.poll().outcome == NOTHING and server.seen[-1].status == 304
-    assert [r.month for r in store.releases()] == ["2026-04"] and len(rec.releases) == 1
+    assert poller.poll().outcome == PollOutcome.NOTHING
+    assert server.seen[-1].status == 304
+    assert [r.month for r in store.releases()] == ["2026-04"]
+    assert len(rec.releases) == 1
 
 
 @pytest.mark.parametrize(
@@ -176,15 +190,20 @@ def test_faults_never_become_releases(eds, clock, server, store, fault, kind):
     for i in range(4):
         clock.advance(15)
         result = poller.poll()
-        assert result.outcome == ERROR and f"({kind})" in result.message, result.message
-        assert store.poll_log(T5)[0][2] == "error" and store.poll_log(T5)[0][4].startswith(kind)
+        assert result.outcome == PollOutcome.ERROR, result.message
+        assert f"({kind})" in result.message, result.message
+        assert store.poll_log(T5)[0].outcome == "error"
+        assert store.poll_log(T5)[0].detail.startswith(kind)
         assert [e.kind for e in rec.events] == ([] if i < 2 else ["failures"])  # once, at the 3rd
     assert [r.month for r in store.releases()] == ["2026-03"]
-    assert store.held(T5).vintage == "2026-03" and len(rec.releases) == 1  # no body or ETag kept
+    assert store.held(T5).vintage == "2026-03"  # no body or ETag kept
+    assert len(rec.releases) == 1
     clock.advance(15)
     result = poller.poll()  # the fault is gone: the release is found, the streak ends
-    assert result.outcome == NEW_RELEASE and result.release.month == "2026-04"
-    assert poller.failures == 0 and len(rec.events) == 1
+    assert result.outcome == PollOutcome.NEW_RELEASE
+    assert result.release.month == "2026-04"
+    assert poller.failures == 0
+    assert len(rec.events) == 1
 
 
 def test_refused_connections_raise_one_operator_event(clock, store):
@@ -193,9 +212,12 @@ def test_refused_connections_raise_one_operator_event(clock, store):
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
         poller, rec = make_poller(store, url, clock)
         results = [poller.poll() for _ in range(5)]
-    assert {r.outcome for r in results} == {ERROR} and all("(connection)" in r.message for r in results)
-    assert store.releases() == [] and [e.kind for e in rec.events] == ["failures"]
-    assert "5 consecutive" not in rec.events[0].message and "3 consecutive" in rec.events[0].message
+    assert {r.outcome for r in results} == {PollOutcome.ERROR}
+    assert all("(connection)" in r.message for r in results)
+    assert store.releases() == []
+    assert [e.kind for e in rec.events] == ["failures"]
+    assert "5 consecutive" not in rec.events[0].message
+    assert "3 consecutive" in rec.events[0].message
 
 
 def test_failure_streak_survives_a_restart(eds, clock, server, tmp_path):
@@ -219,8 +241,9 @@ def test_companion_faults_are_logged_and_retried(eds, clock, server, store):
     server.inject(T3, "html200")
     clock.advance(15)
     result = poller.poll()
-    assert result.outcome == NEW_RELEASE and result.release.pending == (T3,)
-    assert store.poll_log(T3)[0][2] == "error"
+    assert result.outcome == PollOutcome.NEW_RELEASE
+    assert result.release.pending == (T3,)
+    assert store.poll_log(T3)[0].outcome == "error"
     clock.advance(15)
     assert "slt_table3.txt shows release 2026-04" in poller.poll().message
     assert [r.month for r in store.releases()] == ["2026-03", "2026-04"]

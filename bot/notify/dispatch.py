@@ -1,15 +1,13 @@
-"""From hand-over to outbox: each chat's events and messages for a release, written as rows.
+"""From hand-over to outbox: plan → render → queue, for every chat, at each hand-over of a release.
 
-Called by the poller at every hand-over of a release, inside the poller's transaction (the same
-SQLite connection), so the release's "handed over" mark and its outbox rows commit together.
-Composition is pure (rules and render stages); the only writes are keyed rows, so a replayed or
-doubled hand-over adds nothing:
-
-* the first hand-over a chat sees (usually slt_table5 alone) → its **alert** (edition 0): a chart
-  with a caption holding its events, biggest first, and text for what does not fit;
-* a later hand-over (companions arrived) → a **follow-up** with the events that fire only now, and
-  an **edit** of an earlier delivery whose events' details changed (e.g. the net-transaction part);
-* a chat never gets the same event twice; a baseline release (the store's first) alerts nobody.
+The :class:`Dispatcher` is the poller's :class:`~bot.watch.outcomes.Handover`. ``prepare`` runs
+outside any transaction and does the CPU work: each chat's events
+(:func:`~bot.notify.selection.recipients`), what it is still owed given what it was told
+(:func:`~bot.notify.plan.plan`), and the messages and charts for that
+(:class:`~bot.render.alert.ReleaseMessages`, each distinct one rendered once). Its ``commit``
+runs inside the poller's transaction (the same SQLite connection) and only writes keyed rows,
+so the release's "handed over" mark and its outbox rows commit together and a replayed or
+doubled hand-over adds nothing. A baseline release (the store's first) alerts nobody.
 """
 
 from __future__ import annotations
@@ -17,22 +15,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.data.entities import Group
 from bot.data.panel import Panel
-from bot.notify.compose import chat_events, overrides_for
-from bot.render.alert import alert_messages, event_block, event_digest, followup_messages, pack
-from bot.render.charts import flagged, main_chart
-from bot.render.summary import build_summary
-from bot.render.text import render_html
-from bot.rules.catalogue import AGGREGATES, Rule
-from bot.rules.events import Event
+from bot.notify.plan import Need, Owed, plan
+from bot.notify.selection import Recipient, recipients
+from bot.render.alert import ReleaseMessages, event_digest
+from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
 from bot.rules.release import ReleaseCandidates
-from bot.store.outbox import Delivery, Outbox
-from bot.store.subscribers import Chat, Subscribers
+from bot.store.outbox import Delivery, DeliveryKind, NewDelivery, Outbox
+from bot.store.subscribers import Subscribers
 from bot.watch.outcomes import PublishedRelease
 
 log = logging.getLogger("tic_alert.dispatch")
@@ -50,17 +46,35 @@ class Dispatched:
     charts: int
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A hand-over's rows and charts, rendered and waiting for the poller's transaction."""
+
+    outbox: Outbox
+    now: dt.datetime
+    charts: dict[str, bytes]  # chart key → PNG
+    rows: tuple[tuple[NewDelivery, str | None], ...]  # each row, and the key of its chart
+    done: Dispatched
+
+    def commit(self) -> None:
+        """The charts, then the rows (a key queued before adds nothing)."""
+        ids = {key: self.outbox.add_chart(key=key, png=png) for key, png in self.charts.items()}
+        rows = (replace(row, chart_id=ids[chart]) if chart else row for row, chart in self.rows)
+        self.outbox.add_many(rows, now=self.now)
+        log.info("hand-over %s: %s", self.done.release, self.done)
+
+
 class Dispatcher:
-    """The poller's hand-over target: composes every chat's messages and queues them."""
+    """The poller's hand-over target: every chat's messages, queued in the outbox."""
 
     def __init__(
         self,
         conn: sqlite3.Connection,
+        *,
         rules: Sequence[Rule],
-        groups: Sequence[Group],
+        groups: Sequence[Group] = (),
         channels: Sequence[int] = (),
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        wake: Callable[[], None] = lambda: None,
     ):
         self.outbox = Outbox(conn)
         self.subscribers = Subscribers(conn)
@@ -68,181 +82,75 @@ class Dispatcher:
         self.groups = tuple(groups)
         self.channels = tuple(channels)
         self.clock = clock
-        self.wake = wake  # called after the poller commits: the sender starts at once
-        self.last: Dispatched | None = None
-        self._rows: list[tuple] = []
 
-    def __call__(self, release: PublishedRelease, panel: Panel) -> Callable[[], None] | None:
-        """The poller's ``handover(release, panel)``: composes now, outside any transaction, and
-        returns the writes, which the poller runs inside the hand-over's short transaction."""
+    def prepare(self, release: PublishedRelease, panel: Panel) -> Queued | None:
         if release.baseline:
             log.info("release %s is the store's baseline: no alert", release.month)
             return None
-        done, write = self.compose(release.month, release.months, panel)
-
-        def commit() -> None:
-            write()
-            self.last = done
-            log.info("hand-over %s: %s", release.month, done)
-
-        return commit
+        return self.compose(release.month, release.months, panel)
 
     def dispatch(self, month: str, months: Sequence[str], panel: Panel) -> Dispatched:
         """Compose and queue in one go (the bench; tests without a poller)."""
-        done, write = self.compose(month, months, panel)
-        write()
-        return done
+        queued = self.compose(month, months, panel)
+        queued.commit()
+        return queued.done
 
-    def compose(
-        self, month: str, months: Sequence[str], panel: Panel
-    ) -> tuple[Dispatched, Callable[[], None]]:
-        """Every chat's deliveries for the release (CPU only, plus reads), and the writes that queue
-        them: charts first, then the rows, in the caller's transaction."""
+    def compose(self, month: str, months: Sequence[str], panel: Panel) -> Queued:
+        """Every chat's deliveries for the release: CPU and reads only, no write."""
         now = self.clock()
-        today = now.date()
         metrics = Metrics(panel)
         candidates = [ReleaseCandidates(panel, self.rules, m, metrics) for m in months]
-        summary = build_summary(panel)
-        told = _told(self.outbox.of_release(month))
-        charts: dict[str, bytes] = {}
-
-        def chart_for(events: Sequence[Event]) -> str:
-            e = flagged(events)
-            key = f"{month}:{e.key if e else 'no-event'}"
-            if key not in charts:
-                charts[key] = main_chart(panel, summary, list(events))
-            return key
-
-        counts = {"alert": 0, "followup": 0, "edit": 0}
         chats = self.subscribers.active_chats()
-        recipients: list[tuple[Chat | int, list[Event]]] = []
-        chosen: dict[tuple, list[Event]] = {}  # chats with the same settings share one selection
-        for chat in chats:
-            own = tuple(sorted((n, tuple(m)) for n, m in chat.groups.items()))
-            key = (tuple(sorted(overrides_for(chat, self.rules, today).items())), chat.watches, own)
-            if key not in chosen:
-                chosen[key] = [
-                    e for c in candidates for e in chat_events(c, chat, self.rules, today, self.groups)
-                ]
-            recipients.append((chat, chosen[key]))
-        for channel in self.channels:
-            events = [e for c in candidates for e in c.fire() if e.entity in AGGREGATES]
-            recipients.append((channel, events))
-        summary_html = render_html(summary)
-        alerts: dict[tuple, tuple[list[str], str]] = {}  # chats with the same events share one rendering
-
-        def alert_for(events: list[Event], every: bool) -> tuple[list[str], str]:
-            key = (tuple(e.key for e in events), every)
-            if key not in alerts:
-                alerts[key] = (
-                    alert_messages(months, events, summary_html if every else None),
-                    chart_for(events),
-                )
-            return alerts[key]
-
-        for recipient, events in recipients:
-            chat_id = recipient if isinstance(recipient, int) else recipient.chat_id
-            every = isinstance(recipient, int) or recipient.mode == "summary"
-            before = told.get(chat_id, [])
-            known = {k: d for delivery in before for k, d in delivery.events}
-            edition = len(before)
-            new = [e for e in events if e.key not in known]
-            if not before:
-                if not events and not every:
-                    continue
-                messages, chart = alert_for(events, every)
-                self._add(month, chat_id, edition, "alert", messages, now, chart, None, events)
-                counts["alert"] += 1
-                continue
-            if new:
-                messages = followup_messages(months, new)
-                self._add(month, chat_id, edition, "followup", messages, now, None, None, new)
-                counts["followup"] += 1
-                edition += 1
-            current = {e.key: e for e in events}
-            for delivery in before:
-                if delivery.kind == "edit":
-                    continue
-                latest = _latest_digests(before, delivery)
-                keys = [k for k, _ in delivery.events]
-                if not any(k in current and event_digest(current[k]) != latest[k] for k in keys):
-                    continue
-                extra = summary_html if every else None
-                messages = _recompose(delivery, [current.get(k) for k in keys], months, extra)
-                if messages is None:
-                    continue
-                shown = [current[k] for k in keys if k in current]
-                self._add(month, chat_id, edition, "edit", messages, now, None, delivery.id, shown)
-                counts["edit"] += 1
-                edition += 1
-        rows, self._rows = self._rows, []
-
-        def write() -> None:
-            ids = {key: self.outbox.chart(key, png) for key, png in charts.items()}
-            self.outbox.add_many([(*r[:5], ids.get(r[5]) if r[5] else None, *r[6:]) for r in rows], now)
-
+        audience = recipients(candidates, chats, self.channels, self.rules, now.date(), self.groups)
+        told: dict[int, list[Delivery]] = {}
+        for d in self.outbox.of_release(month):
+            told.setdefault(d.chat_id, []).append(d)
+        messages = ReleaseMessages(month, months, panel)
+        rows: list[tuple[NewDelivery, str | None]] = []
+        for recipient in audience:
+            before = told.get(recipient.chat_id, [])
+            owed = plan(before, recipient.events, every=recipient.every)
+            rows += queue(month, recipient, len(before), owed, messages)
+        counts = Counter(row.kind for row, _ in rows)
         done = Dispatched(
-            month, len(recipients), counts["alert"], counts["followup"], counts["edit"], len(charts)
+            month,
+            len(audience),
+            counts[DeliveryKind.ALERT],
+            counts[DeliveryKind.FOLLOWUP],
+            counts[DeliveryKind.EDIT],
+            len(messages.charts),
         )
-        return done, write
+        return Queued(self.outbox, now, messages.charts, tuple(rows), done)
 
-    def _add(
-        self,
-        month: str,
-        chat_id: int,
-        edition: int,
-        kind: str,
-        messages: list[str],
-        now: dt.datetime,
-        chart: str | None,
-        edit_of: int | None,
-        events: Sequence[Event],
-    ) -> None:
-        self._rows.append(
-            (
-                f"{month}:{chat_id}:{edition}",
-                month,
-                chat_id,
-                kind,
-                messages,
-                chart,
-                edit_of,
-                [(e.key, event_digest(e)) for e in events],
-            )
+
+def queue(
+    month: str, recipient: Recipient, edition: int, owed: Sequence[Owed], messages: ReleaseMessages
+) -> list[tuple[NewDelivery, str | None]]:
+    """The rows for what one chat is owed, rendered, numbered from ``edition`` (its rows so far):
+    each row's key is release:chat:edition, so the same hand-over queued twice adds nothing."""
+    rows: list[tuple[NewDelivery, str | None]] = []
+    for o in owed:
+        chart = None
+        if o.need is Need.ALERT:
+            texts, chart = messages.alert(o.events, recipient.every)
+        elif o.need is Need.FOLLOWUP:
+            texts = messages.followup(o.events)
+        elif o.need is Need.EDIT and o.of is not None:
+            edited = messages.edit(o.of, o.events, recipient.every)
+            if edited is None:
+                continue
+            texts = edited
+        else:
+            continue
+        row = NewDelivery(
+            key=f"{month}:{recipient.chat_id}:{edition}",
+            release=month,
+            chat_id=recipient.chat_id,
+            kind=DeliveryKind(o.need),  # an alert, follow-up or edit is owed: that row
+            messages=texts,
+            events=tuple((e.key, event_digest(e)) for e in o.events),
+            edit_of=o.of.id if o.of else None,
         )
-
-
-def _told(deliveries: Sequence[Delivery]) -> dict[int, list[Delivery]]:
-    out: dict[int, list[Delivery]] = {}
-    for d in deliveries:
-        out.setdefault(d.chat_id, []).append(d)
-    return out
-
-
-def _latest_digests(before: Sequence[Delivery], delivery: Delivery) -> dict[str, str]:
-    """The digests a delivery's events show now: its own, or those of the newest edit of it."""
-    digests = dict(delivery.events)
-    for d in before:
-        if d.kind == "edit" and d.edit_of == delivery.id:
-            digests.update(dict(d.events))
-    return digests
-
-
-def _recompose(
-    delivery: Delivery, events: list[Event | None], months: Sequence[str], extra: str | None
-) -> list[str] | None:
-    """The delivery's messages with its events' new details, packed as the alert was (the summary
-    of a summary-mode chat or channel stays last).
-
-    None when the edit would not fit the same number of messages (then the reader keeps the
-    first version: it said nothing wrong, it only lacked a part that is now known)."""
-    if any(e is None for e in events):
-        return None
-    blocks = [event_block(e) for e in events if e is not None]
-    first = delivery.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
-    if delivery.kind == "alert":
-        limit = 1024 if delivery.chart_id is not None else 4096
-        messages = pack(first, [*blocks, *([extra] if extra else [])], limit)
-    else:
-        messages = pack(first, blocks, 4096)
-    return messages if len(messages) == len(delivery.messages) else None
+        rows.append((row, chart))
+        edition += 1
+    return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.notify.compose import overrides_for
+from bot.notify.selection import overrides_for
 from bot.render.text import headline, month_name
 from bot.rules.catalogue import Rule
 from bot.rules.history import RuleHistory

@@ -35,8 +35,8 @@ from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import Rule
-from bot.store.outbox import Outbox
-from bot.store.state import Store
+from bot.store.outbox import NewDelivery, Outbox
+from bot.store.state import Logged, Store
 from bot.store.subscribers import Subscribers
 from bot.watch.calendar import Calendar
 from bot.watch.outcomes import OperatorEvent
@@ -50,8 +50,8 @@ def poller_health(store: Store) -> str:
     """The newest release the poller holds, its last poll and the deliveries, for /stats."""
     latest = store.latest_release()
     polls = store.poll_log(limit=1)
-    last = f"{polls[0][0][:19]} {polls[0][1]} {polls[0][2]}" if polls else "no polls yet"
-    errors = sum(1 for p in store.poll_log(limit=20) if p[2] == "error")
+    last = f"{polls[0].at:%Y-%m-%dT%H:%M:%S} {polls[0].file} {polls[0].outcome}" if polls else "no polls yet"
+    errors = sum(1 for p in store.poll_log(limit=20) if p.outcome == Logged.ERROR)
     outbox = Outbox(store.conn)
     release = outbox.latest_release()
     states = ", ".join(f"{n} {s}" for s, n in outbox.counts(release).items() if n) if release else "none"
@@ -73,7 +73,12 @@ def operator_sink(
         with store.transaction():
             for admin in admins:
                 text = f"⚠️ tic-alert operator event: {event.kind}\n{event.message}"
-                outbox.add(f"op:{event.key}:{admin}", "op", admin, "operator", [html.escape(text)], event.at)
+                outbox.add(
+                    NewDelivery.operator(
+                        key=f"op:{event.key}:{admin}", chat_id=admin, html_text=html.escape(text)
+                    ),
+                    now=event.at,
+                )
         wake()
 
     return send

@@ -2,7 +2,8 @@
 
 The caption holds the release's header and as many events as fit, biggest first; the events
 that do not fit follow, in order, as text messages of at most 4,096 characters each. Nothing is
-dropped. All data strings are HTML-escaped; only <b> and <i> are used.
+dropped. All data strings are HTML-escaped; only <b> and <i> are used. :class:`ReleaseMessages`
+renders one release's alerts, follow-ups and edits for every chat, each distinct one once.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import html
 import re
 from collections.abc import Sequence
 
-from bot.render.text import TELEGRAM_LIMIT, event_lines, month_name, telegram_length
+from bot.data.panel import Panel
+from bot.render.charts import flagged, main_chart
+from bot.render.summary import build_summary
+from bot.render.text import TELEGRAM_LIMIT, event_lines, month_name, render_html, telegram_length
 from bot.rules.events import Event
+from bot.store.outbox import Delivery, DeliveryKind
 
 CAPTION_LIMIT = 1024
 
@@ -73,6 +78,53 @@ def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | 
 def followup_messages(months: Sequence[str], events: Sequence[Event]) -> list[str]:
     """Text messages (no photo) for events that fire only now that more files are out."""
     return pack(header(months, len(events), update=True), [event_block(e) for e in events], TELEGRAM_LIMIT)
+
+
+class ReleaseMessages:
+    """One release's messages, rendered once per distinct content however many chats get them:
+    alerts (the caption and text, and the chart they go with), follow-ups and edits."""
+
+    def __init__(self, month: str, months: Sequence[str], panel: Panel):
+        self.month = month
+        self.months = tuple(months)
+        self.panel = panel
+        self.summary = build_summary(panel)
+        self.summary_html = render_html(self.summary)
+        self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
+        self._alerts: dict[tuple, tuple[tuple[str, ...], str]] = {}
+
+    def alert(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], str]:
+        """The alert's messages and the key of its chart; ``every``: the summary follows the events."""
+        key = (tuple(e.key for e in events), every)
+        if key not in self._alerts:
+            messages = alert_messages(self.months, events, self.summary_html if every else None)
+            self._alerts[key] = (tuple(messages), self.chart(events))
+        return self._alerts[key]
+
+    def chart(self, events: Sequence[Event]) -> str:
+        e = flagged(events)
+        key = f"{self.month}:{e.key if e else 'no-event'}"
+        if key not in self.charts:
+            self.charts[key] = main_chart(self.panel, self.summary, list(events))
+        return key
+
+    def followup(self, events: Sequence[Event]) -> tuple[str, ...]:
+        return tuple(followup_messages(self.months, events))
+
+    def edit(self, of: Delivery, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
+        """``of``'s messages with its events' new details, packed as it was (the summary of a chat
+        that gets every release stays last, after the events).
+
+        None when the edit would not fit the same number of messages (then the reader keeps the
+        first version: it said nothing wrong, it only lacked a part that is now known)."""
+        blocks = [event_block(e) for e in events]
+        head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
+        if of.kind == DeliveryKind.ALERT:
+            limit = CAPTION_LIMIT if of.chart_id is not None else TELEGRAM_LIMIT
+            messages = pack(head, [*blocks, *([self.summary_html] if every else [])], limit)
+        else:
+            messages = pack(head, blocks, TELEGRAM_LIMIT)
+        return tuple(messages) if len(messages) == len(of.messages) else None
 
 
 def plain_text(html_text: str) -> str:

@@ -5,7 +5,8 @@ and drained by the sender: ``pending → sending → sent``, or ``failed`` (with
 ``blocked`` (the chat blocked the bot). A row left ``sending`` by a crash goes back to
 ``pending`` on start; the messages of a row already sent are recorded one by one
 (``sent_ids``), so a resend repeats at most the message that was in flight.
-The writers here never commit: the caller's transaction decides.
+The hand-over's writers (:meth:`Outbox.add_chart`, :meth:`Outbox.add_many`) never commit: the
+caller's transaction decides. The sender's writers commit each change on its own.
 """
 
 from __future__ import annotations
@@ -13,11 +14,52 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from bot.store.db import iso
+from bot.store.db import from_iso, iso
 
-STATES = ("pending", "sending", "sent", "failed", "blocked")
+
+class DeliveryKind(StrEnum):
+    """What a row is; the values are what the ``kind`` column holds."""
+
+    ALERT = "alert"  # a chat's first message of a release (the chart and its caption)
+    FOLLOWUP = "followup"  # events that fire only once more files are out
+    EDIT = "edit"  # an earlier delivery with its events' new details
+    OPERATOR = "operator"  # an operator event, to an operator's chat
+
+
+class DeliveryState(StrEnum):
+    """How far a row got; the values are what the ``state`` column holds."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+UNSENT = (DeliveryState.PENDING, DeliveryState.SENDING)
+OPERATOR_RELEASE = "op"  # the release column of operator rows
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """What a hand-over (or an operator event) queues for one chat."""
+
+    key: str  # unique: queueing the same key again adds nothing
+    release: str
+    chat_id: int
+    kind: DeliveryKind
+    messages: tuple[str, ...]  # Telegram HTML; the first is the chart's caption when there is a chart
+    events: tuple[tuple[str, str], ...] = ()  # (event key, digest) of what the row tells
+    chart_id: int | None = None
+    edit_of: int | None = None
+
+    @classmethod
+    def operator(cls, *, key: str, chat_id: int, html_text: str) -> NewDelivery:
+        return cls(key, OPERATOR_RELEASE, chat_id, DeliveryKind.OPERATOR, (html_text,))
 
 
 @dataclass(frozen=True)
@@ -28,39 +70,59 @@ class Delivery:
     key: str
     release: str
     chat_id: int
-    kind: str
+    kind: DeliveryKind
     messages: tuple[str, ...]
     chart_id: int | None
     edit_of: int | None
     events: tuple[tuple[str, str], ...]
-    state: str
+    state: DeliveryState
     attempts: int
     sent_ids: tuple[int, ...]
     detail: str
+    not_before: dt.datetime | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ChartFile:
+    """A release's chart: its PNG, and Telegram's file_id once uploaded."""
+
+    png: bytes
+    file_id: str | None
 
 
 _COLS = (
-    "id, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, sent_ids, detail"
+    "id, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, sent_ids,"
+    " detail, not_before, created_at"
+)
+_INSERT = (
+    "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
-def _row(r: tuple) -> Delivery:
-    i, key, release, chat, kind, messages, chart, edit_of, events, state, attempts, sent, detail = r
+def _delivery(r: sqlite3.Row) -> Delivery:
     return Delivery(
-        i,
-        key,
-        release,
-        chat,
-        kind,
-        tuple(json.loads(messages)),
-        chart,
-        edit_of,
-        tuple(tuple(x) for x in json.loads(events)),  # type: ignore[misc]
-        state,
-        attempts,
-        tuple(json.loads(sent)),
-        detail,
+        id=r["id"],
+        key=r["key"],
+        release=r["release"],
+        chat_id=r["chat_id"],
+        kind=DeliveryKind(r["kind"]),
+        messages=tuple(json.loads(r["messages"])),
+        chart_id=r["chart_id"],
+        edit_of=r["edit_of"],
+        events=tuple((k, d) for k, d in json.loads(r["events"])),
+        state=DeliveryState(r["state"]),
+        attempts=r["attempts"],
+        sent_ids=tuple(json.loads(r["sent_ids"])),
+        detail=r["detail"],
+        not_before=from_iso(r["not_before"]) if r["not_before"] else None,
+        created_at=from_iso(r["created_at"]),
     )
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return iso(moment) if moment else None
 
 
 class Outbox:
@@ -69,87 +131,90 @@ class Outbox:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
 
+    def _select(self, where: str, args: tuple) -> list[Delivery]:
+        cur = self.conn.cursor()
+        cur.row_factory = sqlite3.Row
+        return [_delivery(r) for r in cur.execute(f"SELECT {_COLS} FROM deliveries AS d {where}", args)]
+
     # --- written at a hand-over (inside the caller's transaction) --------------------------------
 
-    def chart(self, key: str, png: bytes) -> int:
+    def add_chart(self, *, key: str, png: bytes) -> int:
+        """Keep a chart once per key; its id."""
         self.conn.execute("INSERT OR IGNORE INTO charts (key, png) VALUES (?, ?)", (key, png))
         return int(self.conn.execute("SELECT id FROM charts WHERE key = ?", (key,)).fetchone()[0])
 
-    def add(
-        self,
-        key: str,
-        release: str,
-        chat_id: int,
-        kind: str,
-        messages: list[str],
-        now: dt.datetime,
-        chart_id: int | None = None,
-        edit_of: int | None = None,
-        events: list[tuple[str, str]] | None = None,
-    ) -> bool:
-        """Queue a delivery once per key; False when that key was queued before."""
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of,"
-            " events, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                release,
-                chat_id,
-                kind,
-                json.dumps(messages),
-                chart_id,
-                edit_of,
-                json.dumps(events or []),
-                iso(now),
-                iso(now),
-            ),
-        )
-        return cur.rowcount == 1
+    def add(self, delivery: NewDelivery, *, now: dt.datetime) -> bool:
+        """Queue one delivery; False when its key was queued before."""
+        return self.add_many([delivery], now=now) == 1
 
-    def add_many(self, rows: list[tuple], now: dt.datetime) -> int:
-        """Queue many deliveries at once: (key, release, chat_id, kind, messages, chart_id, edit_of,
-        events) each; a key queued before is skipped. Returns how many were new."""
+    def add_many(self, deliveries: Iterable[NewDelivery], *, now: dt.datetime) -> int:
+        """Queue deliveries; a key queued before is skipped. Returns how many were new."""
         stamp = iso(now)
         texts: dict[int, str] = {}  # chats sharing one rendering share one JSON text
 
-        def dumped(value: object) -> str:
+        def dumped(value: tuple[str, ...]) -> str:
             if id(value) not in texts:
                 texts[id(value)] = json.dumps(value)
             return texts[id(value)]
 
+        def values(d: NewDelivery) -> tuple:
+            messages, events = dumped(d.messages), json.dumps(d.events)
+            return (
+                d.key,
+                d.release,
+                d.chat_id,
+                str(d.kind),
+                messages,
+                d.chart_id,
+                d.edit_of,
+                events,
+                stamp,
+                stamp,
+            )
+
         before = self.conn.total_changes
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of,"
-            " events, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (key, release, chat, kind, dumped(messages), chart, edit_of, json.dumps(events), stamp, stamp)
-                for key, release, chat, kind, messages, chart, edit_of, events in rows
-            ],
-        )
+        self.conn.executemany(_INSERT, [values(d) for d in deliveries])
         return self.conn.total_changes - before
+
+    # --- read ------------------------------------------------------------------------------------
 
     def of_release(self, release: str) -> list[Delivery]:
         """Every delivery of a release, oldest first (what each chat has been told)."""
-        rows = self.conn.execute(f"SELECT {_COLS} FROM deliveries WHERE release = ? ORDER BY id", (release,))
-        return [_row(r) for r in rows]
+        return self._select("WHERE release = ? ORDER BY id", (release,))
 
-    # --- the sender ----------------------------------------------------------------------------
+    def get(self, delivery_id: int) -> Delivery | None:
+        rows = self._select("WHERE id = ?", (delivery_id,))
+        return rows[0] if rows else None
 
-    def get(self, delivery_id: int) -> Delivery:
-        row = self.conn.execute(f"SELECT {_COLS} FROM deliveries WHERE id = ?", (delivery_id,))
-        return _row(row.fetchone())
-
-    def due(self, now: dt.datetime, limit: int = 200) -> list[Delivery]:
-        rows = self.conn.execute(
-            f"SELECT {_COLS} FROM deliveries AS d WHERE state = 'pending'"
-            " AND (not_before IS NULL OR not_before <= ?)"
-            # a chat's rows in order: a follow-up never overtakes an alert waiting out a 429
+    def due(self, *, now: dt.datetime, limit: int = 200) -> list[Delivery]:
+        """Pending rows whose time has come, oldest first, each the oldest unsent row of its chat
+        (a follow-up never overtakes an alert waiting out a 429)."""
+        return self._select(
+            "WHERE state = 'pending' AND (not_before IS NULL OR not_before <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM deliveries AS e WHERE e.chat_id = d.chat_id AND e.id < d.id"
             " AND e.state IN ('pending', 'sending'))"
             " ORDER BY id LIMIT ?",
             (iso(now), limit),
         )
-        return [_row(r) for r in rows]
+
+    def counts(self, release: str | None = None) -> dict[str, int]:
+        """Deliveries by state (of one release, or all), every state named."""
+        where, args = ("WHERE release = ?", (release,)) if release else ("", ())
+        rows = self.conn.execute(f"SELECT state, COUNT(*) FROM deliveries {where} GROUP BY state", args)
+        found = dict(rows.fetchall())
+        return {s.value: int(found.get(s, 0)) for s in DeliveryState}
+
+    def latest_release(self) -> str | None:
+        row = self.conn.execute("SELECT MAX(release) FROM deliveries WHERE kind != 'operator'").fetchone()
+        return row[0] if row else None
+
+    def chart_file(self, chart_id: int) -> ChartFile:
+        png, file_id = self.conn.execute(
+            "SELECT png, file_id FROM charts WHERE id = ?", (chart_id,)
+        ).fetchone()
+        return ChartFile(bytes(png), file_id)
+
+    # --- the sender (each change committed) ------------------------------------------------------
 
     def recover(self) -> int:
         """After a crash: rows left ``sending`` are sent again (their sent messages are skipped)."""
@@ -160,20 +225,23 @@ class Outbox:
     def set_state(
         self,
         delivery_id: int,
-        state: str,
+        state: DeliveryState,
+        *,
         now: dt.datetime,
         detail: str | None = None,
         not_before: dt.datetime | None = None,
         attempt: bool = False,
     ) -> None:
+        """Move a row to ``state``; ``detail`` None keeps the reason it had; ``attempt`` counts
+        one more failed attempt."""
         with self.conn:
             self.conn.execute(
                 "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
                 " not_before = ?, attempts = attempts + ? WHERE id = ?",
-                (state, iso(now), detail, iso(not_before) if not_before else None, int(attempt), delivery_id),
+                (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
             )
 
-    def sent_one(self, delivery_id: int, message_id: int, now: dt.datetime) -> None:
+    def sent_one(self, delivery_id: int, *, message_id: int, now: dt.datetime) -> None:
         """One more message of the row is with Telegram (recorded before the next is sent)."""
         with self.conn:
             row = self.conn.execute("SELECT sent_ids FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
@@ -183,8 +251,8 @@ class Outbox:
                 (json.dumps(ids), iso(now), delivery_id),
             )
 
-    def block_chat(self, chat_id: int, now: dt.datetime, detail: str) -> int:
-        """The chat blocked the bot: its unsent rows stop."""
+    def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
+        """The chat blocked the bot: its unsent rows stop. Returns how many."""
         with self.conn:
             return self.conn.execute(
                 "UPDATE deliveries SET state = 'blocked', detail = ?, updated_at = ?"
@@ -192,32 +260,17 @@ class Outbox:
                 (detail, iso(now), chat_id),
             ).rowcount
 
-    def move_chat(self, old_id: int, new_id: int) -> None:
-        """Telegram migrated a group: its unsent rows go to the new id."""
+    def move_chat(self, chat_id: int, *, to: int) -> int:
+        """Telegram migrated a group: its unsent rows go to the new id. Returns how many."""
         with self.conn:
-            self.conn.execute(
+            return self.conn.execute(
                 "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
-                (new_id, old_id),
-            )
+                (to, chat_id),
+            ).rowcount
 
-    def chart_file(self, chart_id: int) -> tuple[bytes, str | None]:
-        row = self.conn.execute("SELECT png, file_id FROM charts WHERE id = ?", (chart_id,))
-        png, file_id = row.fetchone()
-        return bytes(png), file_id
-
-    def set_file_id(self, chart_id: int, file_id: str) -> None:
+    def set_file_id(self, chart_id: int, *, file_id: str) -> None:
+        """Telegram's id of an uploaded chart (the first upload's id is kept)."""
         with self.conn:
             self.conn.execute(
                 "UPDATE charts SET file_id = ? WHERE id = ? AND file_id IS NULL", (file_id, chart_id)
             )
-
-    def counts(self, release: str | None = None) -> dict[str, int]:
-        """Deliveries by state (of one release, or all)."""
-        where, args = ("WHERE release = ?", (release,)) if release else ("", ())
-        rows = self.conn.execute(f"SELECT state, COUNT(*) FROM deliveries {where} GROUP BY state", args)
-        found = dict(rows.fetchall())
-        return {s: int(found.get(s, 0)) for s in STATES}
-
-    def latest_release(self) -> str | None:
-        row = self.conn.execute("SELECT MAX(release) FROM deliveries WHERE kind != 'operator'").fetchone()
-        return row[0] if row else None

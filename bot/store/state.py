@@ -13,10 +13,45 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from bot.errors import StoreError
 from bot.store.db import connect, from_iso, iso
+
+
+class Logged(StrEnum):
+    """What the poll log records of one request; the values are what its ``outcome`` column holds."""
+
+    NOT_MODIFIED = "not_modified"  # 304: the copy we hold is current
+    UNCHANGED = "unchanged"  # 200 with the bytes we hold
+    CHANGED = "changed"  # a new copy of a file (kept)
+    NEW_RELEASE = "new_release"
+    REVISION = "revision"  # the headline file changed, same release month
+    STALE = "stale"  # older than what we hold: ignored
+    COMPLETE = "complete"  # a companion file shows the release
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class PollEntry:
+    """One row of the poll log."""
+
+    at: dt.datetime
+    file: str
+    outcome: Logged
+    status: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class OperatorRecord:
+    """An operator event as the store keeps it."""
+
+    at: dt.datetime
+    kind: str
+    key: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -207,7 +242,8 @@ class Store:
         self,
         now: dt.datetime,
         file: str,
-        outcome: str,
+        outcome: Logged,
+        *,
         status: int | None = None,
         size: int = 0,
         detail: str = "",
@@ -215,25 +251,27 @@ class Store:
         with self.conn:
             self.conn.execute(
                 "INSERT INTO poll_log (at, file, outcome, status, bytes, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (iso(now), file, outcome, status, size, detail),
+                (iso(now), file, str(outcome), status, size, detail),
             )
 
-    def poll_log(
-        self, file: str | None = None, limit: int = 1000
-    ) -> list[tuple[str, str, str, int | None, str]]:
-        """The newest poll log entries first: (at, file, outcome, status, detail)."""
+    def poll_log(self, file: str | None = None, *, limit: int = 1000) -> list[PollEntry]:
+        """The newest poll log entries first (of one file, or all)."""
         where, args = ("WHERE file = ?", (file,)) if file else ("", ())
         rows = self.conn.execute(
             f"SELECT at, file, outcome, status, detail FROM poll_log {where} ORDER BY id DESC LIMIT ?",
             (*args, limit),
         )
-        return list(rows)
+        return [PollEntry(from_iso(at), f, Logged(o), status, detail) for at, f, o, status, detail in rows]
 
     def trailing_errors(self, file: str) -> tuple[int, str | None]:
-        """How many of the newest poll log entries for ``file`` are errors, and when that run began."""
+        """How many of the newest poll log entries for ``file`` are errors, and when that run began
+        (as stored: ISO 8601 text, part of the operator event's key)."""
         count, first = 0, None
-        for at, _, outcome, _, _ in self.poll_log(file, limit=10_000):
-            if outcome != "error":
+        rows = self.conn.execute(
+            "SELECT at, outcome FROM poll_log WHERE file = ? ORDER BY id DESC LIMIT 10000", (file,)
+        )
+        for at, outcome in rows:
+            if outcome != Logged.ERROR:
                 break
             count, first = count + 1, at
         return count, first
@@ -247,9 +285,10 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def operator_events(self) -> list[tuple[str, str, str, str]]:
-        """(at, kind, key, detail), oldest first."""
-        return list(self.conn.execute("SELECT at, kind, key, detail FROM operator_events ORDER BY id"))
+    def operator_events(self) -> list[OperatorRecord]:
+        """Every operator event, oldest first."""
+        rows = self.conn.execute("SELECT at, kind, key, detail FROM operator_events ORDER BY id")
+        return [OperatorRecord(from_iso(at), kind, key, detail) for at, kind, key, detail in rows]
 
     def transaction(self) -> sqlite3.Connection:
         """``with store.transaction():`` commits the block's writes together, or none of them."""

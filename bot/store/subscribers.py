@@ -10,10 +10,19 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bot.store.db import iso
 
-MODES = ("alerts", "summary")
+
+class ChatMode(StrEnum):
+    """What a chat hears of a release; the values are what the ``mode`` column holds."""
+
+    ALERTS = "alerts"  # a message only when a rule fires
+    SUMMARY = "summary"  # every release: its alerts, if any, and the release's summary
+
+
+MODES = tuple(ChatMode)
 FOREVER = "9999-12-31"
 
 
@@ -36,7 +45,7 @@ class Chat:
     title: str
     subscribed: bool
     blocked: bool
-    mode: str
+    mode: ChatMode
     rules: dict[str, RuleSetting] = field(default_factory=dict)
     watches: tuple[str, ...] = ()
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -94,7 +103,9 @@ class Subscribers:
             )
         }
         cid, ctype, title, subscribed, blocked, mode = row
-        return Chat(cid, ctype, title, bool(subscribed), bool(blocked), mode, rules, watches, groups)
+        return Chat(
+            cid, ctype, title, bool(subscribed), bool(blocked), ChatMode(mode), rules, watches, groups
+        )
 
     def set_subscribed(self, chat_id: int, subscribed: bool, now: dt.datetime) -> None:
         self._update(chat_id, now, "subscribed = ?, blocked = 0", int(subscribed))
@@ -105,8 +116,8 @@ class Subscribers:
 
     def set_mode(self, chat_id: int, mode: str, now: dt.datetime) -> None:
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        self._update(chat_id, now, "mode = ?", mode)
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        self._update(chat_id, now, "mode = ?", str(mode))
 
     def migrate(self, old_id: int, new_id: int, now: dt.datetime) -> None:
         """Telegram moved a group to a supergroup: the chat and its settings take the new id."""
@@ -187,14 +198,6 @@ class Subscribers:
 
     # --- many chats ------------------------------------------------------------------------------
 
-    def active_ids(self) -> list[int]:
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT chat_id FROM chats WHERE subscribed = 1 AND blocked = 0 ORDER BY chat_id"
-            )
-        ]
-
     def active_chats(self) -> list[Chat]:
         """Every subscribed, reachable chat with its settings (four queries, whatever the count)."""
         rules: dict[int, dict[str, RuleSetting]] = {}
@@ -220,7 +223,7 @@ class Subscribers:
                 title,
                 True,
                 False,
-                mode,
+                ChatMode(mode),
                 rules.get(cid, {}),
                 tuple(watches.get(cid, ())),
                 groups.get(cid, {}),

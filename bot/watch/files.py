@@ -9,7 +9,7 @@ import hashlib
 from bot.data.fetch import FetchResult
 from bot.data.parse import parse_file
 from bot.data.sources import file_url
-from bot.store.state import Held, Store
+from bot.store.state import Held, Logged, Store
 from bot.watch.outcomes import Fetcher
 
 
@@ -26,14 +26,14 @@ class KeptFiles:
         ("not modified (304)", "unchanged (same bytes)"), logged, with the new validators kept."""
         res = self.get(file, held)
         if res.not_modified:
-            self.store.log_poll(now, file, "not_modified", 304)
+            self.store.log_poll(now, file, Logged.NOT_MODIFIED, status=304)
             return "not modified (304)"
         body = res.body or b""
         sha = hashlib.sha256(body).hexdigest()
         if held is not None and sha == held.sha256:
             with self.store.transaction():
                 self.store.set_held(file, held.vintage_id, res.etag, res.last_modified, now)
-            self.store.log_poll(now, file, "unchanged", 200, len(body))
+            self.store.log_poll(now, file, Logged.UNCHANGED, status=200, size=len(body))
             return "unchanged (same bytes)"
         return res, body, sha
 
@@ -50,10 +50,17 @@ class KeptFiles:
         res, body, sha = got
         vintage = parse_file(file, body).vintage
         if held is not None and vintage < held.vintage:
-            self.store.log_poll(now, file, "stale", 200, len(body), f"{vintage} older than {held.vintage}")
+            self.store.log_poll(
+                now,
+                file,
+                Logged.STALE,
+                status=200,
+                size=len(body),
+                detail=f"{vintage} older than {held.vintage}",
+            )
             return held
         with self.store.transaction():
             vid = self.store.add_vintage(file, body, sha, vintage, res.etag, res.last_modified, now)
             self.store.set_held(file, vid, res.etag, res.last_modified, now)
-        self.store.log_poll(now, file, "changed", 200, len(body), vintage)
+        self.store.log_poll(now, file, Logged.CHANGED, status=200, size=len(body), detail=vintage)
         return self.store.held(file)

@@ -1,5 +1,5 @@
-"""What a poll finds and hands on: its outcome, the published release, operator events, and the
-default sinks for both (the log)."""
+"""What a poll finds and hands on: its outcome, the published release, the hand-over protocol,
+operator events, and the default sinks (the log)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,24 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
 from bot.data.fetch import FetchResult
 from bot.data.panel import Panel
 
 log = logging.getLogger("tic_alert.poller")
 
-NEW_RELEASE = "new release"
-REVISION = "revision"
-NOTHING = "nothing new"
-STALE = "stale"
-ERROR = "error"
+
+class PollOutcome(StrEnum):
+    """What one poll found (the poll log keeps each request's own outcome: store.state.Logged)."""
+
+    NEW_RELEASE = "new release"
+    REVISION = "revision"
+    NOTHING = "nothing new"
+    STALE = "stale"
+    ERROR = "error"
+
 
 Fetcher = Callable[[str, str | None, str | None], FetchResult]  # (url, etag, last_modified)
 Clock = Callable[[], dt.datetime]
@@ -73,19 +80,56 @@ class OperatorEvent:
 class PollResult:
     """What one poll found: new release, revision, nothing new, stale or error."""
 
-    outcome: str
+    outcome: PollOutcome
     message: str
     release: PublishedRelease | None = None
 
 
-def log_handover(release: PublishedRelease, panel: Panel) -> None:
-    """The default hand-over until the rules stage exists: log the release."""
-    log.info(
-        "hand-over: release %s; panel of %d rows, newest %s",
-        release.describe(),
-        len(panel.data),
-        panel.latest(),
-    )
+class Prepared(Protocol):
+    """A hand-over's work, done outside any lock; ``commit()`` runs inside the poller's transaction
+    that marks the release handed over (its writes commit with the mark, or not at all)."""
+
+    def commit(self) -> None: ...
+
+
+class Handover(Protocol):
+    """Whoever the poller hands each release to (its panel built once), whenever its contents grow."""
+
+    def prepare(self, release: PublishedRelease, panel: Panel) -> Prepared | None: ...
+
+
+@dataclass(frozen=True)
+class Commits:
+    """Several prepared hand-overs, committed in order."""
+
+    steps: tuple[Prepared, ...]
+
+    def commit(self) -> None:
+        for step in self.steps:
+            step.commit()
+
+
+@dataclass(frozen=True)
+class Handovers:
+    """Several hand-over targets as one: each prepares in turn, and their commits run in order."""
+
+    targets: tuple[Handover, ...]
+
+    def prepare(self, release: PublishedRelease, panel: Panel) -> Prepared | None:
+        steps = tuple(p for t in self.targets if (p := t.prepare(release, panel)) is not None)
+        return Commits(steps) if steps else None
+
+
+class LogHandover:
+    """The default hand-over, for a poller given no consumer: log the release."""
+
+    def prepare(self, release: PublishedRelease, panel: Panel) -> None:
+        log.info(
+            "hand-over: release %s; panel of %d rows, newest %s",
+            release.describe(),
+            len(panel.data),
+            panel.latest(),
+        )
 
 
 def log_operator_event(event: OperatorEvent) -> None:

@@ -13,9 +13,10 @@ twin ``mfhhis01.csv`` when their footer stamps change) are polled until they sho
 gathering time ends; the store records which file was complete when. The frozen reference files
 are fetched once. Together these are the release's files (``RELEASE_FILES`` in
 :mod:`bot.data.sources`), and only they make the panel. The rules stage gets the release and its
-panel through ``handover(release, panel)``, again whenever the release's contents grow or it
-closes; the consumer composes there (no lock held) and may return its writes, which run inside
-the short transaction that marks the hand-over (a compare-and-set), so the two commit together.
+panel through a :class:`~bot.watch.outcomes.Handover`, again whenever the release's contents grow
+or it closes: ``handover.prepare(release, panel)`` composes with no lock held and may return a
+``commit()``, which runs inside the short transaction that marks the hand-over (a
+compare-and-set), so the consumer's writes and the mark commit together.
 Faults are logged, backed off, and after ``failures_before_event`` consecutive failed polls raise
 one operator event; a scheduled release not seen by the end of its window raises a dead-man event.
 
@@ -35,22 +36,19 @@ from bot.data.panel import Panel
 from bot.data.parse.table5 import parse_table5
 from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
 from bot.errors import FetchError, ParseError
-from bot.store.state import Held, ReleaseRecord, Store
+from bot.store.state import Held, Logged, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
 from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
 from bot.watch.files import KeptFiles
 from bot.watch.outcomes import (
-    ERROR,
-    NEW_RELEASE,
-    NOTHING,
-    REVISION,
-    STALE,
     Clock,
     Fetcher,
+    Handover,
+    LogHandover,
     OperatorEvent,
+    PollOutcome,
     PollResult,
     PublishedRelease,
-    log_handover,
     log_operator_event,
     utc_now,
 )
@@ -75,7 +73,7 @@ class Poller:
         calendar: Calendar,
         build_panel: Callable[[dict[str, bytes]], Panel],
         clock: Clock = utc_now,
-        handover: Callable[[PublishedRelease, Panel], Callable[[], None] | None] = log_handover,
+        handover: Handover | None = None,
         operator: Callable[[OperatorEvent], None] = log_operator_event,
         reference_files: tuple[str, ...] = REFERENCE,
         committed: Callable[[], None] = lambda: None,
@@ -87,7 +85,7 @@ class Poller:
         self.calendar = calendar
         self.build_panel = build_panel
         self.clock = clock
-        self.handover = handover
+        self.handover = handover if handover is not None else LogHandover()
         self.operator = operator
         self.reference_files = reference_files
         self.committed = committed  # after a hand-over's transaction commits (wakes the sender)
@@ -116,7 +114,7 @@ class Poller:
         try:
             outcome, message, month = self._poll_headline(now)
         except (FetchError, ParseError) as err:
-            outcome, message, month = ERROR, self._fault(now, err), None
+            outcome, message, month = PollOutcome.ERROR, self._fault(now, err), None
         else:
             self.failures = 0
         notes = self._gather(now)
@@ -162,29 +160,31 @@ class Poller:
 
     # --- the headline file ---------------------------------------------------------------
 
-    def _poll_headline(self, now: dt.datetime) -> tuple[str, str, str | None]:
+    def _poll_headline(self, now: dt.datetime) -> tuple[PollOutcome, str, str | None]:
         held = self.store.held(HEADLINE)
         latest = self.store.latest_release()
         newest = latest.month if latest else "none"
         got = self.files.changed(HEADLINE, held, now)
         if isinstance(got, str):
-            return NOTHING, f"nothing new: {HEADLINE} {got}; newest release {newest}", None
+            return PollOutcome.NOTHING, f"nothing new: {HEADLINE} {got}; newest release {newest}", None
         res, body, sha = got
         frame = parse_table5(body)  # the whole table, so a truncated or broken body is a fault
         on_line = sorted({str(p) for p in frame["period"]})
         month = on_line[-1]
         if latest is not None and month < latest.month:
             detail = f"{HEADLINE} shows {month}, older than release {latest.month}: a stale copy, ignored"
-            self.store.log_poll(now, HEADLINE, "stale", 200, len(body), detail)
+            self.store.log_poll(now, HEADLINE, Logged.STALE, status=200, size=len(body), detail=detail)
             log.warning(detail)
-            return STALE, f"stale: {detail}", None
+            return PollOutcome.STALE, f"stale: {detail}", None
         if latest is not None and month == latest.month:
             with self.store.transaction():
                 vid = self.store.add_vintage(HEADLINE, body, sha, month, res.etag, res.last_modified, now)
                 self.store.set_held(HEADLINE, vid, res.etag, res.last_modified, now)
-            self.store.log_poll(now, HEADLINE, "revision", 200, len(body), f"release {month} republished")
+            detail = f"release {month} republished"
+            self.store.log_poll(now, HEADLINE, Logged.REVISION, status=200, size=len(body), detail=detail)
             log.info("revision: %s for release %s changed (stored, no alert)", HEADLINE, month)
-            return REVISION, f"revision of release {month}: {HEADLINE} changed, stored (no alert)", month
+            message = f"revision of release {month}: {HEADLINE} changed, stored (no alert)"
+            return PollOutcome.REVISION, message, month
         months = tuple(m for m in on_line if latest is None or m > latest.month)
         if latest is None:
             months = (month,)
@@ -193,11 +193,10 @@ class Poller:
             self.store.set_held(HEADLINE, vid, res.etag, res.last_modified, now)
             before = {f: (h.vintage_id if (h := self.store.held(f)) else None) for f in COMPANIONS}
             self.store.add_release(month, months, vid, latest is None, self._gather_until(now), before, now)
-        self.store.log_poll(
-            now, HEADLINE, "new_release", 200, len(body), f"release {month}: {', '.join(months)}"
-        )
+        detail = f"release {month}: {', '.join(months)}"
+        self.store.log_poll(now, HEADLINE, Logged.NEW_RELEASE, status=200, size=len(body), detail=detail)
         log.info("new release %s (months %s)", month, ", ".join(months))
-        return NEW_RELEASE, f"new release {month}", month
+        return PollOutcome.NEW_RELEASE, f"new release {month}", month
 
     def _gather_until(self, now: dt.datetime) -> dt.datetime:
         local_day = now.astimezone(self.calendar.tz).date()
@@ -213,7 +212,7 @@ class Poller:
             kind, status = err.kind, err.status
         else:
             kind, status = ("html" if "HTML" in err.expected else "parse"), None
-        self.store.log_poll(now, file, "error", status, 0, f"{kind}: {err}")
+        self.store.log_poll(now, file, Logged.ERROR, status=status, detail=f"{kind}: {err}")
         count, since = self.store.trailing_errors(file)
         if file == HEADLINE:
             self.failures += 1
@@ -245,9 +244,8 @@ class Poller:
                 if held is not None and self._shows(rf.file, rf.before_id, held, rel.month):
                     with self.store.transaction():
                         self.store.file_complete(rel.month, rf.file, held.vintage_id, now)
-                    self.store.log_poll(
-                        now, rf.file, "complete", None, 0, f"release {rel.month}: {held.vintage}"
-                    )
+                    detail = f"release {rel.month}: {held.vintage}"
+                    self.store.log_poll(now, rf.file, Logged.COMPLETE, detail=detail)
                     notes.append(f"{rf.file} shows release {rel.month} ({held.vintage})")
             files = self.store.release_files(rel.month)
             if all(f.complete_at for f in files) or now >= rel.gather_until:
@@ -275,7 +273,8 @@ class Poller:
             try:
                 self.files.refresh(file, now)
             except (FetchError, ParseError) as err:
-                self.store.log_poll(now, file, "error", getattr(err, "status", None), 0, str(err))
+                status = getattr(err, "status", None)
+                self.store.log_poll(now, file, Logged.ERROR, status=status, detail=str(err))
                 log.warning("reference file %s: %s", file, err)
 
     # --- hand-over and operator events ---------------------------------------------------
@@ -293,12 +292,12 @@ class Poller:
             try:
                 panel = self.build_panel(release_files(self.store.held_bodies()))
                 self._data_doubts(row.month, panel)
-                writes = self.handover(release, panel)  # composing takes CPU: no lock is held yet
+                prepared = self.handover.prepare(release, panel)  # CPU: no lock is held yet
                 with self.store.transaction():
                     if not self.store.claim_handover(row.month, row.handed_over, release.contents):
                         continue  # another poller handed this state on
-                    if callable(writes):
-                        writes()  # the consumer's rows, committed with the mark
+                    if prepared is not None:
+                        prepared.commit()  # the consumer's rows, committed with the mark
             except Exception:  # the rules stage must not stop the poller; retried next poll
                 log.exception("hand-over of release %s failed; retrying on the next poll", row.month)
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
-from bot.notify.compose import chat_events
+from bot.notify.selection import chat_events
 from bot.notify.view import MAX_CHART_YEARS
 from bot.watch.calendar import Calendar, next_slots, release_moment
 

@@ -9,8 +9,8 @@ import datetime as dt
 
 from bot.errors import ConfigError
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
-from bot.notify.compose import overrides_for
 from bot.notify.replies import history_text, rules_buttons, rules_text
+from bot.notify.selection import overrides_for
 from bot.rules.catalogue import Rule
 from bot.rules.overrides import Override, check_overrides, threshold_for
 from bot.store.subscribers import FOREVER, Chat

@@ -1,21 +1,31 @@
-"""One chat's view of a release: its thresholds, mutes and watches applied to the release's events.
+"""Which events each chat gets: its thresholds, mutes and watches applied to the release's events.
 
 Pure: the release's candidates (built once), the rule catalogue, the chat's settings and the day
-in, the chat's events out. The release-day broadcast and /latest use the same functions, so what
-/latest shows is what the alert said.
+in, the chat's events out. The release-day broadcast (:func:`recipients`) and /latest use the same
+functions, so what /latest shows is what the alert said.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.data.entities import Group
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
 from bot.rules.overrides import Override
 from bot.rules.release import ReleaseCandidates
-from bot.store.subscribers import Chat
+from bot.store.subscribers import Chat, ChatMode
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A chat (or channel) and the events it gets of a release."""
+
+    chat_id: int
+    events: tuple[Event, ...]
+    every: bool  # it hears of every release, events or not (summary mode, a channel): with the summary
 
 
 def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str, Override]:
@@ -63,3 +73,27 @@ def chat_events(
     events = release.fire(overrides_for(chat, rules, today), checked=True)
     known = {g.name: g.members for g in groups} | dict(chat.groups)
     return [e for e in events if watched(e, chat.watches, known)]
+
+
+def recipients(
+    releases: Sequence[ReleaseCandidates],
+    chats: Sequence[Chat],
+    channels: Sequence[int],
+    rules: Sequence[Rule],
+    today: dt.date,
+    groups: Sequence[Group] = (),
+) -> list[Recipient]:
+    """Every chat's events of a release (of each of its new months, in order), then the channels'
+    (the aggregates' events); chats with the same settings share one selection."""
+    chosen: dict[tuple, tuple[Event, ...]] = {}
+    out = []
+    for chat in chats:
+        own = tuple(sorted((n, tuple(m)) for n, m in chat.groups.items()))
+        key = (tuple(sorted(overrides_for(chat, rules, today).items())), chat.watches, own)
+        if key not in chosen:
+            chosen[key] = tuple(e for r in releases for e in chat_events(r, chat, rules, today, groups))
+        out.append(Recipient(chat.chat_id, chosen[key], chat.mode == ChatMode.SUMMARY))
+    for channel in channels:
+        events = tuple(e for r in releases for e in r.fire() if e.entity in AGGREGATES)
+        out.append(Recipient(channel, events, True))
+    return out

@@ -1,0 +1,87 @@
+"""Our own pace within Telegram's limits, for everything the bot sends.
+
+Telegram allows about 30 messages a second overall, one a second in a private chat and 20 a
+minute in a group or channel, and answers 429 ("retry after N s") beyond. A :class:`Pacer`
+keeps under those limits instead of drawing 429s:
+
+* an **overall slot** every ``1 / per_second`` seconds, taken one at a time, each at least one
+  interval after the last one actually taken (a stalled event loop never releases a burst of
+  sends whose slots passed while it was stalled);
+* a **chat's own slot**: its next message waits a full interval (``1 / private_per_second`` in a
+  private chat, ``60 / group_per_minute`` in a group or channel — chat ids below zero) from when
+  Telegram had its last one, plus 5 %: Telegram counts arrivals, and ours are paced by departure;
+* a **pause** of every send after a 429, for as long as Telegram asked.
+
+The clock and the sleep are passed in (tests drive them); one Pacer is shared by every sender
+of one bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.notify.settings import TelegramSettings
+
+MARGIN = 1.05  # a chat's interval, counted from arrival, plus 5 %
+REMEMBERED = 4096  # chats whose next slot is kept; beyond it, those whose slot has passed go
+
+
+class Pacer:
+    """Slots for sends: overall, per chat, and a pause after a 429."""
+
+    def __init__(
+        self,
+        *,
+        per_second: float,
+        private_per_second: float,
+        group_per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.interval = 1.0 / per_second
+        self.private = 1.0 / private_per_second
+        self.group = 60.0 / group_per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self.paused_until = 0.0
+        self._last_any = float("-inf")
+        self._slot = asyncio.Lock()
+        self._next: dict[int, float] = {}  # chat id → when its next message may go
+
+    def spacing(self, chat_id: int) -> float:
+        """The shortest time between two messages to one chat."""
+        return self.group if chat_id < 0 else self.private
+
+    async def wait(self, chat_id: int) -> None:
+        """Wait for the chat's own slot and any pause, then take the next overall slot."""
+        ready = max(self._next.get(chat_id, 0.0), self.paused_until)
+        if ready > self.clock():
+            await self.sleep(ready - self.clock())
+        async with self._slot:
+            wait = self._last_any + self.interval - self.clock()
+            if wait > 0:
+                await self.sleep(wait)
+            self._last_any = self.clock()
+        self._next[chat_id] = self._last_any + self.spacing(chat_id)
+
+    def sent(self, chat_id: int) -> None:
+        """Telegram has a message for the chat: its next one waits a full interval from now."""
+        now = self.clock()
+        self._next[chat_id] = max(self._next.get(chat_id, 0.0), now + self.spacing(chat_id) * MARGIN)
+        if len(self._next) > REMEMBERED:
+            self._next = {c: t for c, t in self._next.items() if t > now}
+
+    def pause(self, seconds: float) -> None:
+        """Telegram answered 429: no send for ``seconds``."""
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+
+def pacer_for(settings: TelegramSettings) -> Pacer:
+    """The pace the settings ask for (paid broadcasts: up to 1,000 a second overall)."""
+    return Pacer(
+        per_second=1000.0 if settings.paid_broadcast else settings.messages_per_second,
+        private_per_second=settings.private_per_second,
+        group_per_minute=settings.group_per_minute,
+    )

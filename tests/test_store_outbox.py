@@ -1,0 +1,196 @@
+"""The outbox on an in-memory database, one behaviour per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.store.db import connect
+from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, NewDelivery, Outbox
+
+NOW = dt.datetime(2026, 6, 18, 20, 5, tzinfo=dt.UTC)
+LATER = NOW + dt.timedelta(minutes=5)
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox(connect(":memory:"))
+
+
+def row(key: str, chat_id: int = 1, kind: DeliveryKind = DeliveryKind.ALERT, **kw) -> NewDelivery:
+    messages = (f"<b>{key}</b>",)
+    return NewDelivery(key=key, release="2026-04", chat_id=chat_id, kind=kind, messages=messages, **kw)
+
+
+def add(outbox: Outbox, *rows: NewDelivery) -> list[Delivery]:
+    with outbox.conn:
+        outbox.add_many(rows, now=NOW)
+    return outbox.of_release("2026-04")
+
+
+def keys(deliveries: list[Delivery]) -> list[str]:
+    return [d.key for d in deliveries]
+
+
+def test_a_row_reads_back_as_it_was_queued(outbox):
+    (d,) = add(outbox, row("a", events=(("e1", "d1"),)))
+    told = (d.key, d.chat_id, d.kind, d.messages, d.events)
+    assert told == ("a", 1, "alert", ("<b>a</b>",), (("e1", "d1"),))
+
+
+def test_a_new_row_is_pending_with_nothing_sent(outbox):
+    (d,) = add(outbox, row("a"))
+    assert (d.state, d.sent_ids, d.attempts, d.not_before) == (DeliveryState.PENDING, (), 0, None)
+
+
+def test_queueing_a_key_again_adds_nothing(outbox):
+    add(outbox, row("a"))
+    assert outbox.add(row("a", chat_id=2), now=NOW) is False
+
+
+def test_add_many_counts_only_new_keys(outbox):
+    add(outbox, row("a"))
+    with outbox.conn:
+        assert outbox.add_many([row("a"), row("b"), row("c")], now=NOW) == 2
+
+
+def test_rows_read_back_typed(outbox):
+    (d,) = add(outbox, row("a", kind=DeliveryKind.FOLLOWUP))
+    assert isinstance(d.kind, DeliveryKind)
+
+
+def test_due_is_oldest_first(outbox):
+    add(outbox, row("a", 1), row("b", 2), row("c", 3))
+    assert keys(outbox.due(now=NOW)) == ["a", "b", "c"]
+
+
+def test_due_gives_a_chat_one_row_at_a_time_in_order(outbox):
+    add(outbox, row("a1", 1), row("a2", 1), row("b1", 2))
+    assert keys(outbox.due(now=NOW)) == ["a1", "b1"]
+
+
+def test_a_row_waiting_out_a_429_holds_back_its_chat_only(outbox):
+    first, *_ = add(outbox, row("a1", 1), row("a2", 1), row("b1", 2))
+    outbox.set_state(first.id, DeliveryState.PENDING, now=NOW, detail="429", not_before=LATER)
+    assert keys(outbox.due(now=NOW)) == ["b1"]
+
+
+def test_a_row_is_due_once_its_not_before_has_come(outbox):
+    (d,) = add(outbox, row("a"))
+    outbox.set_state(d.id, DeliveryState.PENDING, now=NOW, not_before=LATER)
+    assert keys(outbox.due(now=LATER)) == ["a"]
+
+
+def test_a_row_being_sent_holds_back_the_next_of_its_chat(outbox):
+    first, _ = add(outbox, row("a1", 1), row("a2", 1))
+    outbox.set_state(first.id, DeliveryState.SENDING, now=NOW)
+    assert outbox.due(now=NOW) == []
+
+
+def test_a_sent_row_lets_the_next_of_its_chat_go(outbox):
+    first, _ = add(outbox, row("a1", 1), row("a2", 1))
+    outbox.set_state(first.id, DeliveryState.SENT, now=NOW)
+    assert keys(outbox.due(now=NOW)) == ["a2"]
+
+
+def test_due_stops_at_the_limit(outbox):
+    add(outbox, *(row(f"r{i}", i) for i in range(1, 6)))
+    assert len(outbox.due(now=NOW, limit=2)) == 2
+
+
+def test_recover_sends_again_what_a_crash_left_sending(outbox):
+    a, b = add(outbox, row("a", 1), row("b", 2))
+    outbox.set_state(a.id, DeliveryState.SENDING, now=NOW)
+    outbox.set_state(b.id, DeliveryState.SENT, now=NOW)
+    assert outbox.recover() == 1
+    assert outbox.get(a.id).state == DeliveryState.PENDING
+
+
+def test_sent_messages_are_recorded_one_by_one(outbox):
+    (d,) = add(outbox, row("a"))
+    outbox.sent_one(d.id, message_id=11, now=NOW)
+    outbox.sent_one(d.id, message_id=12, now=NOW)
+    assert outbox.get(d.id).sent_ids == (11, 12)
+
+
+def test_set_state_keeps_the_detail_unless_given(outbox):
+    (d,) = add(outbox, row("a"))
+    outbox.set_state(d.id, DeliveryState.PENDING, now=NOW, detail="network: Bad Gateway")
+    outbox.set_state(d.id, DeliveryState.SENDING, now=NOW)
+    assert outbox.get(d.id).detail == "network: Bad Gateway"
+
+
+def test_set_state_counts_attempts_when_asked(outbox):
+    (d,) = add(outbox, row("a"))
+    outbox.set_state(d.id, DeliveryState.PENDING, now=NOW, attempt=True)
+    outbox.set_state(d.id, DeliveryState.PENDING, now=NOW)
+    assert outbox.get(d.id).attempts == 1
+
+
+def test_get_of_an_unknown_id_is_none(outbox):
+    assert outbox.get(99) is None
+
+
+def test_block_stops_the_unsent_rows_of_the_chat(outbox):
+    a, b, _ = add(outbox, row("a1", 1), row("a2", 1), row("b1", 2))
+    outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
+    assert outbox.block_chat(1, now=NOW, detail="403: blocked") == 1
+    assert outbox.get(b.id).state == DeliveryState.BLOCKED
+
+
+def test_block_leaves_other_chats_alone(outbox):
+    add(outbox, row("a1", 1), row("b1", 2))
+    outbox.block_chat(1, now=NOW, detail="403: blocked")
+    assert keys(outbox.due(now=NOW)) == ["b1"]
+
+
+def test_move_chat_moves_only_unsent_rows(outbox):
+    a, _ = add(outbox, row("a1", -5), row("a2", -5))
+    outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
+    assert outbox.move_chat(-5, to=-1005) == 1
+    assert [d.chat_id for d in outbox.of_release("2026-04")] == [-5, -1005]
+
+
+def test_counts_by_state_of_one_release(outbox):
+    a, _ = add(outbox, row("a", 1), row("b", 2))
+    outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
+    with outbox.conn:
+        outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
+    assert outbox.counts("2026-04") == {"pending": 1, "sending": 0, "sent": 1, "failed": 0, "blocked": 0}
+
+
+def test_counts_of_every_release(outbox):
+    add(outbox, row("a", 1))
+    with outbox.conn:
+        outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
+    assert outbox.counts()[DeliveryState.PENDING] == 2
+
+
+def test_the_latest_release_is_not_an_operator_row(outbox):
+    add(outbox, row("a"))
+    with outbox.conn:
+        outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
+    assert outbox.latest_release() == "2026-04"
+
+
+def test_a_chart_is_kept_once_per_key(outbox):
+    with outbox.conn:
+        first = outbox.add_chart(key="2026-04:e", png=b"png1")
+        again = outbox.add_chart(key="2026-04:e", png=b"png2")
+    assert first == again
+
+
+def test_a_charts_first_file_id_is_kept(outbox):
+    with outbox.conn:
+        chart = outbox.add_chart(key="2026-04:e", png=b"png")
+    outbox.set_file_id(chart, file_id="F1")
+    outbox.set_file_id(chart, file_id="F2")
+    assert outbox.chart_file(chart).file_id == "F1"
+
+
+def test_rows_added_in_a_rolled_back_transaction_are_gone(outbox):
+    with pytest.raises(RuntimeError), outbox.conn:
+        outbox.add_many([row("a")], now=NOW)
+        raise RuntimeError("the hand-over died before its commit")
+    assert outbox.of_release("2026-04") == []
