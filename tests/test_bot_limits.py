@@ -5,6 +5,7 @@ a settings change is never dropped without a word; operator commands answer in p
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from bot_helpers import RunningBot
@@ -24,9 +25,14 @@ def test_a_members_flood_does_not_lock_out_the_groups_administrators(tmp_path: P
         for _ in range(30):
             server.user_message(GROUP, "/help", user_id=9, chat_type="supergroup", username="flooder")
         server.wait_for(lambda s: any("Too many commands" in t for t in texts(s, GROUP)), timeout=20)
+        asked = time.monotonic()
         reply = ask(server, GROUP, "/mode summary", user_id=8)[0]
         assert reply.startswith("Mode: summary")
+        assert time.monotonic() - asked < 7  # ahead of the member's answers (a group: 20/min)
         assert settings_of(tmp_path / "s.db", GROUP).mode == "summary"
+        server.wait_for(
+            lambda s: sum(t.startswith("tic-alert watches") for t in texts(s, GROUP)) >= 5, timeout=40
+        )
         got = texts(server, GROUP)
         assert sum(t.startswith("tic-alert watches") for t in got) == 5  # the member's budget
         assert sum("Too many commands" in t for t in got) == 1  # told once

@@ -35,6 +35,7 @@ from bot.notify.checks import (
     Context,
     group_admins_only,
     may_change,
+    not_crowded,
     operators_only,
     short_enough,
     throttled,
@@ -44,7 +45,8 @@ from bot.notify.commands.thresholds import toggle
 from bot.notify.db_health import not_saved
 from bot.notify.patience import Attempts, kind_of
 from bot.notify.redact import redact_in_logs, silence_http_logs
-from bot.notify.reply_sender import ReplySender, markup
+from bot.notify.reply_queue import ReplyQueue, Urgency
+from bot.notify.reply_sender import markup
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import Throttle
 
@@ -61,10 +63,14 @@ def utc_now() -> dt.datetime:
 
 
 class TelegramFrontend:
-    """The callbacks, sharing one ChatBot, one throttle, the operators' ids and the reply sender."""
+    """The callbacks, sharing one ChatBot, the throttles, the operators' ids and the reply queue."""
 
     def __init__(
-        self, chatbot: ChatBot, settings: TelegramSettings, clock: Callable[[], dt.datetime] = utc_now
+        self,
+        chatbot: ChatBot,
+        settings: TelegramSettings,
+        replies: ReplyQueue,
+        clock: Callable[[], dt.datetime] = utc_now,
     ):
         self.chatbot = chatbot
         self.settings = settings
@@ -72,11 +78,12 @@ class TelegramFrontend:
         self.throttle = Throttle(settings.commands_per_minute)  # per person and chat
         self.refusals = Throttle(settings.commands_per_minute)  # refused settings changes told
         self.clock = clock
-        self.replies = ReplySender(chatbot.subscribers, clock)
+        self.replies = replies
         self.polling = Attempts("getUpdates failed", then="python-telegram-bot polls again with backoff")
 
-    async def say(self, context: Context, chat_id: int, reply: Reply) -> None:
-        await self.replies.send(context.bot, chat_id, reply)
+    def say(self, chat_id: int, reply: Reply) -> None:
+        """A refusal or a notice: queued ahead of the answers."""
+        self.replies.submit(chat_id, [reply], Urgency.NOW)
 
     def callback(self, command: Command) -> Callback:
         """The command's handler behind the checks its row asks for (the first listed runs first)."""
@@ -86,24 +93,27 @@ class TelegramFrontend:
         if command.admin:
             run = operators_only(self.admins, self.say)(run)
         run = short_enough(MAX_COMMAND_CHARS, command.usage, self.say)(run)
+        if not command.settings:  # a settings change is always taken (and answered first)
+            run = not_crowded(self.replies.crowded, self.throttle, self.say)(run)
         return throttled(self.throttle, self.say, self.refusals if command.settings else None)(run)
 
     def answerer(self, command: Command) -> Callback:
-        """Ask the command's handler and send its replies; a failure is logged and apologised for."""
+        """Ask the command's handler and queue its replies; a failure is logged and apologised for."""
+        urgency = Urgency.NOW if command.settings else Urgency.HEAVY if command.heavy else Urgency.READ
 
         async def run(update: Update, context: Context) -> None:
             chat, user = update.effective_chat, update.effective_user
             if chat is None:
                 return
             title = chat.title or chat.username or ""
-            ctx = Ctx(chat.id, chat.type, title, user.id if user else None, context.args or [], self.clock())
+            user_id = user.id if user else None
+            ctx = Ctx(chat.id, chat.type, title, user_id, context.args or [], self.clock())
             try:
                 replies = await answer(self.chatbot, command, ctx)
             except Exception:
                 log.exception("command /%s failed in chat %s", command.name, chat.id)
                 replies = [Reply(FAILED)]
-            for reply in replies:
-                await self.say(context, chat.id, reply)
+            self.replies.submit(chat.id, replies, urgency, user_id)
 
         return run
 
@@ -120,12 +130,12 @@ class TelegramFrontend:
         close = difflib.get_close_matches(name, list(BY_NAME), n=1)
         hint = f" Did you mean /{close[0]}?" if close else ""
         text = f"Unknown command /{shown(name, 32)}.{hint} /help lists the commands."
-        await self.say(context, chat.id, Reply(text))
+        self.say(chat.id, Reply(text))
 
     async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
         if chat is not None:
-            await self.say(context, chat.id, Reply("I answer commands: /help lists them."))
+            self.say(chat.id, Reply("I answer commands: /help lists them."))
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user
@@ -146,7 +156,7 @@ class TelegramFrontend:
             return
         await query.answer("Done.")
         try:
-            await query.edit_message_text(reply.text, reply_markup=markup(reply))
+            await query.edit_message_text(reply.text, reply_markup=markup(reply.buttons))
         except BadRequest as err:  # "message is not modified" and the like
             log.info("edit after a toggle in chat %s: %s", chat.id, err.message)
 
@@ -175,7 +185,11 @@ class TelegramFrontend:
         """One CommandHandler a row of the table, then the fallbacks, buttons and membership."""
         slow_down = throttled(self.throttle, self.say)
         for command in COMMANDS:
-            app.add_handler(CommandHandler(command.name, self.callback(command), filters=COMMAND_UPDATES))
+            # heavy work does not hold one of the Application's update slots: cheap commands go on
+            handler = CommandHandler(
+                command.name, self.callback(command), filters=COMMAND_UPDATES, block=not command.heavy
+            )
+            app.add_handler(handler)
         private = filters.ChatType.PRIVATE
         app.add_handler(MessageHandler(filters.COMMAND & private, slow_down(self.on_unknown)))
         app.add_handler(CallbackQueryHandler(self.on_button))
@@ -205,7 +219,7 @@ def build_application(
                 overall_max_rate=max(30, round(settings.messages_per_second)),
                 group_max_rate=max(1, round(settings.group_per_minute)),
                 group_time_period=60,
-                max_retries=2,
+                max_retries=0,  # a 429 comes back to us: the Pacer pauses every send (classify)
             )
         )
         .concurrent_updates(64)

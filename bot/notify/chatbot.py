@@ -22,7 +22,7 @@ from bot.data.entities import EntityNames, Group, known_countries
 from bot.notify.db_health import DbHealth
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import AGGREGATES, Rule
-from bot.store.subscribers import Chat, Subscribers
+from bot.store.subscribers import Chat, ChatMode, Subscribers
 from bot.watch.calendar import Calendar
 
 # letters and marks that show nothing (str.isprintable() already refuses controls, format
@@ -125,7 +125,7 @@ class ChatBot:
             with contextlib.suppress(sqlite3.Error):  # noted by record(); reads go on
                 self.record(ctx)
         found = self.subscribers.get(ctx.chat_id)
-        return found or Chat(ctx.chat_id, ctx.chat_type, ctx.title, False, False, "alerts")
+        return found or Chat(ctx.chat_id, ctx.chat_type, ctx.title, False, False, ChatMode.ALERTS)
 
     def release(self) -> ReleaseView:
         """The release the answers come from, or a UsageError while none is loaded."""

@@ -2,7 +2,7 @@
 
 The front end stacks them as the command's row in the table asks (:mod:`bot.notify.commands`)::
 
-    throttled(...)(short_enough(...)(operators_only(...)(group_admins_only(...)(answer))))
+    throttled(...)(not_crowded(...)(short_enough(...)(operators_only(...)(group_admins_only(...)(answer)))))
 
 A check that refuses sends its one-line reason (through ``say``) and the handler does not run.
 """
@@ -25,10 +25,11 @@ from bot.notify.throttle import Throttle
 log = logging.getLogger("tic_alert.bot")
 Context = ContextTypes.DEFAULT_TYPE
 Callback = Callable[[Update, Context], Awaitable[None]]
-Say = Callable[[Context, int, Reply], Awaitable[None]]
+Say = Callable[[int, Reply], None]  # queue a reply to a chat
 Decorator = Callable[[Callback], Callback]
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 SETTINGS_REFUSED = "Only this group's administrators can change its settings."
+CROWDED = "This chat asked more than Telegram lets me answer in time; please ask again in a minute."
 
 
 def throttled(throttle: Throttle, say: Say, refusals: Throttle | None = None) -> Decorator:
@@ -52,10 +53,35 @@ def throttled(throttle: Throttle, say: Say, refusals: Throttle | None = None) ->
             who = "" if chat.type == ChatType.PRIVATE or user is None else f" from {shown(user.first_name)}"
             if throttle.tell(key, now):
                 text = f"Too many commands{who}; please wait {wait:.0f} s (until then none is carried out)."
-                await say(context, chat.id, Reply(text))
+                say(chat.id, Reply(text))
             elif refusals is not None and refusals.check(key, now)[0]:
                 text = f"Not changed: too many commands{who}; please wait {wait:.0f} s and send it again."
-                await say(context, chat.id, Reply(text))
+                say(chat.id, Reply(text))
+
+        return check
+
+    return decorate
+
+
+def not_crowded(crowded: Callable[[int], bool], throttle: Throttle, say: Say) -> Decorator:
+    """A chat whose replies already wait longer than Telegram's pace allows in time takes no more
+    reads (settings changes still go: they are answered first); it is told once a burst."""
+
+    def decorate(callback: Callback) -> Callback:
+        @wraps(callback)
+        async def check(update: Update, context: Context) -> None:
+            chat = update.effective_chat
+            if chat is None:
+                return
+            if not crowded(chat.id):
+                await callback(update, context)
+            elif throttle.tell(("crowded", chat.id), time.monotonic()):
+                say(
+                    chat.id,
+                    Reply(
+                        "This chat asked more than Telegram lets me answer in time; ask again in a minute."
+                    ),
+                )
 
         return check
 
@@ -72,7 +98,7 @@ def short_enough(limit: int, usage: str, say: Say) -> Decorator:
             if message is None or chat is None:
                 return
             if len(message.text or "") > limit:
-                await say(context, chat.id, Reply(f"That is longer than any command takes.\nUsage: {usage}"))
+                say(chat.id, Reply(f"That is longer than any command takes.\nUsage: {usage}"))
                 return
             await callback(update, context)
 
@@ -92,9 +118,9 @@ def operators_only(admins: Collection[int], say: Say) -> Decorator:
             if chat is None:
                 return
             if user is None or user.id not in admins:
-                await say(context, chat.id, Reply("That command is for the bot's operators."))
+                say(chat.id, Reply("That command is for the bot's operators."))
             elif chat.type != ChatType.PRIVATE:
-                await say(context, chat.id, Reply("Operator commands answer in a private chat with the bot."))
+                say(chat.id, Reply("Operator commands answer in a private chat with the bot."))
             else:
                 await callback(update, context)
 
@@ -113,7 +139,7 @@ def group_admins_only(say: Say) -> Decorator:
             if chat is None:
                 return
             if not await may_change(chat, user.id if user else None, update.effective_message, context):
-                await say(context, chat.id, Reply(SETTINGS_REFUSED))
+                say(chat.id, Reply(SETTINGS_REFUSED))
                 return
             await callback(update, context)
 

@@ -50,6 +50,10 @@ class Pacer:
         self._slot = asyncio.Lock()
         self._next: dict[int, float] = {}  # chat id → when its next message may go
 
+    def ready(self, chat_id: int) -> float:
+        """When the chat's next message may go (its own slot, and any pause)."""
+        return max(self._next.get(chat_id, 0.0), self.paused_until)
+
     def spacing(self, chat_id: int) -> float:
         """The shortest time between two messages to one chat."""
         return self.group if chat_id < 0 else self.private

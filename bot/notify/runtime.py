@@ -30,7 +30,9 @@ from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.chatbot import ChatBot, Reply
+from bot.notify.pacer import pacer_for
 from bot.notify.patience import Attempts, kind_of, until_telegram_answers
+from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
 from bot.notify.view import ReleaseView
@@ -109,9 +111,12 @@ class BotRuntime:
             lambda: poller_health(store),
             alert=self.tell_operators,
         )
-        self.frontend = TelegramFrontend(self.chatbot, settings)
+        self.pacer = pacer_for(settings)  # one budget for the broadcast and the replies
+        self.replies = ReplyQueue(self.pacer, Subscribers(store.conn))
+        self.frontend = TelegramFrontend(self.chatbot, settings, self.replies)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
-        self.sender = Sender(self.app.bot, Outbox(store.conn), Subscribers(store.conn), settings)
+        outbox, subscribers = Outbox(store.conn), Subscribers(store.conn)
+        self.sender = Sender(self.app.bot, outbox, subscribers, settings, pacer=self.pacer)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -127,13 +132,8 @@ class BotRuntime:
         """A line for the operators' chats now, not through the outbox (the database may be what
         failed); in the log too."""
         log.warning("OPERATOR database: %s", text)
-        loop = self.loop
-        if loop is None:
-            return
         for admin in self.settings.admins:
-            reply = Reply(f"⚠️ tic-alert operator event: database\n{text}")
-            task = loop.create_task(self.frontend.replies.send(self.app.bot, admin, reply))
-            self._tasks.append(task)
+            self.replies.submit(admin, [Reply(f"⚠️ tic-alert operator event: database\n{text}")], Urgency.NOW)
 
     def wake(self) -> None:
         """Thread-safe: new outbox rows are committed."""
@@ -141,12 +141,13 @@ class BotRuntime:
             self.loop.call_soon_threadsafe(self.sender.wake)
 
     async def post_init(self, app: Application) -> None:
-        """After the Application is initialised: register the commands, start the sender and the
-        view's refresh."""
+        """After the Application is initialised: register the commands, start the sender, the
+        replies and the view's refresh."""
         await register_commands(app.bot)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+        self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
 
     async def post_stop(self, app: Application) -> None:
