@@ -35,20 +35,20 @@ def settle(server: TelegramServer, chats: set[int], owed: int, timeout: float = 
 
 
 def test_one_chat_pouring_commands_gets_its_budget_answered_and_one_notice(tmp_path: Path):
-    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db") as bot:
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", commands_per_minute=8) as bot:
         server.limits()
         for i in range(300):
             server.user_message(1, ("/next", "/status", "/help", "/watching")[i % 4])
-        got = settle(server, {1}, 21, timeout=60)
+        got = settle(server, {1}, 9, timeout=60)
         texts = [s.text or "" for s in server.sent(1)]
-        assert got == 21  # 20 answers (the budget a minute) and one notice
+        assert got == 9  # 8 answers (the budget a minute) and one notice
         assert sum("Too many commands" in t for t in texts) == 1
         assert server.count_429 == 0
         assert bot.runtime.replies.dropped == 0
 
 
 def test_many_chats_asking_heavy_commands_and_a_quiet_chat_answered_in_time(tmp_path: Path, files):
-    chats = 150
+    chats = 100
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files) as bot:
         server.limits()
         asked: list[float] = []

@@ -53,6 +53,7 @@ from bot.notify.throttle import Throttle
 log = logging.getLogger("tic_alert.bot")
 GONE_STATUSES = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 FAILED = "Sorry, that failed on our side; the operators can see why. Please try later."
+COMMANDS_ONLY = "I answer commands: /help lists them."
 # commands come as messages, edited messages and channel posts
 COMMAND_UPDATES = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POSTS
 Hook = Callable[[Application], Awaitable[None]]
@@ -130,12 +131,16 @@ class TelegramFrontend:
         close = difflib.get_close_matches(name, list(BY_NAME), n=1)
         hint = f" Did you mean /{close[0]}?" if close else ""
         text = f"Unknown command /{shown(name, 32)}.{hint} /help lists the commands."
-        self.say(chat.id, Reply(text))
+        self.replies.submit(
+            chat.id, [Reply(text)], Urgency.READ, update.effective_user and update.effective_user.id
+        )
 
     async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
         if chat is not None:
-            self.say(chat.id, Reply("I answer commands: /help lists them."))
+            self.replies.submit(
+                chat.id, [Reply("I answer commands: /help lists them.")], Urgency.READ, chat.id
+            )
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user

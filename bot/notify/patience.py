@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 
 from telegram import Bot
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.errors import TicAlertError
 from bot.notify.settings import TelegramSettings
+from bot.notify.telegram_errors import classify
 
 log = logging.getLogger("tic_alert.bot")
 REFUSED_TOKEN = "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"
@@ -86,12 +87,8 @@ async def until_telegram_answers(token: str, settings: TelegramSettings) -> None
                 pass
         except InvalidToken:
             raise TicAlertError(REFUSED_TOKEN) from None  # PTB's message quotes the token
-        except RetryAfter as err:
-            after = err.retry_after
-            delay = after if isinstance(after, int | float) else after.total_seconds()
-            attempts.failed(kind_of(err))
         except TelegramError as err:
-            delay = attempts.failed(kind_of(err))
+            delay = max(attempts.failed(kind_of(err)), classify(err).seconds)  # a 429's wait
         else:
             attempts.succeeded()
             return
