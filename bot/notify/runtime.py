@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from telegram import Update
@@ -98,25 +99,17 @@ class BotRuntime:
         settings: TelegramSettings,
         token: str,
     ):
-        self.store = store
-        self.rules = tuple(rules)
-        self.groups = tuple(groups)
-        self.settings = settings
+        self.store, self.rules, self.groups, self.settings = store, tuple(rules), tuple(groups), settings
+        chats = Subscribers(store.conn)
+        health = partial(poller_health, store)
         self.chatbot = ChatBot(
-            Subscribers(store.conn),
-            rules,
-            groups,
-            calendar,
-            settings.heavy_workers,
-            lambda: poller_health(store),
-            alert=self.tell_operators,
+            chats, rules, groups, calendar, settings.heavy_workers, health, self.tell_operators
         )
         self.pacer = pacer_for(settings)  # one budget for the broadcast and the replies
-        self.replies = ReplyQueue(self.pacer, Subscribers(store.conn))
+        self.replies = ReplyQueue(self.pacer, chats)
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
-        outbox, subscribers = Outbox(store.conn), Subscribers(store.conn)
-        self.sender = Sender(self.app.bot, outbox, subscribers, settings, pacer=self.pacer)
+        self.sender = Sender(self.app.bot, Outbox(store.conn), chats, settings, pacer=self.pacer)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
