@@ -124,23 +124,37 @@ class ReplyQueue:
 
     async def run(self, bot: Bot, stop: asyncio.Event) -> None:
         self.sender = PieceSender(bot)
-        while not stop.is_set():
-            chat, wait = self._next(self.clock())
-            if chat is None:
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), min(wait, 1.0))
-                continue
-            chat.busy = True
+        try:
+            while not stop.is_set():
+                try:
+                    await self._dispatch()
+                except Exception:  # a bug: log it, keep the replies going
+                    log.exception("reply dispatcher failed; going on in a second")
+                    await asyncio.sleep(1.0)
+        finally:
+            for task in list(self._inflight):
+                task.cancel()
+            unsent = sum(len(c.waiting) + (c.current is not None) for c in self.chats.values())
+            if unsent:
+                log.warning("%d replies not sent: the bot is stopping", unsent)
+
+    async def _dispatch(self) -> None:
+        """Start the next message's send once it has its slot, or wait for one to be due."""
+        chat, wait = self._next(self.clock())
+        if chat is None:
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(wait, 1.0))
+            return
+        chat.busy = True
+        try:
             await self.pacer.wait(chat.chat_id)  # the overall slot, shared with the broadcast
-            task = asyncio.create_task(self._send_next(chat))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        for task in list(self._inflight):
-            task.cancel()
-        unsent = sum(len(c.waiting) + (c.current is not None) for c in self.chats.values())
-        if unsent:
-            log.warning("%d replies not sent: the bot is stopping", unsent)
+        except BaseException:
+            chat.busy = False
+            raise
+        task = asyncio.create_task(self._send_next(chat))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
 
     def _next(self, now: float) -> tuple[ChatQueue | None, float]:
         """The chat whose first message goes next (cheap first, then by turn and arrival), or
