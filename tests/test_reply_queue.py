@@ -187,3 +187,21 @@ def test_a_caption_too_long_for_a_photo_follows_it_as_text():
     assert text.text == long and text.photo is None
     (both,) = pieces(Reply("short", photo=b"png", buttons=(("b", "d"),)))
     assert both.photo == b"png" and both.buttons == (("b", "d"),)
+
+
+def test_a_reply_takes_the_next_overall_slot_ahead_of_a_broadcasts_workers():
+    pacer = Pacer(per_second=100, private_per_second=1, group_per_minute=20)
+    order: list[str] = []
+
+    async def send(name: str, chat: int, first: bool) -> None:
+        await pacer.wait(chat, first=first)
+        order.append(name)
+
+    async def go() -> None:
+        workers = [asyncio.create_task(send(f"b{i}", 1000 + i, False)) for i in range(30)]
+        await asyncio.sleep(0.025)  # the broadcast is under way, its workers lined up
+        reply = asyncio.create_task(send("reply", 5, True))
+        await asyncio.gather(reply, *workers)
+
+    asyncio.run(go())
+    assert order.index("reply") <= 5  # not behind the 25 or so workers still waiting

@@ -148,7 +148,7 @@ class ReplyQueue:
             return
         chat.busy = True
         try:
-            await self.pacer.wait(chat.chat_id)  # the overall slot, shared with the broadcast
+            await self.pacer.wait(chat.chat_id, first=True)  # the overall slot, ahead of the broadcast
         except BaseException:
             chat.busy = False
             raise
