@@ -131,9 +131,7 @@ class TelegramFrontend:
         close = difflib.get_close_matches(name, list(BY_NAME), n=1)
         hint = f" Did you mean /{close[0]}?" if close else ""
         text = f"Unknown command /{shown(name, 32)}.{hint} /help lists the commands."
-        self.replies.submit(
-            chat.id, [Reply(text)], Urgency.READ, update.effective_user and update.effective_user.id
-        )
+        self.replies.submit(chat.id, [Reply(text)], Urgency.READ, chat.id)  # a private chat: its user
 
     async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
