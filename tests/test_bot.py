@@ -197,7 +197,10 @@ def test_latest_and_chart_send_photos(tmp_path: Path, files):
         assert "Years must be 1 to 26" in ask(server, 4, "/chart japan 99")[0]
 
 
-def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_token_never_reaches_a_log_line(tmp_path: Path, files, fmt: str):
+    from bot.logs import JsonFormatter
+
     records: list[str] = []
 
     class Keep(logging.Handler):
@@ -205,7 +208,9 @@ def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
             records.append(self.format(record))
 
     keep = Keep(logging.DEBUG)
-    keep.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    keep.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(name)s %(levelname)s %(message)s")
+    )
     root = logging.getLogger()
     old = root.level
     root.addHandler(keep)
@@ -223,7 +228,8 @@ def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
         root.removeHandler(keep)
         root.setLevel(old)
     assert len(records) > 50  # it did log, at DEBUG
-    print(f"token test: {len(records)} log lines at DEBUG, {sum(TOKEN in r for r in records)} with the token")
+    leaked = sum(TOKEN in r for r in records)
+    print(f"token test ({fmt}): {len(records)} log lines at DEBUG, {leaked} with the token")
     assert [r for r in records if TOKEN in r or TOKEN.split(":")[1] in r] == []
 
 

@@ -75,11 +75,15 @@ def kind_of(err: BaseException) -> str:
     return f"{type(err).__name__}: {message}"[:200]
 
 
-async def until_telegram_answers(token: str, settings: TelegramSettings) -> None:
-    """Ask the Bot API who we are until it answers; a refused token is a TicAlertError."""
+async def until_telegram_answers(
+    token: str, settings: TelegramSettings, attempted: Callable[[], None] = lambda: None
+) -> None:
+    """Ask the Bot API who we are until it answers (``attempted`` after each try: the process is
+    alive, only waiting); a refused token is a TicAlertError."""
     attempts = Attempts("Telegram unreachable at start-up")
     timeout = settings.request_timeout_seconds
     while True:
+        attempted()
         request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
         bot = Bot(token, base_url=settings.api_url, request=request)
         try:

@@ -17,7 +17,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -31,6 +31,8 @@ from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.chatbot import ChatBot, Reply
+from bot.notify.delivery_watch import DeliveryWatch
+from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.pacer import pacer_for
 from bot.notify.patience import Attempts, kind_of, until_telegram_answers
 from bot.notify.reply_queue import ReplyQueue, Urgency
@@ -41,6 +43,7 @@ from bot.rules.catalogue import Rule
 from bot.store.outbox import NewDelivery, Outbox
 from bot.store.state import Logged, Store
 from bot.store.subscribers import Subscribers
+from bot.telemetry import Telemetry
 from bot.watch.calendar import Calendar
 from bot.watch.outcomes import OperatorEvent
 
@@ -98,8 +101,10 @@ class BotRuntime:
         calendar: Calendar,
         settings: TelegramSettings,
         token: str,
+        telemetry: Telemetry | None = None,
     ):
         self.store, self.rules, self.groups, self.settings = store, tuple(rules), tuple(groups), settings
+        self.telemetry = telemetry
         chats = Subscribers(store.conn)
         health = partial(poller_health, store)
         self.chatbot = ChatBot(
@@ -107,13 +112,15 @@ class BotRuntime:
         )
         self.pacer = pacer_for(settings)  # one budget for the broadcast and the replies
         self.replies = ReplyQueue(self.pacer, chats)
-        self.frontend = TelegramFrontend(self.chatbot, settings, self.replies)
+        self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
-        self.sender = Sender(self.app.bot, Outbox(store.conn), chats, settings, pacer=self.pacer)
+        outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
+        self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread
+        self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread (before Telegram answers)
+        self.background: list[Callable[[], Awaitable[None]]] = []  # tasks in the loop, e.g. the heartbeat
         self.on_stop: list[Callable[[], None]] = []  # run once, at the Application's stop or the end
         self._offered: Panel | None = None
         self.token = token
@@ -136,12 +143,13 @@ class BotRuntime:
     async def post_init(self, app: Application) -> None:
         """After the Application is initialised: register the commands, start the sender, the
         replies and the view's refresh."""
-        await register_commands(app.bot)
+        await register_commands(app.bot, self.settings.admins)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
         self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
+        self._tasks += [self.loop.create_task(make()) for make in self.background]
 
     async def post_stop(self, app: Application) -> None:
         self._halt()  # the poller first: it wakes the sender through this loop
@@ -233,7 +241,8 @@ class BotRuntime:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, task.cancel)
         try:
-            await until_telegram_answers(self.token, self.settings)
+            beat = partial(self.telemetry.beat, BOT_LOOP) if self.telemetry else lambda: None
+            await until_telegram_answers(self.token, self.settings, beat)  # waiting is no stall
             return True
         except asyncio.CancelledError:
             log.info("stopped while waiting for Telegram")

@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -29,6 +30,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import Action, Verdict, classify
@@ -58,7 +60,9 @@ class Sender:
         settings: TelegramSettings,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         pacer: Pacer | None = None,
+        watch: DeliveryWatch | None = None,
     ):
+        self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
         self.bot = bot
         self.outbox = outbox
         self.subscribers = subscribers
@@ -124,17 +128,21 @@ class Sender:
         if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
             return
         await self._set(row, SENDING)
+        api = 0.0  # seconds waiting for the Bot API (not for our own pace)
         try:
             for i, text in enumerate(row.messages):
                 if i < len(row.sent_ids):
                     continue  # sent before a stop
                 await self.pacer.wait(row.chat_id)
+                started = time.monotonic()
                 message_id = await self._send(row, i, text)
+                api += time.monotonic() - started
                 self.pacer.sent(row.chat_id)
                 sent = partial(self.outbox.sent_one, row.id, message_id=message_id, now=self.clock())
                 await self._book(sent)
                 self.sent += 1
             await self._set(row, SENT, detail="")
+            self.watch.finished(row, SENT, api)
         except TelegramError as err:
             await self._answered(row, classify(err))
         except sqlite3.Error:
@@ -142,6 +150,7 @@ class Sender:
         except Exception as err:  # a bug must not stop the others
             log.exception("delivery %s failed", row.id)
             await self._set(row, FAILED, detail=f"{type(err).__name__}: {err}")
+            self.watch.finished(row, FAILED)
 
     async def _edit_ready(self, row: Delivery) -> bool:
         """An edit goes once the message it edits was sent; it fails if that never will be."""
@@ -161,25 +170,32 @@ class Sender:
             case Action.WAIT:
                 self.pacer.pause(verdict.seconds)
                 await self._retry(row, verdict.detail, verdict.seconds)
+                self.watch.retried(row, verdict.detail)
             case Action.BLOCKED:
                 await self._book(lambda: self.subscribers.set_blocked(row.chat_id, True, now))
                 await self._book(lambda: self.outbox.block_chat(row.chat_id, now=now, detail=verdict.detail))
                 log.info("chat %s blocked the bot: its deliveries stop", row.chat_id)
+                self.watch.finished(row, DeliveryState.BLOCKED)
             case Action.MIGRATED if verdict.chat_id is not None:
                 new = verdict.chat_id
                 await self._book(lambda: self.subscribers.migrate(row.chat_id, new, now))
                 await self._book(lambda: self.outbox.move_chat(row.chat_id, to=new))
                 await self._retry(row, verdict.detail, 0)
+                self.watch.retried(row, verdict.detail)
             case Action.UNCHANGED:
                 await self._set(row, SENT, detail="unchanged")
+                self.watch.finished(row, SENT)
             case Action.PLAIN if row.id not in self._plain:
                 self._plain.add(row.id)
                 log.warning("delivery %s refused (%s): plain text, no photo, next", row.id, verdict.detail)
                 await self._retry(row, f"{verdict.detail}; plain text next", 0)
+                self.watch.retried(row, verdict.detail)
             case Action.RETRY if row.attempts + 1 < MAX_ATTEMPTS:
                 await self._retry(row, verdict.detail, min(60.0, 2.0**row.attempts), attempt=True)
+                self.watch.retried(row, verdict.detail)
             case _:
                 await self._set(row, FAILED, detail=verdict.detail)
+                self.watch.finished(row, FAILED)
 
     async def _set(
         self,
