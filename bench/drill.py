@@ -146,14 +146,16 @@ def one_run(
     seed: int,
     transcript: Path | None = None,
     kill_after: float | None = None,
+    term_after: float | None = None,
     faults: bool = False,
     restart: bool = False,
     old_schema: bool = False,
     spread: float = 60.0,
 ) -> dict:
     """One release day. ``kill_after``: kill -9 once that share of chats has its alert, then start
-    again; ``faults``: the Treasury and the Bot API fail at random; ``restart``: stop and start
-    between the headline and the companions; ``old_schema``: start from a schema-2 database."""
+    again; ``term_after``: the same with SIGTERM (a clean stop); ``faults``: the Treasury and the
+    Bot API fail at random; ``restart``: stop and start between the headline and the companions;
+    ``old_schema``: start from a schema-2 database."""
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
     db = tmp / "drill.db"
@@ -201,6 +203,10 @@ def one_run(
             if kill_after is not None:
                 wait(lambda: alerted() >= kill_after * subscribers, 120 + subscribers / 10, 0.02)
                 bot.stop(kill=True)
+                bot.start()
+            if term_after is not None:
+                wait(lambda: alerted() >= term_after * subscribers, 120 + subscribers / 10, 0.02)
+                bot.stop()  # SIGTERM mid-broadcast
                 bot.start()
             if restart:
                 wait(lambda: alerted() >= subscribers, 120 + subscribers / 10)
@@ -250,6 +256,7 @@ def one_run(
             "counts": counts,
             "schema": version,
             "log": tmp / "run.log",
+            "noise": stop_noise(tmp / "run.log"),
         }
         if transcript is not None:
             chat = min(alerts)
@@ -259,6 +266,14 @@ def one_run(
             photo = next(s for s in telegram.sent(chat) if s.method == "sendPhoto")
             transcript.with_suffix(".png").write_bytes(telegram.file_bytes(photo.file_id))
         return result
+
+
+NOISE = ("Task was destroyed but it is pending", "Event loop is closed", "Traceback")
+
+
+def stop_noise(log: Path) -> int:
+    """Lines of the bot's log that say a stop left work behind (or anything raised)."""
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if any(n in line for n in NOISE))
 
 
 def treasury_faults(treasury: FakeTreasury, rng: random.Random, stop: threading.Event) -> None:
@@ -277,7 +292,7 @@ def report(name: str, results: list[dict], interval: float, subscribers: int) ->
             f"{r['chats']}/{subscribers} chats alerted, lost {r['lost']}, "
             f"duplicates {r['duplicates']} (max {r['max_per_chat']} per chat), "
             f"false alerts {r['false']}, edits {r['edits']}, 429s {r['429']}, peak RSS {r['rss']:.0f} MB, "
-            f"schema {r['schema']}, outbox {r['counts']}"
+            f"schema {r['schema']}, outbox {r['counts']}, log lines of a stop left unfinished {r['noise']}"
         )
     firsts = [r["first"] for r in results]
     lasts = [r["last"] for r in results]
@@ -295,7 +310,7 @@ def main() -> int:
         "data_dir", nargs="?", default=str(ROOT.parent / "shared" / "data" / "tic" / "2026-07-01")
     )
     ap.add_argument(
-        "--drill", choices=("latency", "crash", "faults", "restart", "upgrade"), default="latency"
+        "--drill", choices=("latency", "crash", "sigterm", "faults", "restart", "upgrade"), default="latency"
     )
     ap.add_argument("--subscribers", type=int, default=50)
     ap.add_argument("--runs", type=int, default=1)
@@ -313,6 +328,8 @@ def main() -> int:
         kw: dict = {}
         if args.drill == "crash":
             kw["kill_after"] = rng.uniform(0.1, 0.9)
+        elif args.drill == "sigterm":
+            kw["term_after"] = rng.uniform(0.1, 0.9)
         elif args.drill in ("faults", "restart"):
             kw[args.drill] = True
         elif args.drill == "upgrade":

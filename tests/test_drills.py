@@ -45,3 +45,8 @@ def test_restart_between_headline_and_companions_and_an_old_database(tic_dir, ed
     assert r["lost"] == 0 and r["duplicates"] == 0 and r["edits"] >= 1
     r = run(tic_dir, eds, old_schema=True)
     assert r["lost"] == 0 and r["duplicates"] == 0 and r["schema"] == SCHEMA_VERSION
+
+
+def test_sigterm_mid_broadcast_drains_cleanly_and_repeats_nothing(tic_dir, eds):
+    r = drill.one_run(tic_dir, eds, subscribers=80, interval=2.0, seed=7, spread=6.0, term_after=0.3)
+    assert (r["lost"], r["duplicates"], r["noise"]) == (0, 0, 0)

@@ -53,7 +53,7 @@ class Verdict:
 
 
 GONE = ("message to edit not found", "message can't be edited")
-FINAL = ("chat not found", "message is too long", "message caption is too long")
+FINAL = ("chat not found", "too long", "too_long")
 
 
 def classify(error: TelegramError) -> Verdict:

@@ -16,12 +16,11 @@ from collections.abc import Sequence
 
 from bot.data.panel import Panel
 from bot.render.charts import flagged, main_chart
-from bot.render.summary import build_summary
-from bot.render.text import TELEGRAM_LIMIT, event_lines, month_name, render_html, telegram_length
+from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, cut, telegram_length
+from bot.render.summary import ReleaseSummary, build_summary
+from bot.render.text import event_lines, month_name, summary_lines
 from bot.rules.events import Event
 from bot.store.outbox import Delivery, DeliveryKind
-
-CAPTION_LIMIT = 1024
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,8 +60,8 @@ def pack(head: str, blocks: Sequence[str], first_limit: int = CAPTION_LIMIT) -> 
             current = candidate
             continue
         out.append(current)
-        limit = TELEGRAM_LIMIT
-        current = block if telegram_length(block) <= limit else block[: limit - 1] + "…"
+        limit = TEXT_LIMIT
+        current = cut(block, limit)
     out.append(current)
     return out
 
@@ -77,7 +76,7 @@ def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | 
 
 def followup_messages(months: Sequence[str], events: Sequence[Event]) -> list[str]:
     """Text messages (no photo) for events that fire only now that more files are out."""
-    return pack(header(months, len(events), update=True), [event_block(e) for e in events], TELEGRAM_LIMIT)
+    return pack(header(months, len(events), update=True), [event_block(e) for e in events], TEXT_LIMIT)
 
 
 class ReleaseMessages:
@@ -89,7 +88,7 @@ class ReleaseMessages:
         self.months = tuple(months)
         self.panel = panel
         self.summary = build_summary(panel)
-        self.summary_html = render_html(self.summary)
+        self.summary_html = summary_block(self.summary)
         self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
         self._alerts: dict[tuple, tuple[tuple[str, ...], str]] = {}
 
@@ -120,11 +119,23 @@ class ReleaseMessages:
         blocks = [event_block(e) for e in events]
         head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
         if of.kind == DeliveryKind.ALERT:
-            limit = CAPTION_LIMIT if of.chart_id is not None else TELEGRAM_LIMIT
+            limit = CAPTION_LIMIT if of.chart_id is not None else TEXT_LIMIT
             messages = pack(head, [*blocks, *([self.summary_html] if every else [])], limit)
         else:
-            messages = pack(head, blocks, TELEGRAM_LIMIT)
+            messages = pack(head, blocks, TEXT_LIMIT)
         return tuple(messages) if len(messages) == len(of.messages) else None
+
+
+def summary_block(summary: ReleaseSummary) -> str:
+    """The release at a glance, after an alert's events (a chat in summary mode, a channel): the
+    title and the table. It says nothing of the events (the alert above it told them), and it
+    fits one message (the holders table is shortened if it must be)."""
+    for top in (None, 5, 0):
+        title, _blank, *table = summary_lines(summary, top=top)
+        block = f"<b>{html.escape(title)}</b>\n\n<pre>{html.escape(chr(10).join(table))}</pre>"
+        if telegram_length(block) <= TEXT_LIMIT:
+            break
+    return block
 
 
 def plain_text(html_text: str) -> str:

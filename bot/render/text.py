@@ -4,7 +4,7 @@ Both forms say the same thing: the release summary (data month, headline holders
 Foreign Official holdings and net transactions) followed by the events that fire, each with its
 rank in history and, for a holdings move, its net-transaction and valuation parts. The HTML
 form uses only Telegram's subset (<b>, <i>, <pre>), escapes every data string and stays within
-:data:`TELEGRAM_LIMIT`; what does not fit is counted, never silently dropped.
+:data:`TEXT_LIMIT`; what does not fit is counted, never silently dropped.
 
 Figures are $bn as the panel holds them, shown to one decimal ($bn) or one decimal (%).
 """
@@ -18,12 +18,11 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.data.ranking import WindowRank
+from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.render.stories import INFORMATIVE_RANK, headline, month_name, num, ordinal, parts_phrase, rank_phrase
 from bot.render.summary import HolderRow, ReleaseSummary
 from bot.render.wording import note_text
 from bot.rules.events import Event
-
-TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
 
 
 def event_lines(e: Event) -> list[str]:
@@ -123,7 +122,7 @@ def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: 
     return "\n".join(lines)
 
 
-def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
+def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TEXT_LIMIT) -> str:
     """The Telegram message (HTML subset, escaped), within ``limit``.
 
     If everything does not fit, the holders table is shortened, then the least important events
@@ -157,11 +156,6 @@ def _html(summary: ReleaseSummary, events: list[Event], top: int, shown: int) ->
         out.append("No alert fires on this release.")
     out.append(f"\n<pre>{esc(chr(10).join(table))}</pre>")
     return "\n".join(out)
-
-
-def telegram_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _cut(text: str, limit: int) -> str:
