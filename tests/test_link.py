@@ -17,6 +17,14 @@ def link(clock: Clock) -> Link:
     return Link(trip_after=3, first_probe=0.5, max_probe=4.0, clock=clock)
 
 
+def down(clock: Clock) -> Link:
+    """A link that has just gone down (three failures in a row)."""
+    lk = link(clock)
+    for _ in range(3):
+        lk.failed()
+    return lk
+
+
 def test_one_failure_among_answers_keeps_the_link_up():
     c = Clock()
     lk = link(c)
@@ -29,17 +37,13 @@ def test_one_failure_among_answers_keeps_the_link_up():
 
 def test_three_failures_in_a_row_take_it_down():
     c = Clock()
-    lk = link(c)
-    for _ in range(3):
-        lk.failed()
+    lk = down(c)
     assert lk.down_since == 100.0
 
 
 def test_the_first_probe_waits_half_a_second():
     c = Clock()
-    lk = link(c)
-    for _ in range(3):
-        lk.failed()
+    lk = down(c)
     c.now += 0.4
     assert not lk.probe_due()
     c.now += 0.1
@@ -48,9 +52,7 @@ def test_the_first_probe_waits_half_a_second():
 
 def test_one_probe_at_a_time():
     c = Clock()
-    lk = link(c)
-    for _ in range(3):
-        lk.failed()
+    lk = down(c)
     c.now += 1
     lk.probe_started()
     assert not lk.probe_due()
@@ -58,9 +60,7 @@ def test_one_probe_at_a_time():
 
 def test_probes_back_off_up_to_four_seconds():
     c = Clock()
-    lk = link(c)
-    for _ in range(3):
-        lk.failed()
+    lk = down(c)
     waits = []
     for _ in range(6):
         c.now += 10
@@ -75,9 +75,7 @@ def test_probes_back_off_up_to_four_seconds():
 
 def test_failures_while_down_do_not_move_the_outage_start():
     c = Clock()
-    lk = link(c)
-    for _ in range(3):
-        lk.failed()
+    lk = down(c)
     c.now += 5
     lk.failed()
     assert lk.down_since == 100.0
@@ -85,9 +83,7 @@ def test_failures_while_down_do_not_move_the_outage_start():
 
 def test_an_answer_ends_the_outage():
     c = Clock()
-    lk = link(c)
-    for _ in range(3):
-        lk.failed()
+    lk = down(c)
     assert lk.answered() is True
     assert not lk.down
 

@@ -138,35 +138,30 @@ def test_an_edit_of_a_deleted_message_is_a_new_message(server):
     assert sends(server, 1)[1:] == ["sendPhoto <b>second</b>"]
 
 
-def test_a_group_migrated_after_its_alert_gets_the_edit_as_a_new_message(server):
-    desk = Desk(server)
-    desk.chat(-5)
-    alert = desk.alert(-5, "first")
-    desk.run()
-    server.migrated[-5] = -1005  # the bot learns of it only from the 400 of the edit
-    desk.row(-5, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
-    desk.run()
-    assert sends(server, -1005) == ["sendPhoto <b>second</b>"]
-
-
-def test_a_migrated_group_keeps_its_subscription(server):
+def migrated_after_its_alert(server) -> Desk:
+    """Group -5 got its alert, then became supergroup -1005; an edit of the alert is queued."""
     desk = Desk(server)
     desk.chat(-5)
     alert = desk.alert(-5, "first")
     desk.run()
     server.migrated[-5] = -1005
     desk.row(-5, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
+    return desk
+
+
+def test_a_group_migrated_after_its_alert_gets_the_edit_as_a_new_message(server):
+    migrated_after_its_alert(server).run()  # the bot learns of it only from the 400 of the edit
+    assert sends(server, -1005) == ["sendPhoto <b>second</b>"]
+
+
+def test_a_migrated_group_keeps_its_subscription(server):
+    desk = migrated_after_its_alert(server)
     desk.run()
     assert desk.subscribers.get(-1005).active
 
 
 def test_a_migration_told_by_telegram_first_sends_the_edit_to_the_new_chat_at_once(server):
-    desk = Desk(server)
-    desk.chat(-5)
-    alert = desk.alert(-5, "first")
-    desk.run()
-    server.migrated[-5] = -1005
-    desk.row(-5, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
+    desk = migrated_after_its_alert(server)
 
     async def service_message(sender):
         sender.chat_migrated(-5, -1005)
