@@ -10,7 +10,7 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
 * blocked (403) → the chat is marked blocked and its rows stop;
 * migrated → the chat and its unsent rows take the new id, and the row goes again;
 * gone (the message to edit was deleted, or is in the chat as it was before a migration) → the
-  edit becomes a new message in the chat as it is now (with the chart, if the original had one);
+  edit becomes a new text message in the chat as it is now;
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
   more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
 """
@@ -222,15 +222,15 @@ class Courier:
         as_plain = row.id in self._plain
         body = plain_text(text) if as_plain else text
         mode: Any = None if as_plain else ParseMode.HTML
-        chart_id = row.chart_id
         if row.kind == DeliveryKind.EDIT:
             target = self.outbox.get(row.edit_of or 0)
             assert target is not None  # _edit_ready checked it
             if target.chat_id == row.chat_id and row.id not in self._anew:
                 return await self._edit(row.chat_id, target, i, body, mode)
-            chart_id = target.chart_id  # the message is gone: the edit, anew, as the original was
-        if i == 0 and chart_id is not None and not as_plain:
-            return await self._send_photo(row.chat_id, chart_id, body, mode)
+            # the message is gone: the edit's text as a new message (a migrated group still shows
+            # the chart in its history; it only cannot be edited there)
+        elif i == 0 and row.chart_id is not None and not as_plain:
+            return await self._send_photo(row.chat_id, row.chart_id, body, mode)
         msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, allow_paid_broadcast=self.paid)
         return msg.message_id
 
