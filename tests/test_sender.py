@@ -11,6 +11,7 @@ from sender_helpers import ADMIN, Desk, utc_now
 from telegram_server import TelegramServer
 
 from bot.notify.courier import backoff
+from bot.render.alert import anew
 from bot.store.outbox import DeliveryKind, DeliveryState
 
 
@@ -135,7 +136,7 @@ def test_an_edit_of_a_deleted_message_is_a_new_message(server):
     server._messages.pop((1, sent.message_id))  # a user deleted it
     desk.row(1, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
     desk.run()
-    assert sends(server, 1)[1:] == ["sendMessage <b>second</b>"]
+    assert sends(server, 1)[1:] == [f"sendMessage {anew('<b>second</b>')}"]
 
 
 def migrated_after_its_alert(server) -> Desk:
@@ -151,7 +152,7 @@ def migrated_after_its_alert(server) -> Desk:
 
 def test_a_group_migrated_after_its_alert_gets_the_edit_as_a_new_message(server):
     migrated_after_its_alert(server).run()  # the bot learns of it only from the 400 of the edit
-    assert sends(server, -1005) == ["sendMessage <b>second</b>"]
+    assert sends(server, -1005) == [f"sendMessage {anew('<b>second</b>')}"]
 
 
 def test_a_migrated_group_keeps_its_subscription(server):

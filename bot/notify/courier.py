@@ -34,7 +34,7 @@ from bot.notify.link import Link
 from bot.notify.pacer import Pacer
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import Action, Verdict, classify
-from bot.render.alert import plain_text
+from bot.render.alert import anew, plain_text
 from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, Outbox
 from bot.store.subscribers import Subscribers
 
@@ -229,6 +229,8 @@ class Courier:
                 return await self._edit(row.chat_id, target, i, body, mode)
             # the message is gone: the edit's text as a new message (a migrated group still shows
             # the chart in its history; it only cannot be edited there)
+            if i == 0:
+                body = plain_text(anew(text)) if as_plain else anew(text)
         elif i == 0 and row.chart_id is not None and not as_plain:
             return await self._send_photo(row.chat_id, row.chart_id, body, mode)
         msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, allow_paid_broadcast=self.paid)

@@ -138,6 +138,12 @@ def summary_block(summary: ReleaseSummary) -> str:
     return block
 
 
+def anew(first: str) -> str:
+    """The first message of an edit sent as a new message (the message it corrects was deleted,
+    or stayed behind when the group became a supergroup): said to be an update."""
+    return f"<i>Updated (the earlier message could not be edited):</i>\n{first}"
+
+
 def plain_text(html_text: str) -> str:
     """A Telegram HTML message as plain text (tags dropped, entities decoded): the fallback when
     Telegram refuses the HTML."""
