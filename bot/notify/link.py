@@ -4,8 +4,9 @@ Any answer from Telegram (a message sent, or an error Telegram itself gave) mean
 up. A network error, a timeout or a 5xx is a failure; after ``trip_after`` failures in a row
 (a single failure among successes is one chat's bad luck, retried on its own) the link is
 **down**: the sender starts no delivery, and one cheap probe (``getMe``) goes after
-``first_probe`` seconds, then at doubling intervals up to ``max_probe``. The first answer
-brings the link up and every delivery resumes at once. The clock is passed in.
+``first_probe`` seconds, then at doubling intervals up to ``max_probe`` (a second: the rows wait
+on it, and a ``getMe`` a second costs Telegram nothing). The first answer brings the link up and
+every delivery resumes at once. The clock is passed in.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Link:
         *,
         trip_after: int = 3,
         first_probe: float = 0.5,
-        max_probe: float = 4.0,
+        max_probe: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.trip_after = trip_after

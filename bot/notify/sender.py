@@ -35,7 +35,7 @@ from bot.notify.courier import Courier
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
-from bot.notify.telegram_errors import Action, classify
+from bot.notify.telegram_errors import NETWORK, Action, classify
 from bot.store.db import iso
 from bot.store.outbox import NewDelivery, Outbox
 from bot.store.subscribers import Subscribers
@@ -103,11 +103,15 @@ class Sender:
             await self._drain()
 
     async def _recover(self, stop: asyncio.Event) -> bool:
+        """Rows a stop left 'sending' go back to 'pending' (waiting while the database refuses)."""
+        told = False
         while not stop.is_set():
             try:
                 recovered = self.outbox.recover()
             except sqlite3.Error as err:  # another process holds the write lock, or the disk is full
-                log.warning("outbox recovery waits: %s", err)
+                if not told:
+                    log.warning("outbox recovery waits for the database: %s", err)
+                    told = True
                 await asyncio.sleep(1.0)
                 continue
             if recovered:
@@ -193,7 +197,7 @@ class Sender:
             return
         if not outage.resumed:
             outage.resumed = True
-            n = self.outbox.retry_now(detail_prefix="network:")
+            n = self.outbox.retry_now(detail_prefix=NETWORK)
             log.warning("the Bot API answers again: %d deliveries waiting out a network error resume", n)
         if not outage.told:
             self._outage = None
