@@ -41,7 +41,6 @@ class DeliveryState(StrEnum):
     BLOCKED = "blocked"
 
 
-UNSENT = (DeliveryState.PENDING, DeliveryState.SENDING)
 OPERATOR_RELEASE = "op"  # the release column of operator rows
 TEST_RELEASE = "test"  # and of test alerts (they are not part of what a chat was told)
 RELEASE_KINDS = "('alert', 'followup', 'edit')"  # SQL: the rows of a release's broadcast
