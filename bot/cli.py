@@ -182,7 +182,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.render.export import to_csv
-    from bot.render.text import event_line
+    from bot.render.text import backtest_text
     from bot.rules.backtest import backtest
     from bot.rules.catalogue import load_rules
     from bot.rules.overrides import parse_settings
@@ -205,12 +205,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.csv:
         sys.stdout.write(to_csv(events))
         return 0
-    print(
-        f"Backtest {args.start or '2000-01'}..{args.end or panel.latest()}: {len(events)} events; "
-        "each month sees only data up to that month (today's vintage of history)"
-    )
-    for e in events:
-        print(event_line(e))
+    print(backtest_text(events, args.start or "2000-01", args.end or str(panel.latest())))
     return 0
 
 

@@ -64,6 +64,17 @@ def rule(text: str, groups: tuple[Group, ...] = (JC,)) -> Rule:
 
 TEST_RULES = """
 [[rule]]
+id = "since"
+description = "largest 1-month rise in years"
+kind = "largest_since"
+entities = ["@groups", "@major"]
+basis = "holdings"
+window = 1
+direction = "increase"
+threshold = 1
+severity = "info"
+
+[[rule]]
 id = "drop"
 description = "3-month decline"
 kind = "change"

@@ -70,8 +70,8 @@ def test_set_answers_with_history_and_bad_values_change_nothing(tmp_path: Path, 
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
         ask(server, 7, "/start")
         (reply,) = ask(server, 7, "/set holdings-3m-drop 100")
-        assert "threshold 100 for this chat (default 50)" in reply
-        assert "would have fired on 21 release(s)" in reply
+        assert "threshold 100bn for this chat (default 50bn)" in reply
+        assert "would have fired on 8 release(s)" in reply  # episodes: a window told when it deepens
         assert "Oct 2022" in reply or "Nov 2022" in reply or "Dec 2024" in reply
         for bad, expected in [
             ("/set holdings-3m-drop abc", "is not a number"),
@@ -141,10 +141,31 @@ def test_buttons_switch_rules_and_membership_keeps_state(tmp_path: Path):
         ask(server, 3, "/rules")
         message = server.sent(3)[-1]
         labels = [b[0]["text"] for b in message.reply_markup["inline_keyboard"]]
-        assert "✅ holdings-3m-drop" in labels and "⬜ multi-year-high" in labels
+        assert "✅ holdings-3m-drop" in labels and "✅ multi-year-high" in labels  # on by default (issue 16)
+        shown = (message.plain or message.text or "").splitlines()
+        for line in (  # the story rules of issue 16, each with what its threshold counts
+            "• largest-1m-decline [notable] — threshold 3 years; floor 25bn",
+            "• largest-1m-increase [info] — threshold 5 years; floor 25bn",
+            "• largest-3m-decline [notable] — threshold 5 years; floor 40bn",
+            "• largest-3m-increase [info] — threshold 5 years; floor 40bn",
+            "• multi-year-low [notable] — threshold 2 years",
+            "• multi-year-high [info] — threshold 3 years",
+            "• record-1m-net-selling [notable] — threshold top 1; floor 25bn",
+            "• record-1m-net-buying [info] — threshold top 1; floor 25bn",
+            "• record-3m-increase [notable] — threshold top 1; floor 50bn",
+            "• holdings-rise-streak [info] — threshold 12 months; floor 50bn",
+            "• holdings-3m-drop [notable] — threshold 50bn; floor 50bn",
+            "• holdings-12m-drop-pct [info] — threshold 25%; floor 25bn",
+        ):
+            assert line in shown, line
         server.callback(3, "toggle:holdings-3m-drop", message.message_id)
         server.wait_for(lambda s: settings_of(tmp_path / "s.db", 3).rules.get("holdings-3m-drop"), timeout=10)
         assert settings_of(tmp_path / "s.db", 3).rules["holdings-3m-drop"].enabled is False
+
+        def labels_now(s: TelegramServer) -> list[str]:
+            return [b[0]["text"] for b in s.message(3, message.message_id)["reply_markup"]["inline_keyboard"]]
+
+        assert server.wait_for(lambda s: "⬜ holdings-3m-drop" in labels_now(s), timeout=10)
         server.my_chat_member(3, "kicked")
         server.wait_for(lambda s: settings_of(tmp_path / "s.db", 3).blocked, timeout=10)
         server.my_chat_member(3, "member", old_status="kicked")

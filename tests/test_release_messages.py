@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render.alert import ReleaseMessages, summary_block
+from bot.render.alert import ReleaseMessages
 from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 from bot.render.summary import build_summary
+from bot.render.text import summary_html
 from bot.rules.release import ReleaseCandidates
 
 
@@ -31,8 +32,8 @@ def test_the_summary_after_an_alert_does_not_say_no_alert_fires(messages, events
     assert not any("No alert fires" in t for t in texts)
 
 
-def test_the_summary_block_fits_one_message(real_panel):
-    assert telegram_length(summary_block(build_summary(real_panel))) <= TEXT_LIMIT
+def test_the_summary_fits_one_message(real_panel):
+    assert telegram_length(summary_html(build_summary(real_panel))) <= TEXT_LIMIT
 
 
 def test_the_caption_fits_a_caption(messages, events):

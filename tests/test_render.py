@@ -117,7 +117,9 @@ def test_check_prints_events_json_and_writes_charts(tic_dir, tmp_path, capsys):
 def test_check_text_is_the_message(tic_dir, capsys):
     assert main(["check", "--data-dir", str(tic_dir)]) == 0
     out = capsys.readouterr().out
-    assert "Events (" in out and "Japan + China holdings fell 58.7bn in three months" in out
+    assert (
+        "Events (" in out and "Japan + China holdings fell 58.7bn (3.1% of holdings) in three months" in out
+    )
 
 
 def test_backtest_command(tic_dir, capsys):
@@ -134,7 +136,8 @@ def test_backtest_command(tic_dir, capsys):
     ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Japan + China holdings fell a record 227.6bn in three months (end-Jul → end-Oct 2022)" in out
+    assert "Japan + China holdings fell a record 227.6bn (10.5% of holdings) in three months" in out
+    assert "(end-Jul → end-Oct 2022)" in out
     assert (
         "net transactions in bonds & notes -29.6 "
         "(Form S, net notes & bonds; Japan -46.5, China, Mainland +16.9)" in out

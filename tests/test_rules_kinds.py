@@ -29,19 +29,21 @@ severity = "notable"
 
 
 def jc_panel():
-    # Japan falls 25 over Apr-Jun; China is flat: the group falls 25 too.
+    # Japan falls 30 over Nov-Jan, then 10, 15 and 25 over the windows to Apr, May and Jun (each
+    # further than the overlapping windows before it); China is flat: the group falls 25 too.
     return panel(
         {
-            "Japan": [100, 100, 100, 80, 70, 75],
-            "China, Mainland": [50, 50, 50, 50, 50, 50],
-            "Grand Total": [400, 400, 400, 380, 370, 375],
+            "Japan": [130, 100, 100, 100, 100, 100, 90, 85, 75],
+            "China, Mainland": [50] * 9,
+            "Grand Total": [430, 400, 400, 400, 400, 400, 390, 385, 375],
         },
         {
-            ("Japan", "net"): [0, 0, 0, -8, -4, 2],
-            ("China, Mainland", "net"): [0, 0, 0, 1, 1, 1],
-            ("Japan", "lt_valuation"): [0, 0, 0, -9, -3, 1],
-            ("China, Mainland", "lt_valuation"): [0, 0, 0, -1, -1, -1],
+            ("Japan", "net"): [0, 0, 0, 0, 0, 0, -8, -4, 2],
+            ("China, Mainland", "net"): [0, 0, 0, 0, 0, 0, 1, 1, 1],
+            ("Japan", "lt_valuation"): [0, 0, 0, 0, 0, 0, -9, -3, 1],
+            ("China, Mainland", "lt_valuation"): [0, 0, 0, 0, 0, 0, -1, -1, -1],
         },
+        start="2019-10",
     )
 
 
@@ -56,7 +58,7 @@ def test_change_fires_once_for_the_group_with_parts_and_rank():
         10.0,
     )
     assert e.suppressed == ("Japan",)  # inhibition: Japan's own -25 is the same story
-    assert e.rank == Rank(2, 3, "2020-04", "2020-06", (-30.0, "2020-05"))
+    assert e.rank == Rank(2, 4, "2020-01", "2020-06", (-30.0, "2020-01"))
     assert rank_what(e) == "3-month decline"
     net, valuation, other = e.parts
     assert net == Part(NET_TOTAL, -7.0, "SLT Table 3", (("Japan", -10.0), ("China, Mainland", 3.0)))
@@ -176,19 +178,20 @@ def test_streak_counts_consecutive_months():
 
 
 def test_multi_year_low_says_since_when():
-    levels = [90] + [100 + i for i in range(19)] + [95, 89]
-    p = panel({"China, Mainland": levels, "Japan": [500] * 22})
+    # a $1tn holder: its horizon is 2 years (a smaller one needs longer, bot.rules.rarity.horizon)
+    levels = [900] + [1000 + 10 * i for i in range(30)] + [950, 890]
+    p = panel({"China, Mainland": levels, "Japan": [5000] * 33})
     low = rule(
         'id = "low"\ndescription = "low"\nkind = "multi_year"\nentities = ["@major"]\n'
         'basis = "holdings"\ndirection = "low"\nthreshold = 1.5\nseverity = "notable"\n'
     )
     events = backtest(p, [low], "2020-01")
-    # Sep 2021: 95, lowest since Jan 2020 (20 months); Oct 2021: 89, lowest in all 21 months of history
+    # Aug 2022: 950, lowest since Jan 2020 (31 months); Sep 2022: 890, lowest in all 33 months
     assert [(e.end, e.value, e.metric, e.extreme_since) for e in events] == [
-        ("2021-09", 95.0, round(20 / 12, 6), "2020-01"),
-        ("2021-10", 89.0, 1.75, None),
+        ("2022-08", 950.0, round(31 / 12, 6), "2020-01"),
+        ("2022-09", 890.0, round(32 / 12, 6), None),
     ]
-    assert [e.end for e in backtest(p, [low], "2020-01", overrides={"low": Override(1.7)})] == ["2021-10"]
+    assert [e.end for e in backtest(p, [low], "2020-01", overrides={"low": Override(2.6)})] == ["2022-09"]
 
 
 def test_rank_change_names_who_was_passed():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from rule_panels import JC, months, panel, parsed, rule
+from rule_panels import JC, panel, parsed, rule
 
 from bot.data.panel import build_panel
 from bot.data.parse import Break
@@ -141,10 +141,11 @@ def test_a_persisting_low_is_told_when_it_starts_and_when_it_deepens():
         'id = "low"\ndescription = "low"\nkind = "multi_year"\nentities = ["@major"]\nbasis = "holdings"\n'
         'direction = "low"\nthreshold = 1\nseverity = "notable"\n'
     )
-    x = [200.0] * 14 + [100.0 - 0.5 * i for i in range(20)]  # a new low every month, 0.5% deeper each
-    got = [e.end for e in backtest(panel({"China, Mainland": x, "Japan": [900.0] * 34}), [low], "2020-01")]
-    assert got[0] == months(15)[-1]  # told when it starts
-    assert 1 < len(got) <= 4  # and again only when 3% deeper than the last year's low, not 20 times
+    # a $1tn holder rises for four years, then falls back: 1108 (lowest since Nov 2020), 1102
+    # (lower, but still since Nov 2020), 1120 (higher), 1050 (lowest since Jun 2020)
+    x = [1000.0 + 10 * i for i in range(48)] + [1108.0, 1102.0, 1120.0, 1050.0]
+    got = backtest(panel({"China, Mainland": x, "Japan": [5000.0] * 52}), [low], "2020-01")
+    assert [(e.end, e.extreme_since) for e in got] == [("2024-01", "2020-11"), ("2024-04", "2020-06")]
 
 
 def test_a_streak_is_told_at_milestones_not_every_month():

@@ -9,8 +9,27 @@ from bot.notify.selection import overrides_for
 from bot.render.text import headline, month_name
 from bot.rules.catalogue import Rule
 from bot.rules.history import RuleHistory
+from bot.rules.kinds import KindName
 from bot.rules.overrides import threshold_for
 from bot.store.subscribers import FOREVER, Chat
+
+# what a kind's threshold counts, as /rules and /set show it ("threshold 3 years")
+THRESHOLD_UNITS = {
+    KindName.RECORD: "",
+    KindName.LARGEST_SINCE: " years",
+    KindName.OFFICIAL_SELLING: "bn",
+    KindName.STREAK: " months",
+    KindName.MULTI_YEAR: " years",
+    KindName.RANK_CHANGE: " place(s)",
+}
+
+
+def threshold_words(rule: Rule, value: float) -> str:
+    """A threshold with what it counts: "50bn", "25%", "3 years", "12 months", "top 1"."""
+    if rule.spec.name == KindName.RECORD:
+        return f"top {value:g}"
+    unit = THRESHOLD_UNITS.get(rule.spec.name, "%" if rule.unit == "pct" else "bn")
+    return f"{value:g}{unit}"
 
 
 def rule_state(chat: Chat, rule: Rule, today: dt.date) -> str:
@@ -22,8 +41,11 @@ def rule_state(chat: Chat, rule: Rule, today: dt.date) -> str:
     value = threshold_for(rule, overrides_for(chat, [rule], today))
     if value is None:
         return "off" + ("" if rule.enabled else " (off by default)")
-    default = f"default {rule.threshold:g}" + ("" if rule.enabled else ", off by default")
-    text = f"threshold {value:g}" + (f" ({default})" if value != rule.threshold or not rule.enabled else "")
+    default = f"default {threshold_words(rule, rule.threshold)}" + (
+        "" if rule.enabled else ", off by default"
+    )
+    shown = f" ({default})" if value != rule.threshold or not rule.enabled else ""
+    text = f"threshold {threshold_words(rule, value)}{shown}"
     floor = setting.floor if setting and setting.floor is not None else rule.floor
     if floor or (setting and setting.floor is not None):
         text += f"; floor {floor:g}bn" + (f" (default {rule.floor:g}bn)" if floor != rule.floor else "")

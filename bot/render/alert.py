@@ -1,9 +1,12 @@
 """The release-day alert as Telegram shows it: a photo caption (≤ 1,024) and, after it, text.
 
-The caption holds the release's header and as many events as fit, biggest first; the events
-that do not fit follow, in order, as text messages of at most 4,096 characters each. Nothing is
-dropped. All data strings are HTML-escaped; only <b> and <i> are used. :class:`ReleaseMessages`
-renders one release's alerts, follow-ups and edits for every chat, each distinct one once.
+A story is a release's events on one holder (:class:`~bot.rules.events.Story`): its rarest claim
+leads, the others follow in the same block. The caption holds the release's header and as many
+of its :data:`TOLD` rarest stories as fit, the lead first; those that do not fit follow, in
+order, as text messages of at most 4,096 characters each, and a last line says how many more
+/latest shows. All data strings are HTML-escaped; only <b> and <i> are used.
+:class:`ReleaseMessages` renders one release's alerts, follow-ups and edits for every chat, each
+distinct one once.
 """
 
 from __future__ import annotations
@@ -17,25 +20,23 @@ from collections.abc import Sequence
 from bot.data.panel import Panel
 from bot.render.charts import flagged, main_chart
 from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, cut, telegram_length
-from bot.render.summary import ReleaseSummary, build_summary
-from bot.render.text import event_lines, month_name, summary_lines
-from bot.rules.events import Event
+from bot.render.stories import TOLD
+from bot.render.summary import build_summary
+from bot.render.text import month_name, story_html, summary_html
+from bot.rules.events import Event, Story, stories
 from bot.store.outbox import Delivery, DeliveryKind
 
 
 @functools.lru_cache(maxsize=4096)
-def event_block(e: Event) -> str:
-    """One event in HTML: the headline in bold, then its rank, parts and notes (no rule line).
-
-    Cached: at a hand-over thousands of chats share the same few events."""
-    lines = event_lines(e)[:-1]
-    return "\n".join([f"• <b>{html.escape(lines[0])}</b>", *(html.escape(x) for x in lines[1:])])
+def story_block(s: Story) -> str:
+    """One story in HTML (cached: at a hand-over thousands of chats share the same few)."""
+    return story_html(s)
 
 
 @functools.lru_cache(maxsize=4096)
 def event_digest(e: Event) -> str:
     """What a reader sees of an event: when it changes (a companion file adds its parts), edit."""
-    return hashlib.sha256(event_block(e).encode()).hexdigest()[:16]
+    return hashlib.sha256(story_block(Story((e,))).encode()).hexdigest()[:16]
 
 
 def header(months: Sequence[str], count: int, update: bool = False) -> str:
@@ -66,17 +67,42 @@ def pack(head: str, blocks: Sequence[str], first_limit: int = CAPTION_LIMIT) -> 
     return out
 
 
+def alert_blocks(events: Sequence[Event], extra: str | None = None) -> list[str]:
+    """An alert's blocks: the :data:`TOLD` rarest stories, lead first, then how many more
+    /latest shows, then ``extra`` (a summary-mode chat's release summary)."""
+    told, more = rarest(stories(events))
+    blocks = [story_block(s) for s in told]
+    if more:
+        blocks.append(f"… and {more} more: /latest")
+    return [*blocks, *([extra] if extra else [])]
+
+
+def rarest(told: Sequence[Story]) -> tuple[list[Story], int]:
+    """The :data:`TOLD` rarest stories of each release month (a release that adds two months
+    tells both), and how many are left for /latest."""
+    count: dict[str, int] = {}
+    shown = []
+    for s in told:
+        count[s.lead.release] = count.get(s.lead.release, 0) + 1
+        if count[s.lead.release] <= TOLD:
+            shown.append(s)
+    return shown, len(told) - len(shown)
+
+
 def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | None = None) -> list[str]:
-    """[caption, text, …]: the photo's caption then the text messages that follow it."""
-    blocks = [event_block(e) for e in events]
-    if extra:
-        blocks.append(extra)
-    return pack(header(months, len(events)), blocks)
+    """[caption, text, …]: the photo's caption then the text messages that follow it
+    (:func:`alert_blocks`); the header counts the stories."""
+    return pack(header(months, len(stories(events))), alert_blocks(events, extra))
+
+
+def followup_blocks(events: Sequence[Event]) -> list[str]:
+    """A follow-up's blocks: every story of the events that fire only now."""
+    return [story_block(s) for s in stories(events)]
 
 
 def followup_messages(months: Sequence[str], events: Sequence[Event]) -> list[str]:
     """Text messages (no photo) for events that fire only now that more files are out."""
-    return pack(header(months, len(events), update=True), [event_block(e) for e in events], TEXT_LIMIT)
+    return pack(header(months, len(stories(events)), update=True), followup_blocks(events), TEXT_LIMIT)
 
 
 class ReleaseMessages:
@@ -88,7 +114,7 @@ class ReleaseMessages:
         self.months = tuple(months)
         self.panel = panel
         self.summary = build_summary(panel)
-        self.summary_html = summary_block(self.summary)
+        self.summary_html = summary_html(self.summary)  # says nothing about alerts: they precede it
         self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
         self._alerts: dict[tuple, tuple[tuple[str, ...], str]] = {}
 
@@ -115,27 +141,18 @@ class ReleaseMessages:
         that gets every release stays last, after the events).
 
         None when the edit would not fit the same number of messages (then the reader keeps the
-        first version: it said nothing wrong, it only lacked a part that is now known)."""
-        blocks = [event_block(e) for e in events]
+        first version: it said nothing wrong, it only lacked a part that is now known), or when it
+        reads as the delivery did (an event changed that the alert does not tell: beyond its
+        :data:`TOLD` stories)."""
         head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
         if of.kind == DeliveryKind.ALERT:
             limit = CAPTION_LIMIT if of.chart_id is not None else TEXT_LIMIT
-            messages = pack(head, [*blocks, *([self.summary_html] if every else [])], limit)
+            messages = pack(head, alert_blocks(events, self.summary_html if every else None), limit)
         else:
-            messages = pack(head, blocks, TEXT_LIMIT)
-        return tuple(messages) if len(messages) == len(of.messages) else None
-
-
-def summary_block(summary: ReleaseSummary) -> str:
-    """The release at a glance, after an alert's events (a chat in summary mode, a channel): the
-    title and the table. It says nothing of the events (the alert above it told them), and it
-    fits one message (the holders table is shortened if it must be)."""
-    for top in (None, 5, 0):
-        title, _blank, *table = summary_lines(summary, top=top)
-        block = f"<b>{html.escape(title)}</b>\n\n<pre>{html.escape(chr(10).join(table))}</pre>"
-        if telegram_length(block) <= TEXT_LIMIT:
-            break
-    return block
+            messages = pack(head, followup_blocks(events), TEXT_LIMIT)
+        if len(messages) != len(of.messages) or tuple(messages) == of.messages:
+            return None
+        return tuple(messages)
 
 
 def anew(first: str) -> str:

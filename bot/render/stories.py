@@ -10,10 +10,15 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.render.wording import part_label, rank_what
-from bot.rules.events import Event, Part
+from bot.rules.events import LT_HOLDINGS_CHANGE, VALUATION_LT, Event, Part
 from bot.rules.kinds import KINDS, Claim, KindName
 
+TOLD = 5  # stories a release alert tells, rarest first; the rest: check --verbose and /latest
+SINCE_YEARS = 2  # a move that is not a record is worded "largest since <date>" from 2 years
 INFORMATIVE_RANK = 3  # a rank is worded only when it is news: the largest, 2nd or 3rd largest
+# ... and only over 5 years of history or more, as the record rules ask (min_history 60): Foreign
+# Official's net flows start with SLT Table 3 in 2023-02, and "the largest since 2023-02" is no record
+RANKED_HISTORY = 60  # months
 SOURCE_LABEL = {
     "Form S": "Form S, net notes & bonds",
     "SLT Table 3": "SLT Table 3",
@@ -52,6 +57,11 @@ def span(e: Event) -> str:
     return f"end-{first} → end-{end.strftime('%b %Y')}"
 
 
+def months_between(first: str, last: str) -> int:
+    """Months first..last, both counted."""
+    return (pd.Period(last, "M") - pd.Period(first, "M")).n + 1
+
+
 def months_word(n: int) -> str:
     words = {1: "one month", 2: "two months", 3: "three months", 6: "six months", 12: "twelve months"}
     return words.get(n, f"{n} months")
@@ -65,57 +75,99 @@ BASIS_WORDS = {HOLDINGS: "holdings", LT_HOLDINGS: "bonds & notes holdings", ST_H
 
 def headline(e: Event) -> str:
     """One sentence: who, what basis, how much, over which window (:data:`HEADLINES`)."""
-    return HEADLINES[KindName(e.kind)](e)
+    claim = KINDS[e.kind].claim
+    joined = claim == Claim.STREAK or (claim == Claim.MOVE and e.basis == LT_NET)
+    return f"{e.entity}{': ' if joined else ' '}{clause(e)}"
 
 
-def _level(e: Event) -> str:
-    word = "lowest" if e.direction == "low" else "highest"
+def clause(e: Event, level: bool = True) -> str:
+    """The headline without its holder: what a story's other claims say after its lead
+    ("record net sales of notes & bonds of 27.9bn (Oct–Dec 2024)"). ``level``: state the holdings
+    level (False when the story has said it already)."""
+    return HEADLINES[KindName(e.kind)](e, level)
+
+
+def states_level(e: Event) -> bool:
+    """Does the event's clause state the holdings level (a low/high, a rank change, a move that
+    ends at a level rare enough to say, :func:`at_level`)?"""
+    return KINDS[e.kind].claim in (Claim.LEVEL, Claim.RANK) or bool(at_level(e))
+
+
+def at_level(e: Event) -> str:
+    """ ", to 652.3bn, the lowest since Sep 2008": where a holdings move ends, when that level is
+    the lowest (a decline) or highest (a rise) in :data:`SINCE_YEARS` or more, or a record."""
+    if e.level_since is None or e.level is None or e.level_since[0] < SINCE_YEARS:
+        return ""
+    word, month = ("low" if e.value < 0 else "high"), e.level_since[1]
+    when = f"the {word}est since {month_name(month)}" if month else f"a record {word}"
+    return f", to {num(e.level, sign=False)}bn, {when}"
+
+
+def level_said(e: Event) -> tuple[str, str, str | None] | None:
+    """The low/high an event states (basis, low or high, since when), to say it once a story."""
+    if KINDS[e.kind].claim == Claim.LEVEL:
+        return (e.basis, e.direction, e.extreme_since)
+    if at_level(e) and e.level_since is not None:
+        return (e.basis, "low" if e.value < 0 else "high", e.level_since[1])
+    return None
+
+
+def _level(e: Event, level: bool) -> str:
+    word = "low" if e.direction == "low" else "high"
     years = f"{e.metric:.1f}".rstrip("0").rstrip(".")
     when = (
-        f"since {month_name(e.extreme_since)} ({years} years)"
+        f"{word}est since {month_name(e.extreme_since)} ({years} years)"
         if e.extreme_since
-        else f"in the available history ({years} years)"
+        else f"a record {word} ({years} years of data)"
     )
     what = BASIS_WORDS.get(e.basis, "")
-    return f"{e.entity} {what} at {num(e.value, sign=False)}bn in {month_name(e.end)}: {word} {when}"
+    if not level:
+        return f"{what} at the {when}" if e.extreme_since else f"{what} at {when}"
+    return f"{what} at {num(e.value, sign=False)}bn in {month_name(e.end)}: {when}"
 
 
-def _rank_change(e: Event) -> str:
+def _rank_change(e: Event, level: bool) -> str:
     moved = "rose" if (e.rank_to or 0) < (e.rank_from or 0) else "fell"
     verb = "passing" if moved == "rose" else "passed by"
     passed = f", {verb} {', '.join(e.passed)}" if e.passed else ""
+    size = f"; {num(e.value, sign=False)}bn" if level else ""
     return (
-        f"{e.entity} {moved} to {ordinal(e.rank_to or 0)} largest holder in {month_name(e.end)} "
-        f"(from {ordinal(e.rank_from or 0)}; {num(e.value, sign=False)}bn){passed}"
+        f"{moved} to {ordinal(e.rank_to or 0)} largest holder in {month_name(e.end)} "
+        f"(from {ordinal(e.rank_from or 0)}{size}){passed}"
     )
 
 
-def _streak(e: Event) -> str:
+def _streak(e: Event, level: bool) -> str:
     if e.basis == LT_NET:
         side = "sellers" if e.direction == "decline" else "buyers"
         doing = f"net {side} of notes & bonds"
     else:
         doing = f"{BASIS_WORDS.get(e.basis, '')} {'fell' if e.direction == 'decline' else 'rose'}"
     run = f"for the {ordinal(e.streak or 0)} month running"
-    return f"{e.entity}: {doing} {run} ({span(e)}, {num(e.value)}bn in all)"
+    return f"{doing} {run} ({span(e)}, {num(e.value)}bn in all)"
 
 
-def _move(e: Event) -> str:
+def _move(e: Event, level: bool) -> str:
     amount = f"{abs(e.value):,.1f}%" if e.unit == "pct" else f"{abs(e.value):,.1f}bn"
     is_record = KINDS[e.kind].says_record and e.rank is not None and e.rank.rank == 1
     if e.basis == LT_NET:
         verb = "net sales" if e.value < 0 else "net purchases"
-        return f"{e.entity}: {'record ' if is_record else ''}{verb} of notes & bonds of {amount} ({span(e)})"
+        return f"{'record ' if is_record else ''}{verb} of notes & bonds of {amount} ({span(e)})"
     verb = "fell" if e.value < 0 else "rose"
     what = BASIS_WORDS.get(e.basis, "")
     verb += " a record" if is_record else ""
-    return f"{e.entity} {what} {verb} {amount} in {months_word(e.window)} ({span(e)})"
+    start = None if e.level is None else e.level - e.value  # the holder's size before the move
+    share = f" ({abs(e.value) / start:.1%} of holdings)" if e.unit == "bn" and start and start > 0 else ""
+    return f"{what} {verb} {amount}{share} in {months_word(e.window)} ({span(e)})" + (
+        at_level(e) if level else ""
+    )
 
 
-# the English of each kind's headline: one table, one row per kind
-HEADLINES: dict[KindName, Callable[[Event], str]] = {
+# the English of each kind's clause (its headline after the holder): one table, one row per kind
+HEADLINES: dict[KindName, Callable[[Event, bool], str]] = {
     KindName.CHANGE: _move,
     KindName.RECORD: _move,
+    KindName.LARGEST_SINCE: _move,
     KindName.OFFICIAL_SELLING: _move,
     KindName.STREAK: _streak,
     KindName.MULTI_YEAR: _level,
@@ -124,12 +176,22 @@ HEADLINES: dict[KindName, Callable[[Event], str]] = {
 
 
 def rank_phrase(e: Event) -> str | None:
-    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11" """
+    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11", or for a
+    move that is not a record, "largest monthly decline since Oct 2022 (4th largest of 316 since
+    2000-01)" """
     r = e.rank
-    if r is None or r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
+    if r is None or months_between(r.since, r.until) < RANKED_HISTORY:
+        return None
+    streak = KINDS[e.kind].claim == Claim.STREAK
+    if r.rank > 1 and e.extreme_since and e.rarity >= SINCE_YEARS:  # "largest since <date>"
+        place = ordinal(r.rank) + (" longest" if streak else " largest")
+        word = "longest" if streak else "largest"
+        return (
+            f"{word} {rank_what(e)} since {month_name(e.extreme_since)} ({place} of {r.of} since {r.since})"
+        )
+    if r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
         return None
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    streak = KINDS[e.kind].claim == Claim.STREAK
     if streak:
         place = "longest" if r.rank == 1 else f"{ordinal(r.rank)} longest"
     what = rank_what(e)
@@ -150,17 +212,29 @@ def rank_phrase(e: Event) -> str | None:
 
 
 def parts_phrase(parts: Sequence[Part]) -> str | None:
-    """ "net transactions in bonds & notes −29.6 (Form S: Japan −46.5, China, Mainland +16.9); …" """
+    """ "of which: net transactions in bonds & notes −29.6 (Form S: Japan −46.5, China, Mainland
+    +16.9); …" for a holdings move. Net transactions are not made of prices and the stock: for
+    them, what the holdings did beside ("change in bonds & notes holdings −96.5 (SLT Table 5), of
+    which valuation −52.6 (SLT Table 3)")."""
     if not parts:
         return None
-    out = []
-    for p in parts:
-        detail = []
-        if p.source and not p.derived:
-            detail.append(SOURCE_LABEL.get(p.source, p.source))
-        if p.derived:
-            detail.append("remainder")
-        if p.members:
-            detail.append(", ".join(f"{m} {num(v)}" for m, v in p.members))
-        out.append(f"{part_label(p)} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else ""))
-    return "of which: " + "; ".join(out)
+    held = next((p for p in parts if p.kind == LT_HOLDINGS_CHANGE), None)
+    valuation = next((p for p in parts if p.kind == VALUATION_LT), None)
+    if held is None:
+        return "of which: " + "; ".join(_part(p) for p in parts)
+    split = [p for p in parts if p not in (held, valuation)]
+    beside = _part(held) + (
+        f", of which valuation {num(valuation.value)} ({valuation.source})" if valuation else ""
+    )
+    return "; ".join([*(["of which: " + "; ".join(_part(p) for p in split)] if split else []), beside])
+
+
+def _part(p: Part) -> str:
+    detail = []
+    if p.source and not p.derived:
+        detail.append(SOURCE_LABEL.get(p.source, p.source))
+    if p.derived:
+        detail.append("remainder")
+    if p.members:
+        detail.append(", ".join(f"{m} {num(v)}" for m, v in p.members))
+    return f"{part_label(p)} {num(p.value)}" + (f" ({'; '.join(detail)})" if detail else "")

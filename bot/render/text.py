@@ -12,6 +12,7 @@ Figures are $bn as the panel holds them, shown to one decimal ($bn) or one decim
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 
 import pandas as pd
@@ -19,32 +20,116 @@ import pandas as pd
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.data.ranking import WindowRank
 from bot.render.limits import TEXT_LIMIT, telegram_length
-from bot.render.stories import INFORMATIVE_RANK, headline, month_name, num, ordinal, parts_phrase, rank_phrase
+from bot.render.stories import (
+    INFORMATIVE_RANK,
+    RANKED_HISTORY,
+    TOLD,
+    clause,
+    headline,
+    level_said,
+    month_name,
+    num,
+    ordinal,
+    parts_phrase,
+    rank_phrase,
+    states_level,
+)
 from bot.render.summary import HolderRow, ReleaseSummary
 from bot.render.wording import note_text
-from bot.rules.events import Event
+from bot.rules.events import Event, Story, stories
+from bot.rules.kinds import KINDS, Claim
 
 
 def event_lines(e: Event) -> list[str]:
     """The event as short plain lines: headline, rank, parts, notes, rule."""
-    lines = [headline(e)]
-    for extra in (rank_phrase(e), parts_phrase(e.parts)):
-        if extra:
-            lines.append(extra)
-    lines += [f"note: {note_text(n)}" for n in e.notes]
-    if e.folded:
-        what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
-        lines.append("of which " + ", ".join(f"{m}{what.get(b, '')} {num(v)}" for m, b, v in e.folded))
-    elif e.suppressed:
-        lines.append(f"also fired for members: {', '.join(e.suppressed)}")
-    lines.append(f"rule {e.rule} ({e.severity}; threshold {e.threshold:g}; data month {e.end})")
+    return story_lines(Story((e,)))
+
+
+def story_lines(s: Story) -> list[str]:
+    """A story as short plain lines: the lead's headline and rank, then each other claim on one
+    line ("– " its clause and its own rank), the parts of a move (its net/valuation split), the
+    notes and the group's "of which" said once each, and last the rules that fired."""
+    lines: list[str] = []
+    parts = level = False
+    # the lows/highs stated: a move's "to 652.3bn, the lowest since …", or a level's
+    said: set[tuple[str, str, str | None] | None] = set()
+    for e in s.events:
+        rank = rank_phrase(e)
+        if not lines:
+            lines += [headline(e), *([rank] if rank else [])]
+        elif KINDS[e.kind].claim != Claim.LEVEL or level_said(e) not in said:
+            lines.append(f"– {clause(e, level=not level)}" + (f"; {rank}" if rank else ""))
+        if not level:
+            said.add(level_said(e))
+        level |= states_level(e)
+        more = [f"note: {note_text(n)}" for n in e.notes]
+        split = bool(e.parts) and not parts  # this event's parts are the story's (said once)
+        if split:
+            more.insert(0, parts_phrase(e.parts) or "")
+            parts = True
+        more.append(_members_line(e, split))
+        lines += [x for x in more if x and x not in lines]
+    fired = [f"{e.rule} ({e.severity}; threshold {e.threshold:g})" for e in s.events]
+    lines.append(f"rule{'s' if len(fired) > 1 else ''} {', '.join(fired)}; data month {s.lead.end}")
     return lines
 
 
-def event_line(e: Event) -> str:
-    """One line for the backtest: month, severity, rule, then the event's sentences."""
-    body = " | ".join(event_lines(e)[:-1])
-    return f"{e.release}  {e.severity:<7}  {e.rule:<24}  {body}"
+def _members_line(e: Event, parts_shown: bool) -> str:
+    """ "of which Japan -166.3, China, Mainland -61.3": the members' moves folded into a group's
+    event, but those its parts (when shown) already split by member (a group's net flows)."""
+    if not e.folded:
+        return f"also fired for members: {', '.join(e.suppressed)}" if e.suppressed else ""
+    split = {(m, num(v)) for p in e.parts for m, v in p.members} if parts_shown else set()
+    what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
+    shown = [(m, b, v) for m, b, v in e.folded if b != e.basis or (m, num(v)) not in split]
+    return "of which " + ", ".join(f"{m}{what.get(b, '')} {num(v)}" for m, b, v in shown) if shown else ""
+
+
+def stated_twice(told: Iterable[Story]) -> int:
+    """How many times stories state a move or level already stated in their release: the same
+    figure (entity, basis, window, value) in two stories, or twice in one story's text."""
+    where: dict[tuple[str, str, str, str, str, float, str], list[Story]] = {}
+    for s in told:
+        for e in s.events:
+            where.setdefault((e.release, e.entity, e.basis, e.start, e.end, e.value, e.unit), []).append(s)
+    twice = 0
+    for (*_, value, unit), found in where.items():
+        if len(found) < 2:
+            continue
+        if any(f is not found[0] for f in found):
+            twice += len({id(f) for f in found}) - 1
+        figure = f"{abs(value):,.1f}{'%' if unit == 'pct' else 'bn'}"
+        said = re.findall(rf"(?<![\d,.]){re.escape(figure)}", "\n".join(story_lines(found[0])))
+        twice += max(0, len(said) - 1)
+    return twice
+
+
+def story_html(s: Story) -> str:
+    """A story in Telegram HTML: the lead's headline in bold, then its lines (notes in italics),
+    without the rules line."""
+    first, *rest = story_lines(s)[:-1]
+    body = [f"<i>{html.escape(x)}</i>" if x.startswith("note:") else html.escape(x) for x in rest]
+    return "\n".join([f"• <b>{html.escape(first)}</b>", *body])
+
+
+def backtest_text(events: Iterable[Event], first: str, last: str) -> str:
+    """`tic-alert backtest`: a header, then one line per story (:func:`story_line`)."""
+    events = list(events)
+    told = stories(events)
+    head = (
+        f"Backtest {first}..{last}: {len(events)} event{'s' * (len(events) != 1)} in {len(told)} "
+        f"stor{'ies' if len(told) != 1 else 'y'}; each month sees only data up to that month "
+        "(today's vintage of history)"
+    )
+    return "\n".join([head, *(story_line(s) for s in told)])
+
+
+def story_line(s: Story) -> str:
+    """One line for the backtest: month, severity, the lead's rule (+ how many more claims), then
+    the story's sentences as the message tells them."""
+    body = " | ".join(story_lines(s)[:-1])
+    rule = s.lead.rule + (f" +{len(s.events) - 1}" if len(s.events) > 1 else "")
+    return f"{s.lead.release}  {s.severity:<7}  {rule:<24}  {body}"
 
 
 # --- the release message --------------------------------------------------------------------------------
@@ -103,7 +188,7 @@ def _row(r: HolderRow, label: str | None = None) -> str:
 def _rank(r: WindowRank | None, down: str, up: str) -> str:
     if not r:
         return "n.a."
-    if r.rank > INFORMATIVE_RANK:
+    if r.rank > INFORMATIVE_RANK or r.windows < RANKED_HISTORY:
         return ""
     what = down if r.direction == "decline" else up
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
@@ -111,48 +196,61 @@ def _rank(r: WindowRank | None, down: str, up: str) -> str:
 
 
 def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: bool = False) -> str:
-    """The plain-text message (terminal): summary, then every event that fires."""
+    """The plain-text message (terminal): summary, then the :data:`TOLD` rarest stories, the lead
+    first, each a holder's events (``verbose``: every story)."""
     events = list(events)
+    told = stories(events)
     lines = summary_lines(summary, verbose=verbose)
-    lines += ["", f"Events ({len(events)})" if events else "Events: none of the rules fires on this release."]
-    for e in events:
-        first, *rest = event_lines(e)
+    if events:
+        rarest = f"{len(told)} stories, the rarest first" if len(told) > 1 else "1 story"
+        lines += ["", f"Events ({len(events)}): {rarest}"]
+    else:
+        lines += ["", "Events: none of the rules fires on this release."]
+    shown = told if verbose else told[:TOLD]
+    for story in shown:
+        first, *rest = story_lines(story)
         lines.append(f"* {first}")
         lines += [f"  {x}" for x in rest]
+    if len(shown) < len(told):
+        lines.append(f"… and {len(told) - len(shown)} more (tic-alert check --verbose; /latest in the bot)")
     return "\n".join(lines)
 
 
 def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TEXT_LIMIT) -> str:
-    """The Telegram message (HTML subset, escaped), within ``limit``.
+    """The Telegram message (HTML subset, escaped), within ``limit``: the release's stories, then
+    the summary table; with no events, a line that says so.
 
-    If everything does not fit, the holders table is shortened, then the least important events
-    (the list is ordered most severe first) are replaced by one line saying how many were left out.
+    If everything does not fit, the holders table is shortened, then the least important stories
+    (the list is ordered rarest first) are replaced by one line saying how many were left out.
     """
-    events = list(events)
+    told = stories(events)
     top = len(summary.top_holders)
     for top_n in sorted({top, min(top, 5), 0}, reverse=True):
-        for shown in range(len(events), -1, -1):
-            text = _html(summary, events, top_n, shown)
+        for shown in range(len(told), -1, -1):
+            text = _html(summary, told, top_n, shown)
             if telegram_length(text) <= limit:
                 return text
     month = html.escape(month_name(summary.data_month, "%B %Y"))
-    return _cut(f"<b>TIC release: data for {month}</b>\n{len(events)} events: see /latest", limit)
+    return _cut(f"<b>TIC release: data for {month}</b>\n{len(told)} stories: see /latest", limit)
 
 
-def _html(summary: ReleaseSummary, events: list[Event], top: int, shown: int) -> str:
+def summary_html(summary: ReleaseSummary) -> str:
+    """The release summary alone (title and table), the message after a summary-mode chat's or a
+    channel's alert: it says nothing about alerts, the alert above it does."""
+    return _html(summary, [], len(summary.top_holders), 0, quiet=False)
+
+
+def _html(summary: ReleaseSummary, told: list[Story], top: int, shown: int, quiet: bool = True) -> str:
     esc = html.escape
     month = month_name(summary.data_month, "%B %Y")
     title, _blank, *table = summary_lines(summary, top=top)
     out = [f"<b>{esc(title)}</b>"]
-    if events:
-        out.append(f"<b>{len(events)} alert{'s' if len(events) != 1 else ''}</b>")
-    for e in events[:shown]:
-        first, *rest = event_lines(e)
-        out.append(f"\n• <b>{esc(first)}</b>")
-        out += [f"<i>{esc(x)}</i>" if x.startswith("note:") else esc(x) for x in rest[:-1]]
-    if shown < len(events):
-        out.append(f"\n… and {len(events) - shown} more alert(s) for {esc(month)}: see /latest")
-    if not events:
+    if told:
+        out.append(f"<b>{len(told)} alert{'s' if len(told) != 1 else ''}</b>")
+    out += [f"\n{story_html(s)}" for s in told[:shown]]
+    if shown < len(told):
+        out.append(f"\n… and {len(told) - shown} more alert(s) for {esc(month)}: see /latest")
+    if not told and quiet:
         out.append("No alert fires on this release.")
     out.append(f"\n<pre>{esc(chr(10).join(table))}</pre>")
     return "\n".join(out)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from bot.data.entities import LT_NET
 from bot.rules import events as ev
-from bot.rules.candidates import sign
 from bot.rules.events import COMPARED_ACROSS, NET_NOT_AVAILABLE, RANKED_ACROSS, Caveat, Event, Part
 from bot.rules.kinds import KINDS, Claim
+from bot.rules.selection import sign
 
 PART_LABELS = {
     ev.NET_TOTAL: "net transactions",

@@ -12,12 +12,13 @@ import pandas as pd
 
 from bot.data.ranking import magnitudes, rank_in_history, record_before
 from bot.data.windows import DECIMALS, STOCKS
-from bot.rules.candidates import rule_values, sign
 from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose
 from bot.rules.events import COMPARED_ACROSS, RANKED_ACROSS, Caveat, Event, Part, Rank
 from bot.rules.kinds import Claim, Measure
 from bot.rules.metrics import Metrics, run_lengths
+from bot.rules.selection import rule_values, sign
+from bot.rules.storied import RARITY, level_since
 
 
 def build_event(
@@ -62,6 +63,11 @@ def build_event(
         lv = metrics.column(rule.series, entity)[i]
         level_now = None if np.isnan(lv) else float(lv)
     passed = _passed(metrics, rule, entity, t) if kind.claim == Claim.RANK else ()
+    rare, as_far = RARITY[kind.claim](metrics, rule, entity, i, run, float(row["metric"]))
+    at_level = None
+    if kind.claim == Claim.MOVE and rule.series in STOCKS and level_now is not None:
+        years, month = level_since(metrics, rule.series, entity, i, "decline" if value < 0 else "increase")
+        at_level = (round(years, 2), month)
     return Event(
         release=release,
         rule=rule.id,
@@ -81,12 +87,14 @@ def build_event(
         parts=parts,
         level=level_now,
         streak=run,
-        extreme_since=since_month,
+        extreme_since=since_month if kind.claim == Claim.LEVEL else as_far,
         rank_from=None if _missing(row.get("rank_from")) else int(row["rank_from"]),
         rank_to=None if _missing(row.get("rank_to")) else int(row["rank_to"]),
         passed=passed,
         notes=tuple(notes),
         size=round(size, DECIMALS) if np.isfinite(size) else 0.0,
+        rarity=round(rare, 2),
+        level_since=at_level,
     )
 
 

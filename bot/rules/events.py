@@ -6,7 +6,10 @@ divided by 1000). Months are ``YYYY-MM`` strings so events compare, hash and ser
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from bot.rules.kinds import SEVERITIES
 
 # What a caveat says (bot.render words it):
 RANKED_ACROSS = "ranked_across"  # the rank's history spans a series break
@@ -96,7 +99,7 @@ class Event:
     parts: tuple[Part, ...] = ()
     level: float | None = None  # the holdings level at ``end`` where relevant
     streak: int | None = None  # months running (streak)
-    extreme_since: str | None = None  # lowest/highest since this month (multi-year low/high)
+    extreme_since: str | None = None  # as low/high/large/long last in this month (None: a record)
     rank_from: int | None = None  # place among holders before (rank change)
     rank_to: int | None = None  # place among holders now
     passed: tuple[str, ...] = ()  # holders overtaken (or that overtook) in a rank change
@@ -105,8 +108,40 @@ class Event:
     # (member, basis, $bn move) of the events folded into this one
     folded: tuple[tuple[str, str, float], ...] = field(default=(), compare=False)
     size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
+    # years since something as large, as long, as far or as high (capped: bot.rules.rarity)
+    rarity: float = field(default=0.0, compare=False)
+    # a holdings move's end level: years since as low (a decline) or as high (a rise), and that
+    # month (None: a record over the unbroken run of months); None: not a holdings move
+    level_since: tuple[float, str | None] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
         """Deterministic identity: release, rule, entity, window."""
         return f"{self.release}|{self.rule}|{self.entity}|{self.start}..{self.end}"
+
+
+@dataclass(frozen=True)
+class Story:
+    """A release's events on one holder, told as one paragraph: the rarest claim leads (its
+    headline), the others follow as clauses. Events stay what thresholds fire, the outbox tracks
+    and the backtest lists; a story is how they are told (:func:`stories`)."""
+
+    events: tuple[Event, ...]
+
+    @property
+    def lead(self) -> Event:
+        return self.events[0]
+
+    @property
+    def severity(self) -> str:
+        """The most severe of its events' severities."""
+        return max((e.severity for e in self.events), key=SEVERITIES.index)
+
+
+def stories(events: Iterable[Event]) -> list[Story]:
+    """Events grouped by release and holder, in the order each holder first appears (the events
+    come in story order from :func:`bot.rules.release.order`: lead first, then its other claims)."""
+    grouped: dict[tuple[str, str], list[Event]] = {}
+    for e in events:
+        grouped.setdefault((e.release, e.entity), []).append(e)
+    return [Story(tuple(evs)) for evs in grouped.values()]

@@ -30,6 +30,7 @@ class KindName(StrEnum):
 
     CHANGE = "change"
     RECORD = "record"
+    LARGEST_SINCE = "largest_since"
     OFFICIAL_SELLING = "official_selling"
     STREAK = "streak"
     MULTI_YEAR = "multi_year"
@@ -105,7 +106,7 @@ KINDS: dict[str, Kind] = {
             threshold_means="the smallest move that fires, in $bn (unit bn) or percent (unit pct)",
             floor=Measure.WINDOW,
             ranks=Measure.WINDOW,
-            tells=1,
+            tells=2,
         ),
         Kind(
             KindName.RECORD,
@@ -123,6 +124,20 @@ KINDS: dict[str, Kind] = {
             says_record=True,
         ),
         Kind(
+            KindName.LARGEST_SINCE,
+            ("holdings", "lt_holdings", "bills", "net"),
+            ("decline", "increase"),
+            "higher",
+            False,
+            0.5,
+            100,
+            threshold_means="years since a move as large (a record counts its whole history)",
+            floor=Measure.WINDOW,
+            ranks=Measure.WINDOW,
+            tells=1,
+            says_record=True,
+        ),
+        Kind(
             KindName.OFFICIAL_SELLING,
             ("holdings", "lt_holdings", "net"),
             ("decline",),
@@ -132,7 +147,7 @@ KINDS: dict[str, Kind] = {
             threshold_means="the smallest net selling (or holdings decline) that fires, in $bn",
             floor=Measure.WINDOW,
             ranks=Measure.WINDOW,
-            tells=1,
+            tells=2,
             only_entity=FOREIGN_OFFICIAL,
         ),
         Kind(

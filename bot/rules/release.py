@@ -114,6 +114,7 @@ def newest_month(panel: Panel) -> pd.Period:
 def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
     """Fold member events into the group event that already tells them (one story): the same
     rule, or the same move (window and direction) under another rule that is at least as rare.
+    A member's story rarer than its group's (whole years) is told too, and first (:func:`order`).
     Foreign Official is a member of Grand Total here, and a bonds & notes or bills move is a part
     of the same entity's holdings move ("of which Foreign Official −281.0")."""
     events = list(events)
@@ -138,7 +139,8 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
             for i in by:
                 if all(f is not e for f in folded.setdefault(i, [])):
                     folded[i].append(e)
-            continue
+            if int(e.rarity) <= max(int(events[i].rarity) for i in by):
+                continue  # the group's line tells it ("of which"); a member's rarer story leads
         out.append(e)
     if folded:
         told = {id(events[i]): sorted(f, key=lambda x: -abs(x.size)) for i, f in folded.items()}
@@ -220,20 +222,34 @@ def _teller(e: Event, place: Mapping[str, int]) -> tuple[int, int]:
 
 
 def order(events: Iterable[Event], rules: Sequence[Rule] = ()) -> list[Event]:
-    """By release; by how much the story matters (:func:`weight`: $bn size × rarity), largest
-    first; then catalogue order and entity (deterministic)."""
+    """Story order: by release; each holder's events together, one story
+    (:func:`~bot.rules.events.stories`), led by its rarest claim; stories by their lead. Rarest
+    first is whole years of :attr:`Event.rarity`, then how much it matters (:func:`weight`:
+    $bn size × rank), catalogue order and entity (deterministic)."""
     place = {r.id: i for i, r in enumerate(rules)}
-    return sorted(
+    ranked = sorted(
         events,
-        key=lambda e: (e.release, -weight(e), place.get(e.rule, len(place)), e.rule, e.end, e.entity),
+        key=lambda e: (
+            e.release,
+            -int(e.rarity),
+            -weight(e),
+            place.get(e.rule, len(place)),
+            e.rule,
+            e.end,
+            e.entity,
+        ),
     )
+    lead: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(ranked):
+        lead.setdefault((e.release, e.entity), i)
+    return sorted(ranked, key=lambda e: lead[(e.release, e.entity)])
 
 
 def weight(e: Event) -> float:
     """How much an event matters: its $bn size times its rarity (a record ×3, top 3 ×2, a low or
     high in ten or more years ×2)."""
-    rarity = 1.0
     claim = KINDS[e.kind].claim
+    rarity = 1.0
     if e.rank is not None and claim != Claim.STREAK:
         rarity = 3.0 if e.rank.rank == 1 else 2.0 if e.rank.rank <= 3 else 1.0
     elif claim == Claim.LEVEL and e.metric >= 10:

@@ -9,7 +9,7 @@ import datetime as dt
 
 from bot.errors import ConfigError
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
-from bot.notify.replies import history_text, rules_buttons, rules_text
+from bot.notify.replies import history_text, rules_buttons, rules_text, threshold_words
 from bot.notify.selection import overrides_for
 from bot.rules.catalogue import Rule
 from bot.rules.overrides import Override, check_overrides, threshold_for
@@ -49,7 +49,10 @@ async def set_rule(bot: ChatBot, ctx: Ctx) -> list[Reply]:
         return [Reply(f"{rule.id} is {word} for this chat.")]
     value = threshold_value(rule, ctx.args[1])
     bot.subscribers.set_rule(ctx.chat_id, rule.id, threshold=value, enabled=1)
-    head = f"{rule.id}: threshold {value:g} for this chat (default {rule.threshold:g})."
+    head = (
+        f"{rule.id}: threshold {threshold_words(rule, value)} for this chat "
+        f"(default {threshold_words(rule, rule.threshold)})."
+    )
     return [Reply(head + "\n\n" + await history(bot, rule, value))]
 
 
@@ -100,7 +103,7 @@ async def reset(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     if ctx.args:
         rule = bot.rule(ctx.args[0])
         bot.subscribers.reset_rules(ctx.chat_id, rule.id)
-        return [Reply(f"{rule.id}: back to the default (threshold {rule.threshold:g}).")]
+        return [Reply(f"{rule.id}: back to the default (threshold {threshold_words(rule, rule.threshold)}).")]
     n = bot.subscribers.reset_rules(ctx.chat_id)
     return [Reply(f"Every rule is back to its default ({n} changed).")]
 

@@ -1,0 +1,138 @@
+"""Candidates of the kinds that claim a level or a place: a multi-year (or record) low or high,
+and a move among the largest holders. Months ≤ t only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bot.data.entities import HOLDINGS
+from bot.data.windows import DECIMALS
+from bot.rules.catalogue import Rule
+from bot.rules.metrics import Metrics
+from bot.rules.rarity import as_far_back, horizon
+from bot.rules.selection import Frames, selection, sign, watched_spans
+
+REPEAT = 12  # months: Alertmanager's repeat interval for a persisting low/high
+MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's horizon
+# a persisting low/high is told again when it goes beyond the level last told and its "since"
+# reaches further back than the one last told by this share of that claim's years (China's
+# lowest since May 2010, 11.7 years: again from lowest since Feb 2009, not every month)
+RETELL_SHARE = 0.02
+
+
+def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
+    """Years since the level was last as low (high), over the entity's unbroken run of months only
+    (a gap ends the history a claim may span); none as far: a record over the run so far. News
+    when it is as rare as the holder's :func:`~bot.rules.rarity.horizon` asks (a record: when the
+    extreme it beats is that old, :func:`news_years`), when the condition starts or when a
+    persisting one goes further (:func:`_persisting_told`)."""
+    level = metrics.values(rule.series)
+    sel = selection(metrics, rule, level).any(axis=0)
+    s = sign(rule.direction)
+    years = np.full(level.shape, np.nan)
+    since = np.full(level.shape, None, dtype=object)
+    told = np.zeros(level.shape, dtype=bool)
+    labels = np.array(metrics.labels, dtype=object)
+    least = horizon(metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)).to_numpy()
+    for j, v, lo, hi in watched_spans(level, sel):
+        y = s * v[lo:hi]
+        months, last = as_far_back(y, runs=True)
+        yrs = months / 12.0
+        years[lo:hi, j] = yrs
+        since[lo:hi, j] = np.where(~np.isnan(y) & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
+        with np.errstate(invalid="ignore"):
+            eligible = news_years(y, yrs, last) >= np.maximum(least[lo:hi, j], MIN_YEARS)
+        told[lo:hi, j] = _persisting_told(y, yrs, last, eligible)
+    years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
+    told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)
+    return {
+        "value": level,
+        "metric": years_frame,
+        "since": pd.DataFrame(since, index=level.index, columns=level.columns),
+        "ok": told_frame,
+    }
+
+
+def news_years(y: np.ndarray, years: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """How rare each level is as news: its years since as far (``years``), or for a record the
+    years since the extreme it beats was set (levels trend with the debt stock: a record high a
+    month after the last one is not rare). ``y``: sign × level, NaN = a gap (which ends a run)."""
+    out = years.copy()
+    peak, peak_row = -np.inf, -1
+    for t in range(len(y)):
+        if np.isnan(y[t]):
+            peak, peak_row = -np.inf, -1  # a gap ends the run
+            continue
+        if last[t] < 0:  # a record: from the extreme it beats (none before: its first month)
+            out[t] = (t - peak_row) / 12 if peak_row >= 0 else 0.0
+        if y[t] > peak:
+            peak, peak_row = float(y[t]), t
+    return out
+
+
+def _persisting_told(y: np.ndarray, years: np.ndarray, last: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Rows where a low/high is news (y = sign × level): it starts (nothing eligible in the
+    previous REPEAT months), or it goes beyond the level last told and its "since" reaches further
+    back than the one last told, by :data:`RETELL_SHARE` of that claim's years (a record is
+    eligible only when the extreme it beats is old, :func:`news_years`). A forward scan over
+    months ≤ t, so the backtest and the live release agree."""
+    out = np.zeros(len(y), dtype=bool)
+    told: tuple[float, float] | None = None  # level, and the row its "since" may not reach (−inf: a record)
+    for t in range(len(y)):
+        if not eligible[t]:
+            continue
+        fresh = not eligible[max(0, t - REPEAT) : t].any()
+        since = float(last[t]) if last[t] >= 0 else -np.inf
+        if not fresh and told is not None and y[t] > told[0]:
+            fresh = since == -np.inf or since < told[1]  # a record is eligible only when rare
+        if fresh:
+            out[t], told = True, (float(y[t]), since - RETELL_SHARE * 12 * float(years[t]))
+    return out
+
+
+def rank_change(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
+    level = metrics.values(rule.series)
+    countries = [c for c in level.columns if c in set(metrics.countries)]
+    now = level[countries]
+    then = now.shift(rule.window)
+    now, then = _like_with_like(metrics, rule, now, then)
+    both = now.notna() & then.notna()
+    r_now = now.where(both).rank(axis=1, ascending=False, method="min")
+    r_then = then.where(both).rank(axis=1, ascending=False, method="min")
+    moved = r_then - r_now  # > 0: moved up
+    metric = moved.abs() if rule.direction == "either" else sign(rule.direction) * moved
+    top = np.minimum(r_now, r_then) <= rule.top_n
+    ok = (metric >= 1) & top
+    full = level.columns
+    return {
+        "value": now.reindex(columns=full),
+        "metric": metric.reindex(columns=full),
+        "level": now.reindex(columns=full),
+        "rank_from": r_then.reindex(columns=full),
+        "rank_to": r_now.reindex(columns=full),
+        "ok": ok.reindex(columns=full, fill_value=False),
+    }
+
+
+def _like_with_like(
+    metrics: Metrics, rule: Rule, now: pd.DataFrame, then: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Levels to rank across a window that crosses a series break: at the break month itself the
+    old series' comparison column where the Treasury prints one; otherwise nothing (no event)."""
+    prior = metrics.panel.wide(f"{rule.series}_prior").reindex(index=now.index, columns=now.columns)
+    src = metrics.sources(rule.series).reindex(index=now.index, columns=now.columns).to_numpy()
+    v_now, v_then = now.to_numpy().copy(), then.to_numpy()
+    for i, names, comparable in metrics.break_rows:
+        hit = np.array([isinstance(c, str) and bool(names & set(c.split(" + "))) for c in src[i]])
+        if not hit.any():
+            continue
+        for t in range(i, min(i + rule.window, len(v_now))):  # windows (t - window, t] holding i
+            if t == i and comparable:
+                v_now[t] = np.where(hit, prior.to_numpy()[i], v_now[t])
+            else:
+                v_now[t] = np.nan  # a ranking needs every holder on one series
+    return pd.DataFrame(v_now, index=now.index, columns=now.columns), pd.DataFrame(
+        v_then, index=then.index, columns=then.columns
+    )

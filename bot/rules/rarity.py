@@ -1,0 +1,61 @@
+"""How rare a story is, on one scale for every claim: the years since something as large (a
+move), as high or as low (a level), as long (a run), or the holder as high in the ranking.
+
+A claim with nothing as far before it in its history is a record; its rarity is the length of
+that history. Rarity is capped at :data:`RECORD_YEARS` so that records compare equal across
+series of different lengths (Form S net flows reach back to 1977, the MFH holders to 2000), and
+their $bn size then decides. A small holder needs a longer horizon before its story is news
+(:func:`horizon`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+RECORD_YEARS = 20.0  # rarity cap: as rare as anything in twenty years counts as a record
+HORIZON_YEARS = 2.0  # the shortest horizon, for holders of :data:`HORIZON_SIZE` $bn and more
+HORIZON_SIZE = 1000.0  # $bn
+MAX_HORIZON = 10.0  # years: the longest horizon asked of a small holder
+
+
+def horizon(size: np.ndarray | pd.DataFrame) -> np.ndarray | pd.DataFrame:
+    """The fewest years since as far for a level or a "largest since" move to be news for a
+    holder of ``size`` $bn: 2 years from $1tn, growing as 1/sqrt(size) (4 years at $250bn, 6.3 at
+    $100bn), at most 10 years; 10 where the size is unknown."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        years = HORIZON_YEARS * np.sqrt(HORIZON_SIZE / size)
+    out = np.clip(years, HORIZON_YEARS, MAX_HORIZON)
+    return out.fillna(MAX_HORIZON) if isinstance(out, pd.DataFrame) else np.nan_to_num(out, nan=MAX_HORIZON)
+
+
+def as_far_back(y: np.ndarray, runs: bool, at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each row t of ``y`` (larger = further; NaN = no figure): how many months back the last
+    earlier row with a value at least as far is, and that row (-1: none, a record; the months
+    then count from the first figure). With ``runs``, only the unbroken run of figures ending at t
+    counts (a gap in a level ends the history a claim may span). Uses rows ≤ t only. ``at``: only
+    these rows are found (the others: NaN months, row -1)."""
+    n = len(y)
+    pos = np.arange(n)
+    if runs:
+        gap = np.where(np.isnan(y), pos, -1)
+        start = np.maximum.accumulate(gap) + 1
+    else:
+        valid = ~np.isnan(y)
+        first = int(np.argmax(valid)) if valid.any() else n
+        start = np.full(n, first)
+    rows = pos if at is None else np.asarray(at, dtype=int)
+    with np.errstate(invalid="ignore"):
+        as_far = (y[None, :] >= y[rows][:, None]) & (pos[None, :] < rows[:, None])
+    as_far &= pos[None, :] >= start[rows][:, None]
+    found = np.where(as_far, pos[None, :], -1).max(axis=1) if len(rows) and n else np.zeros(0, dtype=int)
+    last = np.full(n, -1)
+    months = np.full(n, np.nan)
+    last[rows] = found
+    months[rows] = np.where(found >= 0, rows - found, rows - start[rows])
+    return np.where(np.isnan(y), np.nan, months), last
+
+
+def rarity(years: float) -> float:
+    """A claim's rarity: its years since as far, capped at :data:`RECORD_YEARS`."""
+    return float(min(max(years, 0.0), RECORD_YEARS)) if np.isfinite(years) else 0.0

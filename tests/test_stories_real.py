@@ -1,0 +1,159 @@
+"""The story model on the real files: highs as well as lows, "largest since", the member before
+its group, a low told again when lower since an earlier date, one-month net records, and a
+release's events on one holder told as one story, rarest claim first."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rule_panels import cut
+
+from bot.render.stories import headline, rank_phrase
+from bot.render.text import story_lines
+from bot.rules.backtest import backtest
+from bot.rules.events import stories
+from bot.rules.release import ReleaseCandidates
+
+
+def told(history, release: str):
+    return [e for e in history if e.release == release]
+
+
+def one(history, release: str, rule: str, entity: str):
+    found = [e for e in told(history, release) if e.rule == rule and e.entity == entity]
+    assert len(found) == 1, (release, rule, entity, [(e.rule, e.entity) for e in told(history, release)])
+    return found[0]
+
+
+def story(history, release: str, entity: str):
+    (s,) = [s for s in stories(told(history, release)) if s.lead.entity == entity]
+    return s
+
+
+def test_grand_total_record_high_only_when_the_peak_it_beats_is_old(history):
+    e = one(history, "2023-12", "multi-year-high", "Grand Total")
+    assert e.extreme_since is None and e.value == pytest.approx(7940.0, abs=0.05)
+    assert e.rarity == 2.0  # the peak it beats (Dec 2021) is two years old: a $1tn holder's horizon
+    assert "a record high" in headline(e)
+    # Jun 2021: a record high too, but the peak it beat was 1.3 years old; the record rise says it
+    assert not [
+        e for e in told(history, "2021-06") if e.rule == "multi-year-high" and e.entity == "Grand Total"
+    ]
+    rise = one(history, "2021-06", "record-1m-increase", "Grand Total")
+    assert headline(rise).endswith("(end-May → end-Jun 2021), to 7,518.9bn, a record high")
+
+
+def test_a_record_low_and_a_record_fall_tell_the_other_direction(history):
+    fall = one(history, "2026-01", "record-1m-decline", "Canada")
+    rise = one(history, "2008-09", "record-1m-increase", "China, Mainland")
+    assert fall.value < 0 < rise.value and "rose a record" in headline(rise)
+    assert headline(fall).startswith("Canada holdings fell a record 72.4bn")
+
+
+def test_a_top_holders_two_to_five_year_low_and_high(history):
+    low = one(history, "2015-12", "multi-year-low", "Japan")
+    assert 2 <= low.metric <= 5 and low.extreme_since == "2013-06"
+    assert headline(low).endswith("lowest since Jun 2013 (2.5 years)")
+    high = one(history, "2025-08", "multi-year-high", "Japan")
+    assert 2 <= high.metric <= 5 and headline(high).endswith("highest since Aug 2022 (3 years)")
+
+
+def test_largest_since_a_move_that_is_not_a_record(history):
+    e = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
+    assert e.rank.rank == 4 and e.extreme_since == "2016-11"
+    assert rank_phrase(e).startswith("largest monthly decline since Nov 2016 (4th largest of ")
+    up = one(history, "2019-08", "largest-3m-increase", "United Kingdom")
+    assert up.value > 0 and up.rank.rank == 3 and up.extreme_since == "2010-05"
+    assert rank_phrase(up).startswith("largest 3-month increase since May 2010 (3rd largest of ")
+    record = one(history, "2026-02", "largest-1m-increase", "Saudi Arabia")
+    assert "rose a record" in headline(record)  # a largest-since that is a record says so
+
+
+def test_a_members_rarer_record_leads_its_group(history):
+    leads = [s.lead.entity for s in stories(told(history, "2008-09"))]
+    assert leads.index("China, Mainland") < leads.index("China + Belgium")
+    group = story(history, "2008-09", "China + Belgium")
+    assert "China, Mainland" in group.lead.suppressed  # the group line keeps its split
+    assert "of which China, Mainland +83.1" in story_lines(group)
+    china = story(history, "2008-09", "China, Mainland")  # overtaking Japan is a line of China's story
+    assert [e.rule for e in china.events] == ["record-1m-increase", "rank-change", "record-3m-increase"]
+    assert "– rose to 1st largest holder in Sep 2008 (from 2nd), passing Japan" in story_lines(china)
+
+
+def test_a_persisting_low_is_told_again_when_lower_since_an_earlier_date(history):
+    lows = {e.release: e for e in history if e.rule == "multi-year-low" and e.entity == "China, Mainland"}
+    assert (lows["2025-04"].extreme_since, lows["2025-11"].extreme_since) == ("2009-01", "2008-09")
+    assert lows["2025-11"].value < lows["2025-04"].value
+    # lower each month from May to Jul 2025, but "since" had not gone back far enough (Dec/Oct 2008)
+    assert [m for m in lows if "2025-05" <= m <= "2025-10"] == []
+    # Mar and Apr 2026: lower again, still lowest since Sep 2008: not news as a low …
+    assert [m for m in lows if m > "2025-11"] == []
+    # … but the month's record-sized fall says where it ended
+    fall = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
+    assert headline(fall).endswith(", to 652.3bn, the lowest since Sep 2008")
+
+
+def test_one_month_net_records_both_signs(history):
+    sold = one(history, "2026-01", "record-1m-net-selling", "Canada")  # SLT Table 3
+    assert sold.value == pytest.approx(-76.7, abs=0.05) and "record net sales" in headline(sold)
+    bought = one(history, "2009-06", "record-1m-net-buying", "Grand Total")  # Form S
+    assert bought.value > 100 and "record net purchases" in headline(bought)
+
+
+def test_rising_and_falling_streaks(history):
+    up = one(history, "2011-02", "holdings-rise-streak", "United Kingdom")
+    assert up.streak == 16 and "rose for the 16th month running" in headline(up)
+    down = one(history, "2022-10", "holdings-decline-streak", "Japan + China")
+    assert down.streak == 12 and "fell for the 12th month running" in headline(down)
+
+
+def test_one_story_per_holder_rarest_claim_first(history):
+    brazil = story(history, "2024-12", "Brazil")
+    assert [e.rule for e in brazil.events] == [
+        "record-3m-decline",
+        "record-3m-net-selling",
+        "record-1m-net-selling",
+        "multi-year-low",
+    ]
+    lines = story_lines(brazil)
+    assert lines[0] == (
+        "Brazil holdings fell a record 33.0bn (14.1% of holdings) in three months "
+        "(end-Sep → end-Dec 2024), to 201.6bn, the lowest since Mar 2011"
+    )
+    assert lines[3].startswith(
+        "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); largest 3-month"
+    )
+    assert lines[4].startswith("– record net sales of notes & bonds of 26.2bn (Dec 2024); largest monthly")
+    text = "\n".join(lines)
+    assert text.count("201.6bn") == 1 and text.count("of which:") == 1  # the low and the parts said once
+    assert lines[-1].startswith("rules record-3m-decline (major; threshold 1), record-3m-net-selling")
+    total = story(history, "2013-06", "Grand Total")  # four records on one holder: one story
+    assert len(total.events) == 4 and len(stories(told(history, "2013-06"))) == 5
+
+
+def test_the_2022_10_record_is_first_or_second_and_stories_go_rarest_first(history):
+    told_ = stories(told(history, "2022-10"))
+    place = next(i for i, s in enumerate(told_) if s.lead.entity == "Japan + China")
+    assert place <= 1 and told_[place].lead.value == -227.6
+    leads = [int(s.lead.rarity) for s in told_]
+    assert leads == sorted(leads, reverse=True)
+    assert all(int(s.lead.rarity) >= int(e.rarity) for s in told_ for e in s.events)
+
+
+def test_backtest_equals_live_for_the_new_kinds(real_panel, rules, metrics):
+    new = {
+        "multi-year-high",
+        "multi-year-low",
+        "largest-1m-decline",
+        "largest-3m-increase",
+        "record-1m-net-buying",
+    }
+    chosen = [r for r in rules if r.id in new]
+    for month in ("2016-10", "2023-12", "2025-11", "2026-03"):
+        live = ReleaseCandidates(cut(real_panel, month), chosen, month).fire()
+        replay = backtest(real_panel, chosen, month, month, metrics=metrics)
+        strip = [replace(e, suppressed=(), folded=()) for e in live]
+        assert [(e.key, e.value, e.extreme_since, e.rarity, e.level_since) for e in strip] == [
+            (e.key, e.value, e.extreme_since, e.rarity, e.level_since) for e in replay
+        ]
