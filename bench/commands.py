@@ -58,7 +58,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tic-bench-bot-"))
     config = tmp / "bench.toml"
     config.write_text(f"[telegram]\nmessages_per_second = {args.bot_rate}\ncommands_per_minute = 600\n")
-    with TelegramServer() as server:
+    with TelegramServer(limits=False) as server:
         env = {
             **os.environ,
             "TIC_ALERT_BOT_TOKEN": "42:BENCH",

@@ -10,9 +10,25 @@ the drill measures, from that moment: the first and last delivery seen by the fa
 (which enforces 30 messages/s overall and 1/s per chat), messages per chat, 429s, and the bot's
 peak RSS.
 
-Usage: python bench/drill.py [DATA_DIR] [--subscribers 50] [--runs 1] [--interval 15]
-         [--transcript FILE]   (one chat's alert, caption and chart, for the closing note)
-Target (issue 12): median first delivery ≤ interval + 5 s.
+Drills (``--drill``): latency (issue 12: median first delivery ≤ interval + 5 s); crash (kill -9
+mid-broadcast, restart); faults (both fakes fail at random); restart (between the headline and
+the companions); upgrade (from a schema-2 database); and, for issue 17:
+
+* outage: a few seconds into the broadcast the Bot API answers 502 for 30 s, then holds every
+  request past the client's timeout for 30 s. Targets: lost 0, ≤ 1 duplicate per chat, last
+  delivery ≤ the outage's end + the broadcast's own time (subscribers / messages_per_second).
+* migration: the subscribers are groups; once each has its alert, some are migrated to
+  supergroups (half announced by Telegram's service messages, half silently: the bot learns from
+  a 400), then the companion files arrive. Target: every migrated group sees the update (an
+  edit, or a new message in the new chat).
+* flood: bench/drill_flood.py (one chat × 2,000 commands; 500 chats × /chart + /backtest while a
+  quiet chat asks /next). Targets: replies lost 0, 429s 0, the quiet chat's p99 ≤ 1 s.
+
+Usage: python bench/drill.py [DATA_DIR] [--drill latency] [--subscribers 50] [--runs 1]
+         [--interval 15] [--transcript FILE]   (one chat's alert, caption and chart)
+       python bench/drill.py --drill outage --subscribers 200 --runs 5
+       python bench/drill.py --drill migration --subscribers 20
+       python bench/drill.py --drill flood [--commands 2000] [--chats 500]
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import math
 import os
 import random
 import statistics
@@ -34,6 +51,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from drill_flood import run as flood  # noqa: E402
 from poll_helpers import MFH, MFH_CSV, T3, T5, editions  # noqa: E402
 from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
@@ -45,6 +63,8 @@ from bot.store.outbox import Outbox  # noqa: E402
 from bot.store.subscribers import Subscribers  # noqa: E402
 
 ET = ZoneInfo("America/New_York")
+RATE = 28  # the drills' messages_per_second
+OUTAGE_502, OUTAGE_HELD = 30.0, 30.0
 
 
 def write_config(tmp: Path, interval: float) -> Path:
@@ -61,19 +81,30 @@ def write_config(tmp: Path, interval: float) -> Path:
     config = tmp / "drill.toml"
     config.write_text(
         f'[poller]\nwindow_start = "{start}"\nwindow_end = "{end}"\nin_window_seconds = {interval}\n'
-        f'calendar_file = "{calendar}"\n\n[telegram]\nmessages_per_second = 28\npoll_timeout_seconds = 2\n'
+        f'calendar_file = "{calendar}"\n\n[telegram]\nmessages_per_second = {RATE}\n'
+        "poll_timeout_seconds = 2\n"
     )
     return config
 
 
-def populate(db: Path, n: int) -> None:
+def chat_ids(n: int, groups: bool) -> list[int]:
+    """Private chats 1…n, or basic groups -1001…-(1000 + n)."""
+    return [-(1000 + i) for i in range(1, n + 1)] if groups else list(range(1, n + 1))
+
+
+def populate(db: Path, chats: list[int]) -> None:
     conn = connect(db)
     subs = Subscribers(conn)
     now = dt.datetime.now(dt.UTC)
-    for chat in range(1, n + 1):
-        subs.touch(chat, "private", "", now)
+    for chat in chats:
+        subs.touch(chat, "private" if chat > 0 else "group", "", now)
         subs.set_subscribed(chat, True, now)
     conn.close()
+
+
+def is_alert(s) -> bool:
+    """A release's alert (photo with caption, or its text when the photo was refused)."""
+    return s.method in ("sendPhoto", "sendMessage") and "TIC release: data for" in (s.text or "")
 
 
 def wait(predicate, timeout: float, step: float = 0.1):
@@ -151,17 +182,29 @@ def one_run(
     restart: bool = False,
     old_schema: bool = False,
     spread: float = 60.0,
+    outage: bool = False,
+    migrate: float = 0.0,
+    outage_seconds: tuple[float, float] = (OUTAGE_502, OUTAGE_HELD),
+    outage_after: tuple[float, float] = (2.0, 5.0),
+    request_timeout: float | None = None,
 ) -> dict:
     """One release day. ``kill_after``: kill -9 once that share of chats has its alert, then start
     again; ``term_after``: the same with SIGTERM (a clean stop); ``faults``: the Treasury and the
     Bot API fail at random; ``restart``: stop and start between the headline and the companions;
-    ``old_schema``: start from a schema-2 database."""
+    ``old_schema``: start from a schema-2 database; ``outage``: the Bot API down ``outage_after``
+    seconds (drawn) after the first delivery (``outage_seconds``: 502s, then held requests);
+    ``request_timeout``: the bot's request_timeout_seconds (default: the shipped 10 s);
+    ``migrate``: the chats are groups and that share of them is migrated between the alert and
+    the companions."""
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
     db = tmp / "drill.db"
     config = write_config(tmp, interval)
     if faults:  # a client timeout shorter than the fake's hang, so "timeout" faults are real
-        config.write_text(config.read_text() + "request_timeout_seconds = 2\n")
+        request_timeout = 2
+    if request_timeout is not None:
+        config.write_text(config.read_text() + f"request_timeout_seconds = {request_timeout}\n")
+    chats = chat_ids(subscribers, groups=migrate > 0)
     with FakeTreasury(hang_seconds=3.0) as treasury, TelegramServer(seed=seed, hang_seconds=3.0) as telegram:
         telegram.limits(overall_per_s=30, per_chat_per_s=1, per_group_per_min=20)
         treasury.publish_all(eds["2026-03"])
@@ -169,7 +212,7 @@ def one_run(
             treasury.publish(name, (data / name).read_bytes())
         if old_schema:
             old_schema_baseline(db, eds, data, treasury.url + "/")
-        populate(db, subscribers)
+        populate(db, chats)
         env = {
             **os.environ,
             "TIC_ALERT_BOT_TOKEN": "42:DRILL",
@@ -180,18 +223,16 @@ def one_run(
         bot = Bot(env, treasury.url + "/", tmp / "run.log")
         bot.start()
         stop_faults = threading.Event()
+        schedule = None
+        moved: dict[int, int] = {}
         try:
             check = connect(db)
             wait(lambda: check.execute("SELECT COUNT(*) FROM releases").fetchone()[0] >= 1, 60)
             switch = time.time() + rng.uniform(1, interval * 2)
             later = switch + (interval * 3 if restart else rng.uniform(interval * 1.5, spread))
             treasury.publish(T5, eds["2026-04"][T5], switch)
-            # the companions follow "in random groups during the next 15 minutes" (here: a minute)
-            t3 = later if restart else switch + rng.uniform(interval * 1.5, spread)
-            treasury.publish(T3, eds["2026-04"][T3], t3)
-            mfh_at = later + rng.uniform(0, spread / 3)
-            treasury.publish(MFH, eds["2026-04"][MFH], mfh_at)
-            treasury.publish(MFH_CSV, eds["2026-04"][MFH_CSV], mfh_at + rng.uniform(0, spread / 6))
+            if not migrate:  # the companions follow "in random groups during the next 15 minutes"
+                publish_companions(treasury, eds, rng, spread, switch, later, restart, interval)
             switch_mono = time.monotonic() + (switch - time.time())
             if faults:
                 telegram.fault_rate = {"5xx": 0.05, "timeout": 0.05, "429": 0.05}
@@ -199,7 +240,13 @@ def one_run(
                     target=treasury_faults, args=(treasury, rng, stop_faults), daemon=True
                 ).start()
             outbox = Outbox(check)
-            alerted = lambda: len({s.chat_id for s in telegram.sent() if s.method == "sendPhoto"})  # noqa: E731
+
+            def alerted() -> int:
+                return len({s.chat_id for s in telegram.sent() if is_alert(s)})
+
+            if outage:  # "a few seconds into the broadcast"
+                wait(lambda: alerted() >= 1, 120 + interval * 2, 0.02)
+                schedule = telegram.outage(rng.uniform(*outage_after), *outage_seconds)
             if kill_after is not None:
                 wait(lambda: alerted() >= kill_after * subscribers, 120 + subscribers / 10, 0.02)
                 bot.stop(kill=True)
@@ -213,6 +260,11 @@ def one_run(
                 bot.stop()
                 wait(lambda: time.time() > later, 120)
                 bot.start()
+            if migrate:
+                wait(lambda: alerted() >= subscribers, 120 + subscribers / 10)
+                moved = migrate_groups(telegram, chats, migrate, rng)
+                now = time.time() + 1
+                publish_companions(treasury, eds, rng, spread / 3, now, now, True, interval)
 
             def drained() -> bool:
                 # closed, and its last state handed over (the edits of the companions' details queued)
@@ -221,23 +273,30 @@ def one_run(
                 final = bool(row and row[0] and '"closed": true' in row[0])
                 return final and counts["pending"] == 0 and counts["sending"] == 0
 
-            wait(drained, 240 + subscribers / 10)
+            wait(drained, 240 + subscribers / 10 + (sum(outage_seconds) if outage else 0))
             stop_faults.set()
             counts = outbox.counts("2026-04")
+            failed = collections.Counter(
+                f"{d.kind}: {d.detail}" for d in outbox.of_release("2026-04") if d.state == "failed"
+            )
             version = check.execute("PRAGMA user_version").fetchone()[0]
             check.close()
         finally:
             stop_faults.set()
             bot.stop()
-        sent = [s for s in telegram.sent(edits=True) if s.chat_id > 0]
+        home = {**{c: c for c in chats}, **{new: old for old, new in moved.items()}}
+        sent = [s for s in telegram.sent(edits=True) if s.chat_id in home]
         firsts: dict[int, float] = {}
         for s in sent:
-            firsts.setdefault(s.chat_id, s.at)
-        alerts = collections.Counter(s.chat_id for s in sent if s.method == "sendPhoto")
+            firsts.setdefault(home[s.chat_id], s.at)
+        alerts = collections.Counter(home[s.chat_id] for s in sent if is_alert(s))
+        first_alerts: dict[int, float] = {}
+        for s in sent:
+            if is_alert(s):
+                first_alerts.setdefault(home[s.chat_id], s.at)
+        last_alert = max(first_alerts.values(), default=math.nan)
         false = [
-            s
-            for s in sent
-            if s.method == "sendPhoto" and ("April 2026" not in (s.text or "") or s.at < switch_mono)
+            s for s in sent if is_alert(s) and ("April 2026" not in (s.text or "") or s.at < switch_mono)
         ]
         result = {
             "first": min(firsts.values()) - switch_mono if firsts else float("nan"),
@@ -254,10 +313,23 @@ def one_run(
             "429": telegram.count_429,
             "rss": bot.rss,
             "counts": counts,
+            "failed": failed,
             "schema": version,
             "log": tmp / "run.log",
             "noise": stop_noise(tmp / "run.log"),
         }
+        if schedule is not None:
+            result["outage"] = {
+                "start": schedule.start - switch_mono,
+                "end": schedule.end - switch_mono,
+                # the last chat's alert, after the outage's end (never, while a chat has none)
+                "last_after_end": last_alert - schedule.end if len(alerts) == subscribers else math.inf,
+                "after": sum(1 for t in first_alerts.values() if t >= schedule.start),
+                "broadcast": subscribers / RATE,
+                "answers": dict(telegram.outage_answers),
+            }
+        if moved:
+            result["migration"] = migration_outcome(telegram, chats, moved)
         if transcript is not None:
             chat = min(alerts)
             lines = [line for line in telegram.transcript().splitlines() if f"chat {chat} " in line]
@@ -268,6 +340,54 @@ def one_run(
         return result
 
 
+def publish_companions(
+    treasury: FakeTreasury,
+    eds: dict,
+    rng: random.Random,
+    spread: float,
+    switch: float,
+    later: float,
+    restart: bool,
+    interval: float,
+) -> None:
+    """slt_table3.txt and the MFH history (and its CSV twin) at random moments after ``switch``."""
+    t3 = later if restart else switch + rng.uniform(interval * 1.5, spread)
+    treasury.publish(T3, eds["2026-04"][T3], t3)
+    mfh_at = later + rng.uniform(0, spread / 3)
+    treasury.publish(MFH, eds["2026-04"][MFH], mfh_at)
+    treasury.publish(MFH_CSV, eds["2026-04"][MFH_CSV], mfh_at + rng.uniform(0, spread / 6))
+
+
+def migrate_groups(
+    telegram: TelegramServer, chats: list[int], share: float, rng: random.Random
+) -> dict[int, int]:
+    """Migrate ``share`` of the groups to supergroups: the first half announced, the rest silently."""
+    chosen = sorted(rng.sample(chats, max(1, round(share * len(chats)))))
+    return {old: telegram.migrate(old, announce=i % 2 == 0) for i, old in enumerate(chosen)}
+
+
+def migration_outcome(telegram: TelegramServer, chats: list[int], moved: dict[int, int]) -> dict:
+    """Did each migrated group see the update? The update is what the companions changed in the
+    alert of a group that stayed (its edited lines); a migrated group sees it when a message or
+    an edit in its new chat holds those lines."""
+    stayed = [c for c in chats if c not in moved]
+    changed: set[str] = set()
+    for chat in stayed:
+        versions = [s.plain or "" for s in telegram.sent(chat, edits=True)]
+        if len(versions) > 1:
+            changed = set(versions[-1].splitlines()) - set(versions[0].splitlines())
+            break
+    saw: dict[str, int] = collections.Counter()
+    for i, new in enumerate(moved.values()):
+        how = "none"
+        for s in telegram.sent(new, edits=True):
+            if changed and changed <= set((s.plain or "").splitlines()):
+                how = "edit" if s.method.startswith("edit") else "new message"
+        saw[f"{'announced' if i % 2 == 0 else 'silent'} {how}"] += 1
+    return {"moved": len(moved), "changed_lines": len(changed), "saw": dict(saw)}
+
+
+DRILLS = ("latency", "crash", "sigterm", "faults", "restart", "upgrade", "outage", "migration", "flood")
 NOISE = ("Task was destroyed but it is pending", "Event loop is closed", "Traceback")
 
 
@@ -294,14 +414,42 @@ def report(name: str, results: list[dict], interval: float, subscribers: int) ->
             f"false alerts {r['false']}, edits {r['edits']}, 429s {r['429']}, peak RSS {r['rss']:.0f} MB, "
             f"schema {r['schema']}, outbox {r['counts']}, log lines of a stop left unfinished {r['noise']}"
         )
+        if "outage" in r:
+            o = r["outage"]
+            print(
+                f"    outage {o['start']:.1f} → {o['end']:.1f} s after the switch ({o['answers']}); "
+                f"{o['after']} chats alerted from its start on; the last chat's alert "
+                f"{_after(o['last_after_end'])} (target ≤ +{o['broadcast']:.1f} s: "
+                f"{subscribers} alerts at {RATE}/s)"
+            )
+        if "migration" in r:
+            m = r["migration"]
+            print(
+                f"    migrated {m['moved']} groups (half announced, half silent); the update "
+                f"({m['changed_lines']} changed lines) seen: {m['saw']}"
+            )
+        for why, n in r["failed"].most_common():
+            print(f"    failed {n} × {why}")
     firsts = [r["first"] for r in results]
     lasts = [r["last"] for r in results]
     print(
         f"{name}: {len(results)} run(s), {subscribers} subscribers, interval {interval:g} s: first delivery "
         f"median {statistics.median(firsts):.1f} s, max {max(firsts):.1f} s; last median "
         f"{statistics.median(lasts):.1f} s, max {max(lasts):.1f} s; lost {sum(r['lost'] for r in results)}, "
-        f"duplicates {sum(r['duplicates'] for r in results)}, false alerts {sum(r['false'] for r in results)}"
+        f"duplicates {sum(r['duplicates'] for r in results)} (max "
+        f"{max(r['max_per_chat'] for r in results) - 1} per chat), false alerts "
+        f"{sum(r['false'] for r in results)}, failed rows {sum(sum(r['failed'].values()) for r in results)}"
     )
+    late = [r["outage"]["last_after_end"] for r in results if "outage" in r]
+    if late:
+        print(
+            f"{name}: the last chat's alert vs the outage's end: median {_after(statistics.median(late))}, "
+            f"max {_after(max(late))} (target ≤ +{subscribers / RATE:.1f} s)"
+        )
+
+
+def _after(seconds: float) -> str:
+    return "never (chats lost)" if math.isinf(seconds) else f"{seconds:+.1f} s after its end"
 
 
 def main() -> int:
@@ -310,16 +458,35 @@ def main() -> int:
         "data_dir", nargs="?", default=str(ROOT.parent / "shared" / "data" / "tic" / "2026-07-01")
     )
     ap.add_argument(
-        "--drill", choices=("latency", "crash", "sigterm", "faults", "restart", "upgrade"), default="latency"
+        "--drill",
+        choices=(
+            "latency",
+            "crash",
+            "sigterm",
+            "faults",
+            "restart",
+            "upgrade",
+            "outage",
+            "migration",
+            "flood",
+        ),
+        default="latency",
     )
     ap.add_argument("--subscribers", type=int, default=50)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--interval", type=float, default=15.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--spread", type=float, default=60.0, help="companions arrive within this many seconds")
+    ap.add_argument("--migrate", type=float, default=0.5, help="migration: the share of groups migrated")
+    ap.add_argument("--commands", type=int, default=2000, help="flood: commands from one chat")
+    ap.add_argument("--chats", type=int, default=500, help="flood: chats sending /chart and /backtest")
+    ap.add_argument("--quiet-every", type=float, default=3.0, help="flood: the quiet chat's /next interval")
     ap.add_argument("--transcript", type=Path)
     args = ap.parse_args()
     data = Path(args.data_dir)
+    if args.drill == "flood":
+        flood(data, args.commands, args.chats, args.quiet_every)
+        return 0
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
     eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
     rng = random.Random(args.seed)
@@ -330,10 +497,12 @@ def main() -> int:
             kw["kill_after"] = rng.uniform(0.1, 0.9)
         elif args.drill == "sigterm":
             kw["term_after"] = rng.uniform(0.1, 0.9)
-        elif args.drill in ("faults", "restart"):
+        elif args.drill in ("faults", "restart", "outage"):
             kw[args.drill] = True
         elif args.drill == "upgrade":
             kw["old_schema"] = True
+        elif args.drill == "migration":
+            kw["migrate"] = args.migrate
         transcript = args.transcript if i == 0 else None
         kw["spread"] = args.spread
         results.append(one_run(data, eds, args.subscribers, args.interval, args.seed + i, transcript, **kw))
@@ -342,7 +511,8 @@ def main() -> int:
     report(args.drill, results, args.interval, args.subscribers)
     print(
         f"(latency target: median first delivery ≤ {args.interval + 5:g} s; crash: lost 0, ≤ 1 duplicate "
-        "per chat per crash; faults: no false alert, nothing lost)"
+        "per chat per crash; faults: no false alert, nothing lost; outage: lost 0, ≤ 1 duplicate per chat, "
+        "last alert ≤ outage end + the broadcast's own time; migration: every migrated group sees the update)"
     )
     return 0
 

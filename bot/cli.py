@@ -1,14 +1,14 @@
 """Command line: ``tic-alert check`` (the newest release at a glance), ``backtest`` (what the rules
 would have fired since 2000), ``poll`` (watch for releases), ``calendar`` (the next release dates),
-``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), ``outbox`` (the
-deliveries by state)."""
+``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), and the operator's
+``outbox`` (the deliveries by state), ``config`` (``config check``: the effective configuration,
+validated), ``backup`` (a consistent copy of the database) and ``prune`` (old releases' rows)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-import logging
 import os
 import re
 import sys
@@ -16,59 +16,30 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import __version__
+from bot.arguments import EPILOG, common_options, count_arg, day_arg, month_arg, positive_arg
 from bot.config import load_settings
 from bot.data.fetch import fetch, make_session
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.data.parse import PARSERS
 from bot.data.sources import RELEASE_FILES
-from bot.errors import TicAlertError
+from bot.errors import FetchError, TicAlertError
+from bot.logs import setup_logging
+from bot.ops import add_operator_commands
 from bot.render.summary import build_summary
 
 
-def _positive(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
-    return int(text)
-
-
-def _month(text: str) -> str:
-    """argparse type: a month as YYYY-MM."""
-
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
-        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, found {text!r}")
-    return text
-
-
-def _count(text: str) -> int:
-    """argparse type: how many releases to list, 1..120 (ten years)."""
-    if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected a whole number 1..{MAX_COUNT}, found {text!r}")
-    return int(text)
-
-
-def _day(text: str) -> dt.date:
-    """argparse type: a day as YYYY-MM-DD, years 1990..2999 (the calendar needs room after it)."""
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, found {text!r}") from None
-    if not 1990 <= day.year <= 2999:
-        raise argparse.ArgumentTypeError(f"expected a year 1990..2999, found {text!r}")
-    return day
-
-
-MAX_COUNT = 120
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tic-alert", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="tic-alert", description=__doc__, epilog=EPILOG, parents=[common_options(True)]
+    )
     parser.add_argument("--version", action="version", version=f"tic-alert {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="a TOML file laid over the defaults")
+    common = common_options(False)
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="print the newest TIC release at a glance")
+    add = partial(sub.add_parser, parents=[common])
+    check = add("check", help="print the newest TIC release at a glance")
     where = check.add_mutually_exclusive_group()
     where.add_argument(
         "--data-dir", metavar="DIR", type=Path, help="read the Treasury files from DIR instead of the network"
@@ -87,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="also print the files read and vintage conflicts (operator)"
     )
     check.add_argument(
-        "--top", type=_positive, default=10, metavar="N", help="how many top holders to list (default 10)"
+        "--top", type=positive_arg, default=10, metavar="N", help="how many top holders to list (default 10)"
     )
     check.add_argument(
         "--chart",
@@ -96,14 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the release's main chart to OUT.png and the 3-month changes to OUT-changes.png",
     )
     check.set_defaults(func=cmd_check)
-    back = sub.add_parser("backtest", help="replay history: every event the rules would have fired")
+    back = add("backtest", help="replay history: every event the rules would have fired")
     back.add_argument("--data-dir", metavar="DIR", type=Path, required=True, help="the Treasury files")
     back.add_argument("--rule", metavar="ID", action="append", help="only this rule (repeatable)")
     back.add_argument(
-        "--from", dest="start", type=_month, metavar="YYYY-MM", help="first data month (default 2000-01)"
+        "--from", dest="start", type=month_arg, metavar="YYYY-MM", help="first data month (default 2000-01)"
     )
     back.add_argument(
-        "--to", dest="end", type=_month, metavar="YYYY-MM", help="last data month (default: the newest)"
+        "--to", dest="end", type=month_arg, metavar="YYYY-MM", help="last data month (default: the newest)"
     )
     back.add_argument(
         "--set",
@@ -114,35 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back.add_argument("--csv", action="store_true", help="print CSV instead of text")
     back.set_defaults(func=cmd_backtest)
-    poll = sub.add_parser("poll", help="watch the Treasury for new TIC releases (Ctrl-C stops)")
+    poll = add("poll", help="watch the Treasury for new TIC releases (Ctrl-C stops)")
     poll.add_argument("--once", action="store_true", help="poll once and print what was found")
     poll.add_argument("--source-url", metavar="URL", help="poll URL instead of the Treasury's Documents URL")
     poll.set_defaults(func=cmd_poll)
-    cal = sub.add_parser("calendar", help="print the next TIC release dates in ET and UTC")
+    cal = add("calendar", help="print the next TIC release dates in ET and UTC")
     cal.add_argument(
-        "--count", type=_count, default=6, metavar="N", help="how many releases, 1..120 (default 6)"
+        "--count", type=count_arg, default=6, metavar="N", help="how many releases, 1..120 (default 6)"
     )
     cal.add_argument(
         "--from",
         dest="start",
         metavar="YYYY-MM-DD",
-        type=_day,
+        type=day_arg,
         help="list from this day (default: now)",
     )
     cal.set_defaults(func=cmd_calendar)
-    srv = sub.add_parser("serve", help="run the Telegram bot (long polling; Ctrl-C stops)")
+    srv = add("serve", help="run the Telegram bot (long polling; Ctrl-C stops)")
     srv.add_argument("--data-dir", type=Path, help="serve the release in this folder of Treasury files")
     srv.add_argument("--source-url", help="fetch the files from this base URL when the database holds none")
     srv.set_defaults(func=cmd_serve)
-    run = sub.add_parser("run", help="the poller and the bot in one process (Ctrl-C or SIGTERM stops)")
+    run = add("run", help="the poller and the bot in one process (Ctrl-C or SIGTERM stops)")
     run.add_argument(
         "--data-dir", type=Path, help="answer commands from this folder until a release is polled"
     )
     run.add_argument("--source-url", help="poll this base URL instead of the Treasury's")
     run.set_defaults(func=cmd_serve)
-    out = sub.add_parser("outbox", help="deliveries by state for the latest release (or --release YYYY-MM)")
-    out.add_argument("--release", type=_month)
-    out.set_defaults(func=cmd_outbox)
+    add_operator_commands(add, month_arg)
     return parser
 
 
@@ -150,11 +119,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.render.charts import release_charts
     from bot.render.export import event_dict
     from bot.render.text import render_text
-    from bot.rules.catalogue import load_rules
     from bot.rules.release import evaluate
 
     settings = load_settings(args.config)
-    rules = load_rules(settings.groups)  # a bad rule file fails here, before any fetch
+    rules = settings.rules()  # a bad rule file fails here, before any fetch
     if args.all_files and not args.data_dir:
         raise TicAlertError("check: --all-files reads a folder: give --data-dir DIR")
     if args.data_dir:
@@ -163,7 +131,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         base = args.source_url or settings.source_url
         session = make_session(settings.user_agent)
         get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
-        files = fetch_all(lambda url: get(url), base)
+        try:
+            files = fetch_all(lambda url: get(url), base)
+        except FetchError as err:
+            raise _offline_hint(err, base) from None
     panel = panel_from_bytes(files, settings.groups)
     summary = build_summary(panel, top=args.top)
     events = evaluate(panel, rules)
@@ -180,15 +151,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _offline_hint(err: FetchError, base: str) -> TicAlertError:
+    """A network failure as one short line that says what to do without a network."""
+    if err.kind not in ("connection", "timeout", "network"):
+        return err
+    host = urlsplit(base).hostname or base
+    cause = re.search(r"\[Errno [^\]]*\] ([^)\"']+)", str(err))
+    why = cause.group(1).strip() if cause else ("timed out" if err.kind == "timeout" else err.kind + " error")
+    return TicAlertError(
+        f"cannot reach {host} ({why}); no network? try --data-dir DIR (a folder of Treasury files)"
+    )
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.render.export import to_csv
     from bot.render.text import backtest_text
     from bot.rules.backtest import backtest
-    from bot.rules.catalogue import load_rules
     from bot.rules.overrides import parse_settings
 
     settings = load_settings(args.config)
-    rules = load_rules(settings.groups)
+    rules = settings.rules()
     if args.rule:
         known = {r.id for r in rules}
         unknown = [r for r in args.rule if r not in known]
@@ -210,17 +192,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from bot.rules.catalogue import load_rules
+    from bot.heap import limit_arenas
     from bot.store.state import Store
-    from bot.watch.loop import run_forever
+    from bot.telemetry import Telemetry
+    from bot.watch.observe import PollWatch
     from bot.watch.outcomes import PollOutcome
-    from bot.wiring import build_poller
+    from bot.wiring import build_poller, keep_polling, status_endpoints
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
-    rules = load_rules(settings.groups)
+    rules = settings.rules()
+    limit_arenas()
     store = Store(settings.db_path)
-    poller = build_poller(settings, store, rules, args.source_url)
+    telemetry = Telemetry()
+    watch = PollWatch(telemetry, settings.poller.calendar())
+    poller = build_poller(settings, store, rules, args.source_url, watch=watch)
+    status = None
     try:
         if args.once:
             result = poller.poll()
@@ -228,10 +214,13 @@ def cmd_poll(args: argparse.Namespace) -> int:
             if result.release is not None:
                 print(f"release {result.release.describe()}")
             return 1 if result.outcome == PollOutcome.ERROR else 0
-        run_forever(poller, settings.poller.tick_seconds)
+        status = status_endpoints(settings, telemetry, bot=False)
+        keep_polling(settings, store, poller, watch)
         return 0
     finally:
         store.close()
+        if status is not None:
+            status.stop()
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
@@ -260,46 +249,38 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.wiring import run_bot
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_bot(load_settings(args.config), args.data_dir, args.source_url, with_poller=args.command == "run")
     return 0
-
-
-def cmd_outbox(args: argparse.Namespace) -> int:
-    from bot.store.db import connect
-    from bot.store.outbox import Outbox
-
-    settings = load_settings(args.config)
-    conn = connect(settings.db_path)
-    try:
-        outbox = Outbox(conn)
-        release = args.release or outbox.latest_release()
-        if release is None:
-            print("No deliveries yet.")
-            return 0
-        counts = outbox.counts(release)
-        print(f"Deliveries for release {release}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-        for d in outbox.of_release(release):
-            if d.state in ("failed", "blocked"):
-                print(f"  {d.state:<8} chat {d.chat_id} {d.kind} #{d.id}: {d.detail}")
-        return 0
-    finally:
-        conn.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: errors are one line on stderr and a non-zero exit, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
+        _logging(args)
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `tic-alert backtest ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no complaint at exit either
+        return 141
     except (TicAlertError, OSError) as err:
         print(f"tic-alert: error: {_secret_free(err)}", file=sys.stderr)
         return 2
     except Exception as err:  # a bug: still one line, with what it was
         print(f"tic-alert: internal error: {type(err).__name__}: {_secret_free(err)}", file=sys.stderr)
         return 70
+
+
+def _logging(args: argparse.Namespace) -> None:
+    """Level and format from the options, else the environment; the token redacted from any record."""
+    from bot.notify.redact import redact_in_logs
+
+    redact_in_logs(os.environ.get("TIC_ALERT_BOT_TOKEN", ""))
+    level = args.log_level or os.environ.get("TIC_ALERT_LOG_LEVEL")
+    fmt = args.log_format or os.environ.get("TIC_ALERT_LOG_FORMAT") or "text"
+    if level or args.command in ("poll", "serve", "run"):  # the others print their own answers
+        setup_logging(level or "info", fmt)
 
 
 def _secret_free(err: BaseException) -> str:

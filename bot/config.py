@@ -9,6 +9,8 @@ The bot token comes from ``TIC_ALERT_BOT_TOKEN`` only and is never printed.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +19,21 @@ from typing import Any
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import ConfigError
 from bot.notify.settings import TelegramSettings, telegram_settings
-from bot.packaged import config_file, read_toml
+from bot.packaged import config_file, read_toml, toml_text
+from bot.rules.catalogue import RULES_FILE, Rule, load_rules
+from bot.status_server import parse_listen
 from bot.watch.settings import PollerSettings, poller_settings
 
 ENV_OVERRIDES = {
     "TIC_ALERT_SOURCE_URL": ("source", "base_url"),
     "TIC_ALERT_DB": ("store", "db_path"),
+    "TIC_ALERT_HTTP": ("http", "listen"),
 }
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "source": {"base_url": str, "timeout_seconds": (int, float), "user_agent": str, "max_body_bytes": int},
-    "store": {"db_path": str},
+    "store": {"db_path": str, "keep_releases": int},
+    "rules": {"file": str},
+    "http": {"listen": str, "stall_seconds": (int, float)},
     "poller": {
         "window_start": str,
         "window_end": str,
@@ -42,9 +49,11 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
 }
 # Finite, sensible ranges, checked at startup (NaN and inf are refused).
-SOURCE_RANGES: dict[str, tuple[float, float]] = {
-    "timeout_seconds": (0.1, 300),
-    "max_body_bytes": (1_000, 1_000_000_000),
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("source", "timeout_seconds"): (0.1, 300),
+    ("source", "max_body_bytes"): (1_000, 1_000_000_000),
+    ("store", "keep_releases"): (0, 10_000),  # 0: never prune
+    ("http", "stall_seconds"): (10, 86_400),
 }
 
 
@@ -61,6 +70,17 @@ class Settings:
     bot_token: str | None = field(default=None, repr=False)
     poller: PollerSettings = field(default_factory=PollerSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    http_listen: tuple[str, int] | None = None  # None: no HTTP endpoints
+    stall_seconds: float = 300.0  # a loop silent this long makes /healthz answer 503
+    keep_releases: int = 0  # the running service prunes to this many releases once a day; 0: never
+    rules_file: Path | None = None  # an operator's rules laid over the shipped ones, by id
+    effective: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def rules(self) -> tuple[Rule, ...]:
+        """The rule catalogue: the shipped rules, with ``rules_file``'s laid over them by id."""
+        if self.rules_file is None:
+            return load_rules(self.groups)
+        return load_rules(self.groups, operator_rules_text(self.rules_file), str(self.rules_file))
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,10 +90,16 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     path = path or env.get("TIC_ALERT_CONFIG")
     if path:
         p = Path(path).expanduser()
-        data = _overlay(data, read_toml(p, f"config file {p}"), str(p))
+        own = read_toml(p, f"config file {p}")
+        data = _overlay(data, own, str(p))
+        rules_file = own.get("rules", {}).get("file") if isinstance(own.get("rules"), dict) else None
+        if isinstance(rules_file, str) and rules_file and not Path(rules_file).expanduser().is_absolute():
+            data["rules"]["file"] = str(p.parent / rules_file)  # relative to the file that names it
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             data[section][key] = env[var]
+    if env.get("TIC_ALERT_ADMINS"):
+        data["telegram"]["admins"] = _chat_ids(env["TIC_ALERT_ADMINS"], "TIC_ALERT_ADMINS")
     _check(data)
     base_url = data["source"]["base_url"]
     if not base_url.startswith(("http://", "https://")):
@@ -90,6 +116,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         bot_token=env.get("TIC_ALERT_BOT_TOKEN") or None,
         poller=poller_settings(data.get("poller", {})),
         telegram=telegram_settings(data.get("telegram", {}), env.get("TIC_ALERT_TELEGRAM_API_URL")),
+        http_listen=parse_listen(data["http"]["listen"], "http.listen (or TIC_ALERT_HTTP)"),
+        stall_seconds=float(data["http"]["stall_seconds"]),
+        keep_releases=int(data["store"]["keep_releases"]),
+        rules_file=Path(data["rules"]["file"]).expanduser() if data["rules"]["file"] else None,
+        effective=data,
     )
 
 
@@ -111,10 +142,47 @@ def _check(data: dict[str, Any]) -> None:
                 raise ConfigError(f"config: unknown setting {section}.{key}")
             if not isinstance(value, keys[key]) or isinstance(value, bool):
                 raise ConfigError(f"config: {section}.{key} has a bad value {value!r}")
-    for key, (lo, hi) in SOURCE_RANGES.items():
-        value = data["source"][key]
+    for (section, key), (lo, hi) in RANGES.items():
+        value = data[section][key]
         if not lo <= value <= hi:  # NaN fails both comparisons
-            raise ConfigError(f"config: source.{key} must be {lo:g}..{hi:g}, found {value!r}")
+            raise ConfigError(f"config: {section}.{key} must be {lo:g}..{hi:g}, found {value!r}")
+
+
+def _chat_ids(text: str, where: str) -> list[int]:
+    """ "123, -100456" → [123, -100456]; anything else is a ConfigError naming ``where``."""
+    ids = []
+    for part in text.split(","):
+        part = part.strip()
+        if not re.fullmatch(r"-?\d{1,20}", part):
+            raise ConfigError(f"{where}: expected chat ids separated by commas, found {part!r}")
+        ids.append(int(part))
+    return ids
+
+
+def operator_rules_text(path: Path) -> str:
+    """The shipped rules with an operator's file laid over them, as one rules file's text.
+
+    The file has the shipped format ([[rule]] tables). A table whose id is a shipped rule's
+    changes only the fields it names (``id = "holdings-3m-drop"`` and ``threshold = 80`` is a whole
+    file); a new id must be a whole rule. Shipped rules it does not name keep their defaults."""
+    shipped = tomllib.loads(config_file(RULES_FILE).read_text(encoding="utf-8"))["rule"]
+    own = read_toml(path, f"rules {path}")
+    unknown = sorted(set(own) - {"rule"})
+    if unknown:
+        raise ConfigError(f"rules {path}: unknown top-level key {unknown[0]!r} (expected [[rule]] tables)")
+    tables = own.get("rule", [])
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"rules {path}: no [[rule]] tables")
+    merged = {r["id"]: r for r in shipped}
+    for number, table in enumerate(tables, start=1):
+        if not isinstance(table, dict) or not isinstance(table.get("id"), str):
+            raise ConfigError(f"rules {path}: rule #{number}: field 'id': missing (each rule names its id)")
+        base = dict(merged.get(table["id"], {}))
+        if {"entity", "entities"} & set(table):  # one replaces the other
+            base.pop("entity", None)
+            base.pop("entities", None)
+        merged[table["id"]] = {**base, **table}
+    return toml_text({"rule": list(merged.values())})
 
 
 def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:

@@ -5,6 +5,7 @@ Like bot.cli this sits above every stage: it reads Settings and passes each stag
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -19,12 +20,21 @@ from bot.data.fetch import fetch, make_session, request_budget
 from bot.data.load import fetch_all, panel_from_bytes
 from bot.data.panel import Panel
 from bot.errors import TicAlertError
+from bot.heap import give_back, limit_arenas
 from bot.notify.dispatch import Dispatcher
+from bot.notify.heartbeat import LOOP as BOT_LOOP
+from bot.notify.heartbeat import TELEGRAM, keep_beating
 from bot.notify.runtime import BotRuntime, load_files, operator_sink, poller_thread
-from bot.rules.catalogue import Rule, load_rules
+from bot.rules.catalogue import Rule
+from bot.status_server import Check, DatabaseCollector, StatusServer
+from bot.store.census import census
+from bot.store.prune import DailyPrune
 from bot.store.state import Store
+from bot.telemetry import Telemetry
 from bot.watch.loop import http_fetcher, run_forever
-from bot.watch.outcomes import Handover, Handovers, PublishedRelease
+from bot.watch.observe import LOOP as POLLER_LOOP
+from bot.watch.observe import PollWatch
+from bot.watch.outcomes import Handover, Handovers, PollResult, PublishedRelease
 from bot.watch.poller import Poller
 
 log = logging.getLogger("tic_alert")
@@ -57,9 +67,11 @@ def build_poller(
     source_url: str | None = None,
     wake: Callable[[], None] = lambda: None,
     offer: Callable[[Panel], None] | None = None,
+    watch: PollWatch | None = None,
 ) -> Poller:
     """The poller, handing every release to the dispatcher (outbox rows in its own transaction)
-    and, given ``offer``, its panel to the bot."""
+    and, given ``offer``, its panel to the bot; ``watch`` times its requests (for the per-poll log
+    line and the metrics)."""
     ps = settings.poller
     # a timed-out request ends within one in-window interval: detection is delayed by one poll at most
     budget = request_budget(
@@ -70,9 +82,10 @@ def build_poller(
         store.conn, rules=rules, groups=settings.groups, channels=settings.telegram.channels
     )
     handover: Handover = dispatcher if offer is None else Handovers((dispatcher, OfferPanel(offer)))
+    fetcher = http_fetcher(session, budget.timeout, settings.max_body_bytes)  # type: ignore[arg-type]
     return Poller(
         store,
-        http_fetcher(session, budget.timeout, settings.max_body_bytes),  # type: ignore[arg-type]
+        watch.fetcher(fetcher) if watch else fetcher,
         source_url or settings.source_url,
         ps,
         ps.calendar(),
@@ -81,6 +94,50 @@ def build_poller(
         operator=operator_sink(store, settings.telegram.admins, wake),
         committed=wake,
     )
+
+
+def keep_polling(
+    settings: Settings,
+    store: Store,
+    poller: Poller,
+    watch: PollWatch,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """The poller's loop with its heartbeat, per-poll log lines and metrics, and the daily prune."""
+    watch.telemetry.expect(POLLER_LOOP, settings.stall_seconds)
+    daily = DailyPrune(store.conn, settings.keep_releases)
+
+    def observe(result: PollResult | None, seconds: float) -> None:
+        watch.after_tick(result, seconds)
+        daily.tick()
+        if result is not None:  # a poll may have built a panel: its peak goes back to the system
+            give_back()
+
+    run_forever(poller, settings.poller.tick_seconds, should_stop, observe)
+
+
+def status_endpoints(settings: Settings, telemetry: Telemetry, bot: bool) -> StatusServer | None:
+    """/healthz, /readyz and /metrics when ``[http] listen`` (or TIC_ALERT_HTTP) is set."""
+    if settings.http_listen is None:
+        return None
+    db = str(settings.db_path)
+    telemetry.add_collector(DatabaseCollector(db))
+    checks: list[tuple[str, Check]] = [("database", lambda: _database_problem(db))]
+    if bot:
+        checks.append(("telegram", lambda: _telegram_problem(telemetry)))
+    return StatusServer(telemetry, settings.http_listen, checks).start()
+
+
+def _database_problem(db: str) -> str | None:
+    census(db)  # raises with the reason
+    return None
+
+
+def _telegram_problem(telemetry: Telemetry, within: float = 180.0) -> str | None:
+    age = telemetry.last_reached(TELEGRAM)
+    if age is None:
+        return "the Bot API has not answered yet"
+    return f"the Bot API last answered {age:.0f} s ago" if age > within else None
 
 
 def token_of(settings: Settings) -> str:
@@ -94,19 +151,34 @@ def token_of(settings: Settings) -> str:
 def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, with_poller: bool) -> None:
     """`serve` (with_poller False) or `run`: the bot in this thread, the poller in another."""
     token = token_of(settings)
-    rules = load_rules(settings.groups)
+    limit_arenas()  # before any thread starts: the poller's and the workers' peaks share heaps
+    rules = settings.rules()
     store = Store(settings.db_path)
+    telemetry = Telemetry()
+    telemetry.expect(BOT_LOOP, settings.stall_seconds)  # start-up counts: a hung start is a stall
+    status = status_endpoints(settings, telemetry, bot=True)
     try:
         runtime = BotRuntime(
-            store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token
+            store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token, telemetry
         )
+        beating: list[asyncio.Task] = []
+        runtime.on_start.append(
+            lambda: beating.append(
+                asyncio.get_running_loop().create_task(keep_beating(runtime.app.bot, telemetry))
+            )
+        )
+        runtime.on_stop.append(lambda: [task.cancel() for task in beating])
         if with_poller:
+            telemetry.expect(POLLER_LOOP, settings.stall_seconds)  # a poller that never starts is a stall
 
             def loop(stop: threading.Event) -> None:
                 own = Store(settings.db_path)  # the poller's own connection, in its own thread
                 try:
-                    poller = build_poller(settings, own, rules, source_url, runtime.wake, runtime.offer)
-                    run_forever(poller, settings.poller.tick_seconds, stop.is_set)
+                    watch = PollWatch(telemetry, settings.poller.calendar())
+                    poller = build_poller(
+                        settings, own, rules, source_url, runtime.wake, runtime.offer, watch
+                    )
+                    keep_polling(settings, own, poller, watch, stop.is_set)
                 finally:
                     own.close()
 
@@ -125,3 +197,5 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
             ) from None
     finally:
         store.close()
+        if status is not None:
+            status.stop()

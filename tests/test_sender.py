@@ -133,7 +133,7 @@ def test_an_edit_of_a_deleted_message_is_a_new_message(server):
     alert = desk.alert(1, "first")
     desk.run()
     (sent,) = server.sent(1)
-    server._messages.pop((1, sent.message_id))  # a user deleted it
+    server.delete(1, sent.message_id)  # a user deleted it
     desk.row(1, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
     desk.run()
     assert sends(server, 1)[1:] == [f"sendMessage {anew('<b>second</b>')}"]
@@ -145,7 +145,7 @@ def migrated_after_its_alert(server) -> Desk:
     desk.chat(-5)
     alert = desk.alert(-5, "first")
     desk.run()
-    server.migrated[-5] = -1005
+    server.migrate(-5, -1005, announce=False)  # the bot is not told (the test tells it, or a 400 does)
     desk.row(-5, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
     return desk
 

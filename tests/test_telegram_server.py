@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
-import html
 import threading
 import time
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
@@ -25,7 +22,7 @@ from telegram.error import (
 )
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
-from telegram_server import ApiError, TelegramServer, parse_html, parse_multipart
+from telegram_server import TelegramServer, parse_multipart
 
 TOKEN = "123456789:AAtest-token"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big") + b"..."
@@ -33,7 +30,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).
 
 @pytest.fixture
 def server():
-    with TelegramServer() as s:
+    # these tests are about other things than flood limits (test_rate_limits): several sends a
+    # second to one chat are fine here
+    with TelegramServer(limits=False) as s:
         yield s
 
 
@@ -113,7 +112,7 @@ def test_bot_round_trip(server):
     assert server.calls("sendPhoto")[1].content_type == "application/x-www-form-urlencoded"
     transcript = server.transcript()
     assert "← chat 42 sendMessage #1: <b>Japan</b> sold &amp; bought  [Mute|mute]" in transcript
-    assert "sendPhoto #1 [photo photo-1]: same chart" in transcript
+    assert "← chat 43 sendPhoto #3 [photo photo-1]: same chart" in transcript  # one sequence: private chats
 
 
 def test_errors_map_to_ptb_exceptions(server):
@@ -208,7 +207,7 @@ def test_random_faults_are_seeded(server):
 
     draws = []
     for _ in range(2):
-        with TelegramServer(seed=7) as seeded, httpx.Client() as client:
+        with TelegramServer(seed=7, limits=False) as seeded, httpx.Client() as client:
             seeded.fault_rate["5xx"] = 0.5
             url = f"{seeded.url}/bot{TOKEN}/sendMessage"
             draws.append([client.post(url, data={"chat_id": 1, "text": "x"}).status_code for _ in range(12)])
@@ -247,6 +246,127 @@ def test_rate_limits(server):
     run(scenario())
     assert server.count_429 == 3
     assert [s.text for s in server.sent(7)] == ["one"]
+
+
+def test_strict_by_default_limits_groups_and_channels_too():
+    with TelegramServer() as strict:
+        strict.set_chat(-1000000000042, "channel", title="TIC releases")
+
+        async def scenario():
+            async with make_bot(strict) as bot:
+                await bot.send_message(7, "one")
+                with pytest.raises(RetryAfter):  # 1/s per chat, on without asking
+                    await bot.send_message(7, "two")
+                strict.limits(overall_per_s=None, per_chat_per_s=None, per_group_per_min=2)
+                for chat in (-5, -1000000000042):  # a group and a channel: 20/min (here 2)
+                    await bot.send_message(chat, "g1")
+                    await bot.send_message(chat, "g2")
+                    with pytest.raises(RetryAfter):
+                        await bot.send_message(chat, "g3")
+                for _ in range(3):
+                    await bot.send_message(8, "a private chat has no per-minute limit")
+
+        run(scenario())
+        assert strict.count_429 == 3
+    with TelegramServer(limits=False) as free:
+        run(_send_twice(free))
+        assert free.count_429 == 0
+
+
+async def _send_twice(server: TelegramServer) -> None:
+    async with make_bot(server) as bot:
+        await bot.send_message(7, "one")
+        await bot.send_message(7, "two")
+
+
+# --- outages and migrations -------------------------------------------------------------------
+
+
+def test_an_outage_answers_502_then_nothing_then_recovers():
+    with TelegramServer(limits=False, seed=3) as server:
+
+        async def scenario():
+            async with make_bot(server, read_timeout=0.3, connect_timeout=0.3, pool_timeout=0.3) as bot:
+                outage = server.outage(0.0, 0.6, 0.8)
+                with pytest.raises(NetworkError, match=r"^Bad Gateway$") as bad:
+                    await bot.send_message(1, "during the 502s")
+                assert not isinstance(bad.value, TimedOut)
+                with pytest.raises(NetworkError):
+                    await bot.get_me()  # the whole API is down, not only sends
+                await asyncio.sleep(max(0.0, outage.timeouts - time.monotonic()))
+                with pytest.raises(TimedOut):
+                    await bot.send_message(1, "held past the client's timeout")
+                await asyncio.sleep(max(0.0, outage.end - time.monotonic()) + 0.1)
+                await bot.send_message(1, "after the outage")
+                server.outage(0.0, 0.3, 0.0, html=True)  # nginx's page, not Telegram's JSON
+                with pytest.raises(NetworkError, match=r"Bad Gateway \(502\)\. Parsing the server response"):
+                    await bot.send_message(1, "x")
+
+        run(scenario())
+        assert server.texts(1) == ["after the outage"]  # nothing sent during the outage arrived
+        assert server.outage_answers["502"] == 3 and server.outage_answers["dropped"] >= 1
+        assert "✗ sendMessage chat 1: 502 Bad Gateway (outage)" in server.transcript()
+
+
+def test_a_held_request_may_still_be_carried_out():
+    with TelegramServer(limits=False) as server:
+
+        async def scenario():
+            async with make_bot(server, read_timeout=0.2) as bot:
+                server.outage(0.0, 0.0, 0.5, deliver_held=1.0)
+                with pytest.raises(TimedOut):
+                    await bot.send_message(2, "the client gave up, Telegram did not")
+
+        run(scenario())
+        server.wait_for(1, chat_id=2, timeout=3)
+        assert server.outage_answers == {"502": 0, "held": 1, "dropped": 0}
+
+
+def test_migration_moves_the_group_and_leaves_its_messages_behind(server):
+    server.chat_admins[-55] = {7}
+
+    async def scenario():
+        async with make_bot(server) as bot:
+            for earlier in ("one", "two"):
+                await bot.send_message(-55, earlier)
+            alert = await bot.send_message(-55, "alert")
+            new_id = server.migrate(-55)
+            assert new_id == -1000000000055
+            with pytest.raises(ChatMigrated) as moved:
+                await bot.send_message(-55, "to the old id")
+            assert moved.value.new_chat_id == new_id
+            with pytest.raises(ChatMigrated):
+                await bot.edit_message_text("edited", chat_id=-55, message_id=alert.message_id)
+            with pytest.raises(BadRequest, match=r"^Message to edit not found$"):
+                await bot.edit_message_text("edited", chat_id=new_id, message_id=alert.message_id)
+            with pytest.raises(
+                BadRequest, match=r"^Message can't be edited$"
+            ):  # id 1 there: the service message
+                await bot.edit_message_text("edited", chat_id=new_id, message_id=1)
+            update = await bot.send_message(new_id, "the update, as a new message")
+            assert update.chat.type == "supergroup" and update.message_id == 2  # 1: "migrated from"
+            assert (await bot.get_chat_member(new_id, 7)).status == "administrator"
+            moved_to, moved_from = await bot.get_updates(timeout=0)
+            assert moved_to.message.migrate_to_chat_id == new_id and moved_to.message.chat.id == -55
+            assert moved_from.message.migrate_from_chat_id == -55 and moved_from.message.chat.id == new_id
+            await bot.get_updates(offset=moved_from.update_id + 1, timeout=0)  # acknowledged
+            silent = server.migrate(-66, announce=False)
+            assert server.pending_updates == 0 and silent == -1000000000066
+
+    run(scenario())
+    assert server.message(-55, 3)["text"] == "alert"  # still where it was sent, unedited
+    assert server.texts(-1000000000055) == ["the update, as a new message"]
+
+
+def test_a_message_deleted_by_a_user_cannot_be_edited(server):
+    async def scenario():
+        async with make_bot(server) as bot:
+            sent = await bot.send_message(-9, "alert")
+            server.delete(-9, sent.message_id)
+            with pytest.raises(BadRequest, match=r"^Message to edit not found$"):
+                await bot.edit_message_text("update", chat_id=-9, message_id=sent.message_id)
+
+    run(scenario())
 
 
 # --- updates ----------------------------------------------------------------------------------
@@ -359,44 +479,7 @@ def test_application_command_and_callback_round_trip(server):
     )
 
 
-# --- the parsers ------------------------------------------------------------------------------
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text())
-def test_escaped_text_always_parses_to_itself(text):
-    assert parse_html(html.escape(text, quote=False)) == text
-
-
-@pytest.mark.parametrize(
-    ("markup", "plain"),
-    [
-        ('<b>bold</b> <a href="https://x.y/?a=1&amp;b=2">link</a>', "bold link"),
-        ('<pre><code class="language-python">x &lt; 1</code></pre>', "x < 1"),
-        ("S&P 500 &#8212; &unknown;", "S&P 500 — &unknown;"),
-        ("<tg-spoiler>s</tg-spoiler><blockquote>q</blockquote>", "sq"),
-    ],
-)
-def test_html_that_telegram_accepts(markup, plain):
-    assert parse_html(markup) == plain
-
-
-@pytest.mark.parametrize(
-    ("markup", "error"),
-    [
-        ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
-        ("x</b>", "Unexpected end tag at byte offset 1"),
-        ("<b><i>x</b></i>", 'expected "</i>", found "</b>"'),
-        ("<div>x</div>", 'Unsupported start tag "div" at byte offset 0'),
-        ("é <", 'Unsupported start tag "" at byte offset 3'),
-        ('<a href="x>', "Unclosed start tag"),
-    ],
-)
-def test_html_that_telegram_refuses(markup, error):
-    with pytest.raises(ApiError) as caught:
-        parse_html(markup)
-    assert caught.value.code == 400 and error in caught.value.description
-    assert caught.value.description.startswith("Bad Request: can't parse entities: ")
+# --- the wire (HTML and lengths: tests/test_telegram_entities.py) ------------------------------
 
 
 def test_multipart_parser_keeps_binary_bytes():

@@ -89,8 +89,9 @@ class Panel:
         return frozenset(names)
 
     def __post_init__(self) -> None:
-        self._index = {key: grp for key, grp in self.data.groupby(["entity", "series"], sort=False)}
-        self._by_series = {s: g for s, g in self.data.groupby("series", sort=False)}
+        # row positions, not frames: split frames were two more copies of the data (~12 MB a panel)
+        self._index = self.data.groupby(["entity", "series"], sort=False).indices
+        self._by_series = self.data.groupby("series", sort=False).indices
         if len(self.data):
             lo, hi = self.data["period"].min(), self.data["period"].max()
             self.months = pd.period_range(lo, hi, freq="M")
@@ -106,7 +107,7 @@ class Panel:
         """The rows of one entity's series, oldest first, indexed by period."""
         if (entity, series) not in self._index:
             return self.data.iloc[0:0].set_index("period")
-        return self._index[(entity, series)].set_index("period").sort_index()
+        return self.data.take(self._index[(entity, series)]).set_index("period").sort_index()
 
     def series(self, entity: str, series: str = HOLDINGS) -> pd.Series:
         """Values of one entity's series, oldest first, indexed by period."""
@@ -126,7 +127,8 @@ class Panel:
         """
         key = (series, column)
         if key not in self._wide:
-            rows = self._by_series.get(series)
+            at = self._by_series.get(series)
+            rows = None if at is None else self.data.take(at)
             if rows is None or rows.empty:
                 frame = pd.DataFrame(index=self.months, dtype="float64" if column == "value" else "object")
             else:
@@ -195,6 +197,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     if not frames:
         return Panel(pd.DataFrame(columns=COLUMNS), files={f.name: f.vintage for f in files})
     allrows = pd.concat(frames, ignore_index=True)
+    del frames  # (the intermediate copies go as soon as they are used: a panel build's peak is RSS)
     cell = _cell_codes(allrows)
     pub = allrows["vintage"].map({v: published(v) for v in allrows["vintage"].unique()})
     pub_rank = pd.factorize(pub, sort=True)[0]  # later publication → larger number
@@ -210,12 +213,16 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
         sources.iloc[newest].reset_index(drop=True), sources.iloc[preferred].reset_index(drop=True)
     )
     kept = np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred)
+    del values, sources, pub_rank, order, preferred, newest, differs, cell
     allrows = allrows.drop(columns="_rank")
     winners = allrows.iloc[np.sort(kept)]
     losers = allrows.drop(index=allrows.index[kept])
+    del allrows
     conflicts = _conflicts(winners, losers)
+    del losers
     breaks = _breaks(files)
     data = winners.reset_index(drop=True)
+    del winners
     groups = tuple(groups)
     data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
     warnings = [w for f in files for w in f.warnings]

@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -40,10 +39,13 @@ from bot.notify.checks import (
 )
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
 from bot.notify.commands.thresholds import toggle
+from bot.notify.limiter import CountingRateLimiter
 from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.reply_sender import ReplySender, markup
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import Throttle
+from bot.notify.timing import answered, timed
+from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.bot")
 GONE_STATUSES = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
@@ -61,8 +63,13 @@ class TelegramFrontend:
     """The callbacks, sharing one ChatBot, one throttle, the operators' ids and the reply sender."""
 
     def __init__(
-        self, chatbot: ChatBot, settings: TelegramSettings, clock: Callable[[], dt.datetime] = utc_now
+        self,
+        chatbot: ChatBot,
+        settings: TelegramSettings,
+        clock: Callable[[], dt.datetime] = utc_now,
+        telemetry: Telemetry | None = None,
     ):
+        self.telemetry = telemetry  # command latency; with the per-command log line (bot.notify.timing)
         self.chatbot = chatbot
         self.settings = settings
         self.admins = set(settings.admins)
@@ -81,7 +88,7 @@ class TelegramFrontend:
         if command.admin:
             run = operators_only(self.admins, self.say)(run)
         run = short_enough(MAX_COMMAND_CHARS, command.usage, self.say)(run)
-        return throttled(self.throttle, self.say)(run)
+        return timed(command.name, self.telemetry)(throttled(self.throttle, self.say)(run))
 
     def answerer(self, command: Command) -> Callback:
         """Ask the command's handler and send its replies; a failure is logged and apologised for."""
@@ -94,8 +101,10 @@ class TelegramFrontend:
             ctx = Ctx(chat.id, chat.type, title, user.id if user else None, context.args or [], self.clock())
             try:
                 replies = await answer(self.chatbot, command, ctx)
+                answered()
             except Exception:
                 log.exception("command /%s failed in chat %s", command.name, chat.id)
+                answered("failed")
                 replies = [Reply(FAILED)]
             for reply in replies:
                 await self.say(context, chat.id, reply)
@@ -171,9 +180,16 @@ class TelegramFrontend:
         app.add_error_handler(self.on_error)
 
 
-async def register_commands(bot: Bot) -> None:
-    """setMyCommands from the table (the operators' commands are not listed)."""
+async def register_commands(bot: Bot, admins: Collection[int] = ()) -> None:
+    """setMyCommands from the table: everyone's menu without the operators' commands; each
+    operator's own chat (BotCommandScopeChat) with them."""
     await bot.set_my_commands([BotCommand(c.name, c.about[:256]) for c in COMMANDS if not c.admin])
+    every = [BotCommand(c.name, c.about[:256]) for c in COMMANDS]
+    for admin in admins:
+        try:
+            await bot.set_my_commands(every, scope=BotCommandScopeChat(admin))
+        except TelegramError as err:  # an operator who never talked to the bot, a mistyped id
+            log.warning("the operators' command menu for chat %s was not set: %s", admin, err)
 
 
 def build_application(
@@ -188,11 +204,12 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.api_url.replace("/bot", "/file/bot", 1))
         .rate_limiter(
-            AIORateLimiter(
+            CountingRateLimiter(
                 overall_max_rate=max(30, round(settings.messages_per_second)),
                 group_max_rate=max(1, round(settings.group_per_minute)),
                 group_time_period=60,
                 max_retries=2,
+                on_429=frontend.telemetry.throttled.inc if frontend.telemetry else lambda: None,
             )
         )
         .concurrent_updates(64)

@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -30,6 +31,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer
 from bot.notify.settings import TelegramSettings
@@ -64,6 +66,7 @@ class Courier:
         settings: TelegramSettings,
         pacer: Pacer,
         link: Link,
+        watch: DeliveryWatch,
         clock: Callable[[], dt.datetime],
     ):
         self.bot = bot
@@ -71,6 +74,7 @@ class Courier:
         self.subscribers = subscribers
         self.pacer = pacer
         self.link = link
+        self.watch = watch  # a log line per delivery; the metrics
         self.clock = clock
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
@@ -88,6 +92,7 @@ class Courier:
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
                 return
             await self._set(row, SENDING)
+            api = 0.0  # seconds waiting for the Bot API (not for our own pace)
             for i, text in enumerate(row.messages):
                 if i < len(row.sent_ids):
                     continue  # sent before a stop
@@ -95,8 +100,9 @@ class Courier:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
                 await self.pacer.wait(row.chat_id)
-                await self._one(row, i, text)
+                api += await self._one(row, i, text)
             await self._set(row, SENT, detail="")
+            self.watch.finished(row, SENT, api)
         except TelegramError as err:
             await self._answered(row, classify(err))
         except asyncio.CancelledError:
@@ -104,24 +110,28 @@ class Courier:
             raise
         except Exception as err:  # a bug must not stop the others
             log.exception("delivery %s failed", row.id)
-            await self._set(row, FAILED, detail=f"{type(err).__name__}: {err}")
+            await self._fail(row, f"{type(err).__name__}: {err}")
 
-    async def _one(self, row: Delivery, i: int, text: str) -> None:
-        """Message ``i``: sent, then recorded (the chat is busy until it is)."""
+    async def _one(self, row: Delivery, i: int, text: str) -> float:
+        """Message ``i``: sent, then recorded (the chat is busy until it is); the seconds the Bot
+        API took."""
         self.busy.add(row.chat_id)
         try:
+            started = time.monotonic()
             message_id = await self._send(row, i, text)
+            api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
             await self._book(partial(self.outbox.sent_one, row.id, message_id=message_id, now=self.clock()))
         finally:
             self.busy.discard(row.chat_id)
+        return api
 
     async def _edit_ready(self, row: Delivery) -> bool:
         """An edit goes once the message it edits was sent; it fails if that never will be."""
         target = self.outbox.get(row.edit_of) if row.edit_of else None
         if target is None or target.state in (FAILED, DeliveryState.BLOCKED):
-            await self._set(row, FAILED, detail="the message to edit was never sent")
+            await self._fail(row, "the message to edit was never sent")
             return False
         if target.state != SENT:
             await self._set(row, PENDING, not_before=self.clock() + dt.timedelta(seconds=2))
@@ -144,11 +154,12 @@ class Courier:
                 await self._retry(row, verdict.detail, backoff(row.attempts), attempt=True)
             case Action.RETRY:
                 hours = self.deadline.total_seconds() / 3600
-                await self._set(row, FAILED, detail=f"{verdict.detail}; not sent within {hours:g} h")
+                await self._fail(row, f"{verdict.detail}; not sent within {hours:g} h")
             case Action.BLOCKED:
                 await self._book(partial(self.subscribers.set_blocked, row.chat_id, True, now))
                 await self._book(partial(self.outbox.block_chat, row.chat_id, now=now, detail=verdict.detail))
                 log.info("chat %s blocked the bot: its deliveries stop", row.chat_id)
+                self.watch.finished(row, DeliveryState.BLOCKED)
             case Action.MIGRATED if verdict.chat_id is not None:
                 await self._book(partial(self.subscribers.migrate, row.chat_id, verdict.chat_id, now))
                 await self._book(partial(self.outbox.move_chat, row.chat_id, to=verdict.chat_id))
@@ -158,12 +169,13 @@ class Courier:
                 await self._retry(row, f"{verdict.detail}; a new message next", 0)
             case Action.UNCHANGED:
                 await self._set(row, SENT, detail="unchanged")
+                self.watch.finished(row, SENT)
             case Action.PLAIN if row.id not in self._plain:
                 self._plain.add(row.id)
                 log.warning("delivery %s refused (%s): plain text, no photo, next", row.id, verdict.detail)
                 await self._retry(row, f"{verdict.detail}; plain text next", 0)
             case _:
-                await self._set(row, FAILED, detail=verdict.detail)
+                await self._fail(row, verdict.detail)
 
     # --- bookkeeping -----------------------------------------------------------------------------
 
@@ -190,6 +202,11 @@ class Courier:
     async def _retry(self, row: Delivery, detail: str, seconds: float, attempt: bool = False) -> None:
         later = self.clock() + dt.timedelta(seconds=seconds)
         await self._set(row, PENDING, detail=detail, not_before=later, attempt=attempt)
+        self.watch.retried(row, detail)
+
+    async def _fail(self, row: Delivery, detail: str) -> None:
+        await self._set(row, FAILED, detail=detail)
+        self.watch.finished(row, FAILED)
 
     async def _book(self, write: Callable[[], object]) -> None:
         """A bookkeeping write, retried until the database takes it (busy, full or read-only: the

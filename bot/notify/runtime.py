@@ -27,6 +27,7 @@ from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
 from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.chatbot import ChatBot
+from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
 from bot.notify.view import ReleaseView
@@ -34,6 +35,7 @@ from bot.rules.catalogue import Rule
 from bot.store.outbox import NewDelivery, Outbox
 from bot.store.state import Logged, Store
 from bot.store.subscribers import Subscribers
+from bot.telemetry import Telemetry
 from bot.watch.calendar import Calendar
 from bot.watch.outcomes import OperatorEvent
 
@@ -90,8 +92,10 @@ class BotRuntime:
         calendar: Calendar,
         settings: TelegramSettings,
         token: str,
+        telemetry: Telemetry | None = None,
     ):
         self.store = store
+        self.telemetry = telemetry
         self.rules = tuple(rules)
         self.groups = tuple(groups)
         self.settings = settings
@@ -103,9 +107,15 @@ class BotRuntime:
             settings.heavy_workers,
             lambda: poller_health(store),
         )
-        frontend = TelegramFrontend(self.chatbot, settings)
+        frontend = TelegramFrontend(self.chatbot, settings, telemetry=telemetry)
         self.app = build_application(token, settings, frontend, self.post_init, self.post_stop)
-        self.sender = Sender(self.app.bot, Outbox(store.conn), Subscribers(store.conn), settings)
+        self.sender = Sender(
+            self.app.bot,
+            Outbox(store.conn),
+            Subscribers(store.conn),
+            settings,
+            watch=DeliveryWatch(telemetry),
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -121,7 +131,7 @@ class BotRuntime:
     async def post_init(self, app: Application) -> None:
         """After the Application is initialised: register the commands, start the sender, the
         view's refresh and whatever ``on_start`` holds."""
-        await register_commands(app.bot)
+        await register_commands(app.bot, self.settings.admins)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))

@@ -32,6 +32,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.notify.courier import Courier
+from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
@@ -68,6 +69,7 @@ class Sender:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         pacer: Pacer | None = None,
         link: Link | None = None,
+        watch: DeliveryWatch | None = None,
     ):
         self.bot = bot
         self.outbox = outbox
@@ -75,7 +77,8 @@ class Sender:
         self.clock = clock
         self.pacer = pacer or pacer_for(settings)
         self.link = link or Link()
-        self.courier = Courier(bot, outbox, subscribers, settings, self.pacer, self.link, clock)
+        self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
+        self.courier = Courier(bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock)
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping
         self._wake = asyncio.Event()

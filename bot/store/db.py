@@ -10,10 +10,15 @@ Times are ISO 8601 strings in UTC; months are ``YYYY-MM``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.errors import StoreError
+
+log = logging.getLogger("tic_alert.store")
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS vintages (
@@ -153,14 +158,16 @@ def connect(path: str | Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        migrate(conn, str(path))
+        migrate(conn, str(path), None if memory else Path(path).expanduser())
     except sqlite3.Error as err:
         raise StoreError(f"{path}: cannot open the state database ({err})") from err
     return conn
 
 
-def migrate(conn: sqlite3.Connection, where: str = "database") -> int:
-    """Run the migrations the database lacks; returns the version it is at afterwards."""
+def migrate(conn: sqlite3.Connection, where: str = "database", file: Path | None = None) -> int:
+    """Run the migrations the database lacks; returns the version it is at afterwards.
+
+    A database ``file`` that holds data is first copied beside itself (:func:`backup_before`)."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise StoreError(f"{where}: schema version {version}, this tic-alert knows {SCHEMA_VERSION}")
@@ -168,16 +175,27 @@ def migrate(conn: sqlite3.Connection, where: str = "database") -> int:
         raise StoreError(f"{where}: has tables but no tic-alert schema version: not a tic-alert database")
     if version == SCHEMA_VERSION:
         return version
+    if file is not None and version > 0:
+        backup_before(conn, file, version)
     # one write transaction for all the steps, taken before the version is read again: of two
     # processes upgrading at once, the second finds the work done (a crash leaves the old version)
-    conn.isolation_level = None
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with write_lock(conn):
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         for n in range(version, SCHEMA_VERSION):
             for statement in _statements(MIGRATIONS[n]):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return SCHEMA_VERSION
+
+
+@contextmanager
+def write_lock(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction holding the write lock from its start (BEGIN IMMEDIATE): committed at the
+    end of the block, rolled back on any error."""
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -185,7 +203,6 @@ def migrate(conn: sqlite3.Connection, where: str = "database") -> int:
         raise
     finally:
         conn.isolation_level = ""
-    return SCHEMA_VERSION
 
 
 def _statements(script: str) -> list[str]:
@@ -201,3 +218,50 @@ def iso(moment: dt.datetime) -> str:
 
 def from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
+
+
+def backup(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the database behind ``conn`` to ``target`` with SQLite's online backup API: a
+    consistent copy while other connections write (WAL included), never a torn one."""
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    dest = sqlite3.connect(partial)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    partial.replace(target)
+
+
+def backup_before(conn: sqlite3.Connection, file: Path, version: int) -> Path:
+    """Before migrating: the database as it was, beside it (``NAME.schema-vN.bak``; a later
+    upgrade from the same version adds the time to the name instead of overwriting)."""
+    target = file.with_name(f"{file.name}.schema-v{version}.bak")
+    if target.exists():
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = file.with_name(f"{file.name}.schema-v{version}.{stamp}.bak")
+    backup(conn, target)
+    log.warning("%s: schema v%d, copied to %s before migrating to v%d", file, version, target, SCHEMA_VERSION)
+    return target
+
+
+def open_readonly(path: str | Path) -> sqlite3.Connection:
+    """Open an existing database to read it: never creates the file or its folders, never migrates."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise StoreError(
+            f"{file}: no database there yet (tic-alert run or poll makes it; TIC_ALERT_DB moves it)"
+        )
+    try:
+        conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as err:
+        raise StoreError(f"{file}: cannot read the state database ({err})") from err
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"{file}: schema version {version}, this tic-alert reads {SCHEMA_VERSION}"
+            + (": start tic-alert run (or poll) once to upgrade it" if version < SCHEMA_VERSION else "")
+        )
+    return conn

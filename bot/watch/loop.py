@@ -12,7 +12,7 @@ import requests
 import schedule
 
 from bot.data.fetch import fetch_conditional
-from bot.watch.outcomes import Fetcher
+from bot.watch.outcomes import Fetcher, PollResult
 from bot.watch.poller import Poller
 
 log = logging.getLogger("tic_alert.poller")
@@ -28,19 +28,31 @@ def http_fetcher(
     return lambda url, etag, last_modified: get(url)
 
 
-def run_forever(poller: Poller, tick_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> None:
-    """Tick the poller every ``tick_seconds`` on an own ``schedule.Scheduler`` until told to stop."""
+def run_forever(
+    poller: Poller,
+    tick_seconds: float,
+    should_stop: Callable[[], bool] = lambda: False,
+    observe: Callable[[PollResult | None, float], None] = lambda result, seconds: None,
+) -> None:
+    """Tick the poller every ``tick_seconds`` on an own ``schedule.Scheduler`` until told to stop;
+    ``observe(result, seconds)`` after each tick (result None: no poll was due)."""
     scheduler = schedule.Scheduler()
-    scheduler.every(tick_seconds).seconds.do(_safe_tick, poller)
-    _safe_tick(poller)
+    scheduler.every(tick_seconds).seconds.do(_safe_tick, poller, observe)
+    _safe_tick(poller, observe)
     while not should_stop():
         scheduler.run_pending()
         idle = scheduler.idle_seconds
         time.sleep(min(tick_seconds, max(idle if idle is not None else tick_seconds, 0.01)))
 
 
-def _safe_tick(poller: Poller) -> None:
+def _safe_tick(poller: Poller, observe: Callable[[PollResult | None, float], None]) -> None:
+    started = time.monotonic()
     try:
-        poller.tick()
+        result = poller.tick()
     except Exception:  # a bug or a database error: log it, keep the loop alive for the next tick
         log.exception("poller tick failed")
+        result = None
+    try:
+        observe(result, time.monotonic() - started)
+    except Exception:
+        log.exception("observing a poll failed")

@@ -181,7 +181,9 @@ def tidy(
     out = pd.DataFrame(
         {
             "entity": np.tile(entity.to_numpy(), k),
-            "series": np.repeat(list(value_columns.values()), len(df)),
+            # an object array: every row refers to the same few str objects (a str array would
+            # become one new Python string per row, 6 MB a panel)
+            "series": np.repeat(np.array(list(value_columns.values()), dtype=object), len(df)),
             "period": pd.PeriodIndex.from_ordinals(ordinals, freq="M"),
             "value": np.concatenate([df[c].to_numpy(dtype="float64") / scale for c in value_columns]),
         }

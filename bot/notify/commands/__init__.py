@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
 from bot.notify.commands.operators import stats, testalert
 from bot.notify.commands.releases import chart, latest, next_releases
-from bot.notify.commands.subscription import mode, start, status, stop
+from bot.notify.commands.subscription import mode, myid, start, status, stop
 from bot.notify.commands.thresholds import backtest, list_rules, mute, reset, set_rule, unmute
 from bot.notify.commands.watchlist import group, ungroup, unwatch, watch, watching
 
@@ -47,7 +47,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", "", "subscribe this chat to release alerts", start, settings=True),
     Command("stop", "", "unsubscribe (your settings are kept)", stop, settings=True),
     Command("help", "", "the commands", show_help),
-    Command("status", "", "this chat's subscription and settings", status),
+    Command("status", "", "this chat's subscription and settings, and its id", status),
+    Command("myid", "", "this chat's id and yours (what an operator lists as admin)", myid),
     Command("rules", "", "every rule with this chat's threshold; switch rules on and off", list_rules),
     Command(
         "set",

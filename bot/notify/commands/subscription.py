@@ -1,4 +1,4 @@
-"""/start, /stop, /status and /mode: whether and how a chat gets the releases."""
+"""/start, /stop, /status, /mode and /myid: whether and how a chat gets the releases, and its id."""
 
 from __future__ import annotations
 
@@ -35,7 +35,18 @@ async def stop(bot: ChatBot, ctx: Ctx) -> list[Reply]:
 
 
 async def status(bot: ChatBot, ctx: Ctx) -> list[Reply]:
-    return [Reply(status_text(bot.chat(ctx), bot.rules, ctx.now.date()))]
+    return [Reply(f"{status_text(bot.chat(ctx), bot.rules, ctx.now.date())}\nChat id: {ctx.chat_id}")]
+
+
+async def myid(bot: ChatBot, ctx: Ctx) -> list[Reply]:
+    """The ids an operator puts in [telegram] admins (or TIC_ALERT_ADMINS)."""
+    yours = f"\nYour user id: {ctx.user_id}" if ctx.user_id is not None and ctx.user_id != ctx.chat_id else ""
+    return [
+        Reply(
+            f"This chat's id: {ctx.chat_id}{yours}\n"
+            "(The bot's operator lists operators' ids in [telegram] admins or TIC_ALERT_ADMINS.)"
+        )
+    ]
 
 
 async def mode(bot: ChatBot, ctx: Ctx) -> list[Reply]:

@@ -1,0 +1,151 @@
+"""The operator's HTTP endpoints (``[http] listen`` or ``TIC_ALERT_HTTP``; off by default).
+
+* ``/healthz``: 200 while every registered loop ticks (the poller's, the bot's event loop), 503
+  naming the one that stalled; one line of text either way (a container's HEALTHCHECK, systemd).
+* ``/readyz``: 200 when the database opens and, where a bot runs, the Bot API answered lately;
+  503 with the reason otherwise.
+* ``/metrics``: the process's :class:`~bot.telemetry.Telemetry` registry in Prometheus' text
+  format, written by prometheus-client.
+
+The server runs in its own daemon threads, so a stalled event loop still gets its 503 out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from bot.errors import ConfigError
+from bot.store.census import census
+from bot.telemetry import Telemetry
+
+log = logging.getLogger("tic_alert.http")
+
+# A readiness check: None when ready, else why not (one line).
+Check = Callable[[], str | None]
+
+
+def parse_listen(text: str, where: str = "http.listen") -> tuple[str, int] | None:
+    """ "HOST:PORT" (or "[::1]:PORT") → (host, port); "" → None (off). Port 0 picks a free one."""
+    text = text.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"config: {where}: expected HOST:PORT such as 127.0.0.1:9108, found {text!r}")
+    return host, int(port)
+
+
+class StatusServer:
+    """``start()`` serves the three endpoints until ``stop()``; ``address`` is where it listens."""
+
+    def __init__(
+        self, telemetry: Telemetry, listen: tuple[str, int], checks: Sequence[tuple[str, Check]] = ()
+    ):
+        self.telemetry = telemetry
+        self.checks = list(checks)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, ctype, body = server.answer(self.path.split("?", 1)[0])
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                log.debug("%s " + format, self.address_string(), *args)
+
+        try:
+            self.httpd = ThreadingHTTPServer(listen, Handler)
+        except OSError as err:
+            raise ConfigError(
+                f"http.listen {listen[0]}:{listen[1]}: cannot listen there ({err.strerror})"
+            ) from err
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"{host}:{port}"
+
+    def start(self) -> StatusServer:
+        self.thread.start()
+        log.info("http: /healthz, /readyz and /metrics on %s", self.address)
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        if path == "/metrics":
+            return 200, CONTENT_TYPE_LATEST, generate_latest(self.telemetry.registry)
+        if path == "/healthz":
+            ok, line = self.telemetry.health()
+        elif path == "/readyz":
+            ok, line = self.ready()
+        else:
+            return 404, "text/plain; charset=utf-8", b"not found: /healthz, /readyz, /metrics\n"
+        return (200 if ok else 503), "text/plain; charset=utf-8", (line + "\n").encode()
+
+    def ready(self) -> tuple[bool, str]:
+        problems = []
+        for name, check in self.checks:
+            try:
+                problem = check()
+            except Exception as err:  # a check must answer, not raise
+                problem = f"{type(err).__name__}: {err}"
+            if problem:
+                problems.append(f"{name}: {problem}")
+        if problems:
+            return False, "not ready: " + "; ".join(problems)
+        return True, "ready: " + ", ".join(name for name, _ in self.checks) if self.checks else "ready"
+
+
+class DatabaseCollector(Collector):
+    """The database's figures at scrape time (so a `poll` and a `serve` process agree)."""
+
+    def __init__(self, db: str):
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("tic_alert_database_up", "1 when this scrape could read the database")
+        try:
+            c = census(self.db)
+        except Exception as err:  # a scrape must answer: the reason goes to /readyz and the log
+            log.debug("metrics: database not read: %s", err)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        subs = GaugeMetricFamily(
+            "tic_alert_subscribers",
+            "Chats by state: active (subscribed, reachable), stopped, blocked",
+            labels=["state"],
+        )
+        for state, n in c.subscribers.items():
+            subs.add_metric([state], n)
+        yield subs
+        yield GaugeMetricFamily(
+            "tic_alert_outbox_queue_depth", "Outbox rows pending or being sent", value=c.queue
+        )
+        rows = GaugeMetricFamily(
+            "tic_alert_outbox_rows",
+            "The latest release's outbox rows, by state and kind",
+            labels=["state", "kind"],
+        )
+        for (state, kind), n in sorted(c.deliveries.items()):
+            rows.add_metric([state, kind], n)
+        yield rows

@@ -1,0 +1,93 @@
+"""What each poll tells the operator: one log line per file fetched (file, outcome, HTTP status,
+ms), the poll metrics, and the poller loop's heartbeat.
+
+:meth:`PollWatch.fetcher` wraps the poller's fetcher to time each request; :func:`run_forever`
+calls :meth:`PollWatch.after_tick` after every tick (a tick that polled has a result).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+
+from bot.data.fetch import FetchResult
+from bot.data.sources import HEADLINE
+from bot.errors import FetchError
+from bot.telemetry import Telemetry
+from bot.watch.calendar import Calendar, release_moment, window_on
+from bot.watch.outcomes import Fetcher, PollOutcome, PollResult
+
+log = logging.getLogger("tic_alert.poller")
+LOOP = "poller"
+
+
+class PollWatch:
+    """Times each fetch of one poll, then logs and counts the poll when the tick ends."""
+
+    def __init__(
+        self, telemetry: Telemetry, calendar: Calendar, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.telemetry = telemetry
+        self.calendar = calendar
+        self.wall = wall
+        self._fetches: list[tuple[str, int | None, float, str]] = []  # (file, status, ms, outcome)
+
+    def fetcher(self, inner: Fetcher) -> Fetcher:
+        def fetch(url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+            file = url.rsplit("/", 1)[-1]
+            started = time.monotonic()
+            try:
+                res = inner(url, etag, last_modified)
+            except FetchError as err:
+                self._fetches.append((file, err.status, _ms(started), f"error ({err.kind})"))
+                raise
+            self._fetches.append(
+                (file, res.status, _ms(started), "not modified" if res.not_modified else "fetched")
+            )
+            return res
+
+        return fetch
+
+    def after_tick(self, result: PollResult | None, seconds: float) -> None:
+        self.telemetry.beat(LOOP)
+        fetches, self._fetches = self._fetches, []
+        if result is None:
+            return
+        outcome = str(result.outcome).replace(" ", "_")
+        self.telemetry.polls.labels(outcome).inc()
+        self.telemetry.poll_seconds.observe(seconds)
+        if result.outcome != PollOutcome.ERROR:
+            self.telemetry.last_success.set(self.wall())
+        for file, status, ms, fetched in fetches:
+            said = outcome if file == HEADLINE else fetched.replace(" ", "_")
+            log.info(
+                "poll %s: %s, HTTP %s, %.0f ms",
+                file,
+                said,
+                status if status is not None else "-",
+                ms,
+                extra={"file": file, "outcome": said, "status": status, "ms": round(ms)},
+            )
+        if not fetches:  # e.g. a parse fault before any request: still one line
+            log.info("poll: %s in %.0f ms", outcome, seconds * 1000, extra={"outcome": outcome})
+        if (
+            result.outcome == PollOutcome.NEW_RELEASE
+            and result.release is not None
+            and not result.release.baseline
+        ):
+            self._detected(result.release.month, result.release.first_seen)
+
+    def _detected(self, month: str, seen: dt.datetime) -> None:
+        day = seen.astimezone(self.calendar.tz).date()
+        if window_on(self.calendar, day, self.calendar.release_time, self.calendar.release_time) is None:
+            log.info("release %s detected on %s, not a scheduled release day", month, day)
+            return
+        delay = (seen - release_moment(self.calendar, day)).total_seconds()
+        self.telemetry.detection_delay.set(delay)
+        log.info("release %s detected %.1f s after its scheduled moment", month, delay)
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000

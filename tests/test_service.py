@@ -1,0 +1,257 @@
+"""Running it as a service: /metrics moves on a release day, /healthz turns 503 when a loop stalls,
+/readyz says what it reached, and the log lines are UTC, JSON on request, and token-free."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import MARCH_EDITION
+from poll_helpers import T5, editions
+from prometheus_client.parser import text_string_to_metric_families
+from release_helpers import release_day
+
+from bot.logs import setup_logging
+from bot.status_server import DatabaseCollector, StatusServer
+from bot.telemetry import Telemetry
+from bot.watch.loop import run_forever
+from bot.watch.observe import PollWatch
+from bot.wiring import _database_problem
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def scrape(server: StatusServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """/metrics parsed by prometheus-client's own parser: (sample name, labels) → value."""
+    status, text = get(f"http://{server.address}/metrics")
+    assert status == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+@pytest.fixture(scope="module")
+def eds(real_bytes):
+    return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
+
+
+def test_metrics_move_on_a_release_day(tmp_path, eds):
+    telemetry = Telemetry()
+    with release_day(tmp_path, telemetry=telemetry) as day:
+        watch = PollWatch(telemetry, day.poller.calendar, wall=lambda: day.clock().timestamp())
+        day.poller.files.fetcher = watch.fetcher(day.poller.files.fetcher)
+        telemetry.add_collector(DatabaseCollector(str(tmp_path / "tic.db")))
+        server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
+
+        def poll(seconds: float = 15) -> str:
+            day.clock.advance(seconds)
+            started = time.monotonic()
+            result = day.poller.poll()
+            watch.after_tick(result, time.monotonic() - started)
+            return result.message
+
+        try:
+            before = scrape(server)
+            assert ("tic_alert_polls_total", (("outcome", "new_release"),)) not in before
+            day.treasury.publish_all(eds["2026-03"])
+            assert "new release 2026-03" in poll(0)  # the baseline
+            chats = (201, 202, 203)
+            for chat in chats:
+                day.subscribe(chat)
+            assert "nothing new" in poll(60)  # 15:59 ET
+            day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 50)
+            assert "new release 2026-04" in poll(75)  # 16:00:15 ET
+            detected = day.clock()
+            counts = day.settle()
+            after = scrape(server)
+        finally:
+            server.stop()
+    print(
+        "metrics after one release:",
+        {
+            k[0] + str(dict(k[1])): v
+            for k, v in after.items()
+            if k[0].startswith("tic_alert_") and v and not k[0].endswith(("_created", "_bucket"))
+        },
+    )
+    assert after[("tic_alert_polls_total", (("outcome", "new_release"),))] == 2  # baseline + 2026-04
+    assert after[("tic_alert_polls_total", (("outcome", "nothing_new"),))] == 1
+    assert after[("tic_alert_poll_duration_seconds_count", ())] == 3
+    assert after[("tic_alert_last_successful_poll_timestamp_seconds", ())] == pytest.approx(
+        detected.timestamp()
+    )
+    # 4 p.m. ET on June 18, 2026 (a release day) → the poll that found it
+    scheduled = detected.replace(hour=20, minute=0, second=0, microsecond=0)
+    delay = after[("tic_alert_detection_delay_seconds", ())]
+    assert delay == pytest.approx((detected - scheduled).total_seconds()) == 15
+    assert counts["sent"] == len(chats) and counts["failed"] == 0
+    sent = after[("tic_alert_deliveries_total", (("kind", "alert"), ("state", "sent")))]
+    failed = sum(
+        v
+        for (name, labels), v in after.items()
+        if name == "tic_alert_deliveries_total" and ("state", "failed") in labels
+    )
+    print(f"one release, {len(chats)} chats: deliveries sent {sent:g}, failed {failed:g}")
+    assert sent == len(chats) and failed == 0
+    assert after[("tic_alert_send_duration_seconds_count", (("kind", "alert"),))] == len(chats)
+    assert after.get(("tic_alert_telegram_429_total", ()), 0) == 0
+    assert after[("tic_alert_outbox_rows", (("kind", "alert"), ("state", "sent")))] == len(chats)
+    assert ("tic_alert_outbox_rows", (("kind", "alert"), ("state", "failed"))) not in after
+    assert after[("tic_alert_outbox_queue_depth", ())] == 0
+    assert after[("tic_alert_subscribers", (("state", "active"),))] == len(chats)
+    assert after[("tic_alert_database_up", ())] == 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_healthz_names_the_loop_that_stalled():
+    clock = Clock()
+    telemetry = Telemetry(clock)
+    telemetry.expect("poller", 300)
+    telemetry.expect("bot", 60)
+    server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
+    try:
+        clock.now += 50
+        telemetry.beat("bot")
+        assert get(f"http://{server.address}/healthz") == (
+            200,
+            "ok: bot ticked 0 s ago, poller ticked 50 s ago\n",
+        )
+        clock.now += 270  # the poller has not ticked for 320 s
+        telemetry.beat("bot")
+        status, line = get(f"http://{server.address}/healthz")
+        assert status == 503 and line == "poller loop stalled: last tick 320 s ago (limit 300 s)\n"
+        telemetry.beat("poller")
+        assert get(f"http://{server.address}/healthz")[0] == 200
+        assert get(f"http://{server.address}/nothing")[0] == 404
+    finally:
+        server.stop()
+
+
+def test_healthz_goes_503_while_the_real_poll_loop_is_stuck():
+    """The real loop (run_forever) around a poll that hangs: 503 while it hangs, 200 after."""
+    release = threading.Event()
+    hanging = threading.Event()
+
+    class HangingPoller:
+        calls = 0
+
+        def tick(self):
+            self.calls += 1
+            if self.calls == 3:
+                hanging.set()
+                release.wait(30)
+            return None
+
+    telemetry = Telemetry()
+    telemetry.expect("poller", 1.0)
+    stop = threading.Event()
+    watch = PollWatch(telemetry, calendar=None)  # type: ignore[arg-type]
+    loop = threading.Thread(target=run_forever, args=(HangingPoller(), 0.05, stop.is_set, watch.after_tick))
+    server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
+    loop.start()
+    try:
+        assert hanging.wait(10)
+        assert get(f"http://{server.address}/healthz")[0] == 200  # stuck for less than its limit so far
+        time.sleep(1.5)
+        status, line = get(f"http://{server.address}/healthz")
+        print(f"stuck poll loop: {status} {line.strip()}")
+        assert status == 503 and line.startswith("poller loop stalled: last tick")
+        release.set()
+        deadline = time.monotonic() + 10
+        while get(f"http://{server.address}/healthz")[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        release.set()
+        stop.set()
+        loop.join(10)
+        server.stop()
+
+
+def test_readyz_says_what_is_not_reached(tmp_path):
+    telemetry = Telemetry()
+    missing = tmp_path / "nowhere" / "tic.db"
+    checks = [("database", lambda: _database_problem(str(missing)))]
+    server = StatusServer(telemetry, ("127.0.0.1", 0), checks).start()
+    try:
+        status, line = get(f"http://{server.address}/readyz")
+    finally:
+        server.stop()
+    assert status == 503 and line.startswith("not ready: database: ") and "no database there yet" in line
+    assert not missing.parent.exists()  # a probe never creates the database or its folder
+
+
+def test_log_lines_are_utc_iso_and_json_on_request():
+    out = io.StringIO()
+    root = logging.getLogger()
+    old_handlers, old_level = root.handlers[:], root.level
+    try:
+        setup_logging("info", "json", out)
+        logging.getLogger("tic_alert.poller").info(
+            "poll %s: %s", "slt_table5.txt", "nothing_new", extra={"file": "slt_table5.txt", "status": 304}
+        )
+        logging.getLogger("tic_alert.poller").debug("not at info")
+        setup_logging("info", "text", out)
+        logging.getLogger("tic_alert.poller").warning("plain")
+    finally:
+        root.handlers[:] = old_handlers
+        root.setLevel(old_level)
+    first, second = out.getvalue().splitlines()
+    line = json.loads(first)
+    assert line["message"] == "poll slt_table5.txt: nothing_new" and line["status"] == 304
+    assert (
+        line["time"].endswith("+00:00") and line["level"] == "INFO" and line["logger"] == "tic_alert.poller"
+    )
+    assert second.split(" ", 1)[0].endswith("+00:00") and second.endswith("WARNING tic_alert.poller: plain")
+
+
+def test_the_sender_counts_429s_retries_and_blocked_chats_and_logs_each_delivery(tmp_path, eds, caplog):
+    telemetry = Telemetry()
+    caplog.set_level(logging.INFO, logger="tic_alert.sender")
+    with release_day(tmp_path, telemetry=telemetry) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        for chat in (301, 302, 303):
+            day.subscribe(chat)
+        day.telegram.fail_next("sendPhoto", 429, parameters={"retry_after": 1}, chat_id=301)
+        day.telegram.blocked_chats.add(302)
+        day.telegram.fail_next("sendPhoto", 502, chat_id=303)
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.poll()
+        counts = day.settle(30)
+    value = telemetry.registry.get_sample_value
+    got = {
+        "sent": value("tic_alert_deliveries_total", {"state": "sent", "kind": "alert"}),
+        "blocked": value("tic_alert_deliveries_total", {"state": "blocked", "kind": "alert"}),
+        "429s": value("tic_alert_telegram_429_total"),
+        "retries": value("tic_alert_delivery_retries_total"),
+    }
+    lines = [r for r in caplog.records if r.getMessage().startswith("delivery ")]
+    print(f"sender metrics: {got}; outbox {counts}; log lines: {[r.getMessage() for r in lines]}")
+    # the 429 was retried by python-telegram-bot's limiter (counted there), the 502 by the sender
+    assert got == {"sent": 2, "blocked": 1, "429s": 1, "retries": 1}
+    assert counts["sent"] == 2 and counts["blocked"] == 1
+    outcomes = sorted((r.chat, r.outcome, r.attempt) for r in lines)  # type: ignore[attr-defined]
+    assert outcomes == [(301, "sent", 1), (302, "blocked", 1), (303, "retry", 1), (303, "sent", 2)]
+    assert all(r.release == "2026-04" and r.kind == "alert" for r in lines)  # type: ignore[attr-defined]
