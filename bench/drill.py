@@ -58,6 +58,7 @@ from telegram_server import TelegramServer  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
 
 from bot.data.sources import REFERENCE  # noqa: E402
+from bot.render.alert import anew  # noqa: E402
 from bot.store.db import connect  # noqa: E402
 from bot.store.outbox import Outbox  # noqa: E402
 from bot.store.subscribers import Subscribers  # noqa: E402
@@ -102,9 +103,16 @@ def populate(db: Path, chats: list[int]) -> None:
     conn.close()
 
 
+UPDATED = anew("")  # what an edit sent as a new message begins with
+
+
 def is_alert(s) -> bool:
-    """A release's alert (photo with caption, or its text when the photo was refused)."""
-    return s.method in ("sendPhoto", "sendMessage") and "TIC release: data for" in (s.text or "")
+    """A release's alert (photo with caption, or its text when the photo was refused); not an edit
+    sent anew because its message was gone (it says it is an update)."""
+    text = s.text or ""
+    return (
+        s.method in ("sendPhoto", "sendMessage") and "TIC release: data for" in text and UPDATED not in text
+    )
 
 
 def wait(predicate, timeout: float, step: float = 0.1):
