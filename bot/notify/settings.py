@@ -25,6 +25,7 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "heavy_workers": (int, 1, 16),
     "request_timeout_seconds": (float, 1.0, 120.0),
     "poll_timeout_seconds": (float, 0.0, 60.0),
+    "delivery_deadline_hours": (float, 1.0, 168.0),
 }
 
 
@@ -45,6 +46,7 @@ class TelegramSettings:
     heavy_workers: int = 2  # charts and backtests rendered at once (CPU-bound)
     request_timeout_seconds: float = 10.0
     poll_timeout_seconds: float = 10.0  # getUpdates long-poll
+    delivery_deadline_hours: float = 24.0  # a delivery Telegram cannot be reached for is retried this long
 
 
 def telegram_settings(raw: dict[str, Any], api_url: str | None = None) -> TelegramSettings:
