@@ -11,17 +11,14 @@ import time
 from collections.abc import Callable
 from types import SimpleNamespace
 
-import pytest
-from telegram.constants import MessageLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.notify import reply_queue
 from bot.notify.chatbot import Reply
 from bot.notify.pacer import Pacer
 from bot.notify.reply_queue import ReplyQueue, Urgency
-from bot.notify.reply_sender import chunks, pieces
-from bot.render.alert import CAPTION_LIMIT
-from bot.render.text import TELEGRAM_LIMIT, telegram_length
+from bot.notify.reply_sender import split_reply
+from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.store.db import connect
 from bot.store.subscribers import Subscribers
 
@@ -166,26 +163,20 @@ def test_a_chat_whose_queue_takes_too_long_at_its_pace_is_crowded():
     assert not queue.crowded(5)
 
 
-def test_the_limits_have_one_home_pinned_to_telegrams():
-    assert TELEGRAM_LIMIT == MessageLimit.MAX_TEXT_LENGTH
-    assert CAPTION_LIMIT == MessageLimit.CAPTION_LENGTH
-
-
-@pytest.mark.parametrize("line", ["😀" * 3000, "a😀" * 1500, "x" * 9000])
-def test_chunks_count_utf16_units_and_drop_nothing(line: str):
-    text = f"head\n{line}\ntail"
-    parts = chunks(text)
-    assert all(telegram_length(p) <= TELEGRAM_LIMIT for p in parts)
-    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+def test_a_long_reply_goes_in_messages_that_fit_counted_in_utf16_units():
+    text = "head\n" + "😀" * 3000 + "\ntail"  # 6,000 UTF-16 units on one line
+    parts = split_reply(Reply(text))
     assert len(parts) >= 2
+    assert all(telegram_length(p.text) <= TEXT_LIMIT for p in parts)
+    assert "".join(p.text for p in parts).replace("\n", "") == text.replace("\n", "")
 
 
 def test_a_caption_too_long_for_a_photo_follows_it_as_text():
     long = "é😀" * 400  # 1,200 UTF-16 units, 800 characters
-    (alone, text) = pieces(Reply(long, photo=b"png"))
+    (alone, text) = split_reply(Reply(long, photo=b"png"))
     assert alone.photo == b"png" and alone.text == ""
     assert text.text == long and text.photo is None
-    (both,) = pieces(Reply("short", photo=b"png", buttons=(("b", "d"),)))
+    (both,) = split_reply(Reply("short", photo=b"png", buttons=(("b", "d"),)))
     assert both.photo == b"png" and both.buttons == (("b", "d"),)
 
 

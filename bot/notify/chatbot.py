@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.notify.db_health import DbHealth
+from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.store.subscribers import Chat, ChatMode, Subscribers
@@ -100,6 +101,7 @@ class ChatBot:
         self.view: ReleaseView | None = None
         self.stats = stats  # the operators' health lines for /stats
         self.db = DbHealth(alert)  # ``alert`` tells the operators when writes fail and work again
+        self.deliver: Callable[[TrialAlert], None] | None = None  # queue a test alert, wake the sender
         self._heavy = asyncio.Semaphore(heavy_workers)
 
     async def heavy(self, fn: Callable, *args: object) -> object:

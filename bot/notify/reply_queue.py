@@ -35,7 +35,7 @@ from telegram.error import TelegramError
 
 from bot.notify.chatbot import Reply
 from bot.notify.pacer import MARGIN, Pacer
-from bot.notify.reply_sender import Piece, PieceSender, pieces
+from bot.notify.reply_sender import Piece, PieceSender, split_reply
 from bot.notify.telegram_errors import Action, classify
 from bot.store.subscribers import Subscribers
 
@@ -112,7 +112,7 @@ class ReplyQueue:
         chat = self.chats.setdefault(chat_id, ChatQueue(chat_id))
         turn = chat.turns[user_id]
         chat.turns[user_id] += 1
-        parts = deque(p for reply in replies for p in pieces(reply))
+        parts = deque(p for reply in replies for p in split_reply(reply))
         order = (int(urgency), turn, next(self._arrivals))
         heapq.heappush(chat.waiting, Pending(order, user_id, parts, self.clock()))
         self._changed.set()

@@ -2,10 +2,10 @@
 
 A :class:`Reply` becomes :class:`Piece` s: a photo with its caption (when the caption is longer
 than Telegram's 1,024, the photo goes alone and the caption follows as text), then text of at
-most 4,096 each, split at line ends. Both limits count UTF-16 code units as Telegram does (an
-emoji is two); they are render's (``CAPTION_LIMIT``, ``TELEGRAM_LIMIT``), pinned to
-python-telegram-bot's ``MessageLimit`` in the tests. The buttons go with the last piece. Nothing
-is dropped. Sending raises what Telegram answers; the reply queue decides what follows.
+most 4,096 each, split at line ends. Both limits, and the count in UTF-16 code units as Telegram
+counts (an emoji is two), have one home: :mod:`bot.render.limits`, shared with the deliveries.
+The buttons go with the last piece. Nothing is dropped. Sending raises what Telegram answers;
+the reply queue decides what follows.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from bot.notify.chatbot import Reply
-from bot.render.alert import CAPTION_LIMIT, plain_text
-from bot.render.text import TELEGRAM_LIMIT, telegram_length
+from bot.render.alert import plain_text
+from bot.render.limits import CAPTION_LIMIT, pieces, telegram_length
 
 FILE_IDS = 256  # uploaded photos remembered (then sent by file_id)
 
@@ -34,49 +34,15 @@ class Piece:
     buttons: tuple[tuple[str, str], ...] = ()
 
 
-def pieces(reply: Reply) -> list[Piece]:
+def split_reply(reply: Reply) -> list[Piece]:
     """The messages a reply takes, in order."""
     if reply.photo is not None and telegram_length(reply.text) <= CAPTION_LIMIT:
         return [Piece(reply.text, reply.html, reply.photo, reply.buttons)]
     out = [Piece("", photo=reply.photo)] if reply.photo is not None else []
-    texts = chunks(reply.text)
+    texts = pieces(reply.text)
     for i, text in enumerate(texts):
         out.append(Piece(text, reply.html, buttons=reply.buttons if i == len(texts) - 1 else ()))
     return out
-
-
-def chunks(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split at line ends so that every piece fits a Telegram message (UTF-16 units); a line
-    longer than that is cut between characters. Nothing is dropped."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while telegram_length(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            cut = fit(line, limit)
-            out.append(line[:cut])
-            line = line[cut:]
-        candidate = f"{current}\n{line}" if current else line
-        if telegram_length(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not out:
-        out.append(current)
-    return out
-
-
-def fit(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    units = 0
-    for i, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return i
-    return len(text)
 
 
 def markup(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:

@@ -12,6 +12,7 @@ the files fetched once from the Treasury.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import logging
 import signal
@@ -38,6 +39,7 @@ from bot.notify.patience import Attempts, kind_of, until_telegram_answers
 from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
+from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import Rule
 from bot.store.outbox import NewDelivery, Outbox
@@ -116,6 +118,7 @@ class BotRuntime:
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
+        self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -134,6 +137,11 @@ class BotRuntime:
         log.warning("OPERATOR database: %s", text)
         for admin in self.settings.admins:
             self.replies.submit(admin, [Reply(f"⚠️ tic-alert operator event: database\n{text}")], Urgency.NOW)
+
+    def deliver_trial(self, trial: TrialAlert) -> None:
+        """/testalert: its row in the outbox (this thread owns the connection), the sender woken."""
+        trial.queue(self.sender.outbox, now=dt.datetime.now(dt.UTC))
+        self.sender.wake()
 
     def wake(self) -> None:
         """Thread-safe: new outbox rows are committed."""
