@@ -62,6 +62,7 @@ from telegram_server import TelegramServer  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
 
 from bot.data.sources import REFERENCE  # noqa: E402
+from bot.render.alert import anew  # noqa: E402
 from bot.store.db import connect  # noqa: E402
 from bot.store.outbox import Outbox  # noqa: E402
 from bot.store.subscribers import Subscribers  # noqa: E402
@@ -106,9 +107,16 @@ def populate(db: str, chats: list[int]) -> None:
     conn.close()
 
 
+UPDATED = anew("")  # what an edit sent as a new message begins with
+
+
 def is_alert(s) -> bool:
-    """A release's alert (photo with caption, or its text when the photo was refused)."""
-    return s.method in ("sendPhoto", "sendMessage") and "TIC release: data for" in (s.text or "")
+    """A release's alert (photo with caption, or its text when the photo was refused); not an edit
+    sent anew because its message was gone (it says it is an update)."""
+    text = s.text or ""
+    return (
+        s.method in ("sendPhoto", "sendMessage") and "TIC release: data for" in text and UPDATED not in text
+    )
 
 
 def wait(predicate, timeout: float, step: float = 0.1):
@@ -181,6 +189,7 @@ def one_run(
     seed: int,
     transcript: Path | None = None,
     kill_after: float | None = None,
+    term_after: float | None = None,
     faults: bool = False,
     restart: bool = False,
     old_schema: bool = False,
@@ -193,13 +202,13 @@ def one_run(
     db: str | None = None,
 ) -> dict:
     """One release day. ``kill_after``: kill -9 once that share of chats has its alert, then start
-    again; ``faults``: the Treasury and the Bot API fail at random; ``restart``: stop and start
-    between the headline and the companions; ``old_schema``: start from a schema-2 database;
-    ``outage``: the Bot API down ``outage_after`` seconds (drawn) after the first delivery
-    (``outage_seconds``: 502s, then held requests); ``request_timeout``: the bot's
-    request_timeout_seconds (default: the shipped 10 s); ``migrate``: the chats are groups and
-    that share of them is migrated between the alert and the companions; ``db``: a new, empty
-    database (default: a SQLite file in a new folder)."""
+    again; ``term_after``: the same with SIGTERM (a clean stop); ``faults``: the Treasury and the
+    Bot API fail at random; ``restart``: stop and start between the headline and the companions;
+    ``old_schema``: start from a schema-2 database; ``outage``: the Bot API down ``outage_after``
+    seconds (drawn) after the first delivery (``outage_seconds``: 502s, then held requests);
+    ``request_timeout``: the bot's request_timeout_seconds (default: the shipped 10 s);
+    ``migrate``: the chats are groups and that share of them is migrated between the alert and
+    the companions; ``db``: a new, empty database (default: a SQLite file in a new folder)."""
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
     db = db or str(tmp / "drill.db")
@@ -254,6 +263,10 @@ def one_run(
             if kill_after is not None:
                 wait(lambda: alerted() >= kill_after * subscribers, 120 + subscribers / 10, 0.02)
                 bot.stop(kill=True)
+                bot.start()
+            if term_after is not None:
+                wait(lambda: alerted() >= term_after * subscribers, 120 + subscribers / 10, 0.02)
+                bot.stop()  # SIGTERM mid-broadcast
                 bot.start()
             if restart:
                 wait(lambda: alerted() >= subscribers, 120 + subscribers / 10)
@@ -316,6 +329,7 @@ def one_run(
             "failed": failed,
             "schema": version,
             "log": tmp / "run.log",
+            "noise": stop_noise(tmp / "run.log"),
         }
         if schedule is not None:
             result["outage"] = {
@@ -386,6 +400,15 @@ def migration_outcome(telegram: TelegramServer, chats: list[int], moved: dict[in
     return {"moved": len(moved), "changed_lines": len(changed), "saw": dict(saw)}
 
 
+DRILLS = ("latency", "crash", "sigterm", "faults", "restart", "upgrade", "outage", "migration", "flood")
+NOISE = ("Task was destroyed but it is pending", "Event loop is closed", "Traceback")
+
+
+def stop_noise(log: Path) -> int:
+    """Lines of the bot's log that say a stop left work behind (or anything raised)."""
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if any(n in line for n in NOISE))
+
+
 def treasury_faults(treasury: FakeTreasury, rng: random.Random, stop: threading.Event) -> None:
     """500s, timeouts, an HTML page with 200, truncated and empty bodies, at random, until told."""
     kinds = ("500", "503", "timeout", "html200", "short", "cut", "reset")
@@ -402,7 +425,7 @@ def report(name: str, results: list[dict], interval: float, subscribers: int) ->
             f"{r['chats']}/{subscribers} chats alerted, lost {r['lost']}, "
             f"duplicates {r['duplicates']} (max {r['max_per_chat']} per chat), "
             f"false alerts {r['false']}, edits {r['edits']}, 429s {r['429']}, peak RSS {r['rss']:.0f} MB, "
-            f"schema {r['schema']}, outbox {r['counts']}"
+            f"schema {r['schema']}, outbox {r['counts']}, log lines of a stop left unfinished {r['noise']}"
         )
         if "outage" in r:
             o = r["outage"]
@@ -449,7 +472,17 @@ def main() -> int:
     )
     ap.add_argument(
         "--drill",
-        choices=("latency", "crash", "faults", "restart", "upgrade", "outage", "migration", "flood"),
+        choices=(
+            "latency",
+            "crash",
+            "sigterm",
+            "faults",
+            "restart",
+            "upgrade",
+            "outage",
+            "migration",
+            "flood",
+        ),
         default="latency",
     )
     ap.add_argument("--subscribers", type=int, default=50)
@@ -481,6 +514,8 @@ def drills(args: argparse.Namespace, data: Path, eds: dict, new_database) -> int
         kw: dict = {}
         if args.drill == "crash":
             kw["kill_after"] = rng.uniform(0.1, 0.9)
+        elif args.drill == "sigterm":
+            kw["term_after"] = rng.uniform(0.1, 0.9)
         elif args.drill in ("faults", "restart", "outage"):
             kw[args.drill] = True
         elif args.drill == "upgrade":

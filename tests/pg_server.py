@@ -126,6 +126,17 @@ class PgServer:
         """Drop a database made by :meth:`create`, closing whatever still holds it open."""
         self.sql(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
+    def read_only(self, url: str, on: bool, spare: str = "") -> None:
+        """Make a database read-only (as a standby is) or writable again: its new sessions get the
+        default, so the open ones are ended (all but those whose application_name is ``spare``)."""
+        name = url.rsplit("/", 1)[1].split("?")[0]
+        self.sql(f"ALTER DATABASE {name} SET default_transaction_read_only = {'on' if on else 'off'}")
+        but = f" AND application_name <> '{spare}'" if spare else ""
+        self.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{name}' AND pid <> pg_backend_pid(){but}"
+        )
+
     def stop(self) -> None:
         try:
             if (self.data / "postmaster.pid").exists():

@@ -40,9 +40,9 @@ class Day:
         admins: tuple[int, ...] = (),
     ):
         self.treasury, self.telegram, self.bot, self.store, self.clock = treasury, telegram, bot, store, clock
-        self.dispatcher = Dispatcher(
-            store.conn, rules=bot.rules, groups=SETTINGS.groups, channels=channels, clock=clock
-        )
+        # the rows are stamped by the wall clock, as the sender (real time) reads them: a row's
+        # deadline counts from then
+        self.dispatcher = Dispatcher(store.conn, rules=bot.rules, groups=SETTINGS.groups, channels=channels)
         self.poller, _ = make_poller(
             store,
             treasury.url,

@@ -7,7 +7,8 @@ from conftest import MARCH_EDITION
 from poll_helpers import MFH, T3, T5, editions
 from release_helpers import release_day
 
-from bot.render.alert import CAPTION_LIMIT, alert_messages
+from bot.render.alert import alert_messages
+from bot.render.limits import CAPTION_LIMIT
 from bot.render.stories import TOLD
 from bot.store.outbox import DeliveryState, Outbox
 from bot.watch.outcomes import Handovers
@@ -105,12 +106,13 @@ def test_telegram_errors_per_chat(tmp_path, db_url, eds):
         day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
         day.poll()
         counts = day.settle(timeout=30)
-        assert counts["sent"] == 4 and counts["blocked"] == 1 and counts["failed"] == 0
+        assert counts == {"pending": 0, "sending": 0, "sent": 4, "failed": 0, "blocked": 1}
         for chat in (301, 303, 304, -100305):
             assert len(texts(day, chat)) == 1, chat
         assert texts(day, 302) == []
         assert day.subscribers.get(302).blocked
-        assert day.subscribers.get(-305) is None and day.subscribers.get(-100305).active
+        assert day.subscribers.get(-305) is None
+        assert day.subscribers.get(-100305).active
         assert day.telegram.uploads == 1  # uploaded once; every other chat got the file_id
 
 

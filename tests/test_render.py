@@ -16,8 +16,9 @@ from rule_panels import TEST_RULES, panel
 from bot.cli import main
 from bot.data.entities import Group
 from bot.render.charts import HEIGHT, WIDTH, changes_chart, holdings_chart, release_charts
+from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.render.summary import build_summary
-from bot.render.text import TELEGRAM_LIMIT, render_html, render_text, telegram_length
+from bot.render.text import render_html, render_text
 from bot.rules.catalogue import load_rules
 from bot.rules.release import evaluate
 
@@ -73,7 +74,7 @@ def test_message_stays_within_telegram_limit(hostile):
     _, summary, events = hostile
     many = [replace(e, entity=f"{EVIL} #{i}") for i in range(60) for e in events[:1]]
     text = render_html(summary, many)
-    assert telegram_length(text) <= TELEGRAM_LIMIT
+    assert telegram_length(text) <= TEXT_LIMIT
     assert "more alert(s)" in text  # what does not fit is counted, not dropped silently
     assert telegram_length(render_html(summary, many, limit=600)) <= 600
 

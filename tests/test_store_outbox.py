@@ -196,3 +196,30 @@ def test_rows_added_in_a_rolled_back_transaction_are_gone(outbox):
         outbox.add_many([row("a")], now=NOW)
         raise RuntimeError("the hand-over died before its commit")
     assert outbox.of_release("2026-04") == []
+
+
+def test_retry_now_makes_rows_waiting_out_a_network_error_due(outbox):
+    a, b = add(outbox, row("a", 1), row("b", 2))
+    outbox.set_state(a.id, DeliveryState.PENDING, now=NOW, detail="network: Bad Gateway", not_before=LATER)
+    outbox.set_state(b.id, DeliveryState.PENDING, now=NOW, detail="429: retry after 30 s", not_before=LATER)
+    assert outbox.retry_now(detail_prefix="network:") == 1
+    assert keys(outbox.due(now=NOW)) == ["a"]
+
+
+def test_expire_fails_pending_rows_queued_before_the_deadline(outbox):
+    (d,) = add(outbox, row("a"))
+    outbox.set_state(d.id, DeliveryState.PENDING, now=NOW, detail="network: Bad Gateway")
+    assert outbox.expire(created_before=LATER, now=LATER, detail="not sent within 24 h") == 1
+    assert outbox.get(d.id).detail == "not sent within 24 h; last: network: Bad Gateway"
+
+
+def test_expire_leaves_younger_rows(outbox):
+    add(outbox, row("a"))
+    assert outbox.expire(created_before=NOW, now=LATER, detail="not sent within 24 h") == 0
+
+
+def test_unsent_counts_release_rows_not_operator_rows(outbox):
+    add(outbox, row("a", 1), row("b", 2))
+    with outbox.conn:
+        outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
+    assert outbox.unsent() == 2

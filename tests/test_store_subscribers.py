@@ -158,3 +158,11 @@ def test_counts(subs):
     met(subs, 3)
     subs.set_blocked(3, True, NOW)
     assert subs.counts() == {"active": 1, "stopped": 1, "blocked": 1}
+
+
+def test_a_migration_told_twice_keeps_the_settings(subs):
+    met(subs, -5, "group")
+    subs.set_rule(-5, RULE, threshold=20.0)
+    subs.migrate(-5, -1005, NOW)
+    subs.migrate(-5, -1005, NOW)  # the service message, then the 400 of a send to the old id
+    assert subs.get(-1005).rules[RULE].threshold == 20.0

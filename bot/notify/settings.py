@@ -25,6 +25,7 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "heavy_workers": (int, 1, 16),
     "request_timeout_seconds": (float, 1.0, 120.0),
     "poll_timeout_seconds": (float, 0.0, 60.0),
+    "delivery_deadline_hours": (float, 1.0, 168.0),
 }
 
 
@@ -33,16 +34,19 @@ class TelegramSettings:
     """How the bot talks to Telegram, whom it treats as operators and where summaries go."""
 
     api_url: str = TELEGRAM_API
-    admins: tuple[int, ...] = ()  # chat ids of operators: /stats, /testalert, operator events
+    # operators' user ids: /stats and /testalert in a private chat, and operator events (a group's
+    # chat id here gets the events only)
+    admins: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()  # channel ids that receive every release's summary
     messages_per_second: float = 25.0  # our own pace for broadcasts, below Telegram's ~30/s
     private_per_second: float = 1.0
     group_per_minute: float = 20.0
     paid_broadcast: bool = False
-    commands_per_minute: int = 20  # per chat; beyond it a chat is asked to slow down
+    commands_per_minute: int = 20  # per person and chat; beyond it they are asked to slow down
     heavy_workers: int = 2  # charts and backtests rendered at once (CPU-bound)
     request_timeout_seconds: float = 10.0
     poll_timeout_seconds: float = 10.0  # getUpdates long-poll
+    delivery_deadline_hours: float = 24.0  # a delivery Telegram cannot be reached for is retried this long
 
 
 def telegram_settings(raw: dict[str, Any], api_url: str | None = None) -> TelegramSettings:

@@ -52,8 +52,9 @@ class Verdict:
     chat_id: int | None = None
 
 
+NETWORK = "network:"  # how a retry's detail begins (the outbox keeps it)
 GONE = ("message to edit not found", "message can't be edited")
-FINAL = ("chat not found", "message is too long", "message caption is too long")
+FINAL = ("chat not found", "too long", "too_long")
 
 
 def classify(error: TelegramError) -> Verdict:
@@ -77,7 +78,7 @@ def classify(error: TelegramError) -> Verdict:
         return Verdict(Action.PLAIN, detail)
     if isinstance(error, EndPointNotFound):
         return Verdict(Action.REFUSED, f"404: {error.message}")
-    return Verdict(Action.RETRY, f"network: {error.message}")
+    return Verdict(Action.RETRY, f"{NETWORK} {error.message}")
 
 
 def retry_seconds(error: RetryAfter) -> float:

@@ -19,13 +19,12 @@ from collections.abc import Sequence
 
 from bot.data.panel import Panel
 from bot.render.charts import flagged, main_chart
+from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, cut, telegram_length
 from bot.render.stories import TOLD
 from bot.render.summary import build_summary
-from bot.render.text import TELEGRAM_LIMIT, month_name, story_html, summary_html, telegram_length
+from bot.render.text import month_name, story_html, summary_html
 from bot.rules.events import Event, Story, stories
 from bot.store.outbox import Delivery, DeliveryKind
-
-CAPTION_LIMIT = 1024
 
 
 @functools.lru_cache(maxsize=4096)
@@ -62,8 +61,8 @@ def pack(head: str, blocks: Sequence[str], first_limit: int = CAPTION_LIMIT) -> 
             current = candidate
             continue
         out.append(current)
-        limit = TELEGRAM_LIMIT
-        current = block if telegram_length(block) <= limit else block[: limit - 1] + "…"
+        limit = TEXT_LIMIT
+        current = cut(block, limit)
     out.append(current)
     return out
 
@@ -103,7 +102,7 @@ def followup_blocks(events: Sequence[Event]) -> list[str]:
 
 def followup_messages(months: Sequence[str], events: Sequence[Event]) -> list[str]:
     """Text messages (no photo) for events that fire only now that more files are out."""
-    return pack(header(months, len(stories(events)), update=True), followup_blocks(events), TELEGRAM_LIMIT)
+    return pack(header(months, len(stories(events)), update=True), followup_blocks(events), TEXT_LIMIT)
 
 
 class ReleaseMessages:
@@ -147,13 +146,19 @@ class ReleaseMessages:
         :data:`TOLD` stories)."""
         head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
         if of.kind == DeliveryKind.ALERT:
-            limit = CAPTION_LIMIT if of.chart_id is not None else TELEGRAM_LIMIT
+            limit = CAPTION_LIMIT if of.chart_id is not None else TEXT_LIMIT
             messages = pack(head, alert_blocks(events, self.summary_html if every else None), limit)
         else:
-            messages = pack(head, followup_blocks(events), TELEGRAM_LIMIT)
+            messages = pack(head, followup_blocks(events), TEXT_LIMIT)
         if len(messages) != len(of.messages) or tuple(messages) == of.messages:
             return None
         return tuple(messages)
+
+
+def anew(first: str) -> str:
+    """The first message of an edit sent as a new message (the message it corrects was deleted,
+    or stayed behind when the group became a supergroup): said to be an update."""
+    return f"<i>Updated (the earlier message could not be edited):</i>\n{first}"
 
 
 def plain_text(html_text: str) -> str:

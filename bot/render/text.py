@@ -4,7 +4,7 @@ Both forms say the same thing: the release summary (data month, headline holders
 Foreign Official holdings and net transactions) followed by the events that fire, each with its
 rank in history and, for a holdings move, its net-transaction and valuation parts. The HTML
 form uses only Telegram's subset (<b>, <i>, <pre>), escapes every data string and stays within
-:data:`TELEGRAM_LIMIT`; what does not fit is counted, never silently dropped.
+:data:`TEXT_LIMIT`; what does not fit is counted, never silently dropped.
 
 Figures are $bn as the panel holds them, shown to one decimal ($bn) or one decimal (%).
 """
@@ -19,6 +19,7 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.data.ranking import WindowRank
+from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.render.stories import (
     INFORMATIVE_RANK,
     RANKED_HISTORY,
@@ -37,8 +38,6 @@ from bot.render.summary import HolderRow, ReleaseSummary
 from bot.render.wording import note_text
 from bot.rules.events import Event, Story, stories
 from bot.rules.kinds import KINDS, Claim
-
-TELEGRAM_LIMIT = 4096  # characters of a message (we count UTF-16 code units of the HTML source)
 
 
 def event_lines(e: Event) -> list[str]:
@@ -217,7 +216,7 @@ def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: 
     return "\n".join(lines)
 
 
-def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TELEGRAM_LIMIT) -> str:
+def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TEXT_LIMIT) -> str:
     """The Telegram message (HTML subset, escaped), within ``limit``: the release's stories, then
     the summary table; with no events, a line that says so.
 
@@ -255,11 +254,6 @@ def _html(summary: ReleaseSummary, told: list[Story], top: int, shown: int, quie
         out.append("No alert fires on this release.")
     out.append(f"\n<pre>{esc(chr(10).join(table))}</pre>")
     return "\n".join(out)
-
-
-def telegram_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _cut(text: str, limit: int) -> str:

@@ -28,6 +28,7 @@ class DeliveryKind(StrEnum):
     FOLLOWUP = "followup"  # events that fire only once more files are out
     EDIT = "edit"  # an earlier delivery with its events' new details
     OPERATOR = "operator"  # an operator event, to an operator's chat
+    TEST = "test"  # /testalert: a chat's alert for the latest release, sent like any delivery
 
 
 class DeliveryState(StrEnum):
@@ -40,8 +41,9 @@ class DeliveryState(StrEnum):
     BLOCKED = "blocked"
 
 
-UNSENT = (DeliveryState.PENDING, DeliveryState.SENDING)
 OPERATOR_RELEASE = "op"  # the release column of operator rows
+TEST_RELEASE = "test"  # and of test alerts (they are not part of what a chat was told)
+RELEASE_KINDS = "('alert', 'followup', 'edit')"  # SQL: the rows of a release's broadcast
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,15 @@ class Outbox:
         return {s.value: int(found.get(s, 0)) for s in DeliveryState}
 
     def latest_release(self) -> str | None:
-        row = self.conn.execute("SELECT MAX(release) FROM deliveries WHERE kind != 'operator'").fetchone()
-        return row[0] if row else None
+        row = self.conn.execute(f"SELECT MAX(release) FROM deliveries WHERE kind IN {RELEASE_KINDS}")
+        return row.fetchone()[0]
+
+    def unsent(self) -> int:
+        """Rows of releases and test alerts not yet with Telegram (operator rows aside)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'sending') AND kind != 'operator'"
+        ).fetchone()
+        return int(row[0])
 
     def chart_file(self, chart_id: int) -> ChartFile:
         png, file_id = self.conn.execute(
@@ -248,6 +257,27 @@ class Outbox:
             " not_before = ?, attempts = attempts + ? WHERE id = ?",
             (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
         )
+
+    def retry_now(self, *, detail_prefix: str) -> int:
+        """Rows waiting to be retried after a failure whose reason starts with ``detail_prefix``
+        are due at once (the Bot API answers again). Returns how many."""
+        with self.conn:
+            return self.conn.execute(
+                "UPDATE deliveries SET not_before = NULL WHERE state = 'pending' AND not_before IS NOT NULL"
+                " AND substr(detail, 1, ?) = ?",
+                (len(detail_prefix), detail_prefix),
+            ).rowcount
+
+    def expire(self, *, created_before: dt.datetime, now: dt.datetime, detail: str) -> int:
+        """Pending rows queued before ``created_before`` are ``failed``: ``detail``, then the last
+        reason they had (their deadline passed). Returns how many."""
+        with self.conn:
+            return self.conn.execute(
+                "UPDATE deliveries SET state = 'failed', updated_at = ?,"
+                " detail = CASE detail WHEN '' THEN ? ELSE ? || '; last: ' || detail END"
+                " WHERE state = 'pending' AND created_at < ?",
+                (iso(now), detail, detail, iso(created_before)),
+            ).rowcount
 
     def sent_one(self, delivery_id: int, *, message_id: int, now: dt.datetime) -> None:
         """One more message of the row is with Telegram (recorded before the next is sent)."""

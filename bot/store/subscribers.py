@@ -124,10 +124,13 @@ class Subscribers:
         self._update(chat_id, now, "mode = ?", str(mode))
 
     def migrate(self, old_id: int, new_id: int, now: dt.datetime) -> None:
-        """Telegram moved a group to a supergroup: the chat and its settings take the new id."""
+        """Telegram moved a group to a supergroup: the chat and its settings take the new id (the
+        supergroup's own row, if it spoke to the bot first, gives way). Told twice (the service
+        message, then a 400), the second time changes nothing."""
         with self.conn:
-            if self.conn.execute("SELECT 1 FROM chats WHERE chat_id = ?", (new_id,)).fetchone():
-                self.conn.execute("DELETE FROM chats WHERE chat_id = ?", (new_id,))
+            if not self.conn.execute("SELECT 1 FROM chats WHERE chat_id = ?", (old_id,)).fetchone():
+                return
+            self.conn.execute("DELETE FROM chats WHERE chat_id = ?", (new_id,))
             self.conn.execute(
                 "UPDATE chats SET chat_id = ?, type = 'supergroup', updated_at = ? WHERE chat_id = ?",
                 (new_id, iso(now), old_id),

@@ -1,0 +1,285 @@
+"""One outbox row to Telegram: its messages sent (or edited) one by one, each recorded as it goes,
+and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classify`).
+
+* a message is recorded (``sent_ids``) before the next is sent, and a bookkeeping write that
+  fails (the database busy, full or read-only) is retried until it is written: a message
+  Telegram has is never sent again by this process, and nothing unsent is marked sent;
+* wait (429) → every send pauses as long as Telegram asked, then the same row;
+* retry (a network error, a timeout, a 5xx: never final) → the same row after a backoff (1 s,
+  doubling to 5 min), in its chat's order, until ``delivery_deadline_hours`` after it was queued;
+* blocked (403) → the chat is marked blocked and its rows stop;
+* migrated → the chat and its unsent rows take the new id, and the row goes again;
+* gone (the message to edit was deleted, or is in the chat as it was before a migration) → the
+  edit becomes a new text message in the chat as it is now;
+* unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
+  more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.errors import StoreError, StoreUnavailable
+from bot.notify.delivery_watch import DeliveryWatch
+from bot.notify.link import Link
+from bot.notify.pacer import Pacer
+from bot.notify.settings import TelegramSettings
+from bot.notify.telegram_errors import Action, Verdict, classify
+from bot.render.alert import anew, plain_text
+from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, Outbox
+from bot.store.subscribers import Subscribers
+
+log = logging.getLogger("tic_alert.sender")
+T = TypeVar("T")
+PENDING, SENT, FAILED = DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED
+MAX_BACKOFF = 300.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try of a row that failed ``attempts`` times already."""
+    return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
+
+
+class Courier:
+    """Carries rows to Telegram through ``bot``, one row per chat at a time (the sender decides)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        outbox: Outbox,
+        subscribers: Subscribers,
+        settings: TelegramSettings,
+        pacer: Pacer,
+        link: Link,
+        watch: DeliveryWatch,
+        clock: Callable[[], dt.datetime],
+    ):
+        self.bot = bot
+        self.outbox = outbox
+        self.subscribers = subscribers
+        self.pacer = pacer
+        self.link = link
+        self.watch = watch  # a log line per delivery; the metrics
+        self.clock = clock
+        self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
+        self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
+        self.closing = False  # the process stops: no message is started any more
+        self.busy: set[int] = set()  # chats with a Bot API call in flight
+        self.last_failure = ""  # the newest network error, for the operators
+        self._chart_locks: dict[int, asyncio.Lock] = {}
+        self._plain: set[int] = set()  # rows whose HTML or photo Telegram refused
+        self._anew: set[int] = set()  # edits whose message is gone: sent as new messages
+        self._db_failing = False
+
+    async def deliver(self, row: Delivery) -> None:
+        """Send the row's messages not sent yet; its state is written before and after each."""
+        try:
+            if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
+                return
+            if not await self._book(partial(self.outbox.claim, row.id, now=self.clock())):
+                return  # no longer pending: blocked or moved since it was read, or another sender's
+            api = 0.0  # seconds waiting for the Bot API (not for our own pace)
+            for i, text in enumerate(row.messages):
+                if i < len(row.sent_ids):
+                    continue  # sent before a stop
+                if self.closing:
+                    await self._set(row, PENDING)  # the rest after the restart
+                    return
+                await self.pacer.wait(row.chat_id)
+                api += await self._one(row, i, text)
+            await self._set(row, SENT, detail="")
+            self.watch.finished(row, SENT, api)
+        except TelegramError as err:
+            await self._answered(row, classify(err))
+        except asyncio.CancelledError:
+            self._requeue(row)
+            raise
+        except Exception as err:  # a bug must not stop the others
+            log.exception("delivery %s failed", row.id)
+            await self._fail(row, f"{type(err).__name__}: {err}")
+
+    async def _one(self, row: Delivery, i: int, text: str) -> float:
+        """Message ``i``: sent, then recorded (the chat is busy until it is); the seconds the Bot
+        API took."""
+        self.busy.add(row.chat_id)
+        try:
+            started = time.monotonic()
+            message_id = await self._send(row, i, text)
+            api = time.monotonic() - started
+            self.link.answered()
+            self.pacer.sent(row.chat_id)
+            await self._book(partial(self.outbox.sent_one, row.id, message_id=message_id, now=self.clock()))
+        finally:
+            self.busy.discard(row.chat_id)
+        return api
+
+    async def _edit_ready(self, row: Delivery) -> bool:
+        """An edit goes once the message it edits was sent; it fails if that never will be."""
+        target = self.outbox.get(row.edit_of) if row.edit_of else None
+        if target is None or target.state in (FAILED, DeliveryState.BLOCKED):
+            await self._fail(row, "the message to edit was never sent")
+            return False
+        if target.state != SENT:
+            await self._set(row, PENDING, not_before=self.clock() + dt.timedelta(seconds=2))
+            return False
+        return True
+
+    async def _answered(self, row: Delivery, verdict: Verdict) -> None:
+        """What Telegram said (or that it said nothing), acted on."""
+        now = self.clock()
+        if verdict.action == Action.RETRY:
+            self.link.failed()
+            self.last_failure = verdict.detail
+        else:
+            self.link.answered()
+        match verdict.action:
+            case Action.WAIT:
+                self.pacer.pause(verdict.seconds)
+                await self._retry(row, verdict.detail, verdict.seconds)
+            case Action.RETRY if now - row.created_at < self.deadline:
+                await self._retry(row, verdict.detail, backoff(row.attempts), attempt=True)
+            case Action.RETRY:
+                hours = self.deadline.total_seconds() / 3600
+                await self._fail(row, f"{verdict.detail}; not sent within {hours:g} h")
+            case Action.BLOCKED:
+                await self._book(partial(self.subscribers.set_blocked, row.chat_id, True, now))
+                await self._book(partial(self.outbox.block_chat, row.chat_id, now=now, detail=verdict.detail))
+                log.info("chat %s blocked the bot: its deliveries stop", row.chat_id)
+                self.watch.finished(row, DeliveryState.BLOCKED)
+            case Action.MIGRATED if verdict.chat_id is not None:
+                await self._book(partial(self.subscribers.migrate, row.chat_id, verdict.chat_id, now))
+                await self._book(partial(self.outbox.move_chat, row.chat_id, to=verdict.chat_id))
+                await self._retry(row, verdict.detail, 0)
+            case Action.GONE if row.kind == DeliveryKind.EDIT:
+                self._anew.add(row.id)
+                await self._retry(row, f"{verdict.detail}; a new message next", 0)
+            case Action.UNCHANGED:
+                await self._set(row, SENT, detail="unchanged")
+                self.watch.finished(row, SENT)
+            case Action.PLAIN if row.id not in self._plain:
+                self._plain.add(row.id)
+                log.warning("delivery %s refused (%s): plain text, no photo, next", row.id, verdict.detail)
+                await self._retry(row, f"{verdict.detail}; plain text next", 0)
+            case _:
+                await self._fail(row, verdict.detail)
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+
+    async def _set(
+        self,
+        row: Delivery,
+        state: DeliveryState,
+        *,
+        detail: str | None = None,
+        not_before: dt.datetime | None = None,
+        attempt: bool = False,
+    ) -> None:
+        write = partial(
+            self.outbox.set_state,
+            row.id,
+            state,
+            now=self.clock(),
+            detail=detail,
+            not_before=not_before,
+            attempt=attempt,
+        )
+        await self._book(write)
+
+    async def _retry(self, row: Delivery, detail: str, seconds: float, attempt: bool = False) -> None:
+        later = self.clock() + dt.timedelta(seconds=seconds)
+        await self._set(row, PENDING, detail=detail, not_before=later, attempt=attempt)
+        self.watch.retried(row, detail)
+
+    async def _fail(self, row: Delivery, detail: str) -> None:
+        await self._set(row, FAILED, detail=detail)
+        self.watch.finished(row, FAILED)
+
+    async def _book(self, write: Callable[[], T]) -> T:
+        """A bookkeeping write, retried until the database takes it (busy, full or read-only: the
+        process waits with it rather than lose or repeat a message)."""
+        delay = 0.1
+        while True:
+            try:
+                done = write()
+            except StoreUnavailable as err:
+                if not self._db_failing:
+                    log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
+                    self._db_failing = True
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+                continue
+            if self._db_failing:
+                log.warning("the database takes writes again: deliveries go on")
+                self._db_failing = False
+            return done
+
+    def _requeue(self, row: Delivery) -> None:
+        """Cancelled (the process stops): the row goes again after the restart, without its
+        messages already recorded. Synchronous: nothing may be awaited once cancelled."""
+        with contextlib.suppress(StoreError):  # else left 'sending': the restart sends it all the same
+            self.outbox.set_state(row.id, PENDING, now=self.clock())
+
+    # --- the Bot API -----------------------------------------------------------------------------
+
+    async def _send(self, row: Delivery, i: int, text: str) -> int:
+        as_plain = row.id in self._plain
+        body = plain_text(text) if as_plain else text
+        mode: Any = None if as_plain else ParseMode.HTML
+        if row.kind == DeliveryKind.EDIT:
+            target = self.outbox.get(row.edit_of or 0)
+            assert target is not None  # _edit_ready checked it
+            if target.chat_id == row.chat_id and row.id not in self._anew:
+                return await self._edit(row.chat_id, target, i, body, mode)
+            # the message is gone: the edit's text as a new message (a migrated group still shows
+            # the chart in its history; it only cannot be edited there)
+            if i == 0:
+                body = plain_text(anew(text)) if as_plain else anew(text)
+        elif i == 0 and row.chart_id is not None and not as_plain:
+            return await self._send_photo(row.chat_id, row.chart_id, body, mode)
+        msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, allow_paid_broadcast=self.paid)
+        return msg.message_id
+
+    async def _edit(self, chat_id: int, target: Delivery, i: int, body: str, mode: Any) -> int:
+        message_id = target.sent_ids[i]
+        if i == 0 and target.chart_id is not None:
+            await self.bot.edit_message_caption(chat_id, message_id, caption=body, parse_mode=mode)
+        else:
+            await self.bot.edit_message_text(body, chat_id, message_id, parse_mode=mode)
+        return message_id
+
+    async def _send_photo(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
+        """The chart: uploaded once (others wait for its file_id), then sent by file_id."""
+        chart = self.outbox.chart_file(chart_id)
+        if chart.file_id is None:
+            async with self._chart_locks.setdefault(chart_id, asyncio.Lock()):
+                chart = self.outbox.chart_file(chart_id)
+                if chart.file_id is None:
+                    msg = await self._photo(chat_id, chart.png, caption, mode)
+                    self._remember(chart_id, msg)
+                    return msg.message_id
+        return (await self._photo(chat_id, chart.file_id, caption, mode)).message_id
+
+    async def _photo(self, chat_id: int, photo: bytes | str, caption: str, mode: Any) -> Message:
+        return await self.bot.send_photo(
+            chat_id, photo, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
+        )
+
+    def _remember(self, chart_id: int, msg: Message) -> None:
+        """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
+        if not msg.photo:
+            return
+        try:
+            self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
+        except StoreError as err:
+            log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)
