@@ -10,7 +10,7 @@ from poll_helpers import T5, editions
 from release_helpers import SETTINGS, release_day
 from telegram_server import TelegramServer
 
-from bot.data.load import read_dir, release_files
+from bot.data.load import only_release_files, read_dir
 from bot.notify.runtime import make_view
 from bot.store.outbox import DeliveryKind, DeliveryState, Outbox
 
@@ -30,7 +30,7 @@ def test_latest_mirrors_the_alert_each_chat_got(tmp_path, eds):
         day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
         assert "new release 2026-04" in day.poll()
         day.settle()
-        held = release_files(day.store.held_bodies())  # what the poller handed over
+        held = only_release_files(day.store.held_bodies())  # what the poller handed over
         day.bot.chatbot.view = make_view(held, SETTINGS.groups, day.bot.rules)
         for chat in (201, 202):
             alert = day.telegram.sent(chat)
@@ -56,4 +56,6 @@ def test_testalert_goes_through_the_outbox_and_the_sender(tmp_path, tic_dir):
         assert photo.text == latest.text  # the same alert, now as a delivery
         assert any("Test alert queued for 2026-04" in (s.text or "") for s in got)
         (row,) = [d for d in Outbox(bot.store.conn).of_release("test")]
-        assert row.kind is DeliveryKind.TEST and row.state is DeliveryState.SENT and row.chat_id == 1
+        assert row.kind is DeliveryKind.TEST
+        assert row.state is DeliveryState.SENT
+        assert row.chat_id == 1

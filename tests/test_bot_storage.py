@@ -20,7 +20,8 @@ def test_a_read_only_database_answers_reads_refuses_writes_and_tells_the_operato
         assert ask(server, 3, "/mode summary")[0].startswith("Not saved: the bot cannot write its database")
         assert ask(server, 3, "/stop")[0].startswith("Not saved")
         (alert,) = server.wait_for(1, timeout=10, chat_id=1)
-        assert "operator event: database" in alert.text and "read-only" in alert.text
+        assert "operator event: database" in alert.text
+        assert "read-only" in alert.text
         bot.store.conn.execute("PRAGMA query_only = OFF")
         bot.chatbot.db.clock = lambda: time.monotonic() + 61  # a minute without a failed write
         assert ask(server, 3, "/mode summary")[0].startswith("Mode: summary")
@@ -28,4 +29,5 @@ def test_a_read_only_database_answers_reads_refuses_writes_and_tells_the_operato
         assert "can be written again" in server.sent(1)[-1].text
         assert len(server.sent(1)) == 2  # once when it failed, once when it worked again
     chat = settings_of(tmp_path / "s.db", 3)
-    assert chat.active and chat.mode == "summary"
+    assert chat.active
+    assert chat.mode == "summary"

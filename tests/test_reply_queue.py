@@ -174,10 +174,13 @@ def test_a_long_reply_goes_in_messages_that_fit_counted_in_utf16_units():
 def test_a_caption_too_long_for_a_photo_follows_it_as_text():
     long = "é😀" * 400  # 1,200 UTF-16 units, 800 characters
     (alone, text) = split_reply(Reply(long, photo=b"png"))
-    assert alone.photo == b"png" and alone.text == ""
-    assert text.text == long and text.photo is None
+    assert alone.photo == b"png"
+    assert alone.text == ""
+    assert text.text == long
+    assert text.photo is None
     (both,) = split_reply(Reply("short", photo=b"png", buttons=(("b", "d"),)))
-    assert both.photo == b"png" and both.buttons == (("b", "d"),)
+    assert both.photo == b"png"
+    assert both.buttons == (("b", "d"),)
 
 
 def test_a_reply_takes_the_next_overall_slot_ahead_of_a_broadcasts_workers():

@@ -43,7 +43,7 @@ def test_keyed_writes_survive_a_reopen(db_url):
     assert reopened.held("slt_table5.txt").etag == '"e1"'
     assert reopened.body(a) == body
     assert reopened.count_vintages("slt_table5.txt") == 1
-    assert [f.file for f in reopened.release_files("2026-04")] == ["slt_table3.txt"]
+    assert [f.file for f in reopened.files_of_release("2026-04")] == ["slt_table3.txt"]
     assert len(reopened.operator_events()) == 1
     reopened.close()
 

@@ -26,7 +26,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.data.entities import Group
-from bot.data.load import panel_from_bytes, read_dir, release_files
+from bot.data.load import only_release_files, panel_from_bytes, read_dir
 from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
@@ -197,7 +197,7 @@ class BotRuntime:
                 latest = self.store.latest_release()
                 if latest is None or self.chatbot.view.month >= latest.month:
                     continue
-                bodies = release_files(self.store.held_bodies())
+                bodies = only_release_files(self.store.held_bodies())
                 self.chatbot.view = await asyncio.to_thread(make_view, bodies, self.groups, self.rules)
                 log.info("release view now %s", self.chatbot.view.month)
             except Exception:
@@ -285,7 +285,7 @@ def load_files(
     from a folder, else what the poller holds, else a fetch."""
     if data_dir is not None:
         return read_dir(data_dir)
-    held = release_files(store.held_bodies())
+    held = only_release_files(store.held_bodies())
     return held if HEADLINE in held else fetch_all()
 
 
