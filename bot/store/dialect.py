@@ -15,8 +15,6 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * who migrates: SQLite's write lock (``BEGIN IMMEDIATE``) / a transaction-level advisory lock;
 * the driver's errors, turned into :class:`~bot.errors.StoreError` and
   :class:`~bot.errors.StoreUnavailable` with a reason in words (callers import neither driver);
-* claiming rows: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (several senders each take other
-  rows); nothing on SQLite, where one writer at a time holds the whole file;
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.
 """
 
@@ -41,7 +39,6 @@ class Dialect:
     """The SQLite dialect; :class:`Postgres` overrides what differs."""
 
     name = "sqlite"
-    skip_locked = ""  # after a SELECT that claims rows for this process alone
     compact = ("VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)")  # give freed space back to the disk
 
     def sql(self, text: str) -> str:
@@ -108,7 +105,6 @@ POSTGRES_REASONS = {
 
 class Postgres(Dialect):
     name = "postgresql"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
     compact = ("VACUUM FULL",)
 
     def sql(self, text: str) -> str:
