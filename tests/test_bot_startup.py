@@ -104,3 +104,24 @@ def test_a_refused_token_is_one_line_and_no_traceback(tmp_path: Path, tic_dir: P
     assert "Traceback" not in out
     assert TOKEN not in out
     assert TOKEN.split(":")[1] not in out
+
+
+def test_an_nginx_502_page_is_one_line_not_a_traceback(tmp_path: Path, tic_dir: Path):
+    """A proxy in front of the Bot API answers its own HTML 502 page (not Telegram's JSON): PTB's
+    "Can not load invalid JSON data" with the page and a traceback becomes one line a request."""
+    with TelegramServer() as server:
+        proc = serve(tmp_path, server.base_url, "--data-dir", str(tic_dir))
+        try:
+            server.wait_for(lambda s: s.commands, timeout=60)
+            time.sleep(1)  # polling for updates
+            outage = server.outage(0.0, 2.0, 0.0, html=True)
+            server.user_message(78, "/next")  # answered once the outage is over
+            server.wait_for(1, timeout=30, chat_id=78)
+            assert time.monotonic() >= outage.end - 0.5
+        finally:
+            out = stop(proc)  # no "Traceback" in it
+    pages = [line for line in out.splitlines() if "not JSON" in line]
+    print("\n".join(pages))
+    assert pages
+    assert all("502 Bad Gateway" in line for line in pages)
+    assert "<html>" not in out
