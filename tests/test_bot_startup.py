@@ -28,7 +28,10 @@ def files(tic_dir: Path) -> dict[str, bytes]:
     return read_dir(tic_dir)
 
 
-def serve(tmp_path: Path, api_url: str, *args: str) -> subprocess.Popen:
+def serve(
+    tmp_path: Path, api_url: str, *args: str, command: str = "serve", wrap: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """`tic-alert serve` (or ``command``) on ``tmp_path``/p.db, run by ``wrap`` if given."""
     env = {
         **os.environ,
         "TIC_ALERT_DB": str(tmp_path / "p.db"),
@@ -36,7 +39,7 @@ def serve(tmp_path: Path, api_url: str, *args: str) -> subprocess.Popen:
         "TIC_ALERT_TELEGRAM_API_URL": api_url,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", *args],
+        [*wrap, sys.executable, "-m", "bot", command, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -159,20 +162,10 @@ def test_a_read_only_database_at_start_up_serves_reads_and_refuses_writes(
     store.close()  # checkpointed: the file is all there is
     with TelegramServer() as server, FakeTreasury() as treasury:
         treasury.publish_all(files)
-        env = {
-            **os.environ,
-            "TIC_ALERT_DB": str(folder / "p.db"),
-            "TIC_ALERT_BOT_TOKEN": TOKEN,
-            "TIC_ALERT_TELEGRAM_API_URL": server.base_url,
-        }
         ro = f'mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} {folder} && exec "$@"'
-        bot = [sys.executable, "-m", "bot", "run", "--data-dir", str(tic_dir), "--source-url", treasury.url]
-        proc = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c", ro, "sh", *bot],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        where = ("--data-dir", str(tic_dir), "--source-url", treasury.url)
+        proc = serve(
+            folder, server.base_url, *where, command="run", wrap=("unshare", "-m", "sh", "-c", ro, "sh")
         )
         try:
             server.wait_for(lambda s: s.commands, timeout=60)
