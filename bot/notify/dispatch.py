@@ -23,7 +23,7 @@ from bot.data.entities import Group
 from bot.data.panel import Panel
 from bot.notify.plan import Need, Owed, plan
 from bot.notify.selection import Recipient, recipients
-from bot.render.alert import ReleaseMessages, event_digest
+from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
 from bot.rules.release import ReleaseCandidates
@@ -133,13 +133,15 @@ def queue(
         chart = None
         if o.need is Need.ALERT:
             texts, chart = messages.alert(o.events, recipient.every)
+            shows = messages.shows(DeliveryKind.ALERT, o.events)
         elif o.need is Need.FOLLOWUP:
             texts = messages.followup(o.events)
+            shows = messages.shows(DeliveryKind.FOLLOWUP, o.events)
         elif o.need is Need.EDIT and o.of is not None:
             edited = messages.edit(o.of, o.events, recipient.every)
             if edited is None:
                 continue
-            texts = edited
+            texts, shows = edited, messages.shows(o.of.kind, o.events)
         else:
             continue
         row = NewDelivery(
@@ -148,7 +150,7 @@ def queue(
             chat_id=recipient.chat_id,
             kind=DeliveryKind(o.need),  # an alert, follow-up or edit is owed: that row
             messages=texts,
-            events=tuple((e.key, event_digest(e)) for e in o.events),
+            events=shows,  # what the chat is shown: compared at the next hand-over
             edit_of=o.of.id if o.of else None,
         )
         rows.append((row, chart))

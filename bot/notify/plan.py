@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.render.alert import event_digest
+from bot.render.alert import shown
 from bot.rules.events import Event
 from bot.store.outbox import Delivery, DeliveryKind
 
@@ -61,14 +61,15 @@ def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool) -> l
         keys = [key for key, _ in delivery.events]
         if not all(key in current for key in keys):
             continue
-        shown = showing(told, delivery)
-        if any(event_digest(current[key]) != shown[key] for key in keys):
-            owed.append(Owed(Need.EDIT, tuple(current[key] for key in keys), of=delivery))
+        now = tuple(current[key] for key in keys)
+        if dict(shown(now, capped=delivery.kind == DeliveryKind.ALERT)) != showing(told, delivery):
+            owed.append(Owed(Need.EDIT, now, of=delivery))
     return owed or [NOTHING]
 
 
 def showing(told: Sequence[Delivery], delivery: Delivery) -> dict[str, str]:
-    """The digests a delivery's events show now: its own, or those of the newest edit of it."""
+    """What a delivery shows now (its events' digests as rendered): its own, or those of the newest
+    edit of it."""
     digests = dict(delivery.events)
     for d in told:
         if d.kind == DeliveryKind.EDIT and d.edit_of == delivery.id:
