@@ -169,3 +169,17 @@ def test_a_migration_told_by_telegram_first_sends_the_edit_to_the_new_chat_at_on
 
     desk.run(during=service_message)
     assert [c.method for c in server.calls(chat_id=-5)] == ["sendPhoto"]  # the alert; no edit to the old id
+
+
+def test_an_alert_sent_as_text_when_photos_are_refused_is_edited_as_text(server):
+    desk = Desk(server)
+    desk.chat(-7)
+    alert = desk.alert(-7, "first")
+    server.fail_next(
+        "sendPhoto", 400, "Bad Request: not enough rights to send photos to the chat", chat_id=-7
+    )
+    desk.run()
+    desk.row(-7, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
+    desk.run()
+    only_the_photo_was_refused = ["sendMessage first", "editMessageText <b>second</b>"]
+    assert sends(server, -7) == only_the_photo_was_refused

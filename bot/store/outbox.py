@@ -44,6 +44,11 @@ class DeliveryState(StrEnum):
 OPERATOR_RELEASE = "op"  # the release column of operator rows
 TEST_RELEASE = "test"  # and of test alerts (they are not part of what a chat was told)
 RELEASE_KINDS = "('alert', 'followup', 'edit')"  # SQL: the rows of a release's broadcast
+PHOTO, TEXT, PLAIN = (
+    "photo",
+    "text",
+    "plain",
+)  # how a message went: a chart with its caption, HTML text, plain text
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Delivery:
     state: DeliveryState
     attempts: int
     sent_ids: tuple[int, ...]
+    sent_as: tuple[str, ...]  # how each sent message went: PHOTO, TEXT or PLAIN (none recorded before v5)
     detail: str
     not_before: dt.datetime | None
     created_at: dt.datetime
@@ -95,7 +101,7 @@ class ChartFile:
 
 _COLS = (
     "id, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, sent_ids,"
-    " detail, not_before, created_at"
+    " sent_as, detail, not_before, created_at"
 )
 _INSERT = (
     "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
@@ -117,6 +123,7 @@ def _delivery(r: sqlite3.Row) -> Delivery:
         state=DeliveryState(r["state"]),
         attempts=r["attempts"],
         sent_ids=tuple(json.loads(r["sent_ids"])),
+        sent_as=tuple(json.loads(r["sent_as"])),
         detail=r["detail"],
         not_before=from_iso(r["not_before"]) if r["not_before"] else None,
         created_at=from_iso(r["created_at"]),
@@ -271,14 +278,21 @@ class Outbox:
                 (iso(now), detail, detail, iso(created_before)),
             ).rowcount
 
-    def sent_one(self, delivery_id: int, *, message_id: int, now: dt.datetime) -> None:
-        """One more message of the row is with Telegram (recorded before the next is sent)."""
+    def sent_one(self, delivery_id: int, *, message_id: int, now: dt.datetime, sent_as: str = TEXT) -> None:
+        """One more message of the row is with Telegram (recorded before the next is sent), and how
+        it went (:data:`PHOTO`, :data:`TEXT` or :data:`PLAIN`: an edit must edit what is there)."""
         with self.conn:
-            row = self.conn.execute("SELECT sent_ids FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-            ids = [*json.loads(row[0]), message_id]
+            ids, how = self.conn.execute(
+                "SELECT sent_ids, sent_as FROM deliveries WHERE id = ?", (delivery_id,)
+            ).fetchone()
             self.conn.execute(
-                "UPDATE deliveries SET sent_ids = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(ids), iso(now), delivery_id),
+                "UPDATE deliveries SET sent_ids = ?, sent_as = ?, updated_at = ? WHERE id = ?",
+                (
+                    json.dumps([*json.loads(ids), message_id]),
+                    json.dumps([*json.loads(how), sent_as]),
+                    iso(now),
+                    delivery_id,
+                ),
             )
 
     def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
