@@ -30,7 +30,7 @@ def told(
     return Delivery(
         id=id, key=f"2026-04:1:{id}", release="2026-04", chat_id=1, kind=kind, messages=("<b>head</b>\n\nx",),
         chart_id=1, edit_of=edit_of, events=pairs, state=DeliveryState.SENT, attempts=0, sent_ids=(7,),
-        detail="", not_before=None, created_at=NOW,
+        sent_as=("photo",), moved_from=None, detail="", not_before=None, created_at=NOW,
     )  # fmt: skip
 
 

@@ -9,7 +9,8 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
 * retry (a network error, a timeout, a 5xx: never final) → the same row after a backoff (1 s,
   doubling to 5 min), in its chat's order, until ``delivery_deadline_hours`` after it was queued;
 * blocked (403) → the chat is marked blocked and its rows stop;
-* migrated → the chat and its unsent rows take the new id, and the row goes again;
+* migrated → the chat and its rows take the new id (:meth:`Outbox.move_chat`), and the row goes
+  again;
 * gone (the message to edit was deleted, or is in the chat as it was before a migration) → the
   edit becomes a new text message in the chat as it is now;
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
@@ -256,10 +257,10 @@ class Courier:
         if row.kind == DeliveryKind.EDIT:
             target = self.outbox.get(row.edit_of or 0)
             assert target is not None  # _edit_ready checked it
-            if target.chat_id == row.chat_id and row.id not in self._anew:
+            if target.chat_id == row.chat_id and target.moved_from is None and row.id not in self._anew:
                 return await self._edit(row.chat_id, target, i, body, mode), how
             # the message is gone: the edit's text as a new message (a migrated group still shows
-            # the chart in its history; it only cannot be edited there)
+            # the chart in its history; it only cannot be edited from the new id)
             if i == 0:
                 body = plain_text(anew(text)) if as_plain else anew(text)
         elif i == 0 and row.chart_id is not None and not as_plain:

@@ -118,6 +118,7 @@ class BotRuntime:
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
+        self.frontend.migrated = self.sender.chat_migrated
         self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()

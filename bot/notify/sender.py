@@ -148,8 +148,8 @@ class Sender:
 
     def chat_migrated(self, old_id: int, new_id: int) -> None:
         """Telegram said (a service message) that a group became a supergroup: the chat, its
-        settings and its unsent rows take the new id. An edit of a message sent before goes to the
-        new chat as a new message (the old message is not in it)."""
+        settings and its rows take the new id (:meth:`Outbox.move_chat`). An edit of a message sent
+        before goes to the new chat as a new message (the old message is not in it)."""
         self.courier.subscribers.migrate(old_id, new_id, self.clock())
         self.outbox.move_chat(old_id, to=new_id)
         self.wake()

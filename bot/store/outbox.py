@@ -86,6 +86,7 @@ class Delivery:
     attempts: int
     sent_ids: tuple[int, ...]
     sent_as: tuple[str, ...]  # how each sent message went: PHOTO, TEXT or PLAIN (none recorded before v5)
+    moved_from: int | None  # the chat its sent messages are in, when the chat moved since (migrated)
     detail: str
     not_before: dt.datetime | None
     created_at: dt.datetime
@@ -101,7 +102,7 @@ class ChartFile:
 
 _COLS = (
     "id, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, sent_ids,"
-    " sent_as, detail, not_before, created_at"
+    " sent_as, moved_from, detail, not_before, created_at"
 )
 _INSERT = (
     "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
@@ -124,6 +125,7 @@ def _delivery(r: sqlite3.Row) -> Delivery:
         attempts=r["attempts"],
         sent_ids=tuple(json.loads(r["sent_ids"])),
         sent_as=tuple(json.loads(r["sent_as"])),
+        moved_from=r["moved_from"],
         detail=r["detail"],
         not_before=from_iso(r["not_before"]) if r["not_before"] else None,
         created_at=from_iso(r["created_at"]),
@@ -305,10 +307,14 @@ class Outbox:
             ).rowcount
 
     def move_chat(self, chat_id: int, *, to: int) -> int:
-        """Telegram migrated a group: its unsent rows go to the new id. Returns how many."""
+        """Telegram migrated a group: all its rows go to the new id (unsent rows are sent there; what
+        it was told stays its own, so the next hand-over edits rather than alerts again), and a row
+        with messages sent keeps the old id in ``moved_from`` (they stay in the old chat: an edit
+        of them goes to the new chat as a new message). Returns how many rows moved."""
         with self.conn:
             return self.conn.execute(
-                "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
+                "UPDATE deliveries SET chat_id = ?, moved_from = CASE WHEN sent_ids = '[]'"
+                " THEN moved_from ELSE COALESCE(moved_from, chat_id) END WHERE chat_id = ?",
                 (to, chat_id),
             ).rowcount
 
