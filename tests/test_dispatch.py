@@ -109,3 +109,15 @@ def test_equal_events_told_differently_are_rendered_and_recorded_apart(tic_dir, 
     key = "2026-03|largest-1m-decline|Japan + China|2026-03..2026-03"
     assert dict(one.events)[key] != dict(two.events)[key]
     assert one.messages != two.messages
+
+
+def test_a_summary_without_events_is_edited_when_the_companions_change_it(tic_dir, eds, rules):
+    desk = Desk(tic_dir, eds, rules, channels=(-1001,))  # a channel hears of every release
+    desk.handover("2026-04", T5)
+    (alert,) = desk.rows(-1001)
+    assert "no alert for your rules" in alert.messages[0]  # nothing fired for the channel: a summary
+    desk.handover("2026-04", T3)
+    (edit,) = desk.rows(-1001, DeliveryKind.EDIT)
+    assert edit.edit_of == alert.id
+    assert "bought), Mar 2026:\n  net -37.9" in alert.messages[-1]  # the flows held before slt_table3
+    assert "bought), Apr 2026:\n  net +16.1" in edit.messages[-1]

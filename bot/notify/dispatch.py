@@ -109,7 +109,7 @@ class Dispatcher:
         rows: list[tuple[NewDelivery, str | None]] = []
         for recipient in audience:
             before = told.get(recipient.chat_id, [])
-            owed = plan(before, recipient.events, every=recipient.every)
+            owed = plan(before, recipient.events, every=recipient.every, summary=messages.summary_digest)
             rows += queue(month, recipient, len(before), owed, messages)
         counts = Counter(row.kind for row, _ in rows)
         done = Dispatched(
@@ -133,15 +133,15 @@ def queue(
         chart = None
         if o.need is Need.ALERT:
             texts, chart = messages.alert(o.events, recipient.every)
-            shows = messages.shows(DeliveryKind.ALERT, o.events)
+            shows = messages.shows(DeliveryKind.ALERT, o.events, recipient.every)
         elif o.need is Need.FOLLOWUP:
             texts = messages.followup(o.events)
-            shows = messages.shows(DeliveryKind.FOLLOWUP, o.events)
+            shows = messages.shows(DeliveryKind.FOLLOWUP, o.events, recipient.every)
         elif o.need is Need.EDIT and o.of is not None:
             edited = messages.edit(o.of, o.events, recipient.every)
             if edited is None:
                 continue
-            texts, shows = edited, messages.shows(o.of.kind, o.events)
+            texts, shows = edited, messages.shows(o.of.kind, o.events, recipient.every)
         else:
             continue
         row = NewDelivery(

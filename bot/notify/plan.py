@@ -7,8 +7,9 @@ this receiver still need?" and answers with a reason:
 * told nothing yet → an **alert** with its events (a chat that hears of every release, in summary
   mode or a channel, gets one with no events too); else nothing;
 * told before (a companion file came out since) → a **follow-up** with the events that fire only
-  now, and an **edit** of each earlier delivery whose events' details changed (an edit never
-  drops an event: a delivery whose event stopped firing is left as it was);
+  now, and an **edit** of each earlier delivery whose events' details changed, or whose release
+  summary did (a chat that hears of every release; an edit never drops an event: a delivery whose
+  event stopped firing is left as it was);
 * otherwise **nothing**: a chat never hears the same event twice.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.render.alert import shown
+from bot.render.alert import SUMMARY, shown
 from bot.rules.events import Event
 from bot.store.outbox import Delivery, DeliveryKind
 
@@ -42,11 +43,12 @@ class Owed:
 NOTHING = Owed(Need.NOTHING)
 
 
-def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool) -> list[Owed]:
+def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool, summary: str = "") -> list[Owed]:
     """What the chat is owed now, in the order to queue it; ``[NOTHING]`` when it is up to date.
 
     ``told``: its rows of this release, oldest first; ``events``: what it gets now, biggest first;
-    ``every``: it hears of every release, with or without events."""
+    ``every``: it hears of every release, with or without events, its alert ending with the release
+    summary, whose digest is now ``summary``."""
     if not told:
         return [Owed(Need.ALERT, tuple(events))] if events or every else [NOTHING]
     known = {key for d in told for key, _ in d.events}
@@ -58,11 +60,14 @@ def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool) -> l
     for delivery in told:
         if delivery.kind == DeliveryKind.EDIT:
             continue
-        keys = [key for key, _ in delivery.events]
+        keys = [key for key, _ in delivery.events if key != SUMMARY]
         if not all(key in current for key in keys):
             continue
         now = tuple(current[key] for key in keys)
-        if dict(shown(now, capped=delivery.kind == DeliveryKind.ALERT)) != showing(told, delivery):
+        alert = delivery.kind == DeliveryKind.ALERT
+        if dict(shown(now, capped=alert, summary=summary if alert and every else None)) != showing(
+            told, delivery
+        ):
             owed.append(Owed(Need.EDIT, now, of=delivery))
     return owed or [NOTHING]
 

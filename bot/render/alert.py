@@ -29,6 +29,7 @@ from bot.store.outbox import Delivery, DeliveryKind
 
 _FIELDS = tuple(f.name for f in fields(Event))
 UNTOLD = "-"  # the digest of an event an alert counts but does not tell ("… and 2 more: /latest")
+SUMMARY = "summary"  # the key of the release summary's digest, in what an alert that ends with it shows
 
 
 def content(e: Event) -> tuple:
@@ -58,12 +59,13 @@ def event_digest(e: Event) -> str:
     return digest(_story_html((content(e),)))
 
 
-def shown(events: Sequence[Event], capped: bool) -> tuple[tuple[str, str], ...]:
+def shown(events: Sequence[Event], capped: bool, summary: str | None = None) -> tuple[tuple[str, str], ...]:
     """What a row with these events shows, as (event key, digest) pairs: each event's digest, or
-    :data:`UNTOLD` for an event an alert (``capped``) only counts. Equal pairs: the row reads the
-    same."""
+    :data:`UNTOLD` for an event an alert (``capped``) only counts, and the digest of the release
+    ``summary`` it ends with (under the key :data:`SUMMARY`). Equal pairs: the row reads the same."""
     told = {id(e) for s in (rarest(stories(events))[0] if capped else ()) for e in s.events}
-    return tuple((e.key, event_digest(e) if not capped or id(e) in told else UNTOLD) for e in events)
+    pairs = tuple((e.key, event_digest(e) if not capped or id(e) in told else UNTOLD) for e in events)
+    return (*pairs, (SUMMARY, summary)) if summary is not None else pairs
 
 
 def header(months: Sequence[str], count: int, update: bool = False) -> str:
@@ -142,6 +144,7 @@ class ReleaseMessages:
         self.panel = panel
         self.summary = build_summary(panel)
         self.summary_html = summary_html(self.summary)  # says nothing about alerts: they precede it
+        self.summary_digest = digest(self.summary_html)  # an edit when a companion file changes it
         self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
         self._alerts: dict[tuple, tuple[tuple[str, ...], str]] = {}
 
@@ -164,10 +167,12 @@ class ReleaseMessages:
     def followup(self, events: Sequence[Event]) -> tuple[str, ...]:
         return tuple(followup_messages(self.months, events))
 
-    def shows(self, kind: DeliveryKind, events: Sequence[Event]) -> tuple[tuple[str, str], ...]:
-        """What an alert (or an edit of one) or a follow-up with these events shows (:func:`shown`):
-        recorded with the row, compared at the next hand-over."""
-        return shown(events, capped=kind == DeliveryKind.ALERT)
+    def shows(self, kind: DeliveryKind, events: Sequence[Event], every: bool) -> tuple[tuple[str, str], ...]:
+        """What an alert (or an edit of one) or a follow-up with these events shows (:func:`shown`;
+        ``every``: an alert ends with the release summary): recorded with the row, compared at the
+        next hand-over."""
+        alert = kind == DeliveryKind.ALERT
+        return shown(events, capped=alert, summary=self.summary_digest if alert and every else None)
 
     def edit(self, of: Delivery, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
         """``of``'s messages with its events' new details, packed as it was (the summary of a chat
