@@ -89,7 +89,8 @@ class Courier:
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
         self.closing = False  # the process stops: no message is started any more
-        self.busy: set[int] = set()  # chats with a Bot API call in flight
+        self.busy: set[int] = set()  # chats with a Bot API call in flight (or its answer being recorded)
+        self.recording: set[int] = set()  # chats whose message Telegram has, its record being written
         self.last_failure = ""  # the newest network error, for the operators
         self._chart_locks: dict[int, asyncio.Lock] = {}
         self._plain: set[int] = set()  # rows whose HTML or photo Telegram refused
@@ -132,12 +133,22 @@ class Courier:
             api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
-            now = self.clock()
-            await self._book(
-                partial(self.outbox.sent_one, row.id, message_id=message_id, now=now, sent_as=how)
+            self.recording.add(row.chat_id)
+            record = partial(
+                self.outbox.sent_one, row.id, message_id=message_id, now=self.clock(), sent_as=how
             )
+            await self._book(record)
+        except asyncio.CancelledError:
+            if row.chat_id in self.recording:
+                log.error(
+                    "delivery %s: message %d is with Telegram, not recorded: sent again after a restart",
+                    row.id,
+                    i,
+                )
+            raise
         finally:
             self.busy.discard(row.chat_id)
+            self.recording.discard(row.chat_id)
         return api
 
     async def _edit_ready(self, row: Delivery) -> bool:
