@@ -27,7 +27,7 @@ from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
 from bot.rules.release import ReleaseCandidates
-from bot.store.outbox import Delivery, DeliveryKind, NewDelivery, Outbox
+from bot.store.outbox import DeliveryKind, NewDelivery, Outbox, Told
 from bot.store.subscribers import Subscribers
 from bot.watch.outcomes import PublishedRelease
 
@@ -102,8 +102,8 @@ class Dispatcher:
         candidates = [ReleaseCandidates(panel, self.rules, m, metrics) for m in months]
         chats = self.subscribers.active_chats()
         audience = recipients(candidates, chats, self.channels, self.rules, now.date(), self.groups)
-        told: dict[int, list[Delivery]] = {}
-        for d in self.outbox.of_release(month):
+        told: dict[int, list[Told]] = {}
+        for d in self.outbox.told(month):
             told.setdefault(d.chat_id, []).append(d)
         messages = ReleaseMessages(month, months, panel)
         rows: list[tuple[NewDelivery, str | None]] = []

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from bot.render.alert import SUMMARY, shown
 from bot.rules.events import Event
-from bot.store.outbox import Delivery, DeliveryKind
+from bot.store.outbox import DeliveryKind, Told
 
 
 class Need(StrEnum):
@@ -37,13 +37,13 @@ class Owed:
 
     need: Need
     events: tuple[Event, ...] = ()
-    of: Delivery | None = None
+    of: Told | None = None
 
 
 NOTHING = Owed(Need.NOTHING)
 
 
-def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool, summary: str = "") -> list[Owed]:
+def plan(told: Sequence[Told], events: Sequence[Event], *, every: bool, summary: str = "") -> list[Owed]:
     """What the chat is owed now, in the order to queue it; ``[NOTHING]`` when it is up to date.
 
     ``told``: its rows of this release, oldest first; ``events``: what it gets now, biggest first;
@@ -72,7 +72,7 @@ def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool, summ
     return owed or [NOTHING]
 
 
-def showing(told: Sequence[Delivery], delivery: Delivery) -> dict[str, str]:
+def showing(told: Sequence[Told], delivery: Told) -> dict[str, str]:
     """What a delivery shows now (its events' digests as rendered): its own, or those of the newest
     edit of it."""
     digests = dict(delivery.events)

@@ -25,7 +25,7 @@ from bot.render.stories import TOLD
 from bot.render.summary import build_summary
 from bot.render.text import month_name, story_html, summary_html
 from bot.rules.events import Event, Story, stories
-from bot.store.outbox import Delivery, DeliveryKind
+from bot.store.outbox import DeliveryKind, Told
 
 _FIELDS = tuple(f.name for f in fields(Event))
 UNTOLD = "-"  # the digest of an event an alert counts but does not tell ("… and 2 more: /latest")
@@ -174,23 +174,18 @@ class ReleaseMessages:
         alert = kind == DeliveryKind.ALERT
         return shown(events, capped=alert, summary=self.summary_digest if alert and every else None)
 
-    def edit(self, of: Delivery, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
-        """``of``'s messages with its events' new details, packed as it was (the summary of a chat
-        that gets every release stays last, after the events).
+    def edit(self, of: Told, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
+        """``of``'s messages with its events' new details, packed as it was (its header line as it
+        was; the summary of a chat that gets every release stays last, after the events).
 
         None when the edit would not fit the same number of messages (then the reader keeps the
-        first version: it said nothing wrong, it only lacked a part that is now known), or when it
-        reads as the delivery did (an event changed that the alert does not tell: beyond its
-        :data:`TOLD` stories)."""
-        head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
+        first version: it said nothing wrong, it only lacked a part that is now known)."""
         if of.kind == DeliveryKind.ALERT:
             limit = CAPTION_LIMIT if of.chart_id is not None else TEXT_LIMIT
-            messages = pack(head, alert_blocks(events, self.summary_html if every else None), limit)
+            messages = pack(of.head, alert_blocks(events, self.summary_html if every else None), limit)
         else:
-            messages = pack(head, followup_blocks(events), TEXT_LIMIT)
-        if len(messages) != len(of.messages) or tuple(messages) == of.messages:
-            return None
-        return tuple(messages)
+            messages = pack(of.head, followup_blocks(events), TEXT_LIMIT)
+        return tuple(messages) if len(messages) == of.count else None
 
 
 def anew(first: str) -> str:

@@ -93,6 +93,21 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Told:
+    """What a row of a release told its chat, as a hand-over needs it (:meth:`Outbox.told`: not
+    its texts, which a hand-over at thousands of chats would read and decode for every chat)."""
+
+    id: int
+    chat_id: int
+    kind: DeliveryKind
+    events: tuple[tuple[str, str], ...]
+    edit_of: int | None
+    chart_id: int | None
+    head: str  # the header its first message begins with (an edit keeps it)
+    count: int  # how many messages it is (an edit keeps as many)
+
+
+@dataclass(frozen=True)
 class ChartFile:
     """A release's chart: its PNG, and Telegram's file_id once uploaded."""
 
@@ -192,6 +207,23 @@ class Outbox:
     def of_release(self, release: str) -> list[Delivery]:
         """Every delivery of a release, oldest first (what each chat has been told)."""
         return self._select("WHERE release = ? ORDER BY id", (release,))
+
+    def told(self, release: str) -> list[Told]:
+        """What each row of a release told, oldest first (SQLite picks the first message and counts
+        them; chats told alike share one decoded ``events``)."""
+        rows = self.conn.execute(
+            "SELECT id, chat_id, kind, events, edit_of, chart_id, json_extract(messages, '$[0]'),"
+            " json_array_length(messages) FROM deliveries WHERE release = ? ORDER BY id",
+            (release,),
+        )
+        decoded: dict[str, tuple[tuple[str, str], ...]] = {}
+        out = []
+        for id_, chat, kind, events, edit_of, chart, first, count in rows:
+            if events not in decoded:
+                decoded[events] = tuple((k, d) for k, d in json.loads(events))
+            head = first.split("\n\n", 1)[0]
+            out.append(Told(id_, chat, DeliveryKind(kind), decoded[events], edit_of, chart, head, count))
+        return out
 
     def get(self, delivery_id: int) -> Delivery | None:
         rows = self._select("WHERE id = ?", (delivery_id,))
