@@ -101,6 +101,24 @@ def test_a_persisting_low_is_told_again_when_lower_since_an_earlier_date(history
     assert headline(fall).endswith(", to 652.3bn, the lowest since Sep 2008")
 
 
+def test_a_moves_end_level_carries_the_break_its_lowest_since_crosses(history):
+    """China's "to 652.3bn, the lowest since Sep 2008" (2026-03) compares levels across the
+    non-comparable Dec 2011 break (Series XIII): it says so, as multi-year-low's claim does, even
+    when no multi-year-low fires in that release (review finding 5)."""
+    fall = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
+    china = [e for e in told(history, "2026-03") if e.entity == "China, Mainland"]
+    assert "multi_year" not in {e.kind for e in china}
+    assert fall.level_since is not None
+    assert fall.level_since[1] == "2008-09"
+    assert [(n.kind, n.brk) for n in fall.notes] == [("compared_across", "Series XIII (2011-12)")]
+    lines = story_lines(story(history, "2026-03", "China, Mainland"))
+    assert "note: levels compared across a series break: Series XIII (2011-12)" in lines
+    # a move whose end is no rare level says no level, and so no break: Japan + China, 2026-04
+    group = one(history, "2026-04", "holdings-3m-drop", "Japan + China")
+    assert group.level_since is None
+    assert not [n for n in group.notes if n.kind == "compared_across"]
+
+
 def test_one_month_net_records_both_signs(history):
     sold = one(history, "2026-01", "record-1m-net-selling", "Canada")  # SLT Table 3
     assert sold.value == pytest.approx(-76.7, abs=0.05)
@@ -132,10 +150,12 @@ def test_one_story_per_holder_rarest_claim_first(history):
         "Brazil holdings fell a record 33.0bn (14.1% of holdings) in three months "
         "(end-Sep → end-Dec 2024), to 201.6bn, the lowest since Mar 2011"
     )
-    assert lines[3].startswith(
+    # the lead's own low compares levels across Dec 2011: its note follows its parts
+    assert lines[3] == "note: levels compared across a series break: Series XIII (2011-12)"
+    assert lines[4].startswith(
         "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); largest 3-month"
     )
-    assert lines[4].startswith("– record net sales of notes & bonds of 26.2bn (Dec 2024); largest monthly")
+    assert lines[5].startswith("– record net sales of notes & bonds of 26.2bn (Dec 2024); largest monthly")
     text = "\n".join(lines)
     assert text.count("201.6bn") == 1 and text.count("of which:") == 1  # the low and the parts said once
     assert lines[-1].startswith("rules record-3m-decline (major; threshold 1), record-3m-net-selling")

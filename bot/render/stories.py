@@ -94,9 +94,10 @@ def states_level(e: Event) -> bool:
 
 
 def at_level(e: Event) -> str:
-    """ ", to 652.3bn, the lowest since Sep 2008": where a holdings move ends, when that level is
-    the lowest (a decline) or highest (a rise) in :data:`SINCE_YEARS` or more, or a record."""
-    if e.level_since is None or e.level is None or e.level_since[0] < SINCE_YEARS:
+    """ ", to 652.3bn, the lowest since Sep 2008": where a holdings move ends, when the rules found
+    that level a claim (the lowest for a decline, the highest for a rise, in two years or more, or
+    a record; :data:`~bot.rules.build.LEVEL_YEARS`); its caveats are the event's notes."""
+    if e.level_since is None or e.level is None:
         return ""
     word, month = ("low" if e.value < 0 else "high"), e.level_since[1]
     when = f"the {word}est since {month_name(month)}" if month else f"a record {word}"

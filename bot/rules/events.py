@@ -13,7 +13,7 @@ from bot.rules.kinds import SEVERITIES
 
 # What a caveat says (bot.render words it):
 RANKED_ACROSS = "ranked_across"  # the rank's history spans a series break
-COMPARED_ACROSS = "compared_across"  # a multi-year low/high compares levels across a series break
+COMPARED_ACROSS = "compared_across"  # a low/high ("lowest since …") compares levels across a series break
 NET_NOT_AVAILABLE = "net_not_available"  # no net transactions for the window (``brk``: the break why)
 
 
@@ -110,8 +110,9 @@ class Event:
     size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
     # years since something as large, as long, as far or as high (capped: bot.rules.rarity)
     rarity: float = field(default=0.0, compare=False)
-    # a holdings move's end level: years since as low (a decline) or as high (a rise), and that
-    # month (None: a record over the unbroken run of months); None: not a holdings move
+    # a holdings move's end level when it is a claim of its own: years since as low (a decline) or
+    # as high (a rise), and that month (None: a record over the unbroken run of months); None: not
+    # a holdings move, or not as low (high) in two years (its breaks are in ``notes``)
     level_since: tuple[float, str | None] | None = field(default=None, compare=False)
 
     @property
