@@ -4,6 +4,7 @@ release's events on one holder told as one story, rarest claim first."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -67,14 +68,36 @@ def test_largest_since_a_move_that_is_not_a_record(history):
     e = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
     assert e.rank.rank == 4
     assert e.extreme_since == "2016-11"
-    assert rank_phrase(e).startswith("largest monthly decline since Nov 2016 (4th largest of ")
+    assert rank_phrase(e) == (
+        "the largest monthly decline since Nov 2016 (4th largest on record: since Apr 2000, 155 periods)"
+    )
     up = one(history, "2019-08", "largest-3m-increase", "United Kingdom")
     assert up.value > 0
     assert up.rank.rank == 3
     assert up.extreme_since == "2010-05"
-    assert rank_phrase(up).startswith("largest 3-month increase since May 2010 (3rd largest of ")
+    assert rank_phrase(up).startswith(
+        "the largest 3-month increase since May 2010 (3rd largest on record: since "
+    )
     record = one(history, "2026-02", "largest-1m-increase", "Saudi Arabia")
     assert "rose a record" in headline(record)  # a largest-since that is a record says so
+
+
+def test_a_record_reads_as_a_record_with_months_as_mon_yyyy(history):
+    """ "the largest on record (since Mar 1977, N periods)", not "largest … since 1977-03 (of N)"
+    that reads as "not a record" (review finding 8); every month in a story as "Mon YYYY"."""
+    brazil = one(history, "2024-12", "record-3m-net-selling", "Brazil")
+    assert rank_phrase(brazil) == (
+        "the largest 3-month net selling on record (since Mar 1977, 205 periods); "
+        "previous record -27.1 in Jul 2009"
+    )
+    streak = one(history, "2007-02", "holdings-rise-streak", "China, Mainland")
+    assert rank_phrase(streak) == (
+        "the longest increase streak on record (since Apr 2000, 11 runs); "
+        "previous longest 13 months to Jul 2003"
+    )
+    for release in ("2007-08", "2016-11", "2022-10", "2024-12", "2026-03"):
+        text = "\n".join("\n".join(story_lines(s)[:-1]) for s in stories(told(history, release)))
+        assert not re.findall(r"\b(?:19|20)\d\d-\d\d\b", text), release  # no YYYY-MM in what is read
 
 
 def test_a_members_rarer_record_leads_its_group(history):
@@ -110,9 +133,9 @@ def test_a_moves_end_level_carries_the_break_its_lowest_since_crosses(history):
     assert "multi_year" not in {e.kind for e in china}
     assert fall.level_since is not None
     assert fall.level_since[1] == "2008-09"
-    assert [(n.kind, n.brk) for n in fall.notes] == [("compared_across", "Series XIII (2011-12)")]
+    assert [(n.kind, n.brk) for n in fall.notes] == [("compared_across", "Series XIII (Dec 2011)")]
     lines = story_lines(story(history, "2026-03", "China, Mainland"))
-    assert "note: levels compared across a series break: Series XIII (2011-12)" in lines
+    assert "note: levels compared across a series break: Series XIII (Dec 2011)" in lines
     # a move whose end is no rare level says no level, and so no break: Japan + China, 2026-04
     group = one(history, "2026-04", "holdings-3m-drop", "Japan + China")
     assert group.level_since is None
@@ -151,11 +174,13 @@ def test_one_story_per_holder_rarest_claim_first(history):
         "(end-Sep → end-Dec 2024), to 201.6bn, the lowest since Mar 2011"
     )
     # the lead's own low compares levels across Dec 2011: its note follows its parts
-    assert lines[3] == "note: levels compared across a series break: Series XIII (2011-12)"
+    assert lines[3] == "note: levels compared across a series break: Series XIII (Dec 2011)"
     assert lines[4].startswith(
-        "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); largest 3-month"
+        "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); the largest 3-month"
     )
-    assert lines[5].startswith("– record net sales of notes & bonds of 26.2bn (Dec 2024); largest monthly")
+    assert lines[5].startswith(
+        "– record net sales of notes & bonds of 26.2bn (Dec 2024); the largest monthly"
+    )
     text = "\n".join(lines)
     assert text.count("201.6bn") == 1 and text.count("of which:") == 1  # the low and the parts said once
     assert lines[-1].startswith("rules record-3m-decline (major; threshold 1), record-3m-net-selling")

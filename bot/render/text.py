@@ -192,7 +192,7 @@ def _rank(r: WindowRank | None, down: str, up: str) -> str:
         return ""
     what = down if r.direction == "decline" else up
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    return f"{place} {what} of {r.of} since {r.since}"
+    return f"{place} {what} of {r.of} since {month_name(r.since)}"
 
 
 def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: bool = False) -> str:

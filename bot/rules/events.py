@@ -65,7 +65,7 @@ class Part:
 class Caveat:
     """Something the message must say about an event's figures: ``kind`` is one of
     :data:`RANKED_ACROSS`, :data:`COMPARED_ACROSS`, :data:`NET_NOT_AVAILABLE`; ``brk`` names the
-    series break involved, as "label (YYYY-MM)", when there is one."""
+    series break involved, as "label (Mon YYYY)", when there is one."""
 
     kind: str
     brk: str | None = None

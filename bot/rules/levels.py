@@ -65,7 +65,7 @@ class LevelSince:
     years: float  # since the level was as far; a record: since the first month of its run
     since: str | None  # the month it was last as far (None: a record over the unbroken run)
     news: float  # how rare as news: ``years``, but a record's is the years since the extreme it beats
-    breaks: tuple[str, ...]  # non-comparable series breaks the comparison spans, "label (YYYY-MM)"
+    breaks: tuple[str, ...]  # non-comparable series breaks the comparison spans, "label (Mon YYYY)"
 
 
 def level_since(metrics: Metrics, series: str, entity: str, i: int, direction: str) -> LevelSince:
