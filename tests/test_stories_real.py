@@ -178,7 +178,9 @@ def test_one_story_per_holder_rarest_claim_first(history):
     assert lines[4].startswith(
         "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); the largest 3-month"
     )
-    assert lines[5].startswith(
+    # the net records are Table 3 months ranked against Form S history (said once: review 18)
+    assert lines[5] == "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)"
+    assert lines[6].startswith(
         "– record net sales of notes & bonds of 26.2bn (Dec 2024); the largest monthly"
     )
     text = "\n".join(lines)
@@ -215,3 +217,22 @@ def test_backtest_equals_live_for_the_new_kinds(real_panel, rules, metrics):
         assert [(e.key, e.value, e.extreme_since, e.rarity, e.level_since) for e in strip] == [
             (e.key, e.value, e.extreme_since, e.rarity, e.level_since) for e in replay
         ]
+
+
+def test_a_net_record_on_table_3_ranked_against_form_s_says_so(history):
+    """Ireland's record one-month net selling (Oct 2024) is a Table 3 month ranked against Form S
+    history from Aug 1988: across the non-comparable 2023-02 break, so a note (review 18). A
+    holdings change is chained like with like across a level break: no note unless its own window
+    crosses one."""
+    ireland = one(history, "2024-10", "record-1m-net-selling", "Ireland")
+    assert ireland.rank.since == "1988-08"
+    assert [(n.kind, n.brk) for n in ireland.notes] == [
+        ("ranked_across", "Form S → SLT Table 3 net transactions (Feb 2023)")
+    ]
+    assert "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)" in (
+        story_lines(story(history, "2024-10", "Ireland"))
+    )
+    before = one(history, "2020-03", "record-1m-net-selling", "Grand Total")  # all Form S: no note
+    assert before.notes == ()
+    rise = one(history, "2023-12", "record-3m-increase", "Ireland")  # ranked since 2002, no own break
+    assert "ranked_across" not in {n.kind for n in rise.notes}

@@ -43,8 +43,8 @@ def build_event(
         rank = _window_rank(metrics, rule, entity, i)
     elif kind.ranks == Measure.RUN and run is not None:
         rank = _run_rank(metrics, rule, entity, i, run)
-    if rank is not None:  # a break note only where the event's own window crosses a break
-        notes += [Caveat(RANKED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, start - 1, t)]
+    if rank is not None:
+        notes += [Caveat(RANKED_ACROSS, b) for b in _ranked_across(metrics, rule, entity, rank, start, t)]
     since_month = None if _missing(row.get("since")) else str(row["since"])
     if kind.claim == Claim.LEVEL:
         found = level_since(metrics, rule.series, entity, i, rule.direction)
@@ -103,6 +103,17 @@ def build_event(
 
 def _missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _ranked_across(
+    metrics: Metrics, rule: Rule, entity: str, rank: Rank, start: pd.Period, t: pd.Period
+) -> list[str]:
+    """The non-comparable breaks a rank compares across. A change in holdings is chained like with
+    like across a level break, so only its own window counts; a net flow is the figure of one
+    source each month (Form S until Jan 2023, SLT Table 3 after), so a record on Table 3 ranked
+    against Form S history says so even when its own months are all Table 3 (review 18)."""
+    after = start - 1 if rule.series in STOCKS else min(start - 1, pd.Period(rank.since, "M"))
+    return metrics.breaks_between(entity, rule.series, after, t)
 
 
 def _window_rank(metrics: Metrics, rule: Rule, entity: str, i: int) -> Rank | None:
