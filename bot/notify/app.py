@@ -143,9 +143,7 @@ class TelegramFrontend:
     async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
         if chat is not None:
-            self.replies.submit(
-                chat.id, [Reply("I answer commands: /help lists them.")], Urgency.READ, chat.id
-            )
+            self.replies.submit(chat.id, [Reply(COMMANDS_ONLY)], Urgency.READ, chat.id)
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user

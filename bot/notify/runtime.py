@@ -167,7 +167,7 @@ class BotRuntime:
         self._halt()  # the poller first: it wakes the sender through this loop
         self._stop.set()
         for task in self._tasks:
-            if task.get_name() and not task.done():
+            if not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
