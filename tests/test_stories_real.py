@@ -101,14 +101,18 @@ def test_a_record_reads_as_a_record_with_months_as_mon_yyyy(history):
 
 
 def test_a_members_rarer_record_leads_its_group(history):
-    leads = [s.lead.entity for s in stories(told(history, "2008-09"))]
-    assert leads.index("China, Mainland") < leads.index("China + Belgium")
-    group = story(history, "2008-09", "China + Belgium")
-    assert "China, Mainland" in group.lead.suppressed  # the group line keeps its split
-    assert "of which China, Mainland +83.1" in story_lines(group)
+    leads = [s.lead.entity for s in stories(told(history, "2013-06"))]
+    assert leads.index("United Kingdom") < leads.index("Custody centres")
+    group = story(history, "2013-06", "Custody centres")
+    assert "United Kingdom" in group.lead.suppressed  # the group line keeps its split
+    assert "United Kingdom -25.6" in story_lines(group)[2]
     china = story(history, "2008-09", "China, Mainland")  # overtaking Japan is a line of China's story
     assert [e.rule for e in china.events] == ["record-1m-increase", "rank-change", "record-3m-increase"]
     assert "– rose to 1st largest holder in Sep 2008 (from 2nd), passing Japan" in story_lines(china)
+    # China + Belgium's records that month were China's (Belgium +0.6 and +0.0): said in its story
+    assert "China + Belgium" not in leads + [s.lead.entity for s in stories(told(history, "2008-09"))]
+    assert china.events[0].within == (("China + Belgium", 45.1),)
+    assert "China + Belgium +83.1 (the rest of the group +0.0)" in story_lines(china)
 
 
 def test_a_persisting_low_is_told_again_when_lower_since_an_earlier_date(history):
@@ -236,3 +240,19 @@ def test_a_net_record_on_table_3_ranked_against_form_s_says_so(history):
     assert before.notes == ()
     rise = one(history, "2023-12", "record-3m-increase", "Ireland")  # ranked since 2002, no own break
     assert "ranked_across" not in {n.kind for n in rise.notes}
+
+
+def test_a_groups_move_that_is_its_members_told_move_is_said_in_the_members_story(history):
+    """China + Belgium's Mar 2026 fall (-41.7) is China's (-41.0, its own rarer story): one line in
+    China's story, not a second story repeating it; its 3-month fall, a claim China's story does
+    not make, stays a story. When Belgium held little, the group's streak was China's streak."""
+    march = told(history, "2026-03")
+    assert not [e for e in march if e.entity == "China + Belgium" and e.window == 1]
+    china = story(history, "2026-03", "China, Mainland")
+    assert china.lead.within == (("China + Belgium", -41.7),)
+    assert "China + Belgium -41.7 (the rest of the group -0.7)" in story_lines(china)
+    group = story(history, "2026-03", "China + Belgium")
+    assert group.lead.window == 3
+    assert [s.lead.entity for s in stories(told(history, "2007-02"))] == ["China, Mainland"]
+    # Japan + China, Mar 2026: Japan moved as much as China: the group's story stays
+    assert story(history, "2026-03", "Japan + China").lead.value == -88.7

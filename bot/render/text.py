@@ -66,7 +66,7 @@ def story_lines(s: Story) -> list[str]:
         if split:
             more.insert(0, parts_phrase(e.parts) or "")
             parts = True
-        more.append(_members_line(e, split))
+        more += [_members_line(e, split), *(_within(e, group, v) for group, v in e.within)]
         lines += [x for x in more if x and x not in lines]
     fired = [f"{e.rule} ({e.severity}; threshold {e.threshold:g})" for e in s.events]
     lines.append(f"rule{'s' if len(fired) > 1 else ''} {', '.join(fired)}; data month {s.lead.end}")
@@ -82,6 +82,11 @@ def _members_line(e: Event, parts_shown: bool) -> str:
     what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
     shown = [(m, b, v) for m, b, v in e.folded if b != e.basis or (m, num(v)) not in split]
     return "of which " + ", ".join(f"{m}{what.get(b, '')} {num(v)}" for m, b, v in shown) if shown else ""
+
+
+def _within(e: Event, group: str, value: float) -> str:
+    """ "China + Belgium -41.7 (the rest of the group -0.7)": a group's same move, told here."""
+    return f"{group} {num(value)} (the rest of the group {num(value - e.size)})"
 
 
 def stated_twice(told: Iterable[Story]) -> int:

@@ -107,6 +107,8 @@ class Event:
     suppressed: tuple[str, ...] = field(default=(), compare=False)  # members folded into a group event
     # (member, basis, $bn move) of the events folded into this one
     folded: tuple[tuple[str, str, float], ...] = field(default=(), compare=False)
+    # (group, $bn move) of a group's events on the same move told in this member's story instead
+    within: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
     # years since something as large, as long, as far or as high (capped: bot.rules.rarity)
     rarity: float = field(default=0.0, compare=False)
