@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from rule_panels import cut
 
+from bot.notify.selection import watched
 from bot.render.stories import headline, rank_phrase
 from bot.render.text import story_lines
 from bot.rules.backtest import backtest
@@ -256,3 +257,14 @@ def test_a_groups_move_that_is_its_members_told_move_is_said_in_the_members_stor
     assert [s.lead.entity for s in stories(told(history, "2007-02"))] == ["China, Mainland"]
     # Japan + China, Mar 2026: Japan moved as much as China: the group's story stays
     assert story(history, "2026-03", "Japan + China").lead.value == -88.7
+
+
+def test_a_chat_watching_belgium_still_gets_the_china_and_belgium_move(real_panel, rules):
+    """The group's move now told in China's story reaches whoever the group's event reached: a chat
+    watching Belgium (a member of China + Belgium) gets China's story with the group's line."""
+    events = ReleaseCandidates(cut(real_panel, "2026-03"), rules).fire()
+    groups = {g.name: g.members for g in real_panel.groups}
+    china = next(e for e in events if e.entity == "China, Mainland" and e.within)
+    assert watched(china, ("Belgium",), groups)
+    assert watched(china, ("China + Belgium",), groups)
+    assert not watched(china, ("Japan",), groups)
