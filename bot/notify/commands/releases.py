@@ -38,7 +38,7 @@ async def chart(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     png = await bot.heavy(view.entity_chart, entity, years, tuple(members))
     if png is None:
         return [Reply(f"No holdings data for {entity} in the last {years} years.")]
-    return [Reply(f"{entity}: holdings of U.S. Treasuries, last {years} years", photo=png)]  # type: ignore[arg-type]
+    return [Reply(f"{entity}: holdings of U.S. Treasuries, last {years} years", photo=png)]
 
 
 async def next_releases(bot: ChatBot, ctx: Ctx) -> list[Reply]:
