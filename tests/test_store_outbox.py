@@ -145,11 +145,13 @@ def test_block_leaves_other_chats_alone(outbox):
     assert keys(outbox.due(now=NOW)) == ["b1"]
 
 
-def test_move_chat_moves_only_unsent_rows(outbox):
+def test_move_chat_moves_every_row_and_keeps_where_sent_messages_are(outbox):
     a, _ = add(outbox, row("a1", -5), row("a2", -5))
+    outbox.sent_one(a.id, message_id=3, now=NOW)
     outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
-    assert outbox.move_chat(-5, to=-1005) == 1
-    assert [d.chat_id for d in outbox.of_release("2026-04")] == [-5, -1005]
+    assert outbox.move_chat(-5, to=-1005) == 2
+    moved = outbox.of_release("2026-04")
+    assert [(d.chat_id, d.moved_from) for d in moved] == [(-1005, -5), (-1005, None)]
 
 
 def test_counts_by_state_of_one_release(outbox):

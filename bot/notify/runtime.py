@@ -122,10 +122,12 @@ class BotRuntime:
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
+        self.frontend.migrated = self.sender.chat_migrated
         self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._sending: asyncio.Task | None = None  # the sender's run: stopped, never cancelled
         self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread (before Telegram answers)
         self.background: list[Callable[[], Awaitable[None]]] = []  # tasks in the loop, e.g. the heartbeat
         self.on_stop: list[Callable[[], None]] = []  # run once, at the Application's stop or the end
@@ -158,16 +160,20 @@ class BotRuntime:
         await register_commands(app.bot, self.settings.admins)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+        self._sending = self.loop.create_task(self.sender.run(self._stop))
+        self._tasks.append(self._sending)
         self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
         self._tasks += [self.loop.create_task(make()) for make in self.background]
 
     async def post_stop(self, app: Application) -> None:
+        """The sender stops by itself (no message starts; what Telegram has is recorded: not
+        cancelled, see Sender._drain); the other tasks are cancelled."""
         self._halt()  # the poller first: it wakes the sender through this loop
         self._stop.set()
+        self.sender.wake()
         for task in self._tasks:
-            if not task.done():
+            if task is not self._sending and not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
