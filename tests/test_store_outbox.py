@@ -1,4 +1,4 @@
-"""The outbox on an in-memory database, one behaviour per test."""
+"""The outbox on both backends, one behaviour per test."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ LATER = NOW + dt.timedelta(minutes=5)
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox(connect(":memory:"))
+def outbox(db_url):
+    db = connect(db_url)
+    yield Outbox(db)
+    db.close()
 
 
 def row(key: str, chat_id: int = 1, kind: DeliveryKind = DeliveryKind.ALERT, **kw) -> NewDelivery:
@@ -223,3 +225,14 @@ def test_unsent_counts_release_rows_not_operator_rows(outbox):
     with outbox.conn:
         outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
     assert outbox.unsent() == 2
+
+
+def test_told_reads_the_first_messages_header_and_the_count_in_the_database(outbox):
+    text = '<b>Japan — “alert”</b>\n\nline two \\ "quoted" 日本'
+    with outbox.conn:
+        outbox.add_many([row("a"), NewDelivery("b", "2026-04", 2, DeliveryKind.ALERT, (text, "x"))], now=NOW)
+    told = outbox.told("2026-04")
+    assert [(t.chat_id, t.head, t.count) for t in told] == [
+        (1, "<b>a</b>", 1),
+        (2, "<b>Japan — “alert”</b>", 2),
+    ]

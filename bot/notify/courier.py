@@ -23,16 +23,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.errors import StoreError, StoreUnavailable
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer
@@ -43,12 +43,8 @@ from bot.store.outbox import PHOTO, PLAIN, TEXT, Delivery, DeliveryKind, Deliver
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.sender")
-PENDING, SENDING, SENT, FAILED = (
-    DeliveryState.PENDING,
-    DeliveryState.SENDING,
-    DeliveryState.SENT,
-    DeliveryState.FAILED,
-)
+T = TypeVar("T")
+PENDING, SENT, FAILED = DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED
 MAX_BACKOFF = 300.0
 
 
@@ -102,7 +98,8 @@ class Courier:
         try:
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
                 return
-            await self._set(row, SENDING)
+            if not await self._book(partial(self.outbox.claim, row.id, now=self.clock())):
+                return  # no longer pending: blocked or moved since it was read, or another sender's
             api = 0.0  # seconds waiting for the Bot API (not for our own pace)
             for i, text in enumerate(row.messages):
                 if i < len(row.sent_ids):
@@ -232,14 +229,14 @@ class Courier:
         await self._set(row, FAILED, detail=detail)
         self.watch.finished(row, FAILED)
 
-    async def _book(self, write: Callable[[], object]) -> None:
+    async def _book(self, write: Callable[[], T]) -> T:
         """A bookkeeping write, retried until the database takes it (busy, full or read-only: the
         process waits with it rather than lose or repeat a message)."""
         delay = 0.1
         while True:
             try:
-                write()
-            except sqlite3.OperationalError as err:
+                done = write()
+            except StoreUnavailable as err:
                 if not self._db_failing:
                     log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
                     self._db_failing = True
@@ -249,12 +246,12 @@ class Courier:
             if self._db_failing:
                 log.warning("the database takes writes again: deliveries go on")
                 self._db_failing = False
-            return
+            return done
 
     def _requeue(self, row: Delivery) -> None:
         """Cancelled (the process stops): the row goes again after the restart, without its
         messages already recorded. Synchronous: nothing may be awaited once cancelled."""
-        with contextlib.suppress(sqlite3.Error):  # else left 'sending': the restart sends it all the same
+        with contextlib.suppress(StoreError):  # else left 'sending': the restart sends it all the same
             self.outbox.set_state(row.id, PENDING, now=self.clock())
 
     # --- the Bot API -----------------------------------------------------------------------------
@@ -312,5 +309,5 @@ class Courier:
             return
         try:
             self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)

@@ -24,7 +24,6 @@ import contextlib
 import datetime as dt
 import html
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.errors import StoreError
 from bot.notify.courier import Courier
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
@@ -114,7 +114,7 @@ class Sender:
         while not stop.is_set():
             try:
                 recovered = self.outbox.recover()
-            except sqlite3.Error as err:  # another process holds the write lock, or the disk is full
+            except StoreError as err:  # another process holds the write lock, or the disk is full
                 if not told:
                     log.warning("outbox recovery waits for the database: %s", err)
                     told = True
@@ -225,7 +225,7 @@ class Sender:
         try:
             with self.outbox.conn:
                 self.outbox.add_many(rows, now=self.clock())
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.warning("the operators' note was not queued: %s", err)
 
     def _expire(self) -> None:
@@ -238,7 +238,7 @@ class Sender:
         why = f"not sent within {hours:g} h"
         try:
             n = self.outbox.expire(created_before=now - dt.timedelta(hours=hours), now=now, detail=why)
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.warning("expiring old deliveries waits: %s", err)
             return
         if n:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -114,23 +113,26 @@ COLS = (
 )
 
 
-def delivery(r: sqlite3.Row) -> Delivery:
+def delivery(r: tuple) -> Delivery:
+    """A row of ``SELECT {COLS}`` as a Delivery."""
+    (rid, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts) = r[:11]
+    sent_ids, sent_as, moved_from, detail, not_before, created_at = r[11:]
     return Delivery(
-        id=r["id"],
-        key=r["key"],
-        release=r["release"],
-        chat_id=r["chat_id"],
-        kind=DeliveryKind(r["kind"]),
-        messages=tuple(json.loads(r["messages"])),
-        chart_id=r["chart_id"],
-        edit_of=r["edit_of"],
-        events=tuple((k, d) for k, d in json.loads(r["events"])),
-        state=DeliveryState(r["state"]),
-        attempts=r["attempts"],
-        sent_ids=tuple(json.loads(r["sent_ids"])),
-        sent_as=tuple(json.loads(r["sent_as"])),
-        moved_from=r["moved_from"],
-        detail=r["detail"],
-        not_before=from_iso(r["not_before"]) if r["not_before"] else None,
-        created_at=from_iso(r["created_at"]),
+        id=rid,
+        key=key,
+        release=release,
+        chat_id=chat_id,
+        kind=DeliveryKind(kind),
+        messages=tuple(json.loads(messages)),
+        chart_id=chart_id,
+        edit_of=edit_of,
+        events=tuple((k, d) for k, d in json.loads(events)),
+        state=DeliveryState(state),
+        attempts=attempts,
+        sent_ids=tuple(json.loads(sent_ids)),
+        sent_as=tuple(json.loads(sent_as)),
+        moved_from=moved_from,
+        detail=detail,
+        not_before=from_iso(not_before) if not_before else None,
+        created_at=from_iso(created_at),
     )

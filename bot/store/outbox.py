@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable
 
+from bot.store.database import Database
 from bot.store.db import iso
 from bot.store.deliveries import (
     COLS,
@@ -52,8 +52,8 @@ __all__ = [  # the row types, importable from here as from their own module
 
 
 _INSERT = (
-    "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -62,21 +62,19 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 class Outbox:
-    """The deliveries and charts tables on one connection."""
+    """The deliveries and charts tables."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: Database):
         self.conn = conn
 
     def _select(self, where: str, args: tuple) -> list[Delivery]:
-        cur = self.conn.cursor()
-        cur.row_factory = sqlite3.Row
-        return [delivery(r) for r in cur.execute(f"SELECT {COLS} FROM deliveries AS d {where}", args)]
+        return [delivery(r) for r in self.conn.execute(f"SELECT {COLS} FROM deliveries AS d {where}", args)]
 
     # --- written at a hand-over (inside the caller's transaction) --------------------------------
 
     def add_chart(self, *, key: str, png: bytes) -> int:
         """Keep a chart once per key; its id."""
-        self.conn.execute("INSERT OR IGNORE INTO charts (key, png) VALUES (?, ?)", (key, png))
+        self.conn.execute("INSERT INTO charts (key, png) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, png))
         return int(self.conn.execute("SELECT id FROM charts WHERE key = ?", (key,)).fetchone()[0])
 
     def add(self, delivery: NewDelivery, *, now: dt.datetime) -> bool:
@@ -108,9 +106,7 @@ class Outbox:
                 stamp,
             )
 
-        before = self.conn.total_changes
-        self.conn.executemany(_INSERT, [values(d) for d in deliveries])
-        return self.conn.total_changes - before
+        return self.conn.executemany(_INSERT, [values(d) for d in deliveries])
 
     # --- read ------------------------------------------------------------------------------------
 
@@ -119,11 +115,12 @@ class Outbox:
         return self._select("WHERE release = ? ORDER BY id", (release,))
 
     def told(self, release: str) -> list[Told]:
-        """What each row of a release told, oldest first (SQLite picks the first message and counts
-        them; chats told alike share one decoded ``events``)."""
+        """What each row of a release told, oldest first (the database picks the first message and
+        counts them; chats told alike share one decoded ``events``)."""
+        first, count = self.conn.dialect.json_first("messages"), self.conn.dialect.json_length("messages")
         rows = self.conn.execute(
-            "SELECT id, chat_id, kind, events, edit_of, chart_id, json_extract(messages, '$[0]'),"
-            " json_array_length(messages) FROM deliveries WHERE release = ? ORDER BY id",
+            f"SELECT id, chat_id, kind, events, edit_of, chart_id, {first}, {count}"
+            " FROM deliveries WHERE release = ? ORDER BY id",
             (release,),
         )
         decoded: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -187,9 +184,18 @@ class Outbox:
 
     def recover(self) -> int:
         """After a crash: rows left ``sending`` are sent again (their sent messages are skipped)."""
-        with self.conn:
-            cur = self.conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
+        cur = self.conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
         return cur.rowcount
+
+    def claim(self, delivery_id: int, *, now: dt.datetime) -> bool:
+        """The sender takes a due row: ``pending → sending`` if it is still pending, in one
+        compare-and-set statement (of two senders, one gets it; a row blocked or moved since it
+        was read stays as it is). False: not taken, do not send it."""
+        cur = self.conn.execute(
+            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ? AND state = 'pending'",
+            (iso(now), delivery_id),
+        )
+        return cur.rowcount == 1
 
     def set_state(
         self,
@@ -203,12 +209,11 @@ class Outbox:
     ) -> None:
         """Move a row to ``state``; ``detail`` None keeps the reason it had; ``attempt`` counts
         one more failed attempt."""
-        with self.conn:
-            self.conn.execute(
-                "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
-                " not_before = ?, attempts = attempts + ? WHERE id = ?",
-                (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
-            )
+        self.conn.execute(
+            "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
+            " not_before = ?, attempts = attempts + ? WHERE id = ?",
+            (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
+        )
 
     def retry_now(self, *, detail_prefix: str) -> int:
         """Rows waiting to be retried after a failure whose reason starts with ``detail_prefix``
@@ -250,28 +255,25 @@ class Outbox:
 
     def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
         """The chat blocked the bot: its unsent rows stop. Returns how many."""
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET state = 'blocked', detail = ?, updated_at = ?"
-                " WHERE chat_id = ? AND state IN ('pending', 'sending')",
-                (detail, iso(now), chat_id),
-            ).rowcount
+        return self.conn.execute(
+            "UPDATE deliveries SET state = 'blocked', detail = ?, updated_at = ?"
+            " WHERE chat_id = ? AND state IN ('pending', 'sending')",
+            (detail, iso(now), chat_id),
+        ).rowcount
 
     def move_chat(self, chat_id: int, *, to: int) -> int:
         """Telegram migrated a group: all its rows go to the new id (unsent rows are sent there; what
         it was told stays its own, so the next hand-over edits rather than alerts again), and a row
         with messages sent keeps the old id in ``moved_from`` (they stay in the old chat: an edit
         of them goes to the new chat as a new message). Returns how many rows moved."""
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET chat_id = ?, moved_from = CASE WHEN sent_ids = '[]'"
-                " THEN moved_from ELSE COALESCE(moved_from, chat_id) END WHERE chat_id = ?",
-                (to, chat_id),
-            ).rowcount
+        return self.conn.execute(
+            "UPDATE deliveries SET chat_id = ?, moved_from = CASE WHEN sent_ids = '[]'"
+            " THEN moved_from ELSE COALESCE(moved_from, chat_id) END WHERE chat_id = ?",
+            (to, chat_id),
+        ).rowcount
 
     def set_file_id(self, chart_id: int, *, file_id: str) -> None:
         """Telegram's id of an uploaded chart (the first upload's id is kept)."""
-        with self.conn:
-            self.conn.execute(
-                "UPDATE charts SET file_id = ? WHERE id = ? AND file_id IS NULL", (file_id, chart_id)
-            )
+        self.conn.execute(
+            "UPDATE charts SET file_id = ? WHERE id = ? AND file_id IS NULL", (file_id, chart_id)
+        )
