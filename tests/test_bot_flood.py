@@ -62,4 +62,7 @@ def test_heavy_commands_from_many_chats_draw_no_429_lose_no_reply_and_a_quiet_ch
         assert server.count_429 == 0
         assert all(len(server.sent(c)) == 2 for c in CHATS)
         assert bot.runtime.replies.dropped == 0
-        assert len(waits) >= 4 and waits[-1] <= 1.0  # cheap answers go ahead of the heavy ones
+        assert len(waits) >= 4
+        # Cheap answers go ahead of the heavy ones: behind them they waited tens of seconds; the
+        # drill measures p99 0.08-0.25 s; 3 s leaves room for a loaded machine (1.31 s seen in CI).
+        assert waits[-1] <= 3.0, waits

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -64,8 +65,27 @@ def closed_port() -> int:
 
 def test_telegram_unreachable_at_start_up_is_waited_for_in_one_line(tmp_path: Path, tic_dir: Path):
     proc = serve(tmp_path, f"http://127.0.0.1:{closed_port()}/bot", "--data-dir", str(tic_dir))
-    time.sleep(8)  # attempts at 0, 1, 3, 7 s
-    out = stop(proc)
+    lines: list[str] = []
+    first = threading.Event()
+
+    def pump() -> None:  # the whole output, and when the first failure was told
+        for line in proc.stdout or ():
+            lines.append(line)
+            if "Telegram unreachable at start-up" in line:
+                first.set()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    # The line comes once the stop signals are handled; a fixed sleep raced a loaded machine's start.
+    assert first.wait(timeout=60), "".join(lines)
+    time.sleep(7)  # further attempts at 1, 3, 7 s must add no line
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    reader.join(timeout=10)
+    out = "".join(lines)
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out
+    assert TOKEN not in out
     assert out.count("Telegram unreachable at start-up") == 1, out
     assert "stopped while waiting for Telegram" in out
 
