@@ -13,6 +13,9 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
   edit becomes a new text message in the chat as it is now;
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
   more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
+
+A write refused because another process leads now (:class:`~bot.errors.Fenced`) stops it: no
+message starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.errors import StoreError, StoreUnavailable
+from bot.errors import Fenced, StoreError, StoreUnavailable
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer
@@ -64,6 +67,7 @@ class Courier:
         link: Link,
         watch: DeliveryWatch,
         clock: Callable[[], dt.datetime],
+        on_fenced: Callable[[str], None] = lambda why: None,
     ):
         self.bot = bot
         self.outbox = outbox
@@ -72,6 +76,7 @@ class Courier:
         self.link = link
         self.watch = watch  # a log line per delivery; the metrics
         self.clock = clock
+        self.on_fenced = on_fenced
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
         self.closing = False  # the process stops: no message is started any more
@@ -85,6 +90,17 @@ class Courier:
     async def deliver(self, row: Delivery) -> None:
         """Send the row's messages not sent yet; its state is written before and after each."""
         try:
+            await self._carry(row)
+        except Fenced as err:  # another process leads: it sends this row
+            self.fenced(str(err))
+
+    def fenced(self, why: str) -> None:
+        """Another process leads now: no message starts any more, and the runtime hears of it."""
+        self.closing = True
+        self.on_fenced(why)
+
+    async def _carry(self, row: Delivery) -> None:
+        try:
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
                 return
             if not await self._book(partial(self.outbox.claim, row.id, now=self.clock())):
@@ -97,6 +113,9 @@ class Courier:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
                 await self.pacer.wait(row.chat_id)
+                if self.closing:  # stopped, or stepped down, while it waited for its slot
+                    await self._set(row, PENDING)
+                    return
                 api += await self._one(row, i, text)
             await self._set(row, SENT, detail="")
             self.watch.finished(row, SENT, api)
@@ -105,6 +124,8 @@ class Courier:
         except asyncio.CancelledError:
             self._requeue(row)
             raise
+        except Fenced:
+            raise  # not a fault of the row: deliver() stops
         except Exception as err:  # a bug must not stop the others
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")

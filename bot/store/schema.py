@@ -135,7 +135,15 @@ CREATE INDEX deliveries_chat_order ON deliveries (chat_id, id, state);
 _V4 = """
 ALTER TABLE chat_rules ADD COLUMN floor REAL;  -- the chat's smallest $bn move for the rule; NULL = the rule's
 """
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)  # MIGRATIONS[n] takes version n to n + 1
+_V5 = """
+CREATE TABLE leadership (         -- one row: which `tic-alert run` leads (PostgreSQL; see store.leader)
+    epoch         INTEGER NOT NULL,              -- one more at each takeover: fences an older leader
+    holder        TEXT NOT NULL,                 -- host:pid of the leader
+    since         TEXT NOT NULL
+);
+INSERT INTO leadership (epoch, holder, since) VALUES (0, '', '')
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

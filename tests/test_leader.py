@@ -1,0 +1,210 @@
+"""One leader among the `tic-alert run` processes on one PostgreSQL database (issue 19): the
+advisory lock, the epoch that fences an old leader's sender, and what a standby says."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+import pytest
+from sender_helpers import Desk
+from telegram_server import TelegramServer
+
+from bot.errors import Fenced
+from bot.notify.standby import Standby
+from bot.status_server import StatusServer
+from bot.store.db import connect
+from bot.store.leader import Leadership
+from bot.store.outbox import DeliveryState, Outbox
+from bot.telemetry import Telemetry
+
+
+@pytest.fixture
+def pg(pg_server):
+    """A new PostgreSQL database's URL (dropped after the test)."""
+    url = pg_server.create()
+    yield url
+    pg_server.drop(url)
+
+
+def end_leader_session(pg_server, url: str) -> int:
+    """pg_terminate_backend of the session holding the leader's lock: how many were ended."""
+    name = url.rsplit("/", 1)[1]
+    rows = pg_server.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = '{name}' AND application_name = 'tic-alert leader'"
+    )
+    return len(rows)
+
+
+def desk_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.05)
+    return value
+
+
+def test_on_sqlite_the_one_process_leads_at_once_and_nothing_is_fenced(tmp_path):
+    db = connect(tmp_path / "tic.db")
+    one, two = Leadership(db, "a:1"), Leadership(db, "b:2")
+    assert one.try_lead()
+    assert two.try_lead()  # one process per file: nobody to compete with
+    assert one.epoch is None
+    assert one.lost() is None
+    db.close()
+
+
+def test_one_process_takes_the_lock_the_other_waits_and_takes_over_when_it_is_released(pg):
+    a_db, b_db = connect(pg), connect(pg)
+    a, b = Leadership(a_db, "host-a:1"), Leadership(b_db, "host-b:2")
+    assert a.try_lead()
+    assert not b.try_lead()
+    assert not b.try_lead()  # trying again changes nothing
+    assert b.leader().startswith("host-a:1 since ")
+    assert b.leader().endswith("epoch 1")
+    a.close()  # the leader's session ends (as when its process exits)
+    assert b.try_lead()
+    assert b.epoch == 2  # one more at each takeover
+    assert a.try_lead() is False
+    b.close()
+    a.close()
+    a_db.close()
+    b_db.close()
+
+
+def test_a_leader_whose_session_was_terminated_knows_it_and_a_standby_takes_over(pg, pg_server):
+    a_db, b_db = connect(pg), connect(pg)
+    a, b = Leadership(a_db, "a:1"), Leadership(b_db, "b:2")
+    assert a.try_lead()
+    assert a.lost() is None
+    assert end_leader_session(pg_server, pg) == 1
+    assert "its database session ended" in (a.lost() or "")
+    until(b.try_lead)
+    assert b.epoch == 2
+    a.close()
+    b.close()
+    a_db.close()
+    b_db.close()
+
+
+def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_row(pg, pg_server):
+    """Leader A claims a row, then is cut off (its session ended) without noticing; B takes over.
+    A's next claim, the state it writes and the message it records are refused (Fenced) in the
+    same statement; B recovers A's row left 'sending' and claims it."""
+    a_db, b_db = connect(pg), connect(pg)
+    with TelegramServer() as server:
+        desk = Desk(server, a_db)
+        first, second = desk.alert(1), desk.alert(2)
+    a = Leadership(a_db, "a:1")
+    assert a.try_lead()
+    old = Outbox(a_db, epoch=a.epoch)
+    assert old.claim(first, now=desk_now())
+    end_leader_session(pg_server, pg)
+    b = Leadership(b_db, "b:2")
+    until(b.try_lead)
+    new = Outbox(b_db, epoch=b.epoch)
+    with pytest.raises(Fenced, match=r"b:2 leads since epoch 2; this process led epoch 1"):
+        old.claim(second, now=desk_now())
+    with pytest.raises(Fenced):
+        old.set_state(first, DeliveryState.SENT, now=desk_now())
+    with pytest.raises(Fenced):
+        old.sent_one(first, message_id=7, now=desk_now())
+    with pytest.raises(Fenced):
+        old.recover()
+    assert new.get(second).state == DeliveryState.PENDING
+    assert new.get(first).state == DeliveryState.SENDING
+    assert new.get(first).sent_ids == ()
+    assert new.recover() == 1  # the dead leader's row is sent again by the new one
+    assert new.claim(first, now=desk_now())
+    assert new.claim(second, now=desk_now())
+    b.close()
+    a.close()
+    a_db.close()
+    b_db.close()
+
+
+def test_a_fenced_sender_sends_nothing_and_steps_down(pg, pg_server):
+    db = connect(pg)
+    other = connect(pg)
+    with TelegramServer() as server:
+        desk = Desk(server, db)
+        for chat in (1, 2, 3):
+            desk.chat(chat)
+            desk.alert(chat)
+        mine, theirs = Leadership(db, "a:1"), Leadership(other, "b:2")
+        assert mine.try_lead()
+        desk.outbox.epoch = mine.epoch
+        mine.close()  # this process's lock is gone; another takes over before it notices
+        assert theirs.try_lead()
+        fenced: list[str] = []
+
+        async def during(sender) -> None:
+            sender.courier.on_fenced = fenced.append
+
+        sender = desk.run(until=lambda: bool(fenced), during=during, timeout=10)
+        assert sender.courier.closing
+        assert "b:2 leads since epoch 2" in fenced[0]
+        assert server.sent() == []
+        assert desk.outbox.counts()["pending"] == 3
+        theirs.close()
+    db.close()
+    other.close()
+
+
+def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_leader_goes(pg):
+    a_db, b_db = connect(pg), connect(pg)
+    a = Leadership(a_db, "host-a:1")
+    assert a.try_lead()
+    telemetry = Telemetry()
+    status = StatusServer(
+        telemetry, ("127.0.0.1", 0), [("leadership", lambda: telemetry.standby and "standby")]
+    )
+    standby = Standby(Leadership(b_db, "host-b:2"), telemetry, every=0.1)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(standby.wait())
+        while telemetry.standby is None:
+            await asyncio.sleep(0.05)
+        ok, line = telemetry.health()
+        assert ok
+        assert line.startswith("standby: waiting for leadership (leader: host-a:1 since ")
+        assert status.answer("/healthz")[0] == 200
+        assert status.answer("/readyz")[:1] == (503,)
+        assert telemetry.leader._value.get() == 0
+        assert not task.done()
+        await asyncio.to_thread(a.close)
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
+    assert telemetry.standby is None
+    assert telemetry.leader._value.get() == 1
+    assert status.answer("/readyz")[0] == 200
+    assert standby.leadership.epoch == 2
+    status.httpd.server_close()
+    standby.leadership.close()
+    a_db.close()
+    b_db.close()
+
+
+def test_a_leader_watching_its_lock_steps_down_within_seconds_of_its_session_ending(pg, pg_server):
+    db = connect(pg)
+    leadership = Leadership(db, "a:1")
+    assert leadership.try_lead()
+    reasons: list[str] = []
+    stop = Standby(leadership, every=2.0).watch(reasons.append)
+    time.sleep(0.5)
+    assert reasons == []  # while the session lives, nothing
+    end_leader_session(pg_server, pg)
+    started = time.monotonic()
+    until(lambda: reasons, timeout=5)
+    assert time.monotonic() - started < 0.5  # the server hung up: noticed at once, not at the next check
+    assert "session ended" in reasons[0]
+    stop()
+    leadership.close()
+    db.close()
