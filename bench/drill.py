@@ -24,6 +24,11 @@ the companions); upgrade (from a schema-2 database); and, for issue 17:
 * flood: bench/drill_flood.py (one chat × 2,000 commands; 500 chats × /chart + /backtest while a
   quiet chat asks /next). Targets: replies lost 0, 429s 0, the quiet chat's p99 ≤ 1 s.
 
+and, for issue 19, failover: bench/drill_failover.py (two `tic-alert run` on one PostgreSQL, the
+leader killed -9 mid-broadcast in each of ``--runs`` runs, then one run where the server ends the
+leader's session). Targets: lost 0, ≤ 1 duplicate per chat, the standby's first send ≤ 15 s after
+the kill; the old leader sends nothing after its session ends.
+
 ``--db postgresql`` runs each drill on a new PostgreSQL database (a throwaway server from the
 PostgreSQL binaries, tests/pg_server.py) instead of a new SQLite file.
 
@@ -32,6 +37,7 @@ Usage: python bench/drill.py [DATA_DIR] [--drill latency] [--subscribers 50] [--
        python bench/drill.py --drill outage --subscribers 200 --runs 5
        python bench/drill.py --drill migration --subscribers 20
        python bench/drill.py --drill flood [--commands 2000] [--chats 500]
+       python bench/drill.py --drill failover --subscribers 2000 --runs 10   (PostgreSQL: always)
 """
 
 from __future__ import annotations
@@ -400,7 +406,18 @@ def migration_outcome(telegram: TelegramServer, chats: list[int], moved: dict[in
     return {"moved": len(moved), "changed_lines": len(changed), "saw": dict(saw)}
 
 
-DRILLS = ("latency", "crash", "sigterm", "faults", "restart", "upgrade", "outage", "migration", "flood")
+DRILLS = (
+    "latency",
+    "crash",
+    "sigterm",
+    "faults",
+    "restart",
+    "upgrade",
+    "outage",
+    "migration",
+    "flood",
+    "failover",
+)
 NOISE = ("Task was destroyed but it is pending", "Event loop is closed", "Traceback")
 
 
@@ -472,17 +489,7 @@ def main() -> int:
     )
     ap.add_argument(
         "--drill",
-        choices=(
-            "latency",
-            "crash",
-            "sigterm",
-            "faults",
-            "restart",
-            "upgrade",
-            "outage",
-            "migration",
-            "flood",
-        ),
+        choices=DRILLS,
         default="latency",
     )
     ap.add_argument("--subscribers", type=int, default=50)
@@ -503,6 +510,13 @@ def main() -> int:
         return 0
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
     eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
+    if args.drill == "failover":
+        from drill_failover import failover
+
+        if args.db == "sqlite":
+            raise SystemExit("failover: two processes share one PostgreSQL database (not --db sqlite)")
+        with bench_databases(args.db or "postgresql", Path(tempfile.mkdtemp(prefix="tic-drill-"))) as new:
+            return failover(args, data, eds, new)
     with bench_databases(args.db, Path(tempfile.mkdtemp(prefix="tic-drill-"))) as new:
         return drills(args, data, eds, new)
 
