@@ -11,7 +11,7 @@ import pytest
 from sender_helpers import Desk
 from telegram_server import TelegramServer
 
-from bot.errors import Fenced
+from bot.errors import Fenced, StoreError
 from bot.notify.standby import Standby
 from bot.status_server import StatusServer
 from bot.store.db import connect
@@ -69,7 +69,7 @@ def test_one_process_takes_the_lock_the_other_waits_and_takes_over_when_it_is_re
     assert b.leader().startswith("host-a:1 since ")
     assert b.leader().endswith("epoch 1")
     a.close()  # the leader's session ends (as when its process exits)
-    assert b.try_lead()
+    until(b.try_lead)  # the server frees the lock as the session ends (not as close() returns)
     assert b.epoch == 2  # one more at each takeover
     assert a.try_lead() is False
     b.close()
@@ -88,6 +88,26 @@ def test_a_leader_whose_session_was_terminated_knows_it_and_a_standby_takes_over
     until(b.try_lead)
     assert b.epoch == 2
     a.close()
+    b.close()
+    a_db.close()
+    b_db.close()
+
+
+def test_a_standby_whose_own_session_ended_says_why_and_tries_again_on_a_new_one(pg, pg_server):
+    a_db, b_db = connect(pg), connect(pg)
+    a, b = Leadership(a_db, "a:1"), Leadership(b_db, "b:2")
+    assert a.try_lead()
+    assert not b.try_lead()
+    name = pg.rsplit("/", 1)[1]
+    pg_server.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = '{name}' AND application_name = 'tic-alert standby'"
+    )
+    with pytest.raises(StoreError, match="terminating connection"):
+        b.try_lead()
+    assert not b.try_lead()  # a new session: the lock is still a's
+    a.close()
+    until(b.try_lead)
     b.close()
     a_db.close()
     b_db.close()
@@ -141,7 +161,7 @@ def test_a_fenced_sender_sends_nothing_and_steps_down(pg, pg_server):
         assert mine.try_lead()
         desk.outbox.epoch = mine.epoch
         mine.close()  # this process's lock is gone; another takes over before it notices
-        assert theirs.try_lead()
+        until(theirs.try_lead)
         fenced: list[str] = []
 
         async def during(sender) -> None:

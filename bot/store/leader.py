@@ -57,18 +57,23 @@ class Leadership:
         self._stack = ExitStack()
 
     def try_lead(self, now: dt.datetime | None = None) -> bool:
-        """Lead from now on if the lock is free (one try; True at once on SQLite)."""
+        """Lead from now on if the lock is free (one try; True at once on SQLite). A StoreError
+        (the server cannot be reached, the session ended) says why not, this time."""
         if self.leading:
             return True
-        if self._session is None:
-            self._session = self._stack.enter_context(self.db.session())
-        if not self.db.dialect.try_lead(self._session):
-            return False
-        stamp = iso(now or dt.datetime.now(dt.UTC))
-        (self.epoch,) = self._session.execute(
-            "UPDATE leadership SET epoch = epoch + 1, holder = ?, since = ? RETURNING epoch",
-            (self.who, stamp),
-        ).fetchone()
+        try:
+            if self._session is None:
+                self._session = self._stack.enter_context(self.db.session())
+            if not self.db.dialect.try_lead(self._session):
+                return False
+            stamp = iso(now or dt.datetime.now(dt.UTC))
+            (self.epoch,) = self._session.execute(
+                "UPDATE leadership SET epoch = epoch + 1, holder = ?, since = ? RETURNING epoch",
+                (self.who, stamp),
+            ).fetchone()
+        except StoreError:
+            self.close()  # the next try opens a new session (the server may have restarted)
+            raise
         self.leading = True
         return True
 
