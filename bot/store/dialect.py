@@ -18,8 +18,6 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * the leader's lock (issue 19; :mod:`~bot.store.leader`): a session-level advisory lock, taken on
   a session whose TCP keepalives let the server end it soon after its client goes silent; on
   SQLite, one process, held at once;
-* claiming rows: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (several senders each take other
-  rows); nothing on SQLite, where one writer at a time holds the whole file;
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.
 """
 
@@ -44,7 +42,6 @@ class Dialect:
     """The SQLite dialect; :class:`Postgres` overrides what differs."""
 
     name = "sqlite"
-    skip_locked = ""  # after a SELECT that claims rows for this process alone
     compact = ("VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)")  # give freed space back to the disk
 
     def sql(self, text: str) -> str:
@@ -115,7 +112,6 @@ POSTGRES_REASONS = {
 
 class Postgres(Dialect):
     name = "postgresql"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
     compact = ("VACUUM FULL",)
 
     def sql(self, text: str) -> str:
