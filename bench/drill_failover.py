@@ -17,7 +17,8 @@ getUpdates calls by B while standing by and by A after the moment (terminate: A'
 timeout 0, marks the updates it handled as read; it must come before B's first poll), A's
 exit code (terminate: it steps down and exits with an error, 2), 429s (B's pacer does not know
 A's last sends: a chat A wrote to in its last second may answer B's first message with a 429),
-the epoch at the end, tracebacks in A's log.
+the epoch at the end, tracebacks in A's log, and what B's /healthz and /readyz answered while it
+stood by and once it led.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ import collections
 import math
 import os
 import random
+import socket
 import statistics
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import drill
@@ -60,6 +64,21 @@ def sessions(url: str, name: str) -> int:
             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
             (database, name),
         ).fetchone()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def status(port: int, path: str) -> str:
+    """A status endpoint's answer: "CODE first line"."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            return f"{answer.status} {answer.read().decode().strip()}"
+    except urllib.error.HTTPError as err:
+        return f"{err.code} {err.read().decode().strip()}"
 
 
 def end_leader_session(url: str) -> int:
@@ -103,8 +122,13 @@ def one_failover(
             "TIC_ALERT_DB": db,
             "TIC_ALERT_CONFIG": str(config),
         }
+        ports = {name: free_port() for name in TOKENS}  # each process's /healthz and /readyz
         bots = {
-            name: drill.Bot({**env, "TIC_ALERT_BOT_TOKEN": token}, treasury.url + "/", tmp / f"{name}.log")
+            name: drill.Bot(
+                {**env, "TIC_ALERT_BOT_TOKEN": token, "TIC_ALERT_HTTP": f"127.0.0.1:{ports[name]}"},
+                treasury.url + "/",
+                tmp / f"{name}.log",
+            )
             for name, token in TOKENS.items()
         }
         check = connect(db)
@@ -116,6 +140,7 @@ def one_failover(
             drill.wait(lambda: leader_pid(check) == a_pid, 120)
             b.start()
             drill.wait(lambda: sessions(db, "tic-alert standby") >= 1, 120)
+            standing = {path: status(ports["B"], path) for path in ("/healthz", "/readyz")}
             drill.wait(lambda: check.execute("SELECT COUNT(*) FROM releases").fetchone()[0] >= 1, 60)
             switch = time.time() + rng.uniform(1, interval * 2)
             later = switch + rng.uniform(interval * 1.5, spread)
@@ -148,6 +173,8 @@ def one_failover(
                 "a_exit": a.proc.wait(30) if a.proc is not None else "killed",  # terminate: A steps down
                 "counts": outbox.counts("2026-04"),
                 "epoch": check.execute("SELECT epoch FROM leadership").fetchone()[0],
+                "standby_status": standing,
+                "leader_status": {path: status(ports["B"], path) for path in ("/healthz", "/readyz")},
             }
         finally:
             for bot in bots.values():
@@ -193,6 +220,8 @@ def report(n: int, r: dict, subscribers: int) -> None:
         f" the old leader's exit {r['a_exit']}; 429s {r['429']}; epoch {r['epoch']}; outbox {r['counts']};"
         f" tracebacks in the old leader's log {r['noise']}"
     )
+    for role in ("standby", "leader"):
+        print(f"    B as {role}: " + "; ".join(f"{p} {a}" for p, a in r[f"{role}_status"].items()))
 
 
 def summary(results: list[dict], subscribers: int) -> None:

@@ -114,6 +114,10 @@ def test_failover_the_standby_carries_on_after_a_kill_9_and_after_the_leaders_se
     assert r["first_after"] <= drill_failover.TARGET_FIRST_SEND
     assert r["b_sends_before"] == 0  # the standby sent nothing while it stood by
     assert r["b_polls_before"] == 0  # nor called getUpdates
+    assert r["standby_status"]["/healthz"].startswith("200 standby: waiting for leadership (leader: ")
+    assert r["standby_status"]["/readyz"].startswith("503 not ready: ")
+    assert "leadership: standby, waiting for leadership" in r["standby_status"]["/readyz"]
+    assert r["leader_status"]["/healthz"].startswith("200 ok: ")
     assert r["epoch"] == 2
     r = trial("terminate")
     assert r["lost"] == 0

@@ -228,3 +228,15 @@ def test_a_leader_watching_its_lock_steps_down_within_seconds_of_its_session_end
     stop()
     leadership.close()
     db.close()
+
+
+def test_holds_says_at_once_without_a_round_trip_that_the_server_ended_the_lock_session(pg, pg_server):
+    db = connect(pg)
+    leadership = Leadership(db, "a:1")
+    assert leadership.try_lead()
+    assert all(leadership.holds() for _ in range(100))  # a socket check each: nothing to read
+    end_leader_session(pg_server, pg)
+    until(lambda: not leadership.holds(), timeout=2)  # as soon as the server has hung up
+    assert "session ended" in (leadership.lost() or "")
+    leadership.close()
+    db.close()

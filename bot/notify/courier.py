@@ -14,8 +14,9 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
   more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
 
-A write refused because another process leads now (:class:`~bot.errors.Fenced`) stops it: no
-message starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down.
+A write refused because another process leads now (:class:`~bot.errors.Fenced`), or ``leading()``
+false just before a message (the server ended the leader's lock session), stops it: no message
+starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Courier:
         watch: DeliveryWatch,
         clock: Callable[[], dt.datetime],
         on_fenced: Callable[[str], None] = lambda why: None,
+        leading: Callable[[], bool] = lambda: True,
     ):
         self.bot = bot
         self.outbox = outbox
@@ -76,7 +78,7 @@ class Courier:
         self.link = link
         self.watch = watch  # a log line per delivery; the metrics
         self.clock = clock
-        self.on_fenced = on_fenced
+        self.on_fenced, self.leading = on_fenced, leading  # leading(): still the leader, just before a send
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
         self.closing = False  # the process stops: no message is started any more
@@ -113,6 +115,8 @@ class Courier:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
                 await self.pacer.wait(row.chat_id)
+                if not self.closing and not self.leading():
+                    self.fenced("this process's leader session ended")
                 if self.closing:  # stopped, or stepped down, while it waited for its slot
                     await self._set(row, PENDING)
                     return

@@ -110,7 +110,6 @@ class BotRuntime:
         settings: TelegramSettings,
         token: str,
         telemetry: Telemetry | None = None,
-        leadership: Leadership | None = None,
     ):
         self.store, self.rules, self.groups, self.settings = store, tuple(rules), tuple(groups), settings
         self.telemetry = telemetry
@@ -124,10 +123,17 @@ class BotRuntime:
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
+        self.leadership = Leadership(store.conn)  # on SQLite: held at once
         self.sender = Sender(
-            self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, on_fenced=self.step_down
+            self.app.bot,
+            outbox,
+            chats,
+            settings,
+            pacer=self.pacer,
+            watch=watch,
+            on_fenced=self.step_down,
+            leading=self.leadership.holds,
         )
-        self.leadership = leadership or Leadership(store.conn)
         self.standby = Standby(self.leadership, telemetry)
         self.lost: str | None = None  # why this process stepped down
         self.chatbot.deliver = self.deliver_trial

@@ -71,6 +71,7 @@ class Sender:
         link: Link | None = None,
         watch: DeliveryWatch | None = None,
         on_fenced: Callable[[str], None] = lambda why: None,
+        leading: Callable[[], bool] = lambda: True,
     ):
         self.bot = bot
         self.outbox = outbox
@@ -80,7 +81,7 @@ class Sender:
         self.link = link or Link()
         self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
         self.courier = Courier(
-            bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock, on_fenced
+            bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock, on_fenced, leading
         )
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping

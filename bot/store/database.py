@@ -83,6 +83,11 @@ class Database:
         """Wait ``seconds``, or (a PostgreSQL session) less when the server speaks or hangs up."""
         time.sleep(seconds)
 
+    def spoke(self) -> bool:
+        """(A PostgreSQL session, idle) the server has said something or hung up since: no round
+        trip, one system call."""
+        return False
+
     def before_migration(self, version: int) -> Path | None:
         """A copy of the database as it is, before a migration from ``version``; None: not kept."""
         return None

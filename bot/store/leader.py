@@ -101,6 +101,14 @@ class Leadership:
             return f"its database session ended ({err})"
         return None
 
+    def holds(self) -> bool:
+        """Cheap enough before each message: True unless the server has hung up on the lock's
+        session (one system call; the session is asked only when the server said something)."""
+        session = self._session
+        if self.epoch is None or session is None or not session.spoke():
+            return True
+        return self.lost() is None
+
     def close(self) -> None:
         """End the session (and the lock with it)."""
         self._stack.close()

@@ -167,10 +167,17 @@ class _Session(Database):
     def idle(self, seconds: float) -> None:
         """An idle session's socket turns readable when the server ends it (pg_terminate_backend,
         a shutdown): a leader learns it at once, not at its next check."""
+        if self._readable(seconds) is None:
+            time.sleep(seconds)  # closed already
+
+    def spoke(self) -> bool:
+        return self._readable(0.0) is not False  # readable, or closed
+
+    def _readable(self, seconds: float) -> bool | None:
+        """Whether the socket turned readable within ``seconds``; None: the connection is closed."""
         with suppress(*self._errors, OSError, ValueError):
-            select.select([self.conn.fileno()], [], [], seconds)
-            return
-        time.sleep(seconds)  # closed already
+            return bool(select.select([self.conn.fileno()], [], [], seconds)[0])
+        return None
 
     def close(self) -> None:
         self.conn.close()
