@@ -27,6 +27,7 @@ import collections
 import math
 import os
 import random
+import shutil
 import socket
 import statistics
 import tempfile
@@ -103,11 +104,32 @@ def one_failover(
     db: str,
     how: str = "kill",
     spread: float = 60.0,
+    keep: bool = False,
 ) -> dict:
     """One release day with a leader and a standby; the leader taken away (``how``: kill or
-    terminate) once a random share of the chats has its alert."""
-    rng = random.Random(seed)
+    terminate) once a random share of the chats has its alert. Its folder (config, the two
+    logs) is removed afterwards unless ``keep`` (then "log" names it)."""
     tmp = Path(tempfile.mkdtemp(prefix="tic-failover-"))
+    try:
+        result = release_day(tmp, data, eds, subscribers, interval, seed, db, how, spread)
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {**result, "log": tmp if keep else None}
+
+
+def release_day(
+    tmp: Path,
+    data: Path,
+    eds: dict,
+    subscribers: int,
+    interval: float,
+    seed: int,
+    db: str,
+    how: str,
+    spread: float,
+) -> dict:
+    rng = random.Random(seed)
     config = drill.write_config(tmp, interval)
     chats = drill.chat_ids(subscribers, groups=False)
     with FakeTreasury(hang_seconds=3.0) as treasury, TelegramServer(seed=seed, hang_seconds=3.0) as telegram:
@@ -181,7 +203,7 @@ def one_failover(
                 bot.stop()
             check.close()
         seen["noise"] = drill.stop_noise(tmp / "A.log")
-        return {**seen, **outcome(telegram, chats, at, ended), "log": tmp}
+        return {**seen, **outcome(telegram, chats, at, ended)}
 
 
 def outcome(telegram: TelegramServer, chats: list[int], at: float, ended: float) -> dict:
@@ -220,6 +242,8 @@ def report(n: int, r: dict, subscribers: int) -> None:
         f" the old leader's exit {r['a_exit']}; 429s {r['429']}; epoch {r['epoch']}; outbox {r['counts']};"
         f" tracebacks in the old leader's log {r['noise']}"
     )
+    if r.get("log"):
+        print(f"    logs in {r['log']}")
     for role in ("standby", "leader"):
         print(f"    B as {role}: " + "; ".join(f"{p} {a}" for p, a in r[f"{role}_status"].items()))
 

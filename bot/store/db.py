@@ -11,6 +11,7 @@ the one place that tells them apart; the rest of the store sees a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import sqlite3
 from pathlib import Path
@@ -22,7 +23,9 @@ from bot.store.postgres import PostgresDatabase
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "NoDatabase", "connect", "from_iso", "iso", "open_readonly"]
+log = logging.getLogger("tic_alert.store")
 _URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+UNWRITABLE = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")  # a SQLite file opened read-only instead
 
 
 class NoDatabase(StoreError):
@@ -51,10 +54,35 @@ def _missing(target: str | Path) -> bool:
 
 def connect(target: str | Path, *, create: bool = True) -> Database:
     """Open the state database at ``target`` (":memory:" for tests) and migrate it; ``create``
-    False refuses what holds no tic-alert database yet instead of making one."""
+    False refuses what holds no tic-alert database yet instead of making one.
+
+    A SQLite file that exists but cannot be opened for writing (a read-only mount, say) is opened
+    read-only instead, when it needs no migration: what it holds is served, and every write fails
+    with StoreUnavailable ("the database is read-only") until it is writable and tic-alert restarts."""
     where = describe(target)
     if not create and _missing(target):
         raise NoDatabase(f"{where}: no database there yet (tic-alert run or poll makes it)")
+    try:
+        return _open(target, where, create)
+    except StoreError as err:
+        if not _unwritable(target, err):
+            raise
+        refused = one_line(err.__cause__ or err)
+        try:
+            db = open_readonly(target)
+        except StoreError as also:
+            why = f"{refused}; read-only: {also}"
+            raise StoreError(f"{where}: cannot open the state database ({why})") from err
+    log.warning(
+        "%s cannot be written (%s): serving what it holds, every write fails until it is writable"
+        " and tic-alert restarts",
+        where,
+        refused,
+    )
+    return db
+
+
+def _open(target: str | Path, where: str, create: bool) -> Database:
     db = PostgresDatabase(str(target), where) if is_postgres(target) else _sqlite(target)
     try:
         if not create and db.dialect.version(db) == 0:
@@ -64,6 +92,14 @@ def connect(target: str | Path, *, create: bool = True) -> Database:
         db.close()
         raise
     return db
+
+
+def _unwritable(target: str | Path, err: StoreError) -> bool:
+    """A SQLite file that is there but refused to be opened for writing (SQLite's error says so)."""
+    name = getattr(err.__cause__, "sqlite_errorname", "") or ""
+    if is_postgres(target) or str(target) == ":memory:" or not Path(target).expanduser().is_file():
+        return False
+    return name.startswith(UNWRITABLE)
 
 
 def _sqlite(path: str | Path) -> SQLiteDatabase:
@@ -97,7 +133,7 @@ def open_readonly(target: str | Path) -> Database:
                 f"{file}: no database there yet (tic-alert run or poll makes it; TIC_ALERT_DB moves it)"
             )
         try:
-            conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False)
+            conn = _read_only(file)
             conn.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as err:
             raise StoreError(f"{file}: cannot read the state database ({one_line(err)})") from err
@@ -116,6 +152,22 @@ def open_readonly(target: str | Path) -> Database:
             + (": start tic-alert run (or poll) once to upgrade it" if version < SCHEMA_VERSION else "")
         )
     return db
+
+
+def _read_only(file: Path) -> sqlite3.Connection:
+    """A read-only connection. On a read-only mount SQLite cannot make the WAL's shared-memory
+    file, so ``mode=ro`` fails; with no WAL content beside it the file is then all there is, and
+    is opened ``immutable`` (nothing can change it while the mount is read-only)."""
+    conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        wal = file.with_name(file.name + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            raise
+    return sqlite3.connect(f"file:{file}?mode=ro&immutable=1", uri=True, check_same_thread=False)
 
 
 def iso(moment: dt.datetime) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -145,17 +146,25 @@ class Subscribers:
 
     def set_rule(self, chat_id: int, rule: str, **values: object) -> None:
         """Set some of threshold / enabled / muted_until / floor for one rule (others keep theirs)."""
+        self.set_rules(chat_id, (rule,), **values)
+
+    def set_rules(self, chat_id: int, rules: Iterable[str], **values: object) -> None:
+        """:meth:`set_rule` for several rules in one transaction (/mute all: every rule or none)."""
         allowed = {"threshold", "enabled", "muted_until", "floor"}
         if not values or set(values) - allowed:
             raise ValueError(f"set_rule takes {sorted(allowed)}")
         cols = ", ".join(values)
         marks = ", ".join("?" * len(values))
         updates = ", ".join(f"{c} = excluded.{c}" for c in values)
-        self.conn.execute(
+        sql = (
             f"INSERT INTO chat_rules (chat_id, rule, {cols}) VALUES (?, ?, {marks})"
-            f" ON CONFLICT (chat_id, rule) DO UPDATE SET {updates}",
-            (chat_id, rule, *values.values()),
+            f" ON CONFLICT (chat_id, rule) DO UPDATE SET {updates}"
         )
+        rows = [(chat_id, rule, *values.values()) for rule in rules]
+        if len(rows) == 1:  # one statement commits on its own (no BEGIN/COMMIT round trips)
+            self.conn.execute(sql, rows[0])
+        else:
+            self.conn.executemany(sql, rows)  # one transaction
 
     def reset_rules(self, chat_id: int, rule: str | None = None) -> int:
         """Back to the defaults for one rule (or all); returns how many rules changed."""
