@@ -190,16 +190,20 @@ def old_schema_baseline(db: str, eds: dict, data: Path, url: str) -> None:
 
 
 def one_run(*args: object, keep: bool = False, **kw: object) -> dict:
-    """:func:`release_day` in a fresh folder under the system's temporary directory (its
-    database, config and the bot's log), removed afterwards unless ``keep`` (then the result's
-    "log" names the log)."""
-    tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
+    """:func:`release_day` in a fresh folder (its database, config and the bot's log)."""
+    return in_folder(release_day, "tic-drill-", "run.log", keep, *args, **kw)
+
+
+def in_folder(run, prefix: str, log: str, keep: bool, *args: object, **kw: object) -> dict:
+    """``run(folder, *args, **kw)`` in a fresh folder under the system's temporary directory,
+    removed afterwards unless ``keep`` (then the result's "log" names ``log`` in it)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        result = release_day(tmp, *args, **kw)  # type: ignore[arg-type]
+        result = run(tmp, *args, **kw)
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    return {**result, "log": tmp / "run.log" if keep else None}
+    return {**result, "log": tmp / log if keep else None}
 
 
 def release_day(

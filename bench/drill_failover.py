@@ -27,10 +27,8 @@ import collections
 import math
 import os
 import random
-import shutil
 import socket
 import statistics
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -95,27 +93,9 @@ def end_leader_session(url: str) -> int:
     return sum(1 for (ended,) in rows if ended)
 
 
-def one_failover(
-    data: Path,
-    eds: dict,
-    subscribers: int,
-    interval: float,
-    seed: int,
-    db: str,
-    how: str = "kill",
-    spread: float = 60.0,
-    keep: bool = False,
-) -> dict:
-    """One release day with a leader and a standby; the leader taken away (``how``: kill or
-    terminate) once a random share of the chats has its alert. Its folder (config, the two
-    logs) is removed afterwards unless ``keep`` (then "log" names it)."""
-    tmp = Path(tempfile.mkdtemp(prefix="tic-failover-"))
-    try:
-        result = release_day(tmp, data, eds, subscribers, interval, seed, db, how, spread)
-    finally:
-        if not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {**result, "log": tmp if keep else None}
+def one_failover(*args: object, keep: bool = False, **kw: object) -> dict:
+    """:func:`release_day` in a fresh folder (config, the two processes' logs)."""
+    return drill.in_folder(release_day, "tic-failover-", "", keep, *args, **kw)
 
 
 def release_day(
@@ -126,9 +106,11 @@ def release_day(
     interval: float,
     seed: int,
     db: str,
-    how: str,
-    spread: float,
+    how: str = "kill",
+    spread: float = 60.0,
 ) -> dict:
+    """One release day with a leader and a standby; the leader taken away (``how``: kill or
+    terminate) once a random share of the chats has its alert."""
     rng = random.Random(seed)
     config = drill.write_config(tmp, interval)
     chats = drill.chat_ids(subscribers, groups=False)

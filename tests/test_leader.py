@@ -28,14 +28,31 @@ def pg(pg_server):
     pg_server.drop(url)
 
 
-def end_leader_session(pg_server, url: str) -> int:
-    """pg_terminate_backend of the session holding the leader's lock: how many were ended."""
-    name = url.rsplit("/", 1)[1]
+@pytest.fixture
+def process(pg):
+    """process(who) → a Leadership on a connection of its own (as each `tic-alert run` has);
+    all closed after the test."""
+    made: list[Leadership] = []
+
+    def make(who: str) -> Leadership:
+        made.append(Leadership(connect(pg), who))
+        return made[-1]
+
+    yield make
+    for leadership in made:
+        leadership.close()
+        leadership.db.close()
+
+
+def end_session(pg_server, url: str, name: str = "tic-alert leader") -> int:
+    """pg_terminate_backend of the sessions named ``name`` (by default the one holding the
+    leader's lock), returning once they have ended; how many."""
+    database = url.rsplit("/", 1)[1]
     rows = pg_server.sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        f" WHERE datname = '{name}' AND application_name = 'tic-alert leader'"
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+        f" WHERE datname = '{database}' AND application_name = '{name}'"
     )
-    return len(rows)
+    return sum(1 for (ended,) in rows if ended)
 
 
 def desk_now() -> dt.datetime:
@@ -60,9 +77,8 @@ def test_on_sqlite_the_one_process_leads_at_once_and_nothing_is_fenced(tmp_path)
     db.close()
 
 
-def test_one_process_takes_the_lock_the_other_waits_and_takes_over_when_it_is_released(pg):
-    a_db, b_db = connect(pg), connect(pg)
-    a, b = Leadership(a_db, "host-a:1"), Leadership(b_db, "host-b:2")
+def test_one_process_takes_the_lock_the_other_waits_and_takes_over_when_it_is_released(process):
+    a, b = process("host-a:1"), process("host-b:2")
     assert a.try_lead()
     assert not b.try_lead()
     assert not b.try_lead()  # trying again changes nothing
@@ -72,63 +88,44 @@ def test_one_process_takes_the_lock_the_other_waits_and_takes_over_when_it_is_re
     until(b.try_lead)  # the server frees the lock as the session ends (not as close() returns)
     assert b.epoch == 2  # one more at each takeover
     assert a.try_lead() is False
-    b.close()
-    a.close()
-    a_db.close()
-    b_db.close()
 
 
-def test_a_leader_whose_session_was_terminated_knows_it_and_a_standby_takes_over(pg, pg_server):
-    a_db, b_db = connect(pg), connect(pg)
-    a, b = Leadership(a_db, "a:1"), Leadership(b_db, "b:2")
+def test_a_leader_whose_session_was_terminated_knows_it_and_a_standby_takes_over(process, pg, pg_server):
+    a, b = process("a:1"), process("b:2")
     assert a.try_lead()
     assert a.lost() is None
-    assert end_leader_session(pg_server, pg) == 1
+    assert end_session(pg_server, pg) == 1
     assert "its database session ended" in (a.lost() or "")
     until(b.try_lead)
     assert b.epoch == 2
-    a.close()
-    b.close()
-    a_db.close()
-    b_db.close()
 
 
-def test_a_standby_whose_own_session_ended_says_why_and_tries_again_on_a_new_one(pg, pg_server):
-    a_db, b_db = connect(pg), connect(pg)
-    a, b = Leadership(a_db, "a:1"), Leadership(b_db, "b:2")
+def test_a_standby_whose_own_session_ended_says_why_and_tries_again_on_a_new_one(process, pg, pg_server):
+    a, b = process("a:1"), process("b:2")
     assert a.try_lead()
     assert not b.try_lead()
-    name = pg.rsplit("/", 1)[1]
-    pg_server.sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        f" WHERE datname = '{name}' AND application_name = 'tic-alert standby'"
-    )
+    assert end_session(pg_server, pg, "tic-alert standby") == 1
     with pytest.raises(StoreError, match="terminating connection"):
         b.try_lead()
     assert not b.try_lead()  # a new session: the lock is still a's
     a.close()
     until(b.try_lead)
-    b.close()
-    a_db.close()
-    b_db.close()
 
 
-def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_row(pg, pg_server):
+def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_row(process, pg, pg_server):
     """Leader A claims a row, then is cut off (its session ended) without noticing; B takes over.
     A's next claim, the state it writes and the message it records are refused (Fenced) in the
     same statement; B recovers A's row left 'sending' and claims it."""
-    a_db, b_db = connect(pg), connect(pg)
+    a, b = process("a:1"), process("b:2")
     with TelegramServer() as server:
-        desk = Desk(server, a_db)
+        desk = Desk(server, a.db)
         first, second = desk.alert(1), desk.alert(2)
-    a = Leadership(a_db, "a:1")
     assert a.try_lead()
-    old = Outbox(a_db, epoch=a.epoch)
+    old = Outbox(a.db, epoch=a.epoch)
     assert old.claim(first, now=desk_now())
-    end_leader_session(pg_server, pg)
-    b = Leadership(b_db, "b:2")
+    end_session(pg_server, pg)
     until(b.try_lead)
-    new = Outbox(b_db, epoch=b.epoch)
+    new = Outbox(b.db, epoch=b.epoch)
     with pytest.raises(Fenced, match=r"b:2 leads since epoch 2; this process led epoch 1"):
         old.claim(second, now=desk_now())
     with pytest.raises(Fenced):
@@ -143,21 +140,15 @@ def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_r
     assert new.recover() == 1  # the dead leader's row is sent again by the new one
     assert new.claim(first, now=desk_now())
     assert new.claim(second, now=desk_now())
-    b.close()
-    a.close()
-    a_db.close()
-    b_db.close()
 
 
-def test_a_fenced_sender_sends_nothing_and_steps_down(pg, pg_server):
-    db = connect(pg)
-    other = connect(pg)
+def test_a_fenced_sender_sends_nothing_and_steps_down(process):
+    mine, theirs = process("a:1"), process("b:2")
     with TelegramServer() as server:
-        desk = Desk(server, db)
+        desk = Desk(server, mine.db)
         for chat in (1, 2, 3):
             desk.chat(chat)
             desk.alert(chat)
-        mine, theirs = Leadership(db, "a:1"), Leadership(other, "b:2")
         assert mine.try_lead()
         desk.outbox.epoch = mine.epoch
         mine.close()  # this process's lock is gone; another takes over before it notices
@@ -172,20 +163,16 @@ def test_a_fenced_sender_sends_nothing_and_steps_down(pg, pg_server):
         assert "b:2 leads since epoch 2" in fenced[0]
         assert server.sent() == []
         assert desk.outbox.counts()["pending"] == 3
-        theirs.close()
-    db.close()
-    other.close()
 
 
-def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_leader_goes(pg):
-    a_db, b_db = connect(pg), connect(pg)
-    a = Leadership(a_db, "host-a:1")
+def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_leader_goes(process):
+    a = process("host-a:1")
     assert a.try_lead()
     telemetry = Telemetry()
     status = StatusServer(
         telemetry, ("127.0.0.1", 0), [("leadership", lambda: telemetry.standby and "standby")]
     )
-    standby = Standby(Leadership(b_db, "host-b:2"), telemetry, every=0.1)
+    standby = Standby(process("host-b:2"), telemetry, every=0.1)
 
     async def scenario() -> None:
         task = asyncio.create_task(standby.wait())
@@ -207,36 +194,29 @@ def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_lead
     assert status.answer("/readyz")[0] == 200
     assert standby.leadership.epoch == 2
     status.httpd.server_close()
-    standby.leadership.close()
-    a_db.close()
-    b_db.close()
 
 
-def test_a_leader_watching_its_lock_steps_down_within_seconds_of_its_session_ending(pg, pg_server):
-    db = connect(pg)
-    leadership = Leadership(db, "a:1")
+def test_a_leader_watching_its_lock_steps_down_within_seconds_of_its_session_ending(process, pg, pg_server):
+    leadership = process("a:1")
     assert leadership.try_lead()
     reasons: list[str] = []
     stop = Standby(leadership, every=2.0).watch(reasons.append)
     time.sleep(0.5)
     assert reasons == []  # while the session lives, nothing
-    end_leader_session(pg_server, pg)
+    end_session(pg_server, pg)
     started = time.monotonic()
     until(lambda: reasons, timeout=5)
     assert time.monotonic() - started < 0.5  # the server hung up: noticed at once, not at the next check
     assert "session ended" in reasons[0]
     stop()
-    leadership.close()
-    db.close()
 
 
-def test_holds_says_at_once_without_a_round_trip_that_the_server_ended_the_lock_session(pg, pg_server):
-    db = connect(pg)
-    leadership = Leadership(db, "a:1")
+def test_holds_says_at_once_without_a_round_trip_that_the_server_ended_the_lock_session(
+    process, pg, pg_server
+):
+    leadership = process("a:1")
     assert leadership.try_lead()
     assert all(leadership.holds() for _ in range(100))  # a socket check each: nothing to read
-    end_leader_session(pg_server, pg)
+    end_session(pg_server, pg)
     until(lambda: not leadership.holds(), timeout=2)  # as soon as the server has hung up
     assert "session ended" in (leadership.lost() or "")
-    leadership.close()
-    db.close()
