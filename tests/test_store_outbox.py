@@ -147,11 +147,13 @@ def test_block_leaves_other_chats_alone(outbox):
     assert keys(outbox.due(now=NOW)) == ["b1"]
 
 
-def test_move_chat_moves_only_unsent_rows(outbox):
+def test_move_chat_moves_every_row_and_keeps_where_sent_messages_are(outbox):
     a, _ = add(outbox, row("a1", -5), row("a2", -5))
+    outbox.sent_one(a.id, message_id=3, now=NOW)
     outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
-    assert outbox.move_chat(-5, to=-1005) == 1
-    assert [d.chat_id for d in outbox.of_release("2026-04")] == [-5, -1005]
+    assert outbox.move_chat(-5, to=-1005) == 2
+    moved = outbox.of_release("2026-04")
+    assert [(d.chat_id, d.moved_from) for d in moved] == [(-1005, -5), (-1005, None)]
 
 
 def test_counts_by_state_of_one_release(outbox):
@@ -223,3 +225,14 @@ def test_unsent_counts_release_rows_not_operator_rows(outbox):
     with outbox.conn:
         outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
     assert outbox.unsent() == 2
+
+
+def test_told_reads_the_first_messages_header_and_the_count_in_the_database(outbox):
+    text = '<b>Japan — “alert”</b>\n\nline two \\ "quoted" 日本'
+    with outbox.conn:
+        outbox.add_many([row("a"), NewDelivery("b", "2026-04", 2, DeliveryKind.ALERT, (text, "x"))], now=NOW)
+    told = outbox.told("2026-04")
+    assert [(t.chat_id, t.head, t.count) for t in told] == [
+        (1, "<b>a</b>", 1),
+        (2, "<b>Japan — “alert”</b>", 2),
+    ]

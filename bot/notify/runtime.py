@@ -4,10 +4,8 @@ The bot owns the main thread and its event loop: commands, and the sender draini
 In `run` the poller runs in its own thread with its own database connection and its own
 ``schedule`` loop; a hand-over's commit wakes the sender at once. With `poll` and `serve` as two
 processes on one database, the sender finds new rows within a second.
-On a shared (PostgreSQL) database the runtime first stands by until it leads (bot.notify.standby):
-only the leader runs the poller, ``getUpdates`` and the sender; a leader that loses the lead
-steps down (:meth:`BotRuntime.step_down`: no message starts any more, then the process stops as
-on SIGTERM and exits with an error, for its service manager to start it again as a standby).
+On a shared (PostgreSQL) database it stands by until it leads (bot.notify.standby), and a leader
+that loses the lead steps down (:meth:`BotRuntime.step_down`).
 The release the bot answers from is the newest one the poller holds in the database (rebuilt
 when the poller records a new release), or the files of ``--data-dir``, or, on a fresh machine,
 the files fetched once from the Treasury.
@@ -124,22 +122,16 @@ class BotRuntime:
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.leadership = Leadership(store.conn)  # on SQLite: held at once
-        self.sender = Sender(
-            self.app.bot,
-            outbox,
-            chats,
-            settings,
-            pacer=self.pacer,
-            watch=watch,
-            on_fenced=self.step_down,
-            leading=self.leadership.holds,
-        )
+        fence = {"on_fenced": self.step_down, "leading": self.leadership.holds}
+        self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, **fence)
+        self.frontend.migrated = self.sender.chat_migrated
         self.standby = Standby(self.leadership, telemetry)
         self.lost: str | None = None  # why this process stepped down
         self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._sending: asyncio.Task | None = None  # the sender's run: stopped, never cancelled
         self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread (before Telegram answers)
         self.background: list[Callable[[], Awaitable[None]]] = []  # tasks in the loop, e.g. the heartbeat
         self.on_stop: list[Callable[[], None]] = []  # run once, at the Application's stop or the end
@@ -172,16 +164,20 @@ class BotRuntime:
         await register_commands(app.bot, self.settings.admins)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+        self._sending = self.loop.create_task(self.sender.run(self._stop))
+        self._tasks.append(self._sending)
         self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
         self._tasks += [self.loop.create_task(make()) for make in self.background]
 
     async def post_stop(self, app: Application) -> None:
+        """The sender stops by itself (no message starts; what Telegram has is recorded: not
+        cancelled, see Sender._drain); the other tasks are cancelled."""
         self._halt()  # the poller first: it wakes the sender through this loop
         self._stop.set()
+        self.sender.wake()
         for task in self._tasks:
-            if task.get_name() and not task.done():
+            if task is not self._sending and not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -286,8 +282,8 @@ class BotRuntime:
 
     def step_down(self, why: str) -> None:
         """Thread-safe: another process leads, or may (this one's lock session ended). No message
-        starts any more; the process stops as on SIGTERM (the poller, getUpdates, the sender's
-        calls in flight), and :func:`bot.wiring.run_bot` then exits with an error."""
+        starts any more; the process stops as on SIGTERM, then exits with an error (run_bot) for
+        its service manager to start it again, as a standby."""
         if self.lost is not None:
             return
         self.lost = why

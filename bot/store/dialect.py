@@ -18,6 +18,8 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * the leader's lock (issue 19; :mod:`~bot.store.leader`): a session-level advisory lock, taken on
   a session whose TCP keepalives let the server end it soon after its client goes silent; on
   SQLite, one process, held at once;
+* JSON kept as text, looked into: its first element and its length (``json_extract`` /
+  ``->> 0`` on a cast);
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.
 """
 
@@ -47,6 +49,14 @@ class Dialect:
     def sql(self, text: str) -> str:
         """A statement written with ``?`` placeholders, as the driver takes it."""
         return text
+
+    def json_first(self, column: str) -> str:
+        """SQL: the first element of a JSON array kept as text in ``column``, as text."""
+        return f"json_extract({column}, '$[0]')"
+
+    def json_length(self, column: str) -> str:
+        """SQL: how many elements that JSON array has."""
+        return f"json_array_length({column})"
 
     def ddl(self, script: str) -> list[str]:
         """A migration script's statements (they hold no ';' inside strings or comments)."""
@@ -116,6 +126,12 @@ class Postgres(Dialect):
 
     def sql(self, text: str) -> str:
         return _placeholders(text)
+
+    def json_first(self, column: str) -> str:
+        return f"(({column})::json ->> 0)"
+
+    def json_length(self, column: str) -> str:
+        return f"json_array_length(({column})::json)"
 
     def ddl(self, script: str) -> list[str]:
         return [_pg_types(statement) for statement in super().ddl(script)]
