@@ -140,13 +140,13 @@ def test_a_test_alert_goes_through_the_outbox_and_the_sender(server, db, real_pa
     import datetime as dt
 
     from bot.notify.trial import trial_alert
-    from bot.rules.release import ReleaseCandidates
+    from bot.notify.view import ReleaseView
 
     desk = Desk(server, db)
-    month = str(real_panel.latest())
-    events = ReleaseCandidates(real_panel, rules).fire()[:2]
+    view = ReleaseView(real_panel, tuple(rules))
+    events = view.release.fire()[:2]
     now = dt.datetime.now(dt.UTC)
-    trial = trial_alert(chat_id=7, month=month, panel=real_panel, events=events, every=False, now=now)
+    trial = trial_alert(chat_id=7, alert=view.alert(events, every=False), now=now)
     trial.queue(desk.outbox, now=now)
     desk.run()
     assert [s.method for s in server.sent(7)] == ["sendPhoto"]

@@ -55,6 +55,9 @@ class Queued:
     charts: dict[str, bytes]  # chart key → PNG
     rows: tuple[tuple[NewDelivery, str | None], ...]  # each row, and the key of its chart
     done: Dispatched
+    # what it built of the panel, for the bot's view to adopt rather than build again (in `run`)
+    candidates: tuple[ReleaseCandidates, ...] = ()
+    messages: ReleaseMessages | None = None
 
     def commit(self) -> None:
         """The charts, then the rows (a key queued before adds nothing)."""
@@ -120,7 +123,7 @@ class Dispatcher:
             counts[DeliveryKind.EDIT],
             len(messages.charts),
         )
-        return Queued(self.outbox, now, messages.charts, tuple(rows), done)
+        return Queued(self.outbox, now, messages.charts, tuple(rows), done, tuple(candidates), messages)
 
 
 def queue(

@@ -4,8 +4,7 @@ The bot owns the main thread and its event loop: commands, and the sender draini
 In `run` the poller runs in its own thread with its own database connection and its own
 ``schedule`` loop; a hand-over's commit wakes the sender at once. With `poll` and `serve` as two
 processes on one database, the sender finds new rows within a second.
-On a shared (PostgreSQL) database it stands by until it leads (bot.notify.standby), and a leader
-that loses the lead steps down (:meth:`BotRuntime.step_down`).
+On a shared database it stands by until it leads, and steps down if it loses the lead (standby).
 The release the bot answers from is the newest one the poller holds in the database (rebuilt
 when the poller records a new release), or the files of ``--data-dir``, or, on a fresh machine,
 the files fetched once from the Treasury.
@@ -44,7 +43,9 @@ from bot.notify.settings import TelegramSettings
 from bot.notify.standby import Standby
 from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
+from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
+from bot.rules.release import ReleaseCandidates
 from bot.store.leader import Leadership
 from bot.store.outbox import NewDelivery, Outbox
 from bot.store.state import Logged, Store
@@ -56,6 +57,8 @@ from bot.watch.outcomes import OperatorEvent
 log = logging.getLogger("tic_alert.serve")
 REFRESH_SECONDS = 30.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# the poller's hand-over to the bot: the panel, each new month's candidates and the renderer
+Offer = Callable[[Panel, Sequence[ReleaseCandidates], ReleaseMessages | None], None]
 
 
 def poller_health(store: Store) -> str:
@@ -121,12 +124,11 @@ class BotRuntime:
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
-        self.leadership = Leadership(store.conn)  # on SQLite: held at once
-        fence = {"on_fenced": self.step_down, "leading": self.leadership.holds}
+        self.leadership = lead = Leadership(store.conn)  # on SQLite: held at once
+        fence = {"on_fenced": self.step_down, "leading": lead.holds}
         self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, **fence)
         self.frontend.migrated = self.sender.chat_migrated
-        self.standby = Standby(self.leadership, telemetry)
-        self.lost: str | None = None  # why this process stepped down
+        self.standby, self.lost = Standby(lead, telemetry), None  # lost: why it stepped down
         self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -135,7 +137,7 @@ class BotRuntime:
         self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread (before Telegram answers)
         self.background: list[Callable[[], Awaitable[None]]] = []  # tasks in the loop, e.g. the heartbeat
         self.on_stop: list[Callable[[], None]] = []  # run once, at the Application's stop or the end
-        self._offered: Panel | None = None
+        self._offered: tuple[Panel, Sequence[ReleaseCandidates], ReleaseMessages | None] | None = None
         self.token = token
         self._load: Callable[[], dict[str, bytes]] | None = None  # while no release is loaded
         self._next_load = 0.0
@@ -181,10 +183,16 @@ class BotRuntime:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def offer(self, panel: Panel) -> None:
-        """Thread-safe: the poller (in `run`) hands over a release's panel; the view adopts it
-        instead of parsing the files again."""
-        self._offered = panel
+    def offer(
+        self,
+        panel: Panel,
+        candidates: Sequence[ReleaseCandidates] = (),
+        messages: ReleaseMessages | None = None,
+    ) -> None:
+        """Thread-safe (an :data:`Offer`): the poller (in `run`) hands over a release's panel, and
+        what its dispatcher built of it; the view adopts them instead of parsing the files and
+        firing the rules again."""
+        self._offered = (panel, candidates, messages)
 
     async def refresh_forever(self) -> None:
         """Adopt an offered panel at once; while no release is loaded, load one with backoff;
@@ -195,7 +203,9 @@ class BotRuntime:
             offered, self._offered = self._offered, None
             if offered is not None:
                 try:
-                    self.chatbot.view = await asyncio.to_thread(ReleaseView, offered, self.rules)
+                    panel, candidates, messages = offered
+                    view = partial(ReleaseView, panel, self.rules, candidates, messages)
+                    self.chatbot.view = await asyncio.to_thread(view)
                     log.info("release view now %s (from the poller)", self.chatbot.view.month)
                 except Exception:
                     log.exception("adopting the poller's panel failed; keeping the view loaded")
@@ -250,7 +260,9 @@ class BotRuntime:
         for start in self.on_start:
             start()
         try:
-            if not asyncio.run(self._unless_stopped(self._telegram_answers, "Telegram")):
+            beat = partial(self.telemetry.beat, BOT_LOOP) if self.telemetry else lambda: None
+            answers = partial(until_telegram_answers, self.token, self.settings, beat)  # waiting: no stall
+            if not asyncio.run(self._unless_stopped(answers, "Telegram")):
                 return  # stopped (Ctrl-C, SIGTERM) while waiting
             self.app.run_polling(
                 allowed_updates=Update.ALL_TYPES,
@@ -259,10 +271,6 @@ class BotRuntime:
             )
         finally:
             self._halt()
-
-    async def _telegram_answers(self) -> None:
-        beat = partial(self.telemetry.beat, BOT_LOOP) if self.telemetry else lambda: None
-        await until_telegram_answers(self.token, self.settings, beat)  # waiting is no stall
 
     async def _unless_stopped(self, wait: Callable[[], Awaitable[None]], what: str) -> bool:
         """Await ``wait()``; False when SIGINT or SIGTERM came first."""
@@ -281,9 +289,8 @@ class BotRuntime:
                 loop.remove_signal_handler(sig)
 
     def step_down(self, why: str) -> None:
-        """Thread-safe: another process leads, or may (this one's lock session ended). No message
-        starts any more; the process stops as on SIGTERM, then exits with an error (run_bot) for
-        its service manager to start it again, as a standby."""
+        """Thread-safe: another process leads, or may: no message starts any more, the process
+        stops as on SIGTERM and exits with an error (run_bot), to be started again as a standby."""
         if self.lost is not None:
             return
         self.lost = why

@@ -4,7 +4,8 @@ A story is a release's events on one holder (:class:`~bot.rules.events.Story`): 
 leads, the others follow in the same block. The caption holds the release's header and as many
 of its :data:`TOLD` rarest stories as fit, the lead first; those that do not fit follow, in
 order, as text messages of at most 4,096 characters each, and a last line says how many more
-/latest shows. All data strings are HTML-escaped; only <b> and <i> are used.
+/latest shows (:meth:`ReleaseMessages.latest`: every story, no cap). All data strings are
+HTML-escaped; only <b> and <i> are used.
 :class:`ReleaseMessages` renders one release's alerts, follow-ups and edits for every chat, each
 distinct one once.
 """
@@ -22,7 +23,7 @@ from bot.data.panel import Panel
 from bot.render.charts import flagged, main_chart
 from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, cut, telegram_length
 from bot.render.stories import TOLD
-from bot.render.summary import build_summary
+from bot.render.summary import ReleaseSummary, build_summary
 from bot.render.text import month_name, story_html, summary_html
 from bot.rules.events import Event, Story, stories
 from bot.store.outbox import DeliveryKind, Told
@@ -96,10 +97,11 @@ def pack(head: str, blocks: Sequence[str], first_limit: int = CAPTION_LIMIT) -> 
     return out
 
 
-def alert_blocks(events: Sequence[Event], extra: str | None = None) -> list[str]:
+def alert_blocks(events: Sequence[Event], extra: str | None = None, capped: bool = True) -> list[str]:
     """An alert's blocks: the :data:`TOLD` rarest stories, lead first, then how many more
-    /latest shows, then ``extra`` (a summary-mode chat's release summary)."""
-    told, more = rarest(stories(events))
+    /latest shows, then ``extra`` (a summary-mode chat's release summary). Not ``capped``
+    (/latest): every story."""
+    told, more = rarest(stories(events)) if capped else (stories(events), 0)
     blocks = [story_block(s) for s in told]
     if more:
         blocks.append(f"… and {more} more: /latest")
@@ -118,10 +120,12 @@ def rarest(told: Sequence[Story]) -> tuple[list[Story], int]:
     return shown, len(told) - len(shown)
 
 
-def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | None = None) -> list[str]:
+def alert_messages(
+    months: Sequence[str], events: Sequence[Event], extra: str | None = None, capped: bool = True
+) -> list[str]:
     """[caption, text, …]: the photo's caption then the text messages that follow it
     (:func:`alert_blocks`); the header counts the stories."""
-    return pack(header(months, len(stories(events))), alert_blocks(events, extra))
+    return pack(header(months, len(stories(events))), alert_blocks(events, extra, capped))
 
 
 def followup_blocks(events: Sequence[Event]) -> list[str]:
@@ -138,11 +142,13 @@ class ReleaseMessages:
     """One release's messages, rendered once per distinct content however many chats get them:
     alerts (the caption and text, and the chart they go with), follow-ups and edits."""
 
-    def __init__(self, month: str, months: Sequence[str], panel: Panel):
+    def __init__(
+        self, month: str, months: Sequence[str], panel: Panel, summary: ReleaseSummary | None = None
+    ):
         self.month = month
         self.months = tuple(months)
         self.panel = panel
-        self.summary = build_summary(panel)
+        self.summary = summary or build_summary(panel)  # given: the one the caller built of ``panel``
         self.summary_html = summary_html(self.summary)  # says nothing about alerts: they precede it
         self.summary_digest = digest(self.summary_html)  # an edit when a companion file changes it
         self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
@@ -156,6 +162,12 @@ class ReleaseMessages:
             messages = alert_messages(self.months, events, self.summary_html if every else None)
             self._alerts[key] = (tuple(messages), self.chart(events))
         return self._alerts[key]
+
+    def latest(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], str]:
+        """/latest: the alert with every story (no :data:`TOLD` cap), the caption then as many
+        text messages as they take, and the key of its chart (not kept: asked for rarely)."""
+        extra = self.summary_html if every else None
+        return tuple(alert_messages(self.months, events, extra, capped=False)), self.chart(events)
 
     def chart(self, events: Sequence[Event]) -> str:
         e = flagged(events)
