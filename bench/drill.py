@@ -24,6 +24,11 @@ the companions); upgrade (from a schema-2 database); and, for issue 17:
 * flood: bench/drill_flood.py (one chat × 2,000 commands; 500 chats × /chart + /backtest while a
   quiet chat asks /next). Targets: replies lost 0, 429s 0, the quiet chat's p99 ≤ 1 s.
 
+and, for issue 19, failover: bench/drill_failover.py (two `tic-alert run` on one PostgreSQL, the
+leader killed -9 mid-broadcast in each of ``--runs`` runs, then one run where the server ends the
+leader's session). Targets: lost 0, ≤ 1 duplicate per chat, the standby's first send ≤ 15 s after
+the kill; the old leader sends nothing after its session ends.
+
 ``--db postgresql`` runs each drill on a new PostgreSQL database (a throwaway server from the
 PostgreSQL binaries, tests/pg_server.py) instead of a new SQLite file.
 
@@ -33,6 +38,7 @@ Usage: python bench/drill.py [DATA_DIR] [--drill latency] [--subscribers 50] [--
        python bench/drill.py --drill outage --subscribers 200 --runs 5
        python bench/drill.py --drill migration --subscribers 20
        python bench/drill.py --drill flood [--commands 2000] [--chats 500]
+       python bench/drill.py --drill failover --subscribers 2000 --runs 10   (PostgreSQL: always)
 """
 
 from __future__ import annotations
@@ -184,16 +190,20 @@ def old_schema_baseline(db: str, eds: dict, data: Path, url: str) -> None:
 
 
 def one_run(*args: object, keep: bool = False, **kw: object) -> dict:
-    """:func:`release_day` in a fresh folder under the system's temporary directory (its
-    database, config and the bot's log), removed afterwards unless ``keep`` (then the result's
-    "log" names the log)."""
-    tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
+    """:func:`release_day` in a fresh folder (its database, config and the bot's log)."""
+    return in_folder(release_day, "tic-drill-", "run.log", keep, *args, **kw)
+
+
+def in_folder(run, prefix: str, log: str, keep: bool, *args: object, **kw: object) -> dict:
+    """``run(folder, *args, **kw)`` in a fresh folder under the system's temporary directory,
+    removed afterwards unless ``keep`` (then the result's "log" names ``log`` in it)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        result = release_day(tmp, *args, **kw)  # type: ignore[arg-type]
+        result = run(tmp, *args, **kw)
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    return {**result, "log": tmp / "run.log" if keep else None}
+    return {**result, "log": tmp / log if keep else None}
 
 
 def release_day(
@@ -414,7 +424,18 @@ def migration_outcome(telegram: TelegramServer, chats: list[int], moved: dict[in
     return {"moved": len(moved), "changed_lines": len(changed), "saw": dict(saw)}
 
 
-DRILLS = ("latency", "crash", "sigterm", "faults", "restart", "upgrade", "outage", "migration", "flood")
+DRILLS = (
+    "latency",
+    "crash",
+    "sigterm",
+    "faults",
+    "restart",
+    "upgrade",
+    "outage",
+    "migration",
+    "flood",
+    "failover",
+)
 NOISE = ("Task was destroyed but it is pending", "Event loop is closed", "Traceback")
 
 
@@ -488,17 +509,7 @@ def main() -> int:
     )
     ap.add_argument(
         "--drill",
-        choices=(
-            "latency",
-            "crash",
-            "sigterm",
-            "faults",
-            "restart",
-            "upgrade",
-            "outage",
-            "migration",
-            "flood",
-        ),
+        choices=DRILLS,
         default="latency",
     )
     ap.add_argument("--subscribers", type=int, default=50)
@@ -520,6 +531,13 @@ def main() -> int:
         return 0
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
     eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
+    if args.drill == "failover":
+        from drill_failover import failover
+
+        if args.db == "sqlite":
+            raise SystemExit("failover: two processes share one PostgreSQL database (not --db sqlite)")
+        with bench_databases("postgresql", Path(tempfile.gettempdir())) as new:
+            return failover(args, data, eds, new)
     if args.db != "postgresql":
         return drills(args, data, eds, lambda: None)  # each run's folder holds its SQLite file
     with bench_databases(args.db, Path(tempfile.gettempdir())) as new:

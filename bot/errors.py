@@ -5,7 +5,8 @@ TicAlertError
 ├── ParseError    a Treasury file is not what its parser expects
 ├── FetchError    a Treasury file could not be fetched; ``kind`` says how (see FetchError.KINDS)
 └── StoreError    the state database cannot be opened, has an unknown layout, or refused a statement
-    └── StoreUnavailable  it cannot take a statement now (busy, disk full, read-only, server gone)
+    ├── StoreUnavailable  it cannot take a statement now (busy, disk full, read-only, server gone)
+    └── Fenced        another process leads now: this one's sender writes are refused (issue 19)
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class StoreUnavailable(StoreError):
     def __init__(self, message: str, reason: str):
         self.reason = reason
         super().__init__(message)
+
+
+class Fenced(StoreError):
+    """A write of a leader's sender refused because another process took the leadership since
+    (its epoch is newer): this process must stop sending and step down."""
 
 
 class ParseError(TicAlertError):

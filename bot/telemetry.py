@@ -7,7 +7,8 @@ database (subscribers, the outbox) are read at scrape time by a collector that w
 (:meth:`Telemetry.add_collector`), so they are right across processes (`poll` + `serve`).
 
 Heartbeats: each loop that must keep ticking (the poller's, the bot's event loop) beats; a loop
-silent for longer than its limit makes /healthz answer 503 naming it.
+silent for longer than its limit makes /healthz answer 503 naming it. A standby (another process
+leads the shared database) is healthy: /healthz says "standby: …" with 200.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ class Telemetry:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.leader = Gauge(
+            "tic_alert_leader",
+            "1 while this process leads (polls, sends), 0 while it stands by for another",
+            registry=r,
+        )
+        self.standby: str | None = None  # why this process stands by (None: it leads, or starts)
         self._clock = clock
         self._lock = threading.Lock()
         self._beats: dict[str, tuple[float, float]] = {}  # loop → (last beat, limit in seconds)
@@ -114,6 +121,8 @@ class Telemetry:
         ]
         if stalled:
             return False, "; ".join(stalled)
+        if self.standby is not None:
+            return True, f"standby: {self.standby}"
         if not ages:
             return True, "ok: no loops registered"
         return True, "ok: " + ", ".join(

@@ -21,7 +21,7 @@ from bot.heap import give_back, limit_arenas
 from bot.notify.dispatch import Dispatcher, Queued
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.heartbeat import TELEGRAM, keep_beating
-from bot.notify.runtime import BotRuntime, Offer, load_files, operator_sink, poller_thread
+from bot.notify.runtime import BotRuntime, Offer, load_files, operator_sink
 from bot.rules.catalogue import Rule
 from bot.status_server import Check, DatabaseCollector, StatusServer
 from bot.store.census import census
@@ -128,6 +128,7 @@ def status_endpoints(settings: Settings, telemetry: Telemetry, bot: bool) -> Sta
     checks: list[tuple[str, Check]] = [("database", lambda: _database_problem(db))]
     if bot:
         checks.append(("telegram", lambda: _telegram_problem(telemetry)))
+        checks.append(("leadership", lambda: telemetry.standby and f"standby, {telemetry.standby}"))
     return StatusServer(telemetry, settings.http_listen, checks).start()
 
 
@@ -143,6 +144,18 @@ def _telegram_problem(telemetry: Telemetry, within: float = 180.0) -> str | None
     return f"the Bot API last answered {age:.0f} s ago" if age > within else None
 
 
+def poller_thread(make: Callable[[threading.Event], None]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(start, stop) for a thread running ``make(stop_event)`` (the poller's loop)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=make, args=(stop,), name="poller", daemon=True)
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return thread.start, halt
+
+
 def token_of(settings: Settings) -> str:
     if not settings.bot_token:
         raise TicAlertError(
@@ -152,7 +165,8 @@ def token_of(settings: Settings) -> str:
 
 
 def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, with_poller: bool) -> None:
-    """`serve` (with_poller False) or `run`: the bot in this thread, the poller in another."""
+    """`serve` (with_poller False) or `run`: the bot in this thread, the poller in another; on a
+    shared database, once this process leads (an error when it lost the lead and stepped down)."""
     token = token_of(settings)
     limit_arenas()  # before any thread starts: the poller's and the workers' peaks share heaps
     rules = settings.rules()
@@ -160,13 +174,13 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
     telemetry = Telemetry()
     telemetry.expect(BOT_LOOP, settings.stall_seconds)  # start-up counts: a hung start is a stall
     status = status_endpoints(settings, telemetry, bot=True)
+    runtime: BotRuntime | None = None
     try:
         runtime = BotRuntime(
             store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token, telemetry
         )
         runtime.background.append(lambda: keep_beating(runtime.app.bot, telemetry))
         if with_poller:
-            telemetry.expect(POLLER_LOOP, settings.stall_seconds)  # a poller that never starts is a stall
 
             def loop(stop: threading.Event) -> None:
                 own = Store(settings.db_path)  # the poller's own connection, in its own thread
@@ -180,6 +194,8 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
                     own.close()
 
             start, stop = poller_thread(loop)
+            # once leading: a poller that never starts is a stall
+            runtime.on_start.append(partial(telemetry.expect, POLLER_LOOP, settings.stall_seconds))
             runtime.on_start.append(start)
             runtime.on_stop.append(stop)
         base = source_url or settings.source_url
@@ -189,7 +205,11 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
             partial(load_files, store, data_dir, lambda: fetch_all(lambda url: get(url), base)),
             patient=data_dir is None,  # a folder that cannot be read is the operator's to fix
         )
+        if runtime.lost is not None:
+            raise TicAlertError(f"stepped down, another tic-alert leads: {runtime.lost}")
     finally:
+        if runtime is not None:
+            runtime.leadership.close()
         store.close()
         if status is not None:
             status.stop()

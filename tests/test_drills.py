@@ -98,3 +98,36 @@ def test_groups_migrated_between_the_alert_and_its_edit_see_the_update(tic_dir, 
 def test_sigterm_mid_broadcast_drains_cleanly_and_repeats_nothing(tic_dir, eds):
     r = drill.one_run(tic_dir, eds, subscribers=80, interval=2.0, seed=7, spread=6.0, term_after=0.3)
     assert (r["lost"], r["duplicates"], r["noise"]) == (0, 0, 0)
+
+
+# --- issue 19: one leader, a standby that takes over --------------------------------------------
+
+
+def test_failover_the_standby_carries_on_after_a_kill_9_and_after_the_leaders_session_ends(
+    tic_dir, eds, pg_server
+):
+    import drill_failover
+
+    def trial(how: str) -> dict:
+        db = pg_server.create()
+        return drill_failover.one_failover(tic_dir, eds, 40, 2.0, seed=7, db=db, how=how, spread=6.0)
+
+    r = trial("kill")
+    assert r["lost"] == 0
+    assert r["max_per_chat"] <= 2
+    assert r["first_after"] <= drill_failover.TARGET_FIRST_SEND
+    assert r["b_sends_before"] == 0  # the standby sent nothing while it stood by
+    assert r["b_polls_before"] == 0  # nor called getUpdates
+    assert r["standby_status"]["/healthz"].startswith("200 standby: waiting for leadership (leader: ")
+    assert r["standby_status"]["/readyz"].startswith("503 not ready: ")
+    assert "leadership: standby, waiting for leadership" in r["standby_status"]["/readyz"]
+    assert r["leader_status"]["/healthz"].startswith("200 ok: ")
+    assert r["epoch"] == 2
+    r = trial("terminate")
+    assert r["lost"] == 0
+    assert r["max_per_chat"] <= 2
+    assert r["a_sends_after"] == 0  # the old leader stopped as its session ended
+    assert r["overlap"] == 0  # its last getUpdates (marking what it handled as read) came first
+    assert r["a_exit"] == 2  # and stepped down with an error
+    assert r["noise"] == 0
+    assert r["first_after"] <= drill_failover.TARGET_FIRST_SEND

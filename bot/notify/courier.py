@@ -15,6 +15,10 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
   edit becomes a new text message in the chat as it is now;
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
   more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
+
+A write refused because another process leads now (:class:`~bot.errors.Fenced`), or ``leading()``
+false just before a message (the server ended the leader's lock session), stops it: no message
+starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.errors import StoreError, StoreUnavailable
+from bot.errors import Fenced, StoreError, StoreUnavailable
+from bot.notify.chart_upload import ChartUpload
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer
@@ -74,6 +79,8 @@ class Courier:
         link: Link,
         watch: DeliveryWatch,
         clock: Callable[[], dt.datetime],
+        on_fenced: Callable[[str], None] = lambda why: None,
+        leading: Callable[[], bool] = lambda: True,
     ):
         self.bot = bot
         self.outbox = outbox
@@ -82,19 +89,31 @@ class Courier:
         self.link = link
         self.watch = watch  # a log line per delivery; the metrics
         self.clock = clock
+        self.on_fenced, self.leading = on_fenced, leading  # leading(): still the leader, just before a send
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
+        self.charts = ChartUpload(bot, outbox, self.paid)
         self.closing = False  # the process stops: no message is started any more
         self.busy: set[int] = set()  # chats with a Bot API call in flight (or its answer being recorded)
         self.recording: set[int] = set()  # chats whose message Telegram has, its record being written
         self.last_failure = ""  # the newest network error, for the operators
-        self._chart_locks: dict[int, asyncio.Lock] = {}
         self._plain: set[int] = set()  # rows whose HTML or photo Telegram refused
         self._anew: set[int] = set()  # edits whose message is gone: sent as new messages
         self._db_failing = False
 
     async def deliver(self, row: Delivery) -> None:
         """Send the row's messages not sent yet; its state is written before and after each."""
+        try:
+            await self._carry(row)
+        except Fenced as err:  # another process leads: it sends this row
+            self.fenced(str(err))
+
+    def fenced(self, why: str) -> None:
+        """Another process leads now: no message starts any more, and the runtime hears of it."""
+        self.closing = True
+        self.on_fenced(why)
+
+    async def _carry(self, row: Delivery) -> None:
         try:
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
                 return
@@ -108,6 +127,11 @@ class Courier:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
                 await self.pacer.wait(row.chat_id)
+                if not self.closing and not self.leading():
+                    self.fenced("this process's leader session ended")
+                if self.closing:  # stopped, or stepped down, while it waited for its slot
+                    await self._set(row, PENDING)
+                    return
                 api += await self._one(row, i, text)
             await self._set(row, SENT, detail="")
             self.watch.finished(row, SENT, api)
@@ -116,6 +140,8 @@ class Courier:
         except asyncio.CancelledError:
             self._requeue(row)
             raise
+        except Fenced:
+            raise  # not a fault of the row: deliver() stops
         except Exception as err:  # a bug must not stop the others
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")
@@ -272,7 +298,7 @@ class Courier:
             if i == 0:
                 body = plain_text(anew(text)) if as_plain else anew(text)
         elif i == 0 and row.chart_id is not None and not as_plain:
-            return await self._send_photo(row.chat_id, row.chart_id, body, mode), PHOTO
+            return await self.charts.send(row.chat_id, row.chart_id, body, mode), PHOTO
         msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, allow_paid_broadcast=self.paid)
         return msg.message_id, how
 
@@ -285,29 +311,3 @@ class Courier:
         else:
             await self.bot.edit_message_text(body, chat_id, message_id, parse_mode=mode)
         return message_id
-
-    async def _send_photo(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
-        """The chart: uploaded once (others wait for its file_id), then sent by file_id."""
-        chart = self.outbox.chart_file(chart_id)
-        if chart.file_id is None:
-            async with self._chart_locks.setdefault(chart_id, asyncio.Lock()):
-                chart = self.outbox.chart_file(chart_id)
-                if chart.file_id is None:
-                    msg = await self._photo(chat_id, chart.png, caption, mode)
-                    self._remember(chart_id, msg)
-                    return msg.message_id
-        return (await self._photo(chat_id, chart.file_id, caption, mode)).message_id
-
-    async def _photo(self, chat_id: int, photo: bytes | str, caption: str, mode: Any) -> Message:
-        return await self.bot.send_photo(
-            chat_id, photo, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
-        )
-
-    def _remember(self, chart_id: int, msg: Message) -> None:
-        """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
-        if not msg.photo:
-            return
-        try:
-            self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
-        except StoreError as err:
-            log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)

@@ -4,6 +4,7 @@ The bot owns the main thread and its event loop: commands, and the sender draini
 In `run` the poller runs in its own thread with its own database connection and its own
 ``schedule`` loop; a hand-over's commit wakes the sender at once. With `poll` and `serve` as two
 processes on one database, the sender finds new rows within a second.
+On a shared database it stands by until it leads, and steps down if it loses the lead (standby).
 The release the bot answers from is the newest one the poller holds in the database (rebuilt
 when the poller records a new release), or the files of ``--data-dir``, or, on a fresh machine,
 the files fetched once from the Treasury.
@@ -15,8 +16,8 @@ import asyncio
 import datetime as dt
 import html
 import logging
+import os
 import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -39,11 +40,13 @@ from bot.notify.patience import Attempts, kind_of, until_telegram_answers
 from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
+from bot.notify.standby import Standby
 from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
 from bot.rules.release import ReleaseCandidates
+from bot.store.leader import Leadership
 from bot.store.outbox import NewDelivery, Outbox
 from bot.store.state import Logged, Store
 from bot.store.subscribers import Subscribers
@@ -121,8 +124,11 @@ class BotRuntime:
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
-        self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
+        self.leadership = lead = Leadership(store.conn)  # on SQLite: held at once
+        fence = {"on_fenced": self.step_down, "leading": lead.holds}
+        self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, **fence)
         self.frontend.migrated = self.sender.chat_migrated
+        self.standby, self.lost = Standby(lead, telemetry), None  # lost: why it stepped down
         self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -247,10 +253,16 @@ class BotRuntime:
             if not patient:
                 raise
             self._load, self._next_load = load, time.monotonic() + self.loading.failed(kind_of(err))
+        if not asyncio.run(self._unless_stopped(self.standby.wait, "the leadership")):
+            return
+        self.sender.outbox.epoch = self.leadership.epoch  # the sender's writes are fenced by it
+        self.on_stop.append(self.standby.watch(self.step_down))
         for start in self.on_start:
             start()
         try:
-            if not asyncio.run(self._telegram_answers()):
+            beat = partial(self.telemetry.beat, BOT_LOOP) if self.telemetry else lambda: None
+            answers = partial(until_telegram_answers, self.token, self.settings, beat)  # waiting: no stall
+            if not asyncio.run(self._unless_stopped(answers, "Telegram")):
                 return  # stopped (Ctrl-C, SIGTERM) while waiting
             self.app.run_polling(
                 allowed_updates=Update.ALL_TYPES,
@@ -260,40 +272,37 @@ class BotRuntime:
         finally:
             self._halt()
 
-    async def _telegram_answers(self) -> bool:
-        """Wait until the Bot API answers; False when SIGINT or SIGTERM came first."""
+    async def _unless_stopped(self, wait: Callable[[], Awaitable[None]], what: str) -> bool:
+        """Await ``wait()``; False when SIGINT or SIGTERM came first."""
         loop, task = asyncio.get_running_loop(), asyncio.current_task()
         assert task is not None
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, task.cancel)
         try:
-            beat = partial(self.telemetry.beat, BOT_LOOP) if self.telemetry else lambda: None
-            await until_telegram_answers(self.token, self.settings, beat)  # waiting is no stall
+            await wait()
             return True
         except asyncio.CancelledError:
-            log.info("stopped while waiting for Telegram")
+            log.info("stopped while waiting for %s", what)
             return False
         finally:
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
+
+    def step_down(self, why: str) -> None:
+        """Thread-safe: another process leads, or may: no message starts any more, the process
+        stops as on SIGTERM and exits with an error (run_bot), to be started again as a standby."""
+        if self.lost is not None:
+            return
+        self.lost = why
+        self.sender.courier.closing = True
+        log.error("lost the leadership: %s; stopping (no message starts any more)", why)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def _halt(self) -> None:
         """Run the ``on_stop`` hooks, once."""
         hooks, self.on_stop = self.on_stop, []
         for stop in hooks:
             stop()
-
-
-def poller_thread(make: Callable[[threading.Event], None]) -> tuple[Callable[[], None], Callable[[], None]]:
-    """(start, stop) for a thread running ``make(stop_event)`` (the poller's loop)."""
-    stop = threading.Event()
-    thread = threading.Thread(target=make, args=(stop,), name="poller", daemon=True)
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=30)
-
-    return thread.start, halt
 
 
 def load_files(

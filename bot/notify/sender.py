@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.errors import StoreError
+from bot.errors import Fenced, StoreError
 from bot.notify.courier import Courier
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
@@ -72,6 +72,8 @@ class Sender:
         pacer: Pacer | None = None,
         link: Link | None = None,
         watch: DeliveryWatch | None = None,
+        on_fenced: Callable[[str], None] = lambda why: None,
+        leading: Callable[[], bool] = lambda: True,
     ):
         self.bot = bot
         self.outbox = outbox
@@ -80,7 +82,9 @@ class Sender:
         self.pacer = pacer or pacer_for(settings)
         self.link = link or Link()
         self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
-        self.courier = Courier(bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock)
+        self.courier = Courier(
+            bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock, on_fenced, leading
+        )
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping
         self.record_grace = RECORD_GRACE
@@ -114,6 +118,9 @@ class Sender:
         while not stop.is_set():
             try:
                 recovered = self.outbox.recover()
+            except Fenced as err:  # another process leads already
+                self.courier.fenced(str(err))
+                return False
             except StoreError as err:  # another process holds the write lock, or the disk is full
                 if not told:
                     log.warning("outbox recovery waits for the database: %s", err)
@@ -121,7 +128,7 @@ class Sender:
                 await asyncio.sleep(1.0)
                 continue
             if recovered:
-                log.info("%d deliveries left 'sending' by a stop are sent again", recovered)
+                log.info("%d deliveries left 'sending' by a stop or a dead leader are sent again", recovered)
             return True
         return False
 
@@ -132,6 +139,9 @@ class Sender:
                 del self._inflight[chat]
         self._expire()
         self._watch_link()
+        if self.courier.closing:  # another process leads: this one stops
+            await self._idle(IDLE_SECONDS)
+            return
         if self.link.down:
             if self.link.probe_due():
                 self.link.probe_started()

@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -77,6 +78,15 @@ class Database:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def idle(self, seconds: float) -> None:
+        """Wait ``seconds``, or (a PostgreSQL session) less when the server speaks or hangs up."""
+        time.sleep(seconds)
+
+    def spoke(self) -> bool:
+        """(A PostgreSQL session, idle) the server has said something or hung up since: no round
+        trip, one system call."""
+        return False
 
     def before_migration(self, version: int) -> Path | None:
         """A copy of the database as it is, before a migration from ``version``; None: not kept."""

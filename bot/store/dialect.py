@@ -15,6 +15,9 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * who migrates: SQLite's write lock (``BEGIN IMMEDIATE``) / a transaction-level advisory lock;
 * the driver's errors, turned into :class:`~bot.errors.StoreError` and
   :class:`~bot.errors.StoreUnavailable` with a reason in words (callers import neither driver);
+* the leader's lock (issue 19; :mod:`~bot.store.leader`): a session-level advisory lock, taken on
+  a session whose TCP keepalives let the server end it soon after its client goes silent; on
+  SQLite, one process, held at once;
 * JSON kept as text, looked into: its first element and its length (``json_extract`` /
   ``->> 0`` on a cast);
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.
@@ -71,6 +74,10 @@ class Dialect:
 
     def lock_for_migration(self, db: Runs) -> None:
         """Inside the migration's transaction: nothing more (it began with BEGIN IMMEDIATE)."""
+
+    def try_lead(self, session: Runs) -> bool:
+        """One try for the leader's lock on ``session`` (kept until the session ends)."""
+        return True
 
     def size(self, db: Runs) -> int:
         """Bytes the database takes."""
@@ -155,6 +162,19 @@ class Postgres(Dialect):
     def lock_for_migration(self, db: Runs) -> None:
         """Of two processes upgrading at once, the second waits here, then finds the work done."""
         db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def try_lead(self, session: Runs) -> bool:
+        """The server probes an idle session after 3 s, every 2 s, and ends it after 3 probes
+        unanswered (the lock with it); pg_stat_activity names the sessions."""
+        (held,) = session.execute(
+            "SELECT set_config('tcp_keepalives_idle', '3', false),"
+            " set_config('tcp_keepalives_interval', '2', false),"
+            " set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(?)",
+            (LEADER_LOCK,),
+        ).fetchone()[3:]
+        name = "tic-alert leader" if held else "tic-alert standby"
+        session.execute("SELECT set_config('application_name', ?, false)", (name,))
+        return bool(held)
 
     def size(self, db: Runs) -> int:
         return int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])

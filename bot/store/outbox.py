@@ -6,7 +6,9 @@ and drained by the sender: ``pending → sending → sent``, or ``failed`` (with
 ``pending`` on start; the messages of a row already sent are recorded one by one
 (``sent_ids``), so a resend repeats at most the message that was in flight.
 The hand-over's writers (:meth:`Outbox.add_chart`, :meth:`Outbox.add_many`) never commit: the
-caller's transaction decides. The sender's writers commit each change on its own.
+caller's transaction decides. The sender's writers commit each change on its own; with
+``epoch`` set (a leader on PostgreSQL, :mod:`~bot.store.leader`) they change a row only while that
+is the newest epoch, checked in the same statement, and raise :class:`~bot.errors.Fenced` after.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bot.store.deliveries import (
     Told,
     delivery,
 )
+from bot.store.leader import FENCE, check_epoch
 
 __all__ = [  # the row types, importable from here as from their own module
     "OPERATOR_RELEASE",
@@ -64,8 +67,18 @@ def _iso(moment: dt.datetime | None) -> str | None:
 class Outbox:
     """The deliveries and charts tables."""
 
-    def __init__(self, conn: Database):
-        self.conn = conn
+    def __init__(self, conn: Database, epoch: int | None = None):
+        self.conn, self.epoch = conn, epoch  # epoch: the leadership the sender's writes need
+
+    def _fenced(self, sql: str, args: tuple) -> int:
+        """A sender's UPDATE: rows changed; with an epoch, none unless it is still the newest
+        (then :class:`Fenced`, when none changed)."""
+        if self.epoch is None:
+            return self.conn.execute(sql, args).rowcount
+        changed = self.conn.execute(sql + FENCE, (*args, self.epoch)).rowcount
+        if not changed:
+            check_epoch(self.conn, self.epoch)
+        return changed
 
     def _select(self, where: str, args: tuple) -> list[Delivery]:
         return [delivery(r) for r in self.conn.execute(f"SELECT {COLS} FROM deliveries AS d {where}", args)]
@@ -183,19 +196,16 @@ class Outbox:
     # --- the sender (each change committed) ------------------------------------------------------
 
     def recover(self) -> int:
-        """After a crash: rows left ``sending`` are sent again (their sent messages are skipped)."""
-        cur = self.conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
-        return cur.rowcount
+        """After a crash, or a takeover from a leader that died: rows left ``sending`` are sent
+        again (their sent messages are skipped; the one in flight may be repeated)."""
+        return self._fenced("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'", ())
 
     def claim(self, delivery_id: int, *, now: dt.datetime) -> bool:
         """The sender takes a due row: ``pending → sending`` if it is still pending, in one
         compare-and-set statement (of two senders, one gets it; a row blocked or moved since it
-        was read stays as it is). False: not taken, do not send it."""
-        cur = self.conn.execute(
-            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ? AND state = 'pending'",
-            (iso(now), delivery_id),
-        )
-        return cur.rowcount == 1
+        was read stays as it is; a leader fenced off raises Fenced). False: do not send it."""
+        sql = "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ? AND state = 'pending'"
+        return self._fenced(sql, (iso(now), delivery_id)) == 1
 
     def set_state(
         self,
@@ -209,7 +219,7 @@ class Outbox:
     ) -> None:
         """Move a row to ``state``; ``detail`` None keeps the reason it had; ``attempt`` counts
         one more failed attempt."""
-        self.conn.execute(
+        self._fenced(
             "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
             " not_before = ?, attempts = attempts + ? WHERE id = ?",
             (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
@@ -243,7 +253,7 @@ class Outbox:
             ids, how = self.conn.execute(
                 "SELECT sent_ids, sent_as FROM deliveries WHERE id = ?", (delivery_id,)
             ).fetchone()
-            self.conn.execute(
+            self._fenced(
                 "UPDATE deliveries SET sent_ids = ?, sent_as = ?, updated_at = ? WHERE id = ?",
                 (
                     json.dumps([*json.loads(ids), message_id]),

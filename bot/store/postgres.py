@@ -10,7 +10,9 @@ advisory lock (a leader's, ``dialect.LEADER_LOCK``), ``LISTEN``.
 
 from __future__ import annotations
 
+import select
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -21,6 +23,15 @@ from bot.store.dialect import POSTGRES, one_line
 
 POOL_SIZE = 8  # connections per Database at most (the bot's loop, its command workers, a scrape)
 WAIT_SECONDS = 5.0  # for a free connection (as SQLite waits for its write lock): then "busy"
+# a session's client gives up on a silent server within ~10 s (a leader that lost its network
+# learns it at its next check; the server's side is set by the dialect's try_lead)
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 3,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 
 
 class PostgresDatabase(Database):
@@ -102,11 +113,11 @@ class PostgresDatabase(Database):
     @contextmanager
     def session(self) -> Iterator[Database]:
         """A connection of its own, outside the pool, until the block ends (its session-level
-        advisory locks with it)."""
+        advisory locks with it), with TCP keepalives."""
         import psycopg
 
         try:
-            conn = psycopg.connect(**self._params, autocommit=True)
+            conn = psycopg.connect(**{**KEEPALIVE, **self._params}, autocommit=True)
         except psycopg.Error as err:
             raise self.dialect.error(err, self.where) from err
         _configure(conn)
@@ -152,6 +163,21 @@ class _Session(Database):
     @contextmanager
     def session(self) -> Iterator[Database]:
         yield self
+
+    def idle(self, seconds: float) -> None:
+        """An idle session's socket turns readable when the server ends it (pg_terminate_backend,
+        a shutdown): a leader learns it at once, not at its next check."""
+        if self._readable(seconds) is None:
+            time.sleep(seconds)  # closed already
+
+    def spoke(self) -> bool:
+        return self._readable(0.0) is not False  # readable, or closed
+
+    def _readable(self, seconds: float) -> bool | None:
+        """Whether the socket turned readable within ``seconds``; None: the connection is closed."""
+        with suppress(*self._errors, OSError, ValueError):
+            return bool(select.select([self.conn.fileno()], [], [], seconds)[0])
+        return None
 
     def close(self) -> None:
         self.conn.close()

@@ -142,7 +142,15 @@ ALTER TABLE deliveries ADD COLUMN sent_as TEXT NOT NULL DEFAULT '[]';
 -- the chat's (what it was told) under its new id, but its messages cannot be edited from there
 ALTER TABLE deliveries ADD COLUMN moved_from INTEGER;
 """
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)  # MIGRATIONS[n] takes version n to n + 1
+_V6 = """
+CREATE TABLE leadership (         -- one row: which `tic-alert run` leads (PostgreSQL; see store.leader)
+    epoch         INTEGER NOT NULL,              -- one more at each takeover: fences an older leader
+    holder        TEXT NOT NULL,                 -- host:pid of the leader
+    since         TEXT NOT NULL
+);
+INSERT INTO leadership (epoch, holder, since) VALUES (0, '', '')
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

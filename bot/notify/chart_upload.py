@@ -1,0 +1,49 @@
+"""A release's chart to a chat: uploaded once (the other chats' sends wait for its file_id), then
+sent by Telegram's file_id; the courier (:mod:`bot.notify.courier`) sends it as an alert's photo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Bot, Message
+
+from bot.errors import StoreError
+from bot.store.outbox import Outbox
+
+log = logging.getLogger("tic_alert.sender")
+
+
+class ChartUpload:
+    """Sends charts through ``bot``, keeping each upload's file_id in the outbox."""
+
+    def __init__(self, bot: Bot, outbox: Outbox, paid: bool | None):
+        self.bot, self.outbox, self.paid = bot, outbox, paid
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def send(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
+        """The chart with its caption; the message id."""
+        chart = self.outbox.chart_file(chart_id)
+        if chart.file_id is None:
+            async with self._locks.setdefault(chart_id, asyncio.Lock()):
+                chart = self.outbox.chart_file(chart_id)
+                if chart.file_id is None:
+                    msg = await self._photo(chat_id, chart.png, caption, mode)
+                    self._remember(chart_id, msg)
+                    return msg.message_id
+        return (await self._photo(chat_id, chart.file_id, caption, mode)).message_id
+
+    async def _photo(self, chat_id: int, photo: bytes | str, caption: str, mode: Any) -> Message:
+        return await self.bot.send_photo(
+            chat_id, photo, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
+        )
+
+    def _remember(self, chart_id: int, msg: Message) -> None:
+        """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
+        if not msg.photo:
+            return
+        try:
+            self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
+        except StoreError as err:
+            log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)

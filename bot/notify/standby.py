@@ -1,0 +1,77 @@
+"""Standing by, then leading: how the running bot uses :class:`~bot.store.leader.Leadership`.
+
+Before the poller, ``getUpdates`` and the sender start, :meth:`Standby.wait` tries for the
+leadership once a second. While another process leads this one says so once in the log and in
+/healthz (200 "standby: …": waiting is what a standby is for, so it is healthy) and /readyz (503:
+it does not serve). Once leading, :meth:`Standby.watch` checks in a thread of its own, every
+second and at once when the server ends the lock's session, that the session lives and no newer
+epoch exists; if not, ``step_down`` is called (the runtime stops sending and exits, and its
+service manager starts it again as a standby). On SQLite the wait ends at once and nothing is watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from bot.errors import StoreError
+from bot.notify.heartbeat import LOOP as BOT_LOOP
+from bot.store.leader import Leadership
+from bot.telemetry import Telemetry
+
+log = logging.getLogger("tic_alert.leader")
+EVERY = 1.0  # seconds between a standby's tries, and between a leader's checks
+
+
+class Standby:
+    """Wait for the leadership (:meth:`wait`), then watch it (:meth:`watch`)."""
+
+    def __init__(self, leadership: Leadership, telemetry: Telemetry | None = None, every: float = EVERY):
+        self.leadership, self.telemetry, self.every = leadership, telemetry, every
+
+    async def wait(self) -> None:
+        """Until this process leads (at once on SQLite); cancel it to stop waiting."""
+        started, told = time.monotonic(), False
+        while True:
+            if self.telemetry is not None:
+                self.telemetry.beat(BOT_LOOP)  # the standby's loop ticks
+            try:
+                if await asyncio.to_thread(self.leadership.try_lead):
+                    break
+                why = f"waiting for leadership (leader: {await asyncio.to_thread(self.leadership.leader)})"
+            except StoreError as err:
+                why = f"waiting for the database ({err})"
+            if self.telemetry is not None:
+                self.telemetry.standby = why
+            if not told:
+                log.warning("standby: %s", why)
+                told = True
+            await asyncio.sleep(self.every)
+        if self.telemetry is not None:
+            self.telemetry.standby = None
+            self.telemetry.leader.set(1)
+        if self.leadership.shared:
+            waited = f" after {time.monotonic() - started:.1f} s as a standby" if told else ""
+            log.warning("leading: epoch %s, %s%s", self.leadership.epoch, self.leadership.who, waited)
+
+    def watch(self, step_down: Callable[[str], None]) -> Callable[[], None]:
+        """Check the leadership every second in a thread; ``step_down(why)`` once it is lost.
+        Returns what stops the checks."""
+        if not self.leadership.shared:
+            return lambda: None
+        stop = threading.Event()
+
+        def check() -> None:
+            while not stop.is_set():
+                why = self.leadership.lost(wait=self.every)
+                if why is not None and not stop.is_set():
+                    if self.telemetry is not None:
+                        self.telemetry.leader.set(0)
+                    step_down(why)
+                    return
+
+        threading.Thread(target=check, name="leadership", daemon=True).start()
+        return stop.set

@@ -1,0 +1,116 @@
+"""One leader among the `tic-alert run` processes that share a PostgreSQL database (issue 19).
+
+Each process opens a session of its own (:meth:`Database.session`: a connection outside the pool)
+and tries for one session-level advisory lock on it (``pg_try_advisory_lock``); the holder leads
+(the poller, Telegram's ``getUpdates``, the sender) for as long as that session lives. It ends when
+the process exits or is killed (the server sees the socket close at once), when the network goes
+silent (the session's TCP keepalives, set here, make the server drop it within ~10 s), or when
+someone ends it on the server (``pg_terminate_backend``); a standby trying every second then takes
+the lock.
+
+Taking the lock, the new leader adds one to the epoch in the ``leadership`` row. The sender's
+writes carry the epoch their process led with and check it in the same statement (:data:`FENCE`),
+so an older leader that has not noticed yet (paused, cut off) changes nothing once a newer one
+took over: its next claim of a row fails with :class:`~bot.errors.Fenced`, and it stops.
+:meth:`Leadership.lost` is the leader's own check, once a second, of its session and its epoch.
+
+On SQLite nothing of this happens: one process, one file. The lock is held at once, with no
+epoch (the sender's writes are not fenced).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from contextlib import ExitStack
+
+from bot.errors import Fenced, StoreError
+from bot.store.database import Database
+from bot.store.db import iso
+
+# appended to a sender's UPDATE … WHERE …: the row changes only while its epoch is the newest
+FENCE = " AND (SELECT epoch FROM leadership) = ?"
+
+
+def holder() -> str:
+    """Who this process is, in the ``leadership`` row and the log: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def check_epoch(db: Database, epoch: int) -> None:
+    """Raise :class:`Fenced` when another process has led since ``epoch``."""
+    newest, who = db.execute("SELECT epoch, holder FROM leadership").fetchone()
+    if newest != epoch:
+        raise Fenced(f"{db.where}: {who} leads since epoch {newest}; this process led epoch {epoch}")
+
+
+class Leadership:
+    """This process's bid for the leadership: :meth:`try_lead` until True, then :meth:`lost`."""
+
+    def __init__(self, db: Database, who: str | None = None):
+        self.db, self.who = db, who or holder()
+        self.shared = db.dialect.name != "sqlite"  # several processes may compete
+        self.epoch: int | None = None  # while leading a shared database
+        self.leading = not self.shared
+        self._session: Database | None = None
+        self._stack = ExitStack()
+
+    def try_lead(self, now: dt.datetime | None = None) -> bool:
+        """Lead from now on if the lock is free (one try; True at once on SQLite). A StoreError
+        (the server cannot be reached, the session ended) says why not, this time."""
+        if self.leading:
+            return True
+        try:
+            if self._session is None:
+                self._session = self._stack.enter_context(self.db.session())
+            if not self.db.dialect.try_lead(self._session):
+                return False
+            stamp = iso(now or dt.datetime.now(dt.UTC))
+            (self.epoch,) = self._session.execute(
+                "UPDATE leadership SET epoch = epoch + 1, holder = ?, since = ? RETURNING epoch",
+                (self.who, stamp),
+            ).fetchone()
+        except StoreError:
+            self.close()  # the next try opens a new session (the server may have restarted)
+            raise
+        self.leading = True
+        return True
+
+    def leader(self) -> str:
+        """Who leads, as the ``leadership`` row says (for a standby's log line and /readyz)."""
+        try:
+            epoch, who, since = self.db.execute("SELECT epoch, holder, since FROM leadership").fetchone()
+        except StoreError as err:
+            return f"unknown ({err})"
+        return f"{who} since {since}, epoch {epoch}" if epoch else "nobody yet"
+
+    def lost(self, wait: float = 0.0) -> str | None:
+        """While leading: None, or why this process leads no more (its session ended, or another
+        process holds a newer epoch), asked on the lock's own session after up to ``wait``
+        seconds (less when the server hangs up: ended sessions are noticed at once)."""
+        session = self._session  # (close() may end it meanwhile: then this says it ended)
+        if self.epoch is None or session is None:
+            return None
+        session.idle(wait)
+        try:
+            check_epoch(session, self.epoch)
+        except Fenced as err:
+            return str(err)
+        except StoreError as err:
+            return f"its database session ended ({err})"
+        return None
+
+    def holds(self) -> bool:
+        """Cheap enough before each message: True unless the server has hung up on the lock's
+        session (one system call; the session is asked only when the server said something)."""
+        session = self._session
+        if self.epoch is None or session is None or not session.spoke():
+            return True
+        return self.lost() is None
+
+    def close(self) -> None:
+        """End the session (and the lock with it)."""
+        self._stack.close()
+        self._session = None
+        self.leading = not self.shared

@@ -1,0 +1,222 @@
+"""One leader among the `tic-alert run` processes on one PostgreSQL database (issue 19): the
+advisory lock, the epoch that fences an old leader's sender, and what a standby says."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+import pytest
+from sender_helpers import Desk
+from telegram_server import TelegramServer
+
+from bot.errors import Fenced, StoreError
+from bot.notify.standby import Standby
+from bot.status_server import StatusServer
+from bot.store.db import connect
+from bot.store.leader import Leadership
+from bot.store.outbox import DeliveryState, Outbox
+from bot.telemetry import Telemetry
+
+
+@pytest.fixture
+def pg(pg_server):
+    """A new PostgreSQL database's URL (dropped after the test)."""
+    url = pg_server.create()
+    yield url
+    pg_server.drop(url)
+
+
+@pytest.fixture
+def process(pg):
+    """process(who) → a Leadership on a connection of its own (as each `tic-alert run` has);
+    all closed after the test."""
+    made: list[Leadership] = []
+
+    def make(who: str) -> Leadership:
+        made.append(Leadership(connect(pg), who))
+        return made[-1]
+
+    yield make
+    for leadership in made:
+        leadership.close()
+        leadership.db.close()
+
+
+def end_session(pg_server, url: str, name: str = "tic-alert leader") -> int:
+    """pg_terminate_backend of the sessions named ``name`` (by default the one holding the
+    leader's lock), returning once they have ended; how many."""
+    database = url.rsplit("/", 1)[1]
+    rows = pg_server.sql(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+        f" WHERE datname = '{database}' AND application_name = '{name}'"
+    )
+    return sum(1 for (ended,) in rows if ended)
+
+
+def desk_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.05)
+    return value
+
+
+def test_on_sqlite_the_one_process_leads_at_once_and_nothing_is_fenced(tmp_path):
+    db = connect(tmp_path / "tic.db")
+    one, two = Leadership(db, "a:1"), Leadership(db, "b:2")
+    assert one.try_lead()
+    assert two.try_lead()  # one process per file: nobody to compete with
+    assert one.epoch is None
+    assert one.lost() is None
+    db.close()
+
+
+def test_one_process_takes_the_lock_the_other_waits_and_takes_over_when_it_is_released(process):
+    a, b = process("host-a:1"), process("host-b:2")
+    assert a.try_lead()
+    assert not b.try_lead()
+    assert not b.try_lead()  # trying again changes nothing
+    assert b.leader().startswith("host-a:1 since ")
+    assert b.leader().endswith("epoch 1")
+    a.close()  # the leader's session ends (as when its process exits)
+    until(b.try_lead)  # the server frees the lock as the session ends (not as close() returns)
+    assert b.epoch == 2  # one more at each takeover
+    assert a.try_lead() is False
+
+
+def test_a_leader_whose_session_was_terminated_knows_it_and_a_standby_takes_over(process, pg, pg_server):
+    a, b = process("a:1"), process("b:2")
+    assert a.try_lead()
+    assert a.lost() is None
+    assert end_session(pg_server, pg) == 1
+    assert "its database session ended" in (a.lost() or "")
+    until(b.try_lead)
+    assert b.epoch == 2
+
+
+def test_a_standby_whose_own_session_ended_says_why_and_tries_again_on_a_new_one(process, pg, pg_server):
+    a, b = process("a:1"), process("b:2")
+    assert a.try_lead()
+    assert not b.try_lead()
+    assert end_session(pg_server, pg, "tic-alert standby") == 1
+    with pytest.raises(StoreError, match="terminating connection"):
+        b.try_lead()
+    assert not b.try_lead()  # a new session: the lock is still a's
+    a.close()
+    until(b.try_lead)
+
+
+def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_row(process, pg, pg_server):
+    """Leader A claims a row, then is cut off (its session ended) without noticing; B takes over.
+    A's next claim, the state it writes and the message it records are refused (Fenced) in the
+    same statement; B recovers A's row left 'sending' and claims it."""
+    a, b = process("a:1"), process("b:2")
+    with TelegramServer() as server:
+        desk = Desk(server, a.db)
+        first, second = desk.alert(1), desk.alert(2)
+    assert a.try_lead()
+    old = Outbox(a.db, epoch=a.epoch)
+    assert old.claim(first, now=desk_now())
+    end_session(pg_server, pg)
+    until(b.try_lead)
+    new = Outbox(b.db, epoch=b.epoch)
+    with pytest.raises(Fenced, match=r"b:2 leads since epoch 2; this process led epoch 1"):
+        old.claim(second, now=desk_now())
+    with pytest.raises(Fenced):
+        old.set_state(first, DeliveryState.SENT, now=desk_now())
+    with pytest.raises(Fenced):
+        old.sent_one(first, message_id=7, now=desk_now())
+    with pytest.raises(Fenced):
+        old.recover()
+    assert new.get(second).state == DeliveryState.PENDING
+    assert new.get(first).state == DeliveryState.SENDING
+    assert new.get(first).sent_ids == ()
+    assert new.recover() == 1  # the dead leader's row is sent again by the new one
+    assert new.claim(first, now=desk_now())
+    assert new.claim(second, now=desk_now())
+
+
+def test_a_fenced_sender_sends_nothing_and_steps_down(process):
+    mine, theirs = process("a:1"), process("b:2")
+    with TelegramServer() as server:
+        desk = Desk(server, mine.db)
+        for chat in (1, 2, 3):
+            desk.chat(chat)
+            desk.alert(chat)
+        assert mine.try_lead()
+        desk.outbox.epoch = mine.epoch
+        mine.close()  # this process's lock is gone; another takes over before it notices
+        until(theirs.try_lead)
+        fenced: list[str] = []
+
+        async def during(sender) -> None:
+            sender.courier.on_fenced = fenced.append
+
+        sender = desk.run(until=lambda: bool(fenced), during=during, timeout=10)
+        assert sender.courier.closing
+        assert "b:2 leads since epoch 2" in fenced[0]
+        assert server.sent() == []
+        assert desk.outbox.counts()["pending"] == 3
+
+
+def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_leader_goes(process):
+    a = process("host-a:1")
+    assert a.try_lead()
+    telemetry = Telemetry()
+    status = StatusServer(
+        telemetry, ("127.0.0.1", 0), [("leadership", lambda: telemetry.standby and "standby")]
+    )
+    standby = Standby(process("host-b:2"), telemetry, every=0.1)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(standby.wait())
+        while telemetry.standby is None:
+            await asyncio.sleep(0.05)
+        ok, line = telemetry.health()
+        assert ok
+        assert line.startswith("standby: waiting for leadership (leader: host-a:1 since ")
+        assert status.answer("/healthz")[0] == 200
+        assert status.answer("/readyz")[:1] == (503,)
+        assert telemetry.leader._value.get() == 0
+        assert not task.done()
+        await asyncio.to_thread(a.close)
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
+    assert telemetry.standby is None
+    assert telemetry.leader._value.get() == 1
+    assert status.answer("/readyz")[0] == 200
+    assert standby.leadership.epoch == 2
+    status.httpd.server_close()
+
+
+def test_a_leader_watching_its_lock_steps_down_within_seconds_of_its_session_ending(process, pg, pg_server):
+    leadership = process("a:1")
+    assert leadership.try_lead()
+    reasons: list[str] = []
+    stop = Standby(leadership, every=2.0).watch(reasons.append)
+    time.sleep(0.5)
+    assert reasons == []  # while the session lives, nothing
+    end_session(pg_server, pg)
+    started = time.monotonic()
+    until(lambda: reasons, timeout=5)
+    assert time.monotonic() - started < 0.5  # the server hung up: noticed at once, not at the next check
+    assert "session ended" in reasons[0]
+    stop()
+
+
+def test_holds_says_at_once_without_a_round_trip_that_the_server_ended_the_lock_session(
+    process, pg, pg_server
+):
+    leadership = process("a:1")
+    assert leadership.try_lead()
+    assert all(leadership.holds() for _ in range(100))  # a socket check each: nothing to read
+    end_session(pg_server, pg)
+    until(lambda: not leadership.holds(), timeout=2)  # as soon as the server has hung up
+    assert "session ended" in (leadership.lost() or "")
