@@ -109,9 +109,29 @@ def test_recover_sends_again_what_a_crash_left_sending(outbox):
 
 def test_sent_messages_are_recorded_one_by_one(outbox):
     (d,) = add(outbox, row("a"))
-    outbox.sent_one(d.id, message_id=11, now=NOW)
-    outbox.sent_one(d.id, message_id=12, now=NOW)
+    outbox.sent_many([(d.id, 11, False)], now=NOW)
+    outbox.sent_many([(d.id, 12, False)], now=NOW)
     assert outbox.get(d.id).sent_ids == (11, 12)
+    assert outbox.get(d.id).state == DeliveryState.PENDING  # not its last: not sent yet
+
+
+def test_many_rows_messages_are_recorded_in_one_write_in_order(outbox):
+    a, b, c = add(outbox, row("a", 1), row("b", 2), row("c", 3))
+    outbox.set_state(b.id, DeliveryState.SENDING, now=NOW, detail="network: Bad Gateway")
+    outbox.sent_many([(a.id, 5, False), (b.id, 6, True), (a.id, 7, True)], now=NOW)
+    got = [outbox.get(x.id) for x in (a, b, c)]
+    assert [(g.sent_ids, g.state, g.detail) for g in got] == [
+        ((5, 7), DeliveryState.SENT, ""),
+        ((6,), DeliveryState.SENT, ""),  # the last message's write also makes the row sent
+        ((), DeliveryState.PENDING, ""),
+    ]
+
+
+def test_claimed_rows_are_sending_and_no_longer_due(outbox):
+    a, b = add(outbox, row("a", 1), row("b", 2))
+    outbox.claim([a.id, b.id], now=NOW)
+    assert [outbox.get(x.id).state for x in (a, b)] == [DeliveryState.SENDING] * 2
+    assert outbox.due(now=NOW) == []
 
 
 def test_set_state_keeps_the_detail_unless_given(outbox):

@@ -1,9 +1,10 @@
 """One outbox row to Telegram: its messages sent (or edited) one by one, each recorded as it goes,
 and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classify`).
 
-* a message is recorded (``sent_ids``) before the next is sent, and a bookkeeping write that
-  fails (the database busy, full or read-only) is retried until it is written: a message
-  Telegram has is never sent again by this process, and nothing unsent is marked sent;
+* a message is recorded (``sent_ids``, by the :class:`~bot.notify.ledger.Ledger`, many chats'
+  in one write) before the next is sent, and a bookkeeping write that fails (the database busy,
+  full or read-only) is retried until it is written: a message Telegram has is never sent
+  again by this process, and nothing unsent is marked sent;
 * wait (429) → every send pauses as long as Telegram asked, then the same row;
 * retry (a network error, a timeout, a 5xx: never final) → the same row after a backoff (1 s,
   doubling to 5 min), in its chat's order, until ``delivery_deadline_hours`` after it was queued;
@@ -32,6 +33,8 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.notify.delivery_watch import DeliveryWatch
+from bot.notify.keepalive import CONNECTIONS
+from bot.notify.ledger import Ledger
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer
 from bot.notify.settings import TelegramSettings
@@ -82,26 +85,32 @@ class Courier:
         self.busy: set[int] = set()  # chats with a Bot API call in flight
         self.last_failure = ""  # the newest network error, for the operators
         self._chart_locks: dict[int, asyncio.Lock] = {}
+        self._file_ids: dict[int, str] = {}  # chart id → Telegram's file_id, once known
         self._plain: set[int] = set()  # rows whose HTML or photo Telegram refused
         self._anew: set[int] = set()  # edits whose message is gone: sent as new messages
-        self._db_failing = False
+        self.ledger = Ledger(outbox, clock)  # each message recorded before the chat's next
+        # calls to the Bot API at once, as many as connections: a send that took its slot never
+        # waits for a connection (after a stall of the Bot API, those would all go at once)
+        self.calls = asyncio.Semaphore(CONNECTIONS)
 
     async def deliver(self, row: Delivery) -> None:
-        """Send the row's messages not sent yet; its state is written before and after each."""
+        """Send the row's messages not sent yet (the sender claimed it: ``sending``); each is
+        recorded before the next, the last one together with the row's ``sent``."""
         try:
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
                 return
-            await self._set(row, SENDING)
             api = 0.0  # seconds waiting for the Bot API (not for our own pace)
-            for i, text in enumerate(row.messages):
-                if i < len(row.sent_ids):
-                    continue  # sent before a stop
+            unsent = range(len(row.sent_ids), len(row.messages))  # those before, sent before a stop
+            for i in unsent:
                 if self.closing:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
-                await self.pacer.wait(row.chat_id)
-                api += await self._one(row, i, text)
-            await self._set(row, SENT, detail="")
+                await self.pacer.ready(row.chat_id)
+                async with self.calls:  # a connection is free: the slot taken now is the send's
+                    await self.pacer.wait(row.chat_id)
+                    api += await self._one(row, i, row.messages[i], last=i == unsent[-1])
+            if not unsent:
+                await self._set(row, SENT, detail="")
             self.watch.finished(row, SENT, api)
         except TelegramError as err:
             await self._answered(row, classify(err))
@@ -112,9 +121,9 @@ class Courier:
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")
 
-    async def _one(self, row: Delivery, i: int, text: str) -> float:
-        """Message ``i``: sent, then recorded (the chat is busy until it is); the seconds the Bot
-        API took."""
+    async def _one(self, row: Delivery, i: int, text: str, last: bool) -> float:
+        """Message ``i``: sent, then recorded (the chat is busy until it is; the ``last`` one
+        makes the row ``sent`` in the same write); the seconds the Bot API took."""
         self.busy.add(row.chat_id)
         try:
             started = time.monotonic()
@@ -122,7 +131,7 @@ class Courier:
             api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
-            await self._book(partial(self.outbox.sent_one, row.id, message_id=message_id, now=self.clock()))
+            await self.ledger.sent(row.id, message_id, last=last)
         finally:
             self.busy.discard(row.chat_id)
         return api
@@ -216,15 +225,15 @@ class Courier:
             try:
                 write()
             except sqlite3.OperationalError as err:
-                if not self._db_failing:
+                if not self.ledger.failing:
                     log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
-                    self._db_failing = True
+                    self.ledger.failing = True
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
                 continue
-            if self._db_failing:
+            if self.ledger.failing:
                 log.warning("the database takes writes again: deliveries go on")
-                self._db_failing = False
+                self.ledger.failing = False
             return
 
     def _requeue(self, row: Delivery) -> None:
@@ -263,15 +272,16 @@ class Courier:
 
     async def _send_photo(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
         """The chart: uploaded once (others wait for its file_id), then sent by file_id."""
-        chart = self.outbox.chart_file(chart_id)
-        if chart.file_id is None:
+        file_id = self._file_ids.get(chart_id)
+        if file_id is None:
             async with self._chart_locks.setdefault(chart_id, asyncio.Lock()):
-                chart = self.outbox.chart_file(chart_id)
+                chart = self.outbox.chart_file(chart_id)  # uploaded by an earlier run, perhaps
                 if chart.file_id is None:
                     msg = await self._photo(chat_id, chart.png, caption, mode)
                     self._remember(chart_id, msg)
                     return msg.message_id
-        return (await self._photo(chat_id, chart.file_id, caption, mode)).message_id
+                file_id = self._file_ids[chart_id] = chart.file_id
+        return (await self._photo(chat_id, file_id, caption, mode)).message_id
 
     async def _photo(self, chat_id: int, photo: bytes | str, caption: str, mode: Any) -> Message:
         return await self.bot.send_photo(
@@ -282,6 +292,7 @@ class Courier:
         """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
         if not msg.photo:
             return
+        self._file_ids[chart_id] = msg.photo[-1].file_id
         try:
             self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
         except sqlite3.Error as err:

@@ -27,6 +27,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -38,7 +39,7 @@ from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import NETWORK, Action, classify
 from bot.store.db import iso
-from bot.store.outbox import NewDelivery, Outbox
+from bot.store.outbox import Delivery, NewDelivery, Outbox
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.sender")
@@ -80,12 +81,14 @@ class Sender:
         self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
         self.courier = Courier(bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock)
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
+        self.refill = max(1, self.workers // 8)  # free workers that call the next round early
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task] = {}  # chat id → its row's task
         self._probe: asyncio.Task | None = None
         self._outage: Outage | None = None
         self._expired_at = 0.0
+        self._claims_refused = False
         self.late_after = LATE_AFTER
 
     def wake(self) -> None:
@@ -124,9 +127,6 @@ class Sender:
 
     async def _round(self) -> None:
         """Start the due rows (one at a time per chat), or probe a silent Bot API, or wait."""
-        for chat, task in list(self._inflight.items()):
-            if task.done():
-                del self._inflight[chat]
         self._expire()
         self._watch_link()
         if self.link.down:
@@ -137,14 +137,40 @@ class Sender:
             return
         room = self.workers - len(self._inflight)
         rows = self.outbox.due(now=self.clock(), limit=room * 4) if room > 0 else []
-        started = 0
-        for row in rows:
-            if row.chat_id in self._inflight or started >= room:
-                continue
-            self._inflight[row.chat_id] = asyncio.create_task(self.courier.deliver(row))
-            started += 1
-        if started == 0:
+        start = [row for row in rows if row.chat_id not in self._inflight][:room]
+        if start and not self._claim(start):
+            await self._idle(0.5)
+            return
+        for row in start:
+            task = asyncio.create_task(self.courier.deliver(row))
+            task.add_done_callback(partial(self._finished, row.chat_id))
+            self._inflight[row.chat_id] = task
+        if not start:
             await self._idle(0.2 if self._inflight else IDLE_SECONDS)
+        else:
+            await asyncio.sleep(0)  # the rows just started take their slots before the next look
+
+    def _claim(self, rows: list[Delivery]) -> bool:
+        """The rows about to start are ``sending``, in one write; False while the database
+        refuses it (nothing starts; the courier's bookkeeping would wait the same way)."""
+        try:
+            self.outbox.claim([row.id for row in rows], now=self.clock())
+        except sqlite3.OperationalError as err:
+            if not self._claims_refused:
+                log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
+                self._claims_refused = True
+            return False
+        if self._claims_refused:
+            log.warning("the database takes writes again: deliveries go on")
+            self._claims_refused = False
+        return True
+
+    def _finished(self, chat_id: int, task: asyncio.Task) -> None:
+        """A row's task ended: its worker is free; once a batch of them is, the next round looks."""
+        if self._inflight.get(chat_id) is task:
+            del self._inflight[chat_id]
+        if self.workers - len(self._inflight) >= self.refill:
+            self._wake.set()
 
     def chat_migrated(self, old_id: int, new_id: int) -> None:
         """Telegram said (a service message) that a group became a supergroup: the chat, its
@@ -258,4 +284,5 @@ class Sender:
             for task in late:
                 task.cancel()
         await asyncio.gather(*tasks, *([self._probe] if self._probe else []), return_exceptions=True)
+        await self.courier.ledger.flush()  # what Telegram has is recorded before the process ends
         self._inflight.clear()

@@ -4,7 +4,8 @@ Rows are written by the hand-over in the poller's transaction (keyed, so a repla
 and drained by the sender: ``pending → sending → sent``, or ``failed`` (with the reason) or
 ``blocked`` (the chat blocked the bot). A row left ``sending`` by a crash goes back to
 ``pending`` on start; the messages of a row already sent are recorded one by one
-(``sent_ids``), so a resend repeats at most the message that was in flight.
+(``sent_ids``, many rows' in one write: :meth:`Outbox.sent_many`), so a resend repeats at most
+the message that was in flight.
 The hand-over's writers (:meth:`Outbox.add_chart`, :meth:`Outbox.add_many`) never commit: the
 caller's transaction decides. The sender's writers commit each change on its own.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -103,14 +104,18 @@ _INSERT = (
 )
 
 
-def _delivery(r: sqlite3.Row) -> Delivery:
+def _delivery(r: sqlite3.Row, texts: dict[str, tuple[str, ...]]) -> Delivery:
+    """A row (``texts``: messages decoded before; chats sharing one rendering share one text)."""
+    messages = texts.get(r["messages"])
+    if messages is None:
+        messages = texts[r["messages"]] = tuple(json.loads(r["messages"]))
     return Delivery(
         id=r["id"],
         key=r["key"],
         release=r["release"],
         chat_id=r["chat_id"],
         kind=DeliveryKind(r["kind"]),
-        messages=tuple(json.loads(r["messages"])),
+        messages=messages,
         chart_id=r["chart_id"],
         edit_of=r["edit_of"],
         events=tuple((k, d) for k, d in json.loads(r["events"])),
@@ -136,7 +141,9 @@ class Outbox:
     def _select(self, where: str, args: tuple) -> list[Delivery]:
         cur = self.conn.cursor()
         cur.row_factory = sqlite3.Row
-        return [_delivery(r) for r in cur.execute(f"SELECT {_COLS} FROM deliveries AS d {where}", args)]
+        texts: dict[str, tuple[str, ...]] = {}
+        rows = cur.execute(f"SELECT {_COLS} FROM deliveries AS d {where}", args)
+        return [_delivery(r, texts) for r in rows]
 
     # --- written at a hand-over (inside the caller's transaction) --------------------------------
 
@@ -160,19 +167,8 @@ class Outbox:
             return texts[id(value)]
 
         def values(d: NewDelivery) -> tuple:
-            messages, events = dumped(d.messages), json.dumps(d.events)
-            return (
-                d.key,
-                d.release,
-                d.chat_id,
-                str(d.kind),
-                messages,
-                d.chart_id,
-                d.edit_of,
-                events,
-                stamp,
-                stamp,
-            )
+            what = (d.key, d.release, d.chat_id, str(d.kind), dumped(d.messages), d.chart_id, d.edit_of)
+            return (*what, json.dumps(d.events), stamp, stamp)
 
         before = self.conn.total_changes
         self.conn.executemany(_INSERT, [values(d) for d in deliveries])
@@ -271,14 +267,30 @@ class Outbox:
                 (iso(now), detail, detail, iso(created_before)),
             ).rowcount
 
-    def sent_one(self, delivery_id: int, *, message_id: int, now: dt.datetime) -> None:
-        """One more message of the row is with Telegram (recorded before the next is sent)."""
+    def sent_many(self, messages: Sequence[tuple[int, int, bool]], *, now: dt.datetime) -> None:
+        """Messages now with Telegram, (delivery id, message id, last), each appended to its row's
+        ``sent_ids`` in the order given (a row's ``last`` also makes it ``sent``), in one write."""
+        ids = sorted({row for row, _, _ in messages})  # a few hundred at most: one per courier
         with self.conn:
-            row = self.conn.execute("SELECT sent_ids FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-            ids = [*json.loads(row[0]), message_id]
-            self.conn.execute(
-                "UPDATE deliveries SET sent_ids = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(ids), iso(now), delivery_id),
+            found = self.conn.execute(
+                f"SELECT id, sent_ids FROM deliveries WHERE id IN ({', '.join('?' * len(ids))})", ids
+            )
+            sent = {i: json.loads(text) for i, text in found}
+            for row, message_id, _ in messages:
+                sent[row].append(message_id)
+            done = {row for row, _, last in messages if last}
+            self.conn.executemany(
+                "UPDATE deliveries SET sent_ids = ?, updated_at = ?, state = CASE WHEN ? THEN 'sent'"
+                " ELSE state END, detail = CASE WHEN ? THEN '' ELSE detail END WHERE id = ?",
+                [(json.dumps(sent[i]), iso(now), i in done, i in done, i) for i in ids],
+            )
+
+    def claim(self, ids: Sequence[int], *, now: dt.datetime) -> None:
+        """The sender starts these rows: ``sending`` (:meth:`recover` after a crash), one write."""
+        with self.conn:
+            self.conn.executemany(
+                "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ?",
+                [(iso(now), i) for i in ids],
             )
 
     def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
