@@ -51,9 +51,9 @@ def too_many(after: float) -> ApiError:
 class FloodLimits:
     """Sliding windows of the sends Telegram accepted; ``None`` for a limit lifts it.
 
-    A free message counts towards ``overall_per_s`` (the free messages of the last second); a paid
-    one (``allow_paid_broadcast``) towards ``paid_per_s`` (every message of the last second, free
-    ones included: paid broadcasting lifts the ceiling, it does not add a second one beside it).
+    Every message counts towards ``paid_per_s`` (the messages of the last second, paid or not:
+    paid broadcasting lifts the ceiling, it does not add a second one beside it); a free one also
+    towards ``overall_per_s`` (the free messages of the last second).
     """
 
     def __init__(
@@ -80,9 +80,9 @@ class FloodLimits:
         while window and now - window[0] >= 60.0:
             window.popleft()
         waits: list[float] = []
-        limit, recent = (self.paid, self._all) if paid else (self.overall, self._free)
-        if limit and len(recent) >= limit:
-            waits.append(1.0 - (now - recent[-int(limit)]))
+        for limit, recent in ((self.paid, self._all), (None if paid else self.overall, self._free)):
+            if limit and len(recent) >= limit:
+                waits.append(1.0 - (now - recent[-int(limit)]))
         last_second = [t for t in window if now - t < 1.0]
         if self.chat and len(last_second) >= self.chat:
             waits.append(1.0 - (now - last_second[-int(self.chat)]))
