@@ -8,8 +8,10 @@ so a message is recorded before its chat's next one is sent, as before, and a cr
 most the message each chat had in flight (Telegram had it, the write had not happened yet).
 
 A write the database refuses (busy, full, read-only) is tried again, waiting longer each time up
-to 5 s; the couriers wait with it rather than lose or repeat a message. A courier cancelled
-while it waits (the process stops) does not take its message back: it is still written.
+to 5 s; the couriers wait with it rather than lose or repeat a message. Any other error is
+raised in each courier of that write (its row fails, as a courier's own error fails it). A
+courier cancelled while it waits (the process stops) does not take its message back: it is
+still written.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Ledger:
         self._waiting.append(((delivery_id, message_id, last), done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
-        await asyncio.shield(done)  # cancelled while waiting: the record is still written
+        await done  # cancelled while waiting: the record stays in the batch and is still written
 
     async def flush(self) -> None:
         """Wait until every record handed in so far is written."""
@@ -61,6 +63,11 @@ class Ledger:
                 self._waiting = batch + self._waiting
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
+                continue
+            except Exception as err:  # not the database refusing: each courier fails its row
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(err)
                 continue
             if self.failing:
                 log.warning("the database takes writes again: deliveries go on")
