@@ -5,15 +5,12 @@ Like bot.cli this sits above every stage: it reads Settings and passes each stag
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-
-from telegram.error import InvalidToken
 
 from bot.config import Settings
 from bot.data.fetch import fetch, make_session, request_budget
@@ -161,13 +158,7 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
         runtime = BotRuntime(
             store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token, telemetry
         )
-        beating: list[asyncio.Task] = []
-        runtime.on_start.append(
-            lambda: beating.append(
-                asyncio.get_running_loop().create_task(keep_beating(runtime.app.bot, telemetry))
-            )
-        )
-        runtime.on_stop.append(lambda: [task.cancel() for task in beating])
+        runtime.background.append(lambda: keep_beating(runtime.app.bot, telemetry))
         if with_poller:
             telemetry.expect(POLLER_LOOP, settings.stall_seconds)  # a poller that never starts is a stall
 
@@ -186,15 +177,12 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
             runtime.on_start.append(start)
             runtime.on_stop.append(stop)
         base = source_url or settings.source_url
-        session = make_session(settings.user_agent)
+        session = make_session(settings.user_agent, retries=0)  # the runtime retries, with one line
         get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
-        files = load_files(store, data_dir, lambda: fetch_all(lambda url: get(url), base))
-        try:
-            runtime.run(files)
-        except InvalidToken:  # its message quotes the token
-            raise TicAlertError(
-                "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"
-            ) from None
+        runtime.run(
+            partial(load_files, store, data_dir, lambda: fetch_all(lambda url: get(url), base)),
+            patient=data_dir is None,  # a folder that cannot be read is the operator's to fix
+        )
     finally:
         store.close()
         if status is not None:

@@ -63,7 +63,8 @@ def test_parts_of_a_percentage_move_are_in_bn(real_panel, rules, metrics):
     (e,) = [
         e for e in backtest(real_panel, pct, "2022-09", "2022-09", metrics=metrics) if e.entity == "Poland"
     ]
-    assert e.value == pytest.approx(-39.2, abs=0.05) and e.size == pytest.approx(-21.3)
+    assert e.value == pytest.approx(-39.2, abs=0.05)
+    assert e.size == pytest.approx(-21.3)
     assert [p.value for p in e.parts] == pytest.approx([-8.439, -12.861])  # parts in $bn, not in %
 
 

@@ -234,7 +234,8 @@ def test_the_real_files_have_no_suspect_cell_and_no_entity_warning(files):
 
 def test_small_fuzz_run_has_no_wrong_alert_no_hang_no_crash(tic_dir):
     spec = importlib.util.spec_from_file_location("bench_fuzz", ROOT / "bench" / "fuzz.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     fuzz = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fuzz)
     results = fuzz.fuzz(tic_dir, count=6, seed=1)
@@ -277,4 +278,5 @@ def test_the_poller_raises_an_operator_event_for_suspect_cells_or_an_unknown_ent
     poller._data_doubts("2026-04", panel)
     poller._data_doubts("2026-04", panel)  # once per release and set of doubts
     assert [e.kind for e in rec.events] == ["data"]
-    assert "unknown entity 'New Atlantis'" in rec.events[0].message and "suspect" in rec.events[0].message
+    assert "unknown entity 'New Atlantis'" in rec.events[0].message
+    assert "suspect" in rec.events[0].message

@@ -32,7 +32,8 @@ def utc(*args: int) -> dt.datetime:
 
 def test_official_dates_are_in_the_packaged_calendar():
     assert len(CAL.dates) == 11 + 12 + 1
-    assert dt.date(2027, 2, 18) in CAL.dates and dt.date(2025, 10, 17) in CAL.postponed
+    assert dt.date(2027, 2, 18) in CAL.dates
+    assert dt.date(2025, 10, 17) in CAL.postponed
 
 
 @pytest.mark.parametrize(
@@ -66,14 +67,17 @@ def test_shutdown_october_2025_has_no_release_and_november_carries_september():
     assert slots_in_month(CAL, 2025, 10) == []
     assert window_at(CAL, et(2025, 10, 17, 16, 0), START, END) is None
     nxt = next_slots(CAL, et(2025, 9, 18, 16, 1), 1)[0]
-    assert nxt.days == (dt.date(2025, 11, 18),) and nxt.official and nxt.data_month == "2025-09"
+    assert nxt.days == (dt.date(2025, 11, 18),)
+    assert nxt.official
+    assert nxt.data_month == "2025-09"
     # no dead-man for the postponed date
     assert finished_slots(CAL, et(2025, 10, 17, 17, 0), END) == []
 
 
 def test_fallback_rule_for_months_without_a_date():
     jan = slots_in_month(CAL, 2027, 1)[0]  # Jan 1 and Jan 18 (MLK) are holidays
-    assert jan.days == tuple(dt.date(2027, 1, d) for d in (19, 20, 21, 22)) and not jan.official
+    assert jan.days == tuple(dt.date(2027, 1, d) for d in (19, 20, 21, 22))
+    assert not jan.official
     assert jan.data_month == "2026-11"
     mar = slots_in_month(CAL, 2027, 3)[0]
     assert mar.days == tuple(dt.date(2027, 3, d) for d in (15, 16, 17, 18))
@@ -92,7 +96,8 @@ def test_the_rule_against_the_official_dates():
 def test_federal_holidays_observed():
     h2026 = us_federal_holidays(2026)
     assert dt.date(2026, 7, 3) in h2026  # July 4 is a Saturday
-    assert dt.date(2026, 1, 19) in h2026 and dt.date(2026, 11, 26) in h2026
+    assert dt.date(2026, 1, 19) in h2026
+    assert dt.date(2026, 11, 26) in h2026
     assert dt.date(2027, 12, 24) in us_federal_holidays(2027)  # Christmas on a Saturday
 
 

@@ -47,7 +47,8 @@ def test_check_data_dir_prints_the_release(tic_dir: Path, capsys):
     assert out.startswith("TIC release: data for April 2026")
     assert "Japan                          1,209.9" in out
     assert "Grand Total                    9,352.6" in out
-    assert "Japan + China" in out and "Foreign Official               3,906.5" in out
+    assert "Japan + China" in out
+    assert "Foreign Official               3,906.5" in out
     assert "Foreign Official net long-term Treasury transactions" in out
 
 
@@ -57,13 +58,16 @@ def test_check_json(tic_dir: Path, capsys):
     assert data["data_month"] == "2026-04"
     assert [h["entity"] for h in data["top_holders"]] == ["Japan", "United Kingdom", "China, Mainland"]
     japan = data["top_holders"][0]
-    assert japan["value"] == 1209.9 and japan["change_1m"] == pytest.approx(18.3)
+    assert japan["value"] == 1209.9
+    assert japan["change_1m"] == pytest.approx(18.3)
     assert japan["change_12m"] == pytest.approx(1209.9 - 1134.5)
     jc = next(g for g in data["groups"] if g["entity"] == "Japan + China")
     assert jc["value"] == pytest.approx(1861.0)
-    assert jc["rank_3m"]["direction"] == "decline" and jc["rank_3m"]["since"] == "2000-06"
+    assert jc["rank_3m"]["direction"] == "decline"
+    assert jc["rank_3m"]["since"] == "2000-06"
     net = data["foreign_official_flows"]["net_lt"]
-    assert net["month"] == "2026-04" and net["value"] == pytest.approx(16.123)
+    assert net["month"] == "2026-04"
+    assert net["value"] == pytest.approx(16.123)
     assert data["foreign_official"]["holdings"]["value"] == 3906.5
 
 
@@ -80,7 +84,8 @@ def test_html_page_served_as_200_is_one_clear_error(tmp_path: Path, serve, capsy
     assert main(["check", "--source-url", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tic-alert: error: slt_table5.txt: line 1: expected a Treasury text file")
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
 
 
 def test_missing_file_over_http_is_an_error(tmp_path: Path, serve, capsys):
@@ -118,12 +123,14 @@ def test_a_misspelt_group_member_exits_non_zero_naming_it(tic_dir: Path, tmp_pat
     config.write_text('[groups]\n"Asia" = ["japan", "chyna"]\n')
     assert main(["--config", str(config), "check", "--data-dir", str(tic_dir)]) != 0
     err = capsys.readouterr().err
-    assert "'chyna'" in err and "'Asia'" in err
+    assert "'chyna'" in err
+    assert "'Asia'" in err
 
 
 def test_the_subscriber_message_drops_internals_the_operator_sees_them(tic_dir: Path, capsys):
     assert main(["check", "--data-dir", str(tic_dir)]) == 0
     plain = capsys.readouterr().out
-    assert "Files:" not in plain and "cells differ" not in plain
+    assert "Files:" not in plain
+    assert "cells differ" not in plain
     assert main(["check", "--data-dir", str(tic_dir), "--verbose"]) == 0
     assert "Files:" in capsys.readouterr().out

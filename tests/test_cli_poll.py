@@ -19,9 +19,11 @@ def test_poll_once_reports_the_release_then_nothing_new(tic_dir, tmp_path, monke
         first = capsys.readouterr().out
         assert main(["poll", "--once", "--source-url", fake.url]) == 0
         second = capsys.readouterr().out
-        assert fake.requests_for("s1_globl.txt") and len(fake.requests_for("s1_globl.txt")) == 1
+        assert fake.requests_for("s1_globl.txt")
+        assert len(fake.requests_for("s1_globl.txt")) == 1
     assert first.startswith("new release 2026-04")
-    assert "contains slt_table5.txt 2026-04, " in first and "slt_table3.txt 2026-04" in first
+    assert "contains slt_table5.txt 2026-04, " in first
+    assert "slt_table3.txt 2026-04" in first
     assert second.strip() == f"nothing new: {HEADLINE} not modified (304); newest release 2026-04"
 
 
@@ -35,8 +37,10 @@ def test_poll_once_reports_an_error_with_a_nonzero_exit(tmp_path, monkeypatch, c
 def test_calendar_prints_et_and_utc(capsys):
     assert main(["calendar", "--from", "2026-11-25", "--count", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "Tue 2026-12-15" in lines[1] and "16:00 EST = 21:00 UTC  [2026-10]  official" in lines[1]
-    assert "2027-01-19 .. Fri 2027-01-22" in lines[2] and "estimated" in lines[2]
+    assert "Tue 2026-12-15" in lines[1]
+    assert "16:00 EST = 21:00 UTC  [2026-10]  official" in lines[1]
+    assert "2027-01-19 .. Fri 2027-01-22" in lines[2]
+    assert "estimated" in lines[2]
     assert "Thu 2027-02-18" in lines[3]
 
 

@@ -23,7 +23,8 @@ def test_a_user_file_overrides_and_points_at_an_own_calendar(tmp_path):
     user = tmp_path / "user.toml"
     user.write_text(f'[poller]\nin_window_seconds = 10\ncalendar_file = "{cal}"\n')
     p = load_settings(user, env={}).poller
-    assert p.in_window_seconds == 10 and p.calendar().dates == (dt.date(2027, 1, 15),)
+    assert p.in_window_seconds == 10
+    assert p.calendar().dates == (dt.date(2027, 1, 15),)
 
 
 @pytest.mark.parametrize(

@@ -89,14 +89,16 @@ def test_the_dockerfile_does_what_readme_says():
     assert Path(env["TIC_ALERT_DB"]).parent == Path(volume)  # the database on the volume
     assert env["TIC_ALERT_HTTP"].endswith(":9108")
     (health,) = [a for o, a in final if o == "HEALTHCHECK"]
-    assert "/healthz" in health and "CMD" in health
+    assert "/healthz" in health
+    assert "CMD" in health
     assert exec_form(final, "ENTRYPOINT") + exec_form(final, "CMD") == ["tic-alert", "run"]
 
 
 def test_compose_runs_the_image_with_the_token_from_an_env_file():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
     (service,) = compose["services"].values()
-    assert service["command"] == ["run"] and service["env_file"] == "tic-alert.env"
+    assert service["command"] == ["run"]
+    assert service["env_file"] == "tic-alert.env"
     assert "TIC_ALERT_BOT_TOKEN" not in json.dumps(service.get("environment", {}))
     volume = Path(env_of(final_stage())["TIC_ALERT_DB"]).parent
     assert any(v.split(":")[1] == str(volume) for v in service["volumes"])
@@ -109,13 +111,13 @@ def test_the_systemd_unit_restarts_on_failure_and_keeps_the_token_out():
     unit.optionxform = str  # type: ignore[assignment,method-assign]
     unit.read(ROOT / "deploy" / "tic-alert.service")
     service = unit["Service"]
-    assert service["Restart"] == "on-failure" and service["EnvironmentFile"].startswith("/etc/")
-    assert service["StateDirectory"] == "tic-alert" and service["ExecStart"].endswith("tic-alert run")
+    assert service["Restart"] == "on-failure"
+    assert service["EnvironmentFile"].startswith("/etc/")
+    assert service["StateDirectory"] == "tic-alert"
+    assert service["ExecStart"].endswith("tic-alert run")
     text = (ROOT / "deploy" / "tic-alert.service").read_text()
-    assert (
-        "Environment=TIC_ALERT_DB=/var/lib/tic-alert/" in text
-        and "TIC_ALERT_BOT_TOKEN=" not in text.split("[Unit]")[1]
-    )
+    assert "Environment=TIC_ALERT_DB=/var/lib/tic-alert/" in text
+    assert "TIC_ALERT_BOT_TOKEN=" not in text.split("[Unit]")[1]
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
@@ -125,7 +127,8 @@ def test_the_systemd_unit_restarts_on_failure_and_keeps_the_token_out():
         proc = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60)
     finally:
         copy.unlink()
-    assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
 
 
 def free_port() -> int:
@@ -189,11 +192,14 @@ def test_the_containers_command_outside_docker_serves_healthz(tmp_path: Path, ti
     print(f"container command {command[1:]}: /healthz {status} {line.strip()!r}; /readyz {ready}")
     print(f"HEALTHCHECK command exit {check.returncode}; stopped with {proc.returncode}")
     assert check.returncode == 0, check.stderr
-    assert ready[0] == 200 and "database" in ready[1] and "telegram" in ready[1]
+    assert ready[0] == 200
+    assert "database" in ready[1]
+    assert "telegram" in ready[1]
     assert 'tic_alert_polls_total{outcome="new_release"} 1.0' in metrics  # the baseline release
     assert proc.returncode == 0, err[-3000:]
     logged = [json.loads(line) for line in err.splitlines() if line.strip()]  # every line is JSON
     assert any(entry["message"].startswith("poll slt_table5.txt: new_release") for entry in logged)
     assert all(entry["time"].endswith("+00:00") for entry in logged)
-    assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
+    assert TOKEN not in out + err
+    assert TOKEN.split(":")[1] not in out + err
     assert "Traceback" not in err

@@ -47,7 +47,8 @@ def test_official_rows(label: str, row: tuple[str, str]):
 
 
 def test_is_country():
-    assert is_country("Japan") and is_country("Cayman Islands")
+    assert is_country("Japan")
+    assert is_country("Cayman Islands")
     for aggregate in [
         "Grand Total",
         "Foreign Official",

@@ -27,9 +27,14 @@ def session(retries: int = 0):
 def test_conditional_get_sends_the_validators_and_handles_304(server):
     s = session()
     first = fetch_conditional(s, server.url + "f.txt", 2, 10**6)
-    assert first.status == 200 and first.body == BODY and first.etag and first.last_modified
+    assert first.status == 200
+    assert first.body == BODY
+    assert first.etag
+    assert first.last_modified
     again = fetch_conditional(s, server.url + "f.txt", 2, 10**6, first.etag, first.last_modified)
-    assert again.not_modified and again.body is None and again.etag == first.etag
+    assert again.not_modified
+    assert again.body is None
+    assert again.etag == first.etag
     sent = server.requests_for("f.txt")
     assert "If-None-Match" not in sent[0].headers
     assert sent[1].headers["If-None-Match"] == first.etag
@@ -45,7 +50,9 @@ def test_a_new_edition_comes_back_despite_old_validators(server):
     first = fetch_conditional(s, server.url + "f.txt", 2, 10**6)
     server.publish("f.txt", BODY + b"more\r\n", at=1_700_000_100)
     second = fetch_conditional(s, server.url + "f.txt", 2, 10**6, first.etag, first.last_modified)
-    assert second.status == 200 and second.body == BODY + b"more\r\n" and second.etag != first.etag
+    assert second.status == 200
+    assert second.body == BODY + b"more\r\n"
+    assert second.etag != first.etag
 
 
 def test_user_agent_names_the_project(server):

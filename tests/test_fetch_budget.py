@@ -17,13 +17,17 @@ from bot.errors import FetchError
 )
 def test_a_request_fits_in_the_interval(interval, timeout, retries, backoff):
     b = request_budget(interval, timeout, retries, backoff)
-    assert b.connect <= timeout and b.read <= timeout and 0 <= b.retries <= retries
+    assert b.connect <= timeout
+    assert b.read <= timeout
+    assert 0 <= b.retries <= retries
     assert b.worst_case(backoff) <= max(interval, 1.0)
 
 
 def test_defaults_in_the_window_keep_a_retry_and_seconds_to_read():
     b = request_budget(15, 30, 3, 0.5)
-    assert b.retries >= 1 and b.read >= 3 and b.worst_case(0.5) <= 15
+    assert b.retries >= 1
+    assert b.read >= 3
+    assert b.worst_case(0.5) <= 15
 
 
 def test_a_timed_out_request_ends_within_the_interval():

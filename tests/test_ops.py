@@ -59,11 +59,14 @@ def test_config_check_refuses_a_bad_rules_file_naming_the_key(tmp_path: Path, ca
     assert main(["config", "check", "--config", str(config)]) == 2
     err = capsys.readouterr().err.strip()
     print(f"config check: {err}")
-    assert err.count("\n") == 0 and str(rules) in err and "'threshhold'" in err
+    assert err.count("\n") == 0
+    assert str(rules) in err
+    assert "'threshhold'" in err
     rules.write_text('[[rule]]\nid = "holdings-3m-drop"\nthreshold = -5\n')
     assert main(["config", "check", "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert "holdings-3m-drop" in err and "threshold" in err
+    assert "holdings-3m-drop" in err
+    assert "threshold" in err
     config.write_text('[http]\nlisten = "somewhere"\n')
     assert main(["config", "check", "--config", str(config)]) == 2
     assert "http.listen" in capsys.readouterr().err
@@ -77,10 +80,14 @@ def test_config_check_prints_the_effective_config_token_masked(tmp_path: Path, c
     monkeypatch.setenv("TIC_ALERT_DB", str(tmp_path / "not" / "yet" / "tic.db"))
     assert main(["config", "check"]) == 0
     out = capsys.readouterr().out
-    assert "SECRET" not in out and "token: TIC_ALERT_BOT_TOKEN is set (123456:****, masked)" in out
-    assert "admins: 42, -100777" in out and "http: 127.0.0.1:9108" in out
-    assert "admins = [42, -100777]" in out and 'listen = "127.0.0.1:9108"' in out
-    assert "not there yet" in out and not (tmp_path / "not").exists()
+    assert "SECRET" not in out
+    assert "token: TIC_ALERT_BOT_TOKEN is set (123456:****, masked)" in out
+    assert "admins: 42, -100777" in out
+    assert "http: 127.0.0.1:9108" in out
+    assert "admins = [42, -100777]" in out
+    assert 'listen = "127.0.0.1:9108"' in out
+    assert "not there yet" in out
+    assert not (tmp_path / "not").exists()
     monkeypatch.setenv("TIC_ALERT_ADMINS", "42, alice")
     with pytest.raises(ConfigError, match="TIC_ALERT_ADMINS: expected chat ids"):
         load_settings()
@@ -94,7 +101,8 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path, capsys, monk
     assert main(["config", "check"]) == 0
     assert main(["backup", str(tmp_path / "b.db")]) == 2
     assert main(["prune", "--keep-releases", "1"]) == 2
-    assert not (tmp_path / "deep").exists() and not (tmp_path / "b.db").exists()
+    assert not (tmp_path / "deep").exists()
+    assert not (tmp_path / "b.db").exists()
 
 
 def test_backup_copies_what_a_running_writer_committed_under_wal(tmp_path: Path, capsys, monkeypatch):
@@ -169,7 +177,8 @@ def test_prune_keeps_what_the_next_release_needs(tmp_path, eds):
         after = sizes(day.store.conn)
         print(f"prune after March: {done.describe()}; rows {before} → {after}")
         # March is kept, February is the previous release: only the poll log before March goes
-        assert done == Pruned(polls=done.polls) and done.polls > 0
+        assert done == Pruned(polls=done.polls)
+        assert done.polls > 0
         march_rows = day.store.conn.execute("SELECT COUNT(*) FROM deliveries WHERE release = '2026-03'")
         march = march_rows.fetchone()[0]
 
@@ -198,7 +207,8 @@ def test_prune_keeps_what_the_next_release_needs(tmp_path, eds):
         assert "slt_table3.txt shows release 2026-04" in day.poll()
         counts = day.settle()
         edits = [s for s in day.telegram.sent(701, edits=True) if s.method == "editMessageCaption"]
-        assert len(edits) == 1 and edits[0].message_id == alert.message_id
+        assert len(edits) == 1
+        assert edits[0].message_id == alert.message_id
         assert "net transactions -58.6" in edits[0].text
         assert counts["failed"] == 0
         assert prune(day.store.conn, 1) == Pruned()  # nothing more to prune
@@ -228,9 +238,12 @@ def test_check_offline_is_one_line_with_the_hint():
         [sys.executable, "-m", "bot", "check"], env=env, capture_output=True, text=True, timeout=120
     )
     print(f"offline: {proc.stderr.strip()}")
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and len(proc.stderr) < 200
-    assert "cannot reach 127.0.0.1" in proc.stderr and "no network? try --data-dir DIR" in proc.stderr
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1
+    assert len(proc.stderr) < 200
+    assert "cannot reach 127.0.0.1" in proc.stderr
+    assert "no network? try --data-dir DIR" in proc.stderr
 
 
 def test_backtest_into_head_ends_quietly(tic_dir: Path):
@@ -239,10 +252,12 @@ def test_backtest_into_head_ends_quietly(tic_dir: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     first = proc.stdout.readline()
     proc.stdout.close()  # what `| head -1` does
     err = proc.stderr.read().decode()
     proc.wait(60)
     assert first.startswith(b"Backtest ")
-    assert err == "" and proc.returncode == 141
+    assert err == ""
+    assert proc.returncode == 141

@@ -51,7 +51,8 @@ def test_real_panel_figures(real_panel):
     assert p.series("Austria")[P("2026-04")] == pytest.approx(6.294, abs=1e-12)
     # holdings run 2000 → latest without a hole for Japan
     japan = p.series("Japan")
-    assert japan.index.min() == P("2000-03") and japan.index.max() == P("2026-04")
+    assert japan.index.min() == P("2000-03")
+    assert japan.index.max() == P("2026-04")
     assert len(japan) == len(pd.period_range("2000-03", "2026-04", freq="M"))
 
 
@@ -63,7 +64,8 @@ def test_japan_china_record_three_month_fall(real_panel):
     assert real_panel.series("Japan + China")[P("2022-10")] == pytest.approx(1942.3, abs=1e-9)
     flows = real_panel.window("Japan + China", "lt_net", 3)
     assert flows[P("2022-10")] == pytest.approx(-29.570, abs=1e-9)  # Form S, Aug–Oct 2022
-    assert flows.idxmin() == P("2016-02") and flows.min() == pytest.approx(-118.851, abs=1e-9)
+    assert flows.idxmin() == P("2016-02")
+    assert flows.min() == pytest.approx(-118.851, abs=1e-9)
 
 
 def test_net_transactions_break_at_2023_02_is_marked(real_panel):
@@ -95,7 +97,8 @@ def test_newer_edition_wins_and_differences_are_reported(real_bytes):
         assert p.series("United Kingdom")[P("2025-12")] == 863.1  # May edition, not March's 866
         c = p.conflicts
         assert len(c) == 76
-        assert set(c.vintage_kept) == {"2026-05-18"} and set(c.vintage_other) == {"2026-03-18"}
+        assert set(c.vintage_kept) == {"2026-05-18"}
+        assert set(c.vintage_other) == {"2026-03-18"}
 
 
 def test_published_dates_order_vintages():
@@ -118,7 +121,8 @@ def test_group_is_summed_only_where_every_member_has_a_value():
         groups=[Group("A + B", ("A", "B"))],
     )
     g = p.series("A + B")
-    assert list(g.index) == [P("2024-01")] and g.iloc[0] == 15.0
+    assert list(g.index) == [P("2024-01")]
+    assert g.iloc[0] == 15.0
 
 
 def test_group_members_match_like_labels():
@@ -135,7 +139,8 @@ def test_missing_month_is_not_interpolated():
     p = build_panel([ParsedFile("slt_table5.txt", frame(rows, "slt_table5.txt", "2024-04"), "2024-04")], ())
     one = p.window("A", "holdings", 1)
     assert one[P("2024-02")] == 2.0
-    assert math.isnan(one[P("2024-03")]) and math.isnan(one[P("2024-04")])
+    assert math.isnan(one[P("2024-03")])
+    assert math.isnan(one[P("2024-04")])
     assert P("2024-03") not in p.series("A").index
 
 
@@ -165,7 +170,8 @@ def test_break_without_comparison_makes_windows_unknown():
     f = ParsedFile("mfhhis01.txt", frame(rows, "mfhhis01.txt", "2026-05-18"), "2026-05-18", [brk])
     p = build_panel([f], ())
     three = p.window("A", "holdings", 2)
-    assert math.isnan(three[P("2011-12")]) and math.isnan(three[P("2012-01")])
+    assert math.isnan(three[P("2011-12")])
+    assert math.isnan(three[P("2012-01")])
     assert p.window("A", "holdings", 1)[P("2012-01")] == 1.0
 
 

@@ -58,11 +58,13 @@ def test_series_breaks_keep_the_continuing_column(history):
         "2011-12",
     ]
     dec2011 = history.breaks[-1]
-    assert dec2011.label == "Series XIII" and dec2011.comparable is False
+    assert dec2011.label == "Series XIII"
+    assert dec2011.comparable is False
     assert all(b.comparable for b in history.breaks[:-1])
     # every month appears once as the continuing series
     holdings = df[(df.series == "holdings") & (df.entity == "Grand Total")]
-    assert holdings.period.is_unique and len(holdings) == 12 * 25 + 10
+    assert holdings.period.is_unique
+    assert len(holdings) == 12 * 25 + 10
 
 
 def test_na_is_missing_not_zero(history):
@@ -70,7 +72,8 @@ def test_na_is_missing_not_zero(history):
     lux = df[
         (df.entity == "Luxembourg") & (df.period == pd.Period("2002-05", "M")) & (df.series == "holdings")
     ]
-    assert lux.value.isna().all() and len(lux) == 1
+    assert lux.value.isna().all()
+    assert len(lux) == 1
     assert cell(df, "Netherlands", "2002-05") == 0.0  # a printed 0.0 stays a zero
 
 
@@ -102,7 +105,8 @@ def test_march_edition_differs_in_76_cells(history):
     assert len(changed) == 76
     assert set(changed.period.dt.year) == {2025}
     uk = changed[(changed.entity == "United Kingdom") & (changed.period == pd.Period("2025-12", "M"))]
-    assert float(uk.value_mar.iloc[0]) == 866.0 and float(uk.value_may.iloc[0]) == 863.1
+    assert float(uk.value_mar.iloc[0]) == 866.0
+    assert float(uk.value_may.iloc[0]) == 863.1
 
 
 def mutate(data: bytes, old: bytes, new: bytes, count: int = 1) -> bytes:

@@ -118,7 +118,8 @@ def test_error_names_the_line():
     with pytest.raises(ParseError) as err:
         parse_table5(data)
     assert err.value.line == 5
-    assert "line 5" in str(err.value) and "'abc'" in str(err.value)
+    assert "line 5" in str(err.value)
+    assert "'abc'" in str(err.value)
 
 
 def test_truncated_real_file(real_bytes):

@@ -40,14 +40,18 @@ def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_
         assert "new release 2026-04" in day.poll()
         day.settle()
         first = texts(day, 101)
-        assert len(first) == 1 and day.telegram.sent(101)[0].method == "sendPhoto"
+        assert len(first) == 1
+        assert day.telegram.sent(101)[0].method == "sendPhoto"
         # China's multi-year low (651.1bn) persists from earlier releases: told then, not again (issue 8)
         assert "TIC release: data for April 2026</b> · 1 alert" in first[0]
-        assert "Japan + China holdings fell 58.7bn" in first[0] and "651.1bn" not in first[0]
+        assert "Japan + China holdings fell 58.7bn" in first[0]
+        assert "651.1bn" not in first[0]
         assert "net transactions n.a." in first[0]  # slt_table3 is not out yet
         assert len(first[0]) <= CAPTION_LIMIT
         assert texts(day, 102) == []  # Japan + China's -58.7 is below its threshold
-        assert texts(day, 103) == [] and texts(day, 104) == [] and texts(day, 105) == []
+        assert texts(day, 103) == []
+        assert texts(day, 104) == []
+        assert texts(day, 105) == []
         assert day.telegram.uploads == 1  # one chart per distinct first event
 
         for _ in range(3):  # the same release polled again: nothing more
@@ -60,7 +64,8 @@ def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_
         counts = day.settle()
         assert counts == {"pending": 0, "sending": 0, "sent": 2, "failed": 0, "blocked": 0}
         edits = [s for s in day.telegram.sent(101, edits=True) if s.method == "editMessageCaption"]
-        assert len(edits) == 1 and "net transactions -58.6 (SLT Table 3; Japan -14.5" in edits[0].text
+        assert len(edits) == 1
+        assert "net transactions -58.6 (SLT Table 3; Japan -14.5" in edits[0].text
         assert day.telegram.message(101, day.telegram.sent(101)[0].message_id)["caption"].count("58.7bn") == 1
         assert len(texts(day, 101)) == 1 and len(texts(day, 102)) == 0  # edited in place, never sent again
 
@@ -79,13 +84,15 @@ def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, eds):
         day.poll()
         day.settle()
         alert = texts(day, 201)  # a photo, and text for the stories its caption cannot hold
-        assert 1 <= len(alert) <= 2 and day.telegram.sent(201)[0].method == "sendPhoto"
+        assert 1 <= len(alert) <= 2
+        assert day.telegram.sent(201)[0].method == "sendPhoto"
         assert not any("net sellers" in m or "net sales" in m for m in alert)
         day.treasury.publish(T3, eds["2026-03"][T3], day.clock.epoch() + 1)
         day.poll()
         day.settle()
         sent = texts(day, 201)
-        assert len(sent) == len(alert) + 1 and "TIC release update" in sent[-1]
+        assert len(sent) == len(alert) + 1
+        assert "TIC release update" in sent[-1]
         assert "Foreign Official: net sales of notes &amp; bonds of 37.9bn" in sent[-1]
         day.poll()
         day.settle()
@@ -161,7 +168,8 @@ def test_a_caption_too_long_splits_and_nothing_is_dropped():
     ]
     messages = alert_messages(["2026-04"], events)
     assert len(messages) > 1  # the stories told do not fit the caption: they follow as text
-    assert len(messages[0]) <= CAPTION_LIMIT and all(len(m) <= 4096 for m in messages)
+    assert len(messages[0]) <= CAPTION_LIMIT
+    assert all(len(m) <= 4096 for m in messages)
     joined = "\n".join(messages)
     # the TOLD stories (40 holders: 40 stories), in order; the rest counted, for /latest: never silently
     assert [joined.index(f"Country {i} ") for i in range(TOLD)] == sorted(
@@ -192,12 +200,15 @@ def test_a_two_month_release_alerts_on_each_month_and_summaries_reach_channels(t
         assert "data for March 2026 and April 2026" in alert
         assert "Mar 2026" in alert and "Apr 2026" in alert  # events of both months
         summary = texts(day, 502)
-        assert len(summary) == 2 and "Grand Total" in summary[1]
+        assert len(summary) == 2
+        assert "Grand Total" in summary[1]
         (only_summary, rest) = texts(day, 503)
-        assert "no alert for your rules" in only_summary and "Grand Total" in rest
+        assert "no alert for your rules" in only_summary
+        assert "Grand Total" in rest
         assert texts(day, 504) == []
         channel = texts(day, -1001)
-        assert len(channel) == 2 and "Grand Total" in channel[1]
+        assert len(channel) == 2
+        assert "Grand Total" in channel[1]
 
 
 def test_companion_faults_reach_the_operators(tmp_path, eds):
@@ -210,7 +221,8 @@ def test_companion_faults_reach_the_operators(tmp_path, eds):
             day.poll()
         day.settle()
         (warning,) = texts(day, 900)
-        assert "operator event: failures" in warning and "slt_table3.txt" in warning
+        assert "operator event: failures" in warning
+        assert "slt_table3.txt" in warning
 
 
 def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_path, eds):
@@ -267,9 +279,12 @@ def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, eds):
         day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
         day.poll()
         counts = day.settle(timeout=40)
-        assert counts["failed"] == 0 and counts["sent"] == 3
+        assert counts["failed"] == 0
+        assert counts["sent"] == 3
         (as_text,) = day.telegram.sent(-701)
-        assert as_text.method == "sendMessage" and "Japan + China holdings fell 58.7bn" in as_text.text
+        assert as_text.method == "sendMessage"
+        assert "Japan + China holdings fell 58.7bn" in as_text.text
         assert "Japan + China" in texts(day, 702)[0]  # watching an own group of its members
         assert texts(day, 703) == []
-        assert len(texts(day, 704)) == 1 and day.telegram.count_429 >= 3
+        assert len(texts(day, 704)) == 1
+        assert day.telegram.count_429 >= 3

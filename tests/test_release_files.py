@@ -26,8 +26,10 @@ LEGACY = "mfh.txt"
 
 def test_the_set_is_the_headline_its_companions_and_the_reference_files():
     assert set(RELEASE_FILES) == {HEADLINE, *COMPANIONS, *REFERENCE}
-    assert MFH_HISTORY_CSV in COMPANIONS and MFH_HISTORY in COMPANIONS
-    assert LEGACY not in RELEASE_FILES and LEGACY in PARSERS
+    assert MFH_HISTORY_CSV in COMPANIONS
+    assert MFH_HISTORY in COMPANIONS
+    assert LEGACY not in RELEASE_FILES
+    assert LEGACY in PARSERS
 
 
 def test_poller_check_and_bot_build_their_panels_from_the_same_files(tic_dir: Path, tmp_path, capsys):
@@ -57,7 +59,8 @@ def test_poller_check_and_bot_build_their_panels_from_the_same_files(tic_dir: Pa
         )
         poller.reference_files = REFERENCE
         poller.poll()
-        assert rec.releases and panels
+        assert rec.releases
+        assert panels
         handed = panels[-1].files
 
         # the bot: from the poller's store, from a folder, from a fetch on a fresh machine

@@ -54,20 +54,24 @@ class Tags(HTMLParser):
         self.seen.add(tag)
 
     def handle_endtag(self, tag):
-        assert self.stack and self.stack.pop() == tag
+        assert self.stack
+        assert self.stack.pop() == tag
 
 
 def test_hostile_names_are_escaped(hostile):
     _, summary, events = hostile
     assert any(e.entity in (EVIL, EVIL_GROUP.name) for e in events)
     text = render_html(summary, events)
-    assert "<b>Evil" not in text and "&lt;b&gt;Evil &amp; &quot;Co&quot;&lt;/b&gt;" in text
+    assert "<b>Evil" not in text
+    assert "&lt;b&gt;Evil &amp; &quot;Co&quot;&lt;/b&gt;" in text
     assert "<i>Evil</i>" not in text
     parser = Tags()
     parser.feed(text)
-    assert parser.stack == [] and parser.seen <= {"b", "i", "pre"}
+    assert parser.stack == []
+    assert parser.seen <= {"b", "i", "pre"}
     plain = render_text(summary, events)
-    assert EVIL in plain and "Events (" in plain
+    assert EVIL in plain
+    assert "Events (" in plain
 
 
 def test_message_stays_within_telegram_limit(hostile):
@@ -82,7 +86,8 @@ def test_message_stays_within_telegram_limit(hostile):
 def png(data: bytes) -> np.ndarray:
     img = Image.open(io.BytesIO(data))
     img.load()
-    assert img.format == "PNG" and img.size == (WIDTH, HEIGHT)
+    assert img.format == "PNG"
+    assert img.size == (WIDTH, HEIGHT)
     return np.asarray(img.convert("RGB"))
 
 
@@ -117,9 +122,8 @@ def test_check_prints_events_json_and_writes_charts(tic_dir, tmp_path, capsys):
 def test_check_text_is_the_message(tic_dir, capsys):
     assert main(["check", "--data-dir", str(tic_dir)]) == 0
     out = capsys.readouterr().out
-    assert (
-        "Events (" in out and "Japan + China holdings fell 58.7bn (3.1% of holdings) in three months" in out
-    )
+    assert "Events (" in out
+    assert "Japan + China holdings fell 58.7bn (3.1% of holdings) in three months" in out
 
 
 def test_backtest_command(tic_dir, capsys):

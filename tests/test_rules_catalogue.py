@@ -36,7 +36,9 @@ def test_default_catalogue_loads_with_every_kind():
 def test_good_rule_is_read_with_canonical_names():
     (r,) = load_rules((JC,), GOOD.replace('entity = "Japan"', 'entities = ["china", "japan + china", "uk"]'))
     assert r.entities == ("China, Mainland", "Japan + China", "United Kingdom")
-    assert r.threshold == 50.0 and r.series == "holdings" and r.unit == "bn"
+    assert r.threshold == 50.0
+    assert r.series == "holdings"
+    assert r.unit == "bn"
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,9 @@ def test_change_threshold_and_percent():
 def test_member_fires_alone_when_the_group_does_not():
     p = panel({"Japan": [100, 100, 100, 80], "China, Mainland": [50, 50, 50, 70]})
     (e,) = evaluate(p, [rule(CHANGE)])
-    assert e.entity == "Japan" and e.value == -20.0 and e.suppressed == ()
+    assert e.entity == "Japan"
+    assert e.value == -20.0
+    assert e.suppressed == ()
 
 
 RECORD = """id = "record"
@@ -255,7 +257,8 @@ def test_subscribers_pick_from_one_release():
 @pytest.mark.parametrize("month", ["2020-04", "2020-05"])
 def test_evaluate_at_an_earlier_month(month):
     (e,) = evaluate(jc_panel(), [rule(CHANGE)], month=month)
-    assert e.release == month and e.end == month
+    assert e.release == month
+    assert e.end == month
 
 
 def test_every_kind_has_its_candidates_and_its_english():

@@ -88,7 +88,8 @@ def test_parts_of_a_percentage_move_are_in_bn_and_add_up():
     flows = {("Poland", "net"): [0.0] * 12 + [-8.3]}
     p = panel({"Poland": x}, flows)
     (e,) = backtest(p, [pct_rule()], "2020-12")
-    assert e.unit == "pct" and e.value == pytest.approx(-40.0)
+    assert e.unit == "pct"
+    assert e.value == pytest.approx(-40.0)
     assert sum(part.value for part in e.parts) == pytest.approx(-40.0)  # the $bn move, not the %
     assert e.parts[-1].value == pytest.approx(-31.7)
 
@@ -113,8 +114,10 @@ def test_floors_keep_small_records_quiet_and_subscribers_can_move_them():
     assert backtest(p, [quiet], "2020-01", overrides={"rec": Override(floor=10)}) == []
     assert len(backtest(p, [quiet], "2020-01", overrides={"rec": Override(floor=0)})) > 1
     release = ReleaseCandidates(p, [quiet], "2020-08")
-    assert release.fire({"rec": Override(floor=10)}) == [] and len(release.fire()) == 1
-    assert History(p).at(quiet, floor=10).releases == 0 and History(p).at(quiet).releases == 1
+    assert release.fire({"rec": Override(floor=10)}) == []
+    assert len(release.fire()) == 1
+    assert History(p).at(quiet, floor=10).releases == 0
+    assert History(p).at(quiet).releases == 1
     with pytest.raises(ConfigError, match="floor"):
         check_overrides([quiet], {"rec": Override(floor=-1)})
     small = panel({"Uruguay": [v / 4 for v in x], "Japan": [500.0] * 8})  # a 10bn holder: below min_size
@@ -132,7 +135,8 @@ def test_one_story_told_once_record_replaces_change_and_members_go_under_the_gro
     events = ReleaseCandidates(p, [record_rule(), drop], "2020-07").fire()
     assert [(e.rule, e.entity) for e in events] == [("rec", "Japan + China")]
     (e,) = events
-    assert e.value == pytest.approx(-120.0) and set(e.suppressed) == {"Japan", "China, Mainland"}
+    assert e.value == pytest.approx(-120.0)
+    assert set(e.suppressed) == {"Japan", "China, Mainland"}
     assert "of which Japan -100.0, China, Mainland -20.0" in event_lines(e)
 
 

@@ -61,7 +61,8 @@ def test_evaluation_never_raises_and_events_are_sound(p):
     events = evaluate(p, RULES)
     assert len({e.key for e in events}) == len(events)
     for e in events:
-        assert math.isfinite(e.value) and math.isfinite(e.metric)
+        assert math.isfinite(e.value)
+        assert math.isfinite(e.metric)
         assert meets_threshold(RULES[[r.id for r in RULES].index(e.rule)].spec, e.metric, e.threshold)
 
 

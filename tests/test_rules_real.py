@@ -22,11 +22,13 @@ def find(events, rule, entity, end):
 
 def test_japan_china_record_three_month_decline_2022_10(history):
     e = find(history, "record-3m-decline", "Japan + China", "2022-10")
-    assert e is not None and e.release == "2022-10"
+    assert e is not None
+    assert e.release == "2022-10"
     assert e.value == pytest.approx(-227.6, abs=1e-6)
     assert (e.rank.rank, e.rank.since, e.rank.previous) == (1, "2000-06", (-171.2, "2016-11"))
     net = e.parts[0]
-    assert net.source == "Form S" and net.value == pytest.approx(-29.570, abs=1e-6)
+    assert net.source == "Form S"
+    assert net.value == pytest.approx(-29.570, abs=1e-6)
     assert dict(net.members) == pytest.approx({"Japan": -46.493, "China, Mainland": 16.923}, abs=1e-6)
     assert "Japan" in e.suppressed  # Japan's own record is told by the group's event
     # the next largest, -182.5 at 2022-11, is 2nd: not a record, but a top-2 subscriber sees it
@@ -43,20 +45,24 @@ def test_runner_up_2022_11_for_a_top_two_subscriber(real_panel, rules, metrics):
         metrics,
     )
     e = find(events, "record-3m-decline", "Japan + China", "2022-11")
-    assert e.value == pytest.approx(-182.5, abs=1e-6) and e.rank.rank == 2
+    assert e.value == pytest.approx(-182.5, abs=1e-6)
+    assert e.rank.rank == 2
     assert e.rank.previous == (-227.6, "2022-10")
 
 
 def test_net_selling_record_2016_02_and_not_2022_10(history):
     e = find(history, "record-3m-net-selling", "Japan + China", "2016-02")
-    assert e is not None and (e.start, e.end) == ("2015-12", "2016-02")
-    assert e.value == pytest.approx(-118.851, abs=1e-6) and e.rank.rank == 1
+    assert e is not None
+    assert (e.start, e.end) == ("2015-12", "2016-02")
+    assert e.value == pytest.approx(-118.851, abs=1e-6)
+    assert e.rank.rank == 1
     assert find(history, "record-3m-net-selling", "Japan + China", "2022-10") is None
 
 
 def test_foreign_official_net_selling_2026_03_with_valuation(history):
     e = find(history, "official-net-selling", "Foreign Official", "2026-03")
-    assert e is not None and e.threshold == 0.0
+    assert e is not None
+    assert e.threshold == 0.0
     assert e.value == pytest.approx(-37.941, abs=1e-6)
     parts = {part_label(p): p.value for p in e.parts}
     assert parts["valuation change of bonds & notes"] == pytest.approx(-52.584, abs=1e-6)

@@ -38,7 +38,7 @@ def test_wal_and_keyed_writes_survive_a_reopen(tmp_path):
     assert reopened.held("slt_table5.txt").etag == '"e1"'
     assert reopened.body(a) == body
     assert reopened.count_vintages("slt_table5.txt") == 1
-    assert [f.file for f in reopened.release_files("2026-04")] == ["slt_table3.txt"]
+    assert [f.file for f in reopened.files_of_release("2026-04")] == ["slt_table3.txt"]
     assert len(reopened.operator_events()) == 1
 
 

@@ -83,7 +83,9 @@ def test_html_that_telegram_refuses(markup, error):
 
 
 def test_lengths_are_utf16_units_after_parsing():
-    assert utf16_len("é") == 1 and utf16_len("😀") == 2 and utf16_len("a😀b") == 4
+    assert utf16_len("é") == 1
+    assert utf16_len("😀") == 2
+    assert utf16_len("a😀b") == 4
     check_text("😀" * (TEXT_LIMIT // 2))  # 4,096 units
     with pytest.raises(ApiError, match=r"^Bad Request: message is too long$"):
         check_text("😀" * (TEXT_LIMIT // 2) + "x")  # 2,049 characters, 4,097 units
@@ -97,4 +99,5 @@ def test_lengths_are_utf16_units_after_parsing():
 
 
 def test_the_limits_are_python_telegram_bots():
-    assert TEXT_LIMIT == MessageLimit.MAX_TEXT_LENGTH and CAPTION_LIMIT == MessageLimit.CAPTION_LENGTH
+    assert TEXT_LIMIT == MessageLimit.MAX_TEXT_LENGTH
+    assert CAPTION_LIMIT == MessageLimit.CAPTION_LENGTH

@@ -61,11 +61,15 @@ def test_bot_round_trip(server):
     async def scenario():
         async with make_bot(server) as bot:
             me = await bot.get_me()
-            assert me.is_bot and me.username == "tic_alert_test_bot" and me.can_join_groups
+            assert me.is_bot
+            assert me.username == "tic_alert_test_bot"
+            assert me.can_join_groups
             msg = await bot.send_message(
                 42, "<b>Japan</b> sold &amp; bought", parse_mode="HTML", reply_markup=keyboard
             )
-            assert msg.message_id == 1 and msg.chat.id == 42 and msg.text == "Japan sold & bought"
+            assert msg.message_id == 1
+            assert msg.chat.id == 42
+            assert msg.text == "Japan sold & bought"
             assert msg.from_user.id == me.id
             first = await bot.send_photo(42, PNG, caption="chart")
             assert [(p.width, p.height) for p in first.photo][-1] == (640, 480)
@@ -76,7 +80,8 @@ def test_bot_round_trip(server):
             edited = await bot.edit_message_text(
                 "<i>revised</i>", chat_id=42, message_id=msg.message_id, parse_mode="HTML"
             )
-            assert edited.text == "revised" and edited.edit_date is not None
+            assert edited.text == "revised"
+            assert edited.edit_date is not None
             with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
                 await bot.edit_message_text(
                     "<i>revised</i>", chat_id=42, message_id=msg.message_id, parse_mode="HTML"
@@ -102,14 +107,17 @@ def test_bot_round_trip(server):
     assert [c["command"] for c in server.commands] == ["start", "help"]
     to_42 = server.sent(42)
     assert [(s.method, s.photo) for s in to_42] == [("sendMessage", None), ("sendPhoto", "upload")]
-    assert to_42[0].parse_mode == "HTML" and to_42[0].text == "<b>Japan</b> sold &amp; bought"
+    assert to_42[0].parse_mode == "HTML"
+    assert to_42[0].text == "<b>Japan</b> sold &amp; bought"
     assert to_42[0].reply_markup == {"inline_keyboard": [[{"text": "Mute", "callback_data": "mute"}]]}
     assert server.sent(43)[0].photo == "photo-1"
     assert [s.method for s in server.sent(42, edits=True)][2:] == ["editMessageText", "editMessageCaption"]
     assert server.message(42, 1)["text"] == "revised"
     upload = server.calls("sendPhoto")[0]
-    assert upload.content_type == "multipart/form-data" and upload.files["photo"]["size"] == len(PNG)
-    assert "photo" not in upload.params and upload.params["caption"] == "chart"
+    assert upload.content_type == "multipart/form-data"
+    assert upload.files["photo"]["size"] == len(PNG)
+    assert "photo" not in upload.params
+    assert upload.params["caption"] == "chart"
     assert server.calls("sendPhoto")[1].content_type == "application/x-www-form-urlencoded"
     transcript = server.transcript()
     assert "← chat 42 sendMessage #1: <b>Japan</b> sold &amp; bought  [Mute|mute]" in transcript
@@ -170,7 +178,8 @@ def test_wrong_token_and_unknown_method():
 
         run(scenario())
         answer = httpx.post(f"{server.url}/bot{TOKEN}/noSuchMethod")
-        assert answer.status_code == 404 and answer.json() == {
+        assert answer.status_code == 404
+        assert answer.json() == {
             "ok": False,
             "error_code": 404,
             "description": "Not Found",
@@ -204,7 +213,8 @@ def test_random_faults_are_seeded(server):
             assert (await bot.get_me()).is_bot  # only send/edit methods fail
 
     run(scenario())
-    assert server.sent() == [] and server.count_429 == 1
+    assert server.sent() == []
+    assert server.count_429 == 1
 
     draws = []
     for _ in range(2):
@@ -212,7 +222,8 @@ def test_random_faults_are_seeded(server):
             seeded.fault_rate["5xx"] = 0.5
             url = f"{seeded.url}/bot{TOKEN}/sendMessage"
             draws.append([client.post(url, data={"chat_id": 1, "text": "x"}).status_code for _ in range(12)])
-    assert draws[0] == draws[1] and {200, 502} == set(draws[0])
+    assert draws[0] == draws[1]
+    assert {200, 502} == set(draws[0])
 
 
 # --- rate limits ------------------------------------------------------------------------------
@@ -339,7 +350,8 @@ def test_an_outage_answers_502_then_nothing_then_recovers():
 
         run(scenario())
         assert server.texts(1) == ["after the outage"]  # nothing sent during the outage arrived
-        assert server.outage_answers["502"] == 3 and server.outage_answers["dropped"] >= 1
+        assert server.outage_answers["502"] == 3
+        assert server.outage_answers["dropped"] >= 1
         assert "✗ sendMessage chat 1: 502 Bad Gateway (outage)" in server.transcript()
 
 
@@ -382,11 +394,14 @@ def test_migration_moves_the_group_and_leaves_its_messages_behind(server):
             assert update.chat.type == "supergroup" and update.message_id == 2  # 1: "migrated from"
             assert (await bot.get_chat_member(new_id, 7)).status == "administrator"
             moved_to, moved_from = await bot.get_updates(timeout=0)
-            assert moved_to.message.migrate_to_chat_id == new_id and moved_to.message.chat.id == -55
-            assert moved_from.message.migrate_from_chat_id == -55 and moved_from.message.chat.id == new_id
+            assert moved_to.message.migrate_to_chat_id == new_id
+            assert moved_to.message.chat.id == -55
+            assert moved_from.message.migrate_from_chat_id == -55
+            assert moved_from.message.chat.id == new_id
             await bot.get_updates(offset=moved_from.update_id + 1, timeout=0)  # acknowledged
             silent = server.migrate(-66, announce=False)
-            assert server.pending_updates == 0 and silent == -1000000000066
+            assert server.pending_updates == 0
+            assert silent == -1000000000066
 
     run(scenario())
     assert server.message(-55, 3)["text"] == "alert"  # still where it was sent, unedited
@@ -419,8 +434,10 @@ def test_get_updates_long_poll(server):
             started = time.monotonic()
             (update,) = await bot.get_updates(timeout=5)
             assert time.monotonic() - started < 2  # woke early
-            assert update.message.text == "/start now" and update.message.from_user.username == "ann"
-            assert update.message.entities[0].type == "bot_command" and update.message.entities[0].length == 6
+            assert update.message.text == "/start now"
+            assert update.message.from_user.username == "ann"
+            assert update.message.entities[0].type == "bot_command"
+            assert update.message.entities[0].length == 6
             ids = [server.user_message(42, f"m{i}") for i in range(3)]
             got = await bot.get_updates(offset=update.update_id, limit=2, timeout=0)
             assert [u.update_id for u in got] == [update.update_id, ids[0]]
@@ -431,7 +448,8 @@ def test_get_updates_long_poll(server):
             server.channel_post(-1000000000002, "post")
             got = await bot.get_updates(offset=ids[2] + 1, timeout=0)
             assert got[0].my_chat_member.new_chat_member.status == "kicked"
-            assert got[1].callback_query.data == "rule:on" and got[1].callback_query.from_user.id == 5
+            assert got[1].callback_query.data == "rule:on"
+            assert got[1].callback_query.from_user.id == 5
             assert got[2].channel_post.chat.type == "channel"
             assert await bot.get_updates(offset=got[-1].update_id + 1, timeout=0) == ()
             assert server.pending_updates == 0
@@ -527,7 +545,8 @@ def test_multipart_parser_keeps_binary_bytes():
     body = request.read()
     fields, files = parse_multipart(body, request.headers["Content-Type"])
     assert fields == {"chat_id": "1", "caption": "é\r\n--x"}
-    assert files["photo"]["content"] == PNG + b"\r\n" and files["photo"]["filename"] == "c.png"
+    assert files["photo"]["content"] == PNG + b"\r\n"
+    assert files["photo"]["filename"] == "c.png"
 
 
 def test_keep_alive_channels_by_username_and_bad_parameters(server):
@@ -536,7 +555,8 @@ def test_keep_alive_channels_by_username_and_bad_parameters(server):
     async def scenario():
         async with make_bot(server) as bot:
             post = await bot.send_message("@tic_releases", "release summary")
-            assert post.chat.type == "channel" and post.sender_chat.id == -1000000000123
+            assert post.chat.type == "channel"
+            assert post.sender_chat.id == -1000000000123
             for i in range(3):
                 await bot.send_message(1, f"m{i}")
             with pytest.raises(BadRequest, match=r"(?i)chat not found"):

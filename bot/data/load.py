@@ -28,7 +28,7 @@ def fetch_all(get: Callable[[str], bytes], base_url: str) -> dict[str, bytes]:
     return {name: get(file_url(base_url, name)) for name in RELEASE_FILES}
 
 
-def release_files(files: dict[str, bytes]) -> dict[str, bytes]:
+def only_release_files(files: dict[str, bytes]) -> dict[str, bytes]:
     """Of ``files`` (e.g. all a store holds), those a release's panel is built from."""
     return {name: files[name] for name in RELEASE_FILES if name in files}
 

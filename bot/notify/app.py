@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Collection
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
@@ -27,23 +28,27 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, shown
 from bot.notify.checks import (
     SETTINGS_REFUSED,
     Callback,
     Context,
     group_admins_only,
     may_change,
+    not_crowded,
     operators_only,
     short_enough,
     throttled,
 )
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
 from bot.notify.commands.thresholds import toggle
+from bot.notify.db_health import not_saved
 from bot.notify.keepalive import KeepAliveRequest
 from bot.notify.limiter import CountingRateLimiter
+from bot.notify.patience import Attempts, kind_of
 from bot.notify.redact import redact_in_logs, silence_http_logs
-from bot.notify.reply_sender import ReplySender, markup
+from bot.notify.reply_queue import ReplyQueue, Urgency
+from bot.notify.reply_sender import markup
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import Throttle
 from bot.notify.timing import answered, timed
@@ -52,6 +57,7 @@ from bot.telemetry import Telemetry
 log = logging.getLogger("tic_alert.bot")
 GONE_STATUSES = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 FAILED = "Sorry, that failed on our side; the operators can see why. Please try later."
+COMMANDS_ONLY = "I answer commands: /help lists them."
 # commands come as messages, edited messages and channel posts
 COMMAND_UPDATES = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POSTS
 Hook = Callable[[Application], Awaitable[None]]
@@ -62,12 +68,13 @@ def utc_now() -> dt.datetime:
 
 
 class TelegramFrontend:
-    """The callbacks, sharing one ChatBot, one throttle, the operators' ids and the reply sender."""
+    """The callbacks, sharing one ChatBot, the throttles, the operators' ids and the reply queue."""
 
     def __init__(
         self,
         chatbot: ChatBot,
         settings: TelegramSettings,
+        replies: ReplyQueue,
         clock: Callable[[], dt.datetime] = utc_now,
         telemetry: Telemetry | None = None,
     ):
@@ -75,12 +82,15 @@ class TelegramFrontend:
         self.chatbot = chatbot
         self.settings = settings
         self.admins = set(settings.admins)
-        self.throttle = Throttle(settings.commands_per_minute)
+        self.throttle = Throttle(settings.commands_per_minute)  # per person and chat
+        self.refusals = Throttle(settings.commands_per_minute)  # refused settings changes told
         self.clock = clock
-        self.replies = ReplySender(chatbot.subscribers, clock)
+        self.replies = replies
+        self.polling = Attempts("getUpdates failed", then="python-telegram-bot polls again with backoff")
 
-    async def say(self, context: Context, chat_id: int, reply: Reply) -> None:
-        await self.replies.send(context.bot, chat_id, reply)
+    def say(self, chat_id: int, reply: Reply) -> None:
+        """A refusal or a notice: queued ahead of the answers."""
+        self.replies.submit(chat_id, [reply], Urgency.NOW)
 
     def callback(self, command: Command) -> Callback:
         """The command's handler behind the checks its row asks for (the first listed runs first)."""
@@ -90,17 +100,22 @@ class TelegramFrontend:
         if command.admin:
             run = operators_only(self.admins, self.say)(run)
         run = short_enough(MAX_COMMAND_CHARS, command.usage, self.say)(run)
-        return timed(command.name, self.telemetry)(throttled(self.throttle, self.say)(run))
+        if not command.settings:  # a settings change is always taken (and answered first)
+            run = not_crowded(self.replies.crowded, self.throttle, self.say)(run)
+        run = throttled(self.throttle, self.say, self.refusals if command.settings else None)(run)
+        return timed(command.name, self.telemetry)(run)
 
     def answerer(self, command: Command) -> Callback:
-        """Ask the command's handler and send its replies; a failure is logged and apologised for."""
+        """Ask the command's handler and queue its replies; a failure is logged and apologised for."""
+        urgency = Urgency.NOW if command.settings else Urgency.HEAVY if command.heavy else Urgency.READ
 
         async def run(update: Update, context: Context) -> None:
             chat, user = update.effective_chat, update.effective_user
             if chat is None:
                 return
             title = chat.title or chat.username or ""
-            ctx = Ctx(chat.id, chat.type, title, user.id if user else None, context.args or [], self.clock())
+            user_id = user.id if user else None
+            ctx = Ctx(chat.id, chat.type, title, user_id, context.args or [], self.clock())
             try:
                 replies = await answer(self.chatbot, command, ctx)
                 answered()
@@ -108,8 +123,7 @@ class TelegramFrontend:
                 log.exception("command /%s failed in chat %s", command.name, chat.id)
                 answered("failed")
                 replies = [Reply(FAILED)]
-            for reply in replies:
-                await self.say(context, chat.id, reply)
+            self.replies.submit(chat.id, replies, urgency, user_id)
 
         return run
 
@@ -125,13 +139,15 @@ class TelegramFrontend:
         name, _ = split_command(message.text)
         close = difflib.get_close_matches(name, list(BY_NAME), n=1)
         hint = f" Did you mean /{close[0]}?" if close else ""
-        text = f"Unknown command /{name[:32]}.{hint} /help lists the commands."
-        await self.say(context, chat.id, Reply(text))
+        text = f"Unknown command /{shown(name, 32)}.{hint} /help lists the commands."
+        self.replies.submit(chat.id, [Reply(text)], Urgency.READ, chat.id)  # a private chat: its user
 
     async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
         if chat is not None:
-            await self.say(context, chat.id, Reply("I answer commands: /help lists them."))
+            self.replies.submit(
+                chat.id, [Reply("I answer commands: /help lists them.")], Urgency.READ, chat.id
+            )
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user
@@ -143,13 +159,16 @@ class TelegramFrontend:
             return
         ctx = Ctx(chat.id, chat.type, chat.title or "", user.id if user else None, [], self.clock())
         try:
-            reply = toggle(self.chatbot, ctx, rule_id)
+            reply = toggle(self.chatbot, self.chatbot.record(ctx), rule_id)
         except UsageError as err:
             await query.answer(str(err)[:200])
             return
+        except sqlite3.Error as err:
+            await query.answer(not_saved(err)[:200], show_alert=True)
+            return
         await query.answer("Done.")
         try:
-            await query.edit_message_text(reply.text, reply_markup=markup(reply))
+            await query.edit_message_text(reply.text, reply_markup=markup(reply.buttons))
         except BadRequest as err:  # "message is not modified" and the like
             log.info("edit after a toggle in chat %s: %s", chat.id, err.message)
 
@@ -160,20 +179,29 @@ class TelegramFrontend:
             return
         now = self.clock()
         subs = self.chatbot.subscribers
-        subs.touch(chat.id, chat.type, chat.title or chat.username or "", now)
-        gone = change.new_chat_member.status in GONE_STATUSES
-        subs.set_blocked(chat.id, gone, now)
         log.info("chat %s: the bot is now %s", chat.id, change.new_chat_member.status)
+        try:
+            subs.touch(chat.id, chat.type, chat.title or chat.username or "", now)
+            subs.set_blocked(chat.id, change.new_chat_member.status in GONE_STATUSES, now)
+        except sqlite3.Error as err:
+            self.chatbot.db.failed(err, f"membership of chat {chat.id}")
 
     async def on_error(self, update: object, context: Context) -> None:
         err = context.error
-        log.warning("update failed: %s: %s", type(err).__name__, err)
+        if update is None and isinstance(err, TelegramError):  # getUpdates: Telegram unreachable
+            self.polling.failed(kind_of(err))
+        else:
+            log.warning("update failed: %s: %s", type(err).__name__, err)
 
     def handlers(self, app: Application) -> None:
         """One CommandHandler a row of the table, then the fallbacks, buttons and membership."""
         slow_down = throttled(self.throttle, self.say)
         for command in COMMANDS:
-            app.add_handler(CommandHandler(command.name, self.callback(command), filters=COMMAND_UPDATES))
+            # heavy work does not hold one of the Application's update slots: cheap commands go on
+            handler = CommandHandler(
+                command.name, self.callback(command), filters=COMMAND_UPDATES, block=not command.heavy
+            )
+            app.add_handler(handler)
         private = filters.ChatType.PRIVATE
         app.add_handler(MessageHandler(filters.COMMAND & private, slow_down(self.on_unknown)))
         app.add_handler(CallbackQueryHandler(self.on_button))
@@ -210,7 +238,7 @@ def build_application(
                 overall_max_rate=max(30, round(settings.messages_per_second)),
                 group_max_rate=max(1, round(settings.group_per_minute)),
                 group_time_period=60,
-                max_retries=2,
+                max_retries=0,  # a 429 comes back to us: the Pacer pauses every send (classify)
                 on_429=frontend.telemetry.throttled.inc if frontend.telemetry else lambda: None,
             )
         )

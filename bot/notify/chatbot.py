@@ -11,19 +11,50 @@ run on the event loop's thread, the CPU work (charts, history) in worker threads
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import sqlite3
+import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.data.entities import EntityNames, Group, known_countries
+from bot.notify.db_health import DbHealth
+from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import AGGREGATES, Rule
-from bot.store.subscribers import Chat, Subscribers
+from bot.store.subscribers import Chat, ChatMode, Subscribers
 from bot.watch.calendar import Calendar
+
+# letters and marks that show nothing (str.isprintable() already refuses controls, format
+# characters such as U+200B and U+202E, separators other than the space, unassigned code points)
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
 
 
 class UsageError(Exception):
     """A command's arguments are not what it takes: the message is the one-line reply."""
+
+
+def visible(char: str) -> bool:
+    return char.isprintable() and char not in INVISIBLE
+
+
+def typed(text: str) -> str:
+    """What a person typed, NFKC-normalised (full-width letters, ligatures and odd spaces become
+    plain ones); a control or invisible character (a NUL, U+202E that turns text around, a
+    zero-width space that makes "ja<U+200B>pan" look like Japan) is refused with a UsageError."""
+    text = unicodedata.normalize("NFKC", text)
+    bad = next((c for c in text if not visible(c)), None)
+    if bad is not None:
+        raise UsageError(f"That holds an invisible or control character (U+{ord(bad):04X}); type it plainly.")
+    return text
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A person's text to echo back: NFKC, at most ``limit`` characters, every control or
+    invisible character written as its code (\\u200b), so nothing hides or reorders the reply."""
+    text = unicodedata.normalize("NFKC", text)[:limit]
+    return "".join(c if visible(c) else f"\\u{ord(c):04x}" for c in text)
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,7 @@ class Ctx:
     user_id: int | None
     args: list[str]
     now: dt.datetime
+    recorded: bool = False  # the chat's row is written already (see ChatBot.record)
 
 
 @dataclass(frozen=True)
@@ -59,6 +91,7 @@ class ChatBot:
         calendar: Calendar,
         heavy_workers: int = 2,
         stats: Callable[[], str] | None = None,
+        alert: Callable[[str], None] = lambda text: None,
     ):
         self.subscribers = subscribers
         self.rules = tuple(rules)
@@ -67,6 +100,8 @@ class ChatBot:
         self.calendar = calendar
         self.view: ReleaseView | None = None
         self.stats = stats  # the operators' health lines for /stats
+        self.db = DbHealth(alert)  # ``alert`` tells the operators when writes fail and work again
+        self.deliver: Callable[[TrialAlert], None] | None = None  # queue a test alert, wake the sender
         self._heavy = asyncio.Semaphore(heavy_workers)
 
     async def heavy(self, fn: Callable, *args: object) -> object:
@@ -74,12 +109,25 @@ class ChatBot:
         async with self._heavy:
             return await asyncio.to_thread(fn, *args)
 
+    def record(self, ctx: Ctx) -> Ctx:
+        """Record the chat (or refresh its title) before a change to its settings: a database
+        that cannot be written raises here, before anything is said to be changed."""
+        try:
+            self.subscribers.touch(ctx.chat_id, ctx.chat_type, ctx.title, ctx.now)
+        except sqlite3.Error as err:
+            self.db.failed(err, f"chat {ctx.chat_id}")
+            raise
+        self.db.ok()
+        return replace(ctx, recorded=True)
+
     def chat(self, ctx: Ctx) -> Chat:
-        """The asking chat's settings (the chat is recorded, or its title refreshed, first)."""
-        self.subscribers.touch(ctx.chat_id, ctx.chat_type, ctx.title, ctx.now)
-        chat = self.subscribers.get(ctx.chat_id)
-        assert chat is not None
-        return chat
+        """The asking chat's settings. To read them the chat is recorded if it can be; when the
+        database cannot be written, a chat it does not know has the defaults."""
+        if not ctx.recorded:
+            with contextlib.suppress(sqlite3.Error):  # noted by record(); reads go on
+                self.record(ctx)
+        found = self.subscribers.get(ctx.chat_id)
+        return found or Chat(ctx.chat_id, ctx.chat_type, ctx.title, False, False, ChatMode.ALERTS)
 
     def release(self) -> ReleaseView:
         """The release the answers come from, or a UsageError while none is loaded."""

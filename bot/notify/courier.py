@@ -105,7 +105,7 @@ class Courier:
                 if self.closing:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
-                await self.pacer.ready(row.chat_id)
+                await self.pacer.own_slot(row.chat_id)
                 async with self.calls:  # a connection is free: the slot taken now is the send's
                     await self.pacer.wait(row.chat_id)
                     api += await self._one(row, i, row.messages[i], last=i == unsent[-1])

@@ -11,7 +11,8 @@ keeps under those limits instead of drawing 429s:
 * a **chat's own slot**: its next message waits a full interval (``1 / private_per_second`` in a
   private chat, ``60 / group_per_minute`` in a group or channel — chat ids below zero) from when
   Telegram had its last one, plus 5 %: Telegram counts arrivals, and ours are paced by departure;
-* a **pause** of every send after a 429, for as long as Telegram asked.
+* a **pause** of every send after a 429, for as long as Telegram asked;
+* a command's reply (``first``) takes the next overall slot ahead of the broadcast's sends.
 
 The clock and the sleep are passed in (tests drive them); one Pacer is shared by every sender
 of one bot.
@@ -51,21 +52,36 @@ class Pacer:
         self.paused_until = 0.0
         self._last_any = float("-inf")
         self._slot = asyncio.Lock()
+        self._line = asyncio.Lock()  # sends not marked ``first`` wait here, one at a time on the slot
         self._next: dict[int, float] = {}  # chat id → when its next message may go
+
+    def ready(self, chat_id: int) -> float:
+        """When the chat's next message may go (its own slot, and any pause)."""
+        return max(self._next.get(chat_id, 0.0), self.paused_until)
 
     def spacing(self, chat_id: int) -> float:
         """The shortest time between two messages to one chat."""
         return self.group if chat_id < 0 else self.private
 
-    async def ready(self, chat_id: int) -> None:
-        """Wait for the chat's own slot and any pause."""
-        ready = max(self._next.get(chat_id, 0.0), self.paused_until)
+    async def own_slot(self, chat_id: int) -> None:
+        """Wait for the chat's own slot and any pause (not for an overall slot)."""
+        ready = self.ready(chat_id)
         if ready > self.clock():
             await self.sleep(ready - self.clock())
 
-    async def wait(self, chat_id: int) -> None:
-        """Wait for the chat's own slot and any pause, then take the next overall slot."""
-        await self.ready(chat_id)
+    async def wait(self, chat_id: int, first: bool = False) -> None:
+        """Wait for the chat's own slot and any pause, then take the next overall slot.
+
+        ``first`` (a command's reply): ahead of the sends not marked so, which line up one at a
+        time before the slot (a broadcast's many workers never stand between a reply and it)."""
+        await self.own_slot(chat_id)
+        if first:
+            await self._take(chat_id)
+        else:
+            async with self._line:
+                await self._take(chat_id)
+
+    async def _take(self, chat_id: int) -> None:
         async with self._slot:
             slot, now = self._last_any + self.interval, self.clock()
             if slot < now - CATCH_UP:

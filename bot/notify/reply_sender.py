@@ -1,104 +1,78 @@
-"""Sending a command's replies: photos uploaded once, long text in pieces, Telegram's refusals handled."""
+"""A reply as the Telegram messages it takes, and sending one of them.
+
+A :class:`Reply` becomes :class:`Piece` s: a photo with its caption (when the caption is longer
+than Telegram's 1,024, the photo goes alone and the caption follows as text), then text of at
+most 4,096 each, split at line ends. Both limits, and the count in UTF-16 code units as Telegram
+counts (an emoji is two), have one home: :mod:`bot.render.limits`, shared with the deliveries.
+The buttons go with the last piece. Nothing is dropped. Sending raises what Telegram answers;
+the reply queue decides what follows.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import hashlib
-import logging
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 
 from bot.notify.chatbot import Reply
 from bot.render.alert import plain_text
-from bot.store.subscribers import Subscribers
+from bot.render.limits import CAPTION_LIMIT, pieces, telegram_length
 
-log = logging.getLogger("tic_alert.bot")
-TEXT_LIMIT = 4096
-
-
-class ReplySender:
-    """Sends replies; a chat that blocked the bot is marked in ``subscribers``."""
-
-    def __init__(self, subscribers: Subscribers, clock: Callable[[], dt.datetime]):
-        self.subscribers = subscribers
-        self.clock = clock
-        self.file_ids: dict[str, str] = {}  # sha256 of a PNG → Telegram's file_id: upload once
-
-    async def send(self, bot: Bot, chat_id: int, reply: Reply) -> None:
-        """Send one reply; a network error is retried once, a blocked chat is marked, bad HTML
-        falls back to plain text."""
-        try:
-            await self._send(bot, chat_id, reply)
-        except (NetworkError, TimedOut) as err:
-            if isinstance(err, BadRequest | Forbidden):
-                raise
-            log.info("reply to chat %s: %s; trying once more", chat_id, err)
-            await asyncio.sleep(0.5)
-            try:
-                await self._send(bot, chat_id, reply)
-            except TelegramError as again:
-                log.warning("reply to chat %s failed: %s: %s", chat_id, type(again).__name__, again)
-
-    async def _send(self, bot: Bot, chat_id: int, reply: Reply) -> None:
-        try:
-            if reply.photo is not None:
-                digest = hashlib.sha256(reply.photo).hexdigest()
-                photo = self.file_ids.get(digest, reply.photo)
-                sent = await bot.send_photo(chat_id, photo, caption=reply.text[:1024] or None)
-                if sent.photo and digest not in self.file_ids:
-                    self.file_ids[digest] = sent.photo[-1].file_id
-                return
-            pieces = chunks(reply.text)
-            for i, piece in enumerate(pieces):
-                await bot.send_message(
-                    chat_id,
-                    piece,
-                    parse_mode=ParseMode.HTML if reply.html else None,
-                    reply_markup=markup(reply) if i == len(pieces) - 1 else None,
-                )
-        except Forbidden:
-            self.subscribers.set_blocked(chat_id, True, self.clock())
-            log.info("chat %s blocked the bot", chat_id)
-        except BadRequest as err:
-            if reply.html:
-                log.warning("HTML refused in chat %s (%s); sending plain text", chat_id, err.message)
-                await self._send(bot, chat_id, Reply(plain_text(reply.text)))
-            else:
-                log.warning("reply refused in chat %s: %s", chat_id, err.message)
-        except (NetworkError, TimedOut):
-            raise  # send() tries once more
-        except TelegramError as err:
-            log.warning("reply to chat %s failed: %s: %s", chat_id, type(err).__name__, err)
+FILE_IDS = 256  # uploaded photos remembered (then sent by file_id)
 
 
-def markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    rows = [[InlineKeyboardButton(label, callback_data=data)] for label, data in reply.buttons]
-    return InlineKeyboardMarkup(rows)
+@dataclass(frozen=True)
+class Piece:
+    """One Telegram message of a reply."""
+
+    text: str
+    html: bool = False
+    photo: bytes | None = None
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
-def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at line ends so that every piece fits a Telegram message; nothing is dropped."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not out:
-        out.append(current)
+def split_reply(reply: Reply) -> list[Piece]:
+    """The messages a reply takes, in order."""
+    if reply.photo is not None and telegram_length(reply.text) <= CAPTION_LIMIT:
+        return [Piece(reply.text, reply.html, reply.photo, reply.buttons)]
+    out = [Piece("", photo=reply.photo)] if reply.photo is not None else []
+    texts = pieces(reply.text)
+    for i, text in enumerate(texts):
+        out.append(Piece(text, reply.html, buttons=reply.buttons if i == len(texts) - 1 else ()))
     return out
+
+
+def markup(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
+    )
+
+
+class PieceSender:
+    """Sends pieces through ``bot``; a photo is uploaded once, then sent by its file_id."""
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+        self.file_ids: dict[str, str] = {}  # sha256 of a PNG → Telegram's file_id
+
+    async def send(self, chat_id: int, piece: Piece, plain: bool = False) -> None:
+        """Send one piece (``plain``: as plain text, without the photo: Telegram refused it)."""
+        mode: Any = ParseMode.HTML if piece.html and not plain else None
+        text = plain_text(piece.text) if piece.html and plain else piece.text
+        if piece.photo is not None and not plain:
+            digest = hashlib.sha256(piece.photo).hexdigest()
+            photo = self.file_ids.get(digest, piece.photo)
+            sent = await self.bot.send_photo(
+                chat_id, photo, caption=text or None, parse_mode=mode, reply_markup=markup(piece.buttons)
+            )
+            if sent.photo and digest not in self.file_ids:
+                self.file_ids[digest] = sent.photo[-1].file_id
+                while len(self.file_ids) > FILE_IDS:
+                    self.file_ids.pop(next(iter(self.file_ids)))
+        elif text:
+            await self.bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup(piece.buttons))

@@ -12,24 +12,34 @@ the files fetched once from the Treasury.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import logging
+import signal
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application
 
 from bot.data.entities import Group
-from bot.data.load import panel_from_bytes, read_dir, release_files
+from bot.data.load import only_release_files, panel_from_bytes, read_dir
 from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
+from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
-from bot.notify.chatbot import ChatBot
+from bot.notify.chatbot import ChatBot, Reply
 from bot.notify.delivery_watch import DeliveryWatch
+from bot.notify.heartbeat import LOOP as BOT_LOOP
+from bot.notify.pacer import pacer_for
+from bot.notify.patience import Attempts, kind_of, until_telegram_answers
+from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
+from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import Rule
 from bot.store.outbox import NewDelivery, Outbox
@@ -41,6 +51,7 @@ from bot.watch.outcomes import OperatorEvent
 
 log = logging.getLogger("tic_alert.serve")
 REFRESH_SECONDS = 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def poller_health(store: Store) -> str:
@@ -94,34 +105,43 @@ class BotRuntime:
         token: str,
         telemetry: Telemetry | None = None,
     ):
-        self.store = store
+        self.store, self.rules, self.groups, self.settings = store, tuple(rules), tuple(groups), settings
         self.telemetry = telemetry
-        self.rules = tuple(rules)
-        self.groups = tuple(groups)
-        self.settings = settings
+        chats = Subscribers(store.conn)
+        health = partial(poller_health, store)
         self.chatbot = ChatBot(
-            Subscribers(store.conn),
-            rules,
-            groups,
-            calendar,
-            settings.heavy_workers,
-            lambda: poller_health(store),
+            chats, rules, groups, calendar, settings.heavy_workers, health, self.tell_operators
         )
-        frontend = TelegramFrontend(self.chatbot, settings, telemetry=telemetry)
-        self.app = build_application(token, settings, frontend, self.post_init, self.post_stop)
-        self.sender = Sender(
-            self.app.bot,
-            Outbox(store.conn),
-            Subscribers(store.conn),
-            settings,
-            watch=DeliveryWatch(telemetry),
-        )
+        self.pacer = pacer_for(settings)  # one budget for the broadcast and the replies
+        self.replies = ReplyQueue(self.pacer, chats)
+        self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
+        self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
+        outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
+        self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
+        self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread
-        self.on_stop: list[Callable[[], None]] = []
+        self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread (before Telegram answers)
+        self.background: list[Callable[[], Awaitable[None]]] = []  # tasks in the loop, e.g. the heartbeat
+        self.on_stop: list[Callable[[], None]] = []  # run once, at the Application's stop or the end
         self._offered: Panel | None = None
+        self.token = token
+        self._load: Callable[[], dict[str, bytes]] | None = None  # while no release is loaded
+        self._next_load = 0.0
+        self.loading = Attempts("no release to answer from yet")
+
+    def tell_operators(self, text: str) -> None:
+        """A line for the operators' chats now, not through the outbox (the database may be what
+        failed); in the log too."""
+        log.warning("OPERATOR database: %s", text)
+        for admin in self.settings.admins:
+            self.replies.submit(admin, [Reply(f"⚠️ tic-alert operator event: database\n{text}")], Urgency.NOW)
+
+    def deliver_trial(self, trial: TrialAlert) -> None:
+        """/testalert: its row in the outbox (this thread owns the connection), the sender woken."""
+        trial.queue(self.sender.outbox, now=dt.datetime.now(dt.UTC))
+        self.sender.wake()
 
     def wake(self) -> None:
         """Thread-safe: new outbox rows are committed."""
@@ -130,18 +150,17 @@ class BotRuntime:
 
     async def post_init(self, app: Application) -> None:
         """After the Application is initialised: register the commands, start the sender, the
-        view's refresh and whatever ``on_start`` holds."""
+        replies and the view's refresh."""
         await register_commands(app.bot, self.settings.admins)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+        self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
-        for start in self.on_start:
-            start()
+        self._tasks += [self.loop.create_task(make()) for make in self.background]
 
     async def post_stop(self, app: Application) -> None:
-        for stop in self.on_stop:
-            stop()
+        self._halt()  # the poller first: it wakes the sender through this loop
         self._stop.set()
         for task in self._tasks:
             if task.get_name() and not task.done():
@@ -154,8 +173,8 @@ class BotRuntime:
         self._offered = panel
 
     async def refresh_forever(self) -> None:
-        """Adopt an offered panel at once; else rebuild the view when the poller (another process)
-        has recorded a newer release."""
+        """Adopt an offered panel at once; while no release is loaded, load one with backoff;
+        else rebuild the view when the poller (another process) has recorded a newer release."""
         waited = 0.0
         while True:
             await asyncio.sleep(1.0)
@@ -167,28 +186,84 @@ class BotRuntime:
                 except Exception:
                     log.exception("adopting the poller's panel failed; keeping the view loaded")
                 continue
+            if self.chatbot.view is None:
+                await self._load_again()
+                continue
             waited += 1.0
             if waited < REFRESH_SECONDS:
                 continue
             waited = 0.0
             try:
                 latest = self.store.latest_release()
-                view = self.chatbot.view
-                if latest is None or (view is not None and view.month >= latest.month):
+                if latest is None or self.chatbot.view.month >= latest.month:
                     continue
-                bodies = release_files(self.store.held_bodies())
+                bodies = only_release_files(self.store.held_bodies())
                 self.chatbot.view = await asyncio.to_thread(make_view, bodies, self.groups, self.rules)
                 log.info("release view now %s", self.chatbot.view.month)
             except Exception:
                 log.exception("refreshing the release view failed; keeping the one loaded")
 
-    def run(self, files: dict[str, bytes]) -> None:
-        """Until Ctrl-C or SIGTERM: commands, deliveries, and whatever ``on_start`` added."""
-        self.chatbot.view = make_view(files, self.groups, self.rules)
+    async def _load_again(self) -> None:
+        if self._load is None or time.monotonic() < self._next_load:
+            return
+        try:
+            files = await asyncio.to_thread(self._load)
+            self.chatbot.view = await asyncio.to_thread(make_view, files, self.groups, self.rules)
+        except (TicAlertError, OSError) as err:
+            self._next_load = time.monotonic() + self.loading.failed(kind_of(err))
+            return
+        self.loading.succeeded()
         log.info("serving release %s", self.chatbot.view.month)
-        self.app.run_polling(
-            allowed_updates=Update.ALL_TYPES, timeout=int(self.settings.poll_timeout_seconds)
-        )
+
+    def run(self, load: Callable[[], dict[str, bytes]], patient: bool = True) -> None:
+        """Until Ctrl-C or SIGTERM: commands, deliveries, and whatever ``on_start`` added.
+
+        The release to answer from is ``load()``. When that fails and ``patient`` (files from
+        the Treasury, not a folder), the bot serves anyway, saying no release is loaded yet, and
+        loads it in the background with backoff. Telegram unreachable is waited for likewise
+        (meanwhile the poller, in `run`, polls); only a refused token ends it."""
+        try:
+            self.chatbot.view = make_view(load(), self.groups, self.rules)
+            log.info("serving release %s", self.chatbot.view.month)
+        except (TicAlertError, OSError) as err:
+            if not patient:
+                raise
+            self._load, self._next_load = load, time.monotonic() + self.loading.failed(kind_of(err))
+        for start in self.on_start:
+            start()
+        try:
+            if not asyncio.run(self._telegram_answers()):
+                return  # stopped (Ctrl-C, SIGTERM) while waiting
+            self.app.run_polling(
+                allowed_updates=Update.ALL_TYPES,
+                timeout=int(self.settings.poll_timeout_seconds),
+                bootstrap_retries=-1,  # Telegram gone between our check and PTB's: PTB waits too
+            )
+        finally:
+            self._halt()
+
+    async def _telegram_answers(self) -> bool:
+        """Wait until the Bot API answers; False when SIGINT or SIGTERM came first."""
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            beat = partial(self.telemetry.beat, BOT_LOOP) if self.telemetry else lambda: None
+            await until_telegram_answers(self.token, self.settings, beat)  # waiting is no stall
+            return True
+        except asyncio.CancelledError:
+            log.info("stopped while waiting for Telegram")
+            return False
+        finally:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    def _halt(self) -> None:
+        """Run the ``on_stop`` hooks, once."""
+        hooks, self.on_stop = self.on_stop, []
+        for stop in hooks:
+            stop()
 
 
 def poller_thread(make: Callable[[threading.Event], None]) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -210,7 +285,7 @@ def load_files(
     from a folder, else what the poller holds, else a fetch."""
     if data_dir is not None:
         return read_dir(data_dir)
-    held = release_files(store.held_bodies())
+    held = only_release_files(store.held_bodies())
     return held if HEADLINE in held else fetch_all()
 
 

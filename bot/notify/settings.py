@@ -34,13 +34,15 @@ class TelegramSettings:
     """How the bot talks to Telegram, whom it treats as operators and where summaries go."""
 
     api_url: str = TELEGRAM_API
-    admins: tuple[int, ...] = ()  # chat ids of operators: /stats, /testalert, operator events
+    # operators' user ids: /stats and /testalert in a private chat, and operator events (a group's
+    # chat id here gets the events only)
+    admins: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()  # channel ids that receive every release's summary
     messages_per_second: float = 25.0  # our own pace for broadcasts, below Telegram's ~30/s
     private_per_second: float = 1.0
     group_per_minute: float = 20.0
     paid_broadcast: bool = False
-    commands_per_minute: int = 20  # per chat; beyond it a chat is asked to slow down
+    commands_per_minute: int = 20  # per person and chat; beyond it they are asked to slow down
     heavy_workers: int = 2  # charts and backtests rendered at once (CPU-bound)
     request_timeout_seconds: float = 10.0
     poll_timeout_seconds: float = 10.0  # getUpdates long-poll

@@ -16,9 +16,10 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS
 from bot.data.panel import Panel
-from bot.render.charts import flagged, holdings_chart, main_chart
+from bot.render.alert import ReleaseMessages
+from bot.render.charts import holdings_chart
 from bot.render.summary import ReleaseSummary, build_summary
-from bot.render.text import month_name, num, render_html
+from bot.render.text import month_name, num
 from bot.rules.catalogue import Rule
 from bot.rules.events import Event
 from bot.rules.history import History, RuleHistory
@@ -40,6 +41,7 @@ class ReleaseView:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
     _chart_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _messages: ReleaseMessages | None = field(default=None, repr=False)  # the alerts, as delivered
     _histories: dict[tuple[str, float | None, float | None], RuleHistory] = field(
         default_factory=dict, repr=False
     )
@@ -95,13 +97,15 @@ class ReleaseView:
         title = f"{entity}: holdings of U.S. Treasuries, $bn (data to {month_name(last)})"
         return holdings_chart(levels, title, (last - 3, last), note)
 
-    def release_message(self, events: Sequence[Event]) -> tuple[str, bytes]:
-        """The release-day message (Telegram HTML) and its main chart, for these events."""
-        event = flagged(events)
-        key = ("release", event.key if event else None)
-        main = self._chart(key, lambda: main_chart(self.panel, self.summary, list(events)))
-        assert main is not None
-        return render_html(self.summary, events), main
+    def alert(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], bytes]:
+        """The alert a chat with these events got: its messages (Telegram HTML, the photo's caption
+        first) and its chart, rendered as the release-day delivery renders them (``every``: the
+        summary follows, for a chat in summary mode)."""
+        with self._chart_lock:
+            if self._messages is None:
+                self._messages = ReleaseMessages(self.month, (self.month,), self.panel)
+            texts, chart = self._messages.alert(events, every)
+            return texts, self._messages.charts[chart]
 
 
 def group_levels(panel: Panel, members: Sequence[str]) -> pd.Series:

@@ -206,7 +206,7 @@ class Store:
         )
         return True
 
-    def release_files(self, month: str) -> list[ReleaseFile]:
+    def files_of_release(self, month: str) -> list[ReleaseFile]:
         rows = self.conn.execute(
             "SELECT file, before_id, vintage_id, complete_at FROM release_files"
             " WHERE month = ? ORDER BY complete_at IS NULL, complete_at, file",

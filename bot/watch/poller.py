@@ -31,7 +31,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from bot.data.load import release_files
+from bot.data.load import only_release_files
 from bot.data.panel import Panel
 from bot.data.parse.table5 import parse_table5
 from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
@@ -143,7 +143,7 @@ class Poller:
         """The release as handed on, from the store."""
         files = [(HEADLINE, row.month, row.first_seen)]
         pending = []
-        for rf in self.store.release_files(row.month):
+        for rf in self.store.files_of_release(row.month):
             if rf.complete_at is not None and rf.vintage_id is not None:
                 files.append((rf.file, self.store.vintage_of(rf.vintage_id), rf.complete_at))
             else:
@@ -233,7 +233,7 @@ class Poller:
     def _gather(self, now: dt.datetime) -> list[str]:
         notes = []
         for rel in self.store.open_releases():
-            for rf in self.store.release_files(rel.month):
+            for rf in self.store.files_of_release(rel.month):
                 if rf.complete_at is not None:
                     continue
                 try:
@@ -247,7 +247,7 @@ class Poller:
                     detail = f"release {rel.month}: {held.vintage}"
                     self.store.log_poll(now, rf.file, Logged.COMPLETE, detail=detail)
                     notes.append(f"{rf.file} shows release {rel.month} ({held.vintage})")
-            files = self.store.release_files(rel.month)
+            files = self.store.files_of_release(rel.month)
             if all(f.complete_at for f in files) or now >= rel.gather_until:
                 with self.store.transaction():
                     self.store.close_release(rel.month, now)
@@ -290,7 +290,7 @@ class Poller:
             if row.handed_over == release.contents:
                 continue
             try:
-                panel = self.build_panel(release_files(self.store.held_bodies()))
+                panel = self.build_panel(only_release_files(self.store.held_bodies()))
                 self._data_doubts(row.month, panel)
                 prepared = self.handover.prepare(release, panel)  # CPU: no lock is held yet
                 with self.store.transaction():

@@ -9,15 +9,17 @@ which checks the Telegram front end puts in front of the handler (:mod:`bot.noti
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, typed
 from bot.notify.commands.operators import stats, testalert
 from bot.notify.commands.releases import chart, latest, next_releases
 from bot.notify.commands.subscription import mode, myid, start, status, stop
 from bot.notify.commands.thresholds import backtest, list_rules, mute, reset, set_rule, unmute
 from bot.notify.commands.watchlist import group, ungroup, unwatch, watch, watching
+from bot.notify.db_health import not_saved
 
 Handler = Callable[[ChatBot, Ctx], Awaitable[list[Reply]]]
 
@@ -92,7 +94,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("ungroup", "<name>", "delete one of your groups", ungroup, settings=True),
     Command(
-        "latest", "", "the newest release's message and chart, as your alert shows it", latest, heavy=True
+        "latest", "", "the newest release's alert as this chat got it (or would have)", latest, heavy=True
     ),
     Command(
         "chart", "<country or group> [years]", "holdings chart (default 5 years, up to 26)", chart, heavy=True
@@ -113,11 +115,21 @@ MAX_COMMAND_CHARS = 300
 
 
 async def answer(bot: ChatBot, command: Command, ctx: Ctx) -> list[Reply]:
-    """The replies to ``/name args``; a UsageError becomes its one-line message and the usage."""
+    """The replies to ``/name args``; a UsageError becomes its one-line message and the usage.
+
+    The arguments reach the handler NFKC-normalised; control or invisible characters are refused.
+    A change the database cannot take (disk full, read-only) is answered as not saved."""
     try:
+        ctx = replace(ctx, args=typed(" ".join(ctx.args)).split())
+        if command.settings:
+            ctx = bot.record(ctx)
         return await command.handler(bot, ctx)
     except UsageError as err:
         return [Reply(f"{err}\nUsage: {command.usage}")]
+    except sqlite3.Error as err:  # disk full, read-only: the change was not written
+        if bot.db.failing is None:
+            bot.db.failed(err, f"/{command.name} in chat {ctx.chat_id}")
+        return [Reply(not_saved(err))]
 
 
 def split_command(text: str) -> tuple[str, list[str]]:

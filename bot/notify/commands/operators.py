@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply
-from bot.notify.commands.releases import latest
+from functools import partial
+
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.selection import chat_events
+from bot.notify.trial import trial_alert
+from bot.store.subscribers import ChatMode
 
 
 async def stats(bot: ChatBot, ctx: Ctx) -> list[Reply]:
@@ -17,4 +21,15 @@ async def stats(bot: ChatBot, ctx: Ctx) -> list[Reply]:
 
 
 async def testalert(bot: ChatBot, ctx: Ctx) -> list[Reply]:
-    return await latest(bot, ctx)
+    """This chat's alert for the newest release, through the outbox and the sender like any
+    delivery (pace, Telegram's answers, the chart's upload): it proves delivery, not a reply."""
+    if bot.deliver is None:
+        raise UsageError("Test alerts go through the sender: only tic-alert serve and run send them.")
+    chat = bot.chat(ctx)
+    view = bot.release()
+    events = chat_events(view.release, chat, bot.rules, ctx.now.date(), bot.groups)
+    every = chat.mode is ChatMode.SUMMARY
+    trial = partial(trial_alert, chat_id=ctx.chat_id, month=view.month, panel=view.panel)
+    rendered = await bot.heavy(partial(trial, events=events, every=every, now=ctx.now))
+    bot.deliver(rendered)  # type: ignore[arg-type]
+    return [Reply(f"Test alert queued for {view.month}: it comes through the outbox and the sender.")]

@@ -7,17 +7,19 @@ import datetime as dt
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
 from bot.notify.selection import chat_events
 from bot.notify.view import MAX_CHART_YEARS
+from bot.store.subscribers import ChatMode
 from bot.watch.calendar import Calendar, next_slots, release_moment
 
 
 async def latest(bot: ChatBot, ctx: Ctx) -> list[Reply]:
+    """The newest release's alert as this chat got it (or would have): the chart with the caption,
+    then the text that did not fit, rendered by the same functions as the release-day delivery."""
     chat = bot.chat(ctx)
     view = bot.release()
     events = chat_events(view.release, chat, bot.rules, ctx.now.date(), bot.groups)
-    html, png = await bot.heavy(view.release_message, events)  # type: ignore[misc]
-    month = view.summary.data_month
-    caption = f"TIC release, data for {month}: {len(events)} event(s) for this chat."
-    return [Reply(caption, photo=png), Reply(html, html=True)]
+    every = chat.mode is ChatMode.SUMMARY
+    texts, png = await bot.heavy(view.alert, events, every)  # type: ignore[misc]
+    return [Reply(texts[0], html=True, photo=png), *(Reply(text, html=True) for text in texts[1:])]
 
 
 async def chart(bot: ChatBot, ctx: Ctx) -> list[Reply]:

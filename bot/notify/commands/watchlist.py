@@ -57,6 +57,8 @@ async def group(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     name = " ".join(name.split())
     if not eq or not name or not rest.strip():
         raise UsageError("Write the group as a name, =, then countries joined by +.")
+    if not any(c.isalnum() for c in name):
+        raise UsageError("A group's name needs a letter or a digit.")
     if len(name) > MAX_GROUP_NAME:
         raise UsageError(f"A group's name is at most {MAX_GROUP_NAME} characters.")
     names = entity_names(bot.groups)

@@ -1,0 +1,131 @@
+"""The command handlers without Telegram: what a person types is normalised, and invisible or
+control characters are refused before anything is stored or echoed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from bot.config import load_settings
+from bot.notify.chatbot import ChatBot, Ctx, UsageError, shown, typed
+from bot.notify.commands import BY_NAME, COMMANDS, answer
+from bot.rules.catalogue import load_rules
+from bot.store.db import connect
+from bot.store.subscribers import Subscribers
+
+SETTINGS = load_settings(env={})
+NOW = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def bot() -> ChatBot:
+    rules = load_rules(SETTINGS.groups)
+    return ChatBot(Subscribers(connect(":memory:")), rules, SETTINGS.groups, SETTINGS.poller.calendar())
+
+
+def ask(bot: ChatBot, text: str, chat_id: int = 5) -> str:
+    name, *args = text.split(" ")
+    ctx = Ctx(chat_id, "private", "", chat_id, [a for a in args if a], NOW)
+    (reply,) = asyncio.run(answer(bot, BY_NAME[name.lstrip("/")], ctx))
+    return reply.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\x00",  # only a NUL
+        "\x00\x00\x00",
+        "ja\u200bpan",  # a zero-width space: looks like "japan"
+        "\u202eBenelux",  # right-to-left override: turns the reply around
+        "Bene\u2060lux",  # word joiner
+        "\u3164",  # Hangul filler: a letter that shows nothing
+        "Bene\ufefflux",  # zero-width no-break space
+        "Bene\u00adlux",  # soft hyphen
+    ],
+)
+def test_a_group_name_with_control_or_invisible_characters_is_refused(bot: ChatBot, name: str):
+    reply = ask(bot, f"/group {name} = belgium + netherlands")
+    assert "invisible or control character" in reply
+    assert "Usage: /group" in reply
+    assert bot.subscribers.get(5) is None or bot.subscribers.get(5).groups == {}
+
+
+def test_a_name_is_nfkc_normalised_before_it_is_stored_and_echoed(bot: ChatBot):
+    reply = ask(bot, "/group Ｂｅｎｅｌｕｘ = ｂｅｌｇｉｕｍ + netherlands")  # full-width letters
+    assert reply.startswith("Group Benelux = Belgium + Netherlands.")
+    assert bot.subscribers.get(5).groups == {"Benelux": ("Belgium", "Netherlands")}
+    assert "Watching Benelux." in ask(bot, "/watch ｂｅｎｅｌｕｘ")
+
+
+def test_a_name_needs_a_letter_or_a_digit(bot: ChatBot):
+    assert "needs a letter or a digit" in ask(bot, "/group -- = belgium + netherlands")
+
+
+def test_every_command_refuses_invisible_characters_in_its_arguments(bot: ChatBot):
+    for command in COMMANDS:
+        ctx = Ctx(9, "private", "", 9, ["ja\u200bpan"], NOW)
+        (reply, *_) = asyncio.run(answer(bot, command, ctx))
+        assert "invisible or control character (U+200B)" in reply.text, command.name
+
+
+def test_typed_and_shown():
+    assert typed("ｊａｐａｎ\u00a0ﬁ") == "japan fi"
+    with pytest.raises(UsageError, match=r"U\+202E"):
+        typed("abc\u202e")
+    assert shown("x\u202ey\u200b\x00", 40) == "x\\u202ey\\u200b\\u0000"
+    assert shown("a" * 100, 32) == "a" * 32
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_read_only_database_still_answers_reads_and_refuses_writes_clearly(bot: ChatBot):
+    told: list[str] = []
+    bot.db.alert, bot.db.clock = told.append, (clock := Clock())
+    ask(bot, "/start")
+    bot.subscribers.conn.execute("PRAGMA query_only = ON")
+    assert ask(bot, "/status").startswith("This chat: subscribed")
+    assert ask(bot, "/status", chat_id=77).startswith("This chat: not subscribed")  # unknown chat
+    for command in ("/stop", "/mode summary", "/watch japan", "/set holdings-3m-drop 80"):
+        reply = ask(bot, command)
+        assert reply.startswith("Not saved: the bot cannot write its database right now"), command
+        assert "(the database is read-only)" in reply
+    assert told == [
+        "the database cannot be written (the database is read-only): commands that change settings fail"
+    ]
+    bot.subscribers.conn.execute("PRAGMA query_only = OFF")
+    clock.now += 30
+    assert ask(bot, "/mode summary").startswith("Mode: summary")
+    assert len(told) == 1  # writes work again only when none failed for a minute
+    clock.now += 31
+    ask(bot, "/status")
+    assert told[1:] == ["the database can be written again (it failed: the database is read-only)"]
+    assert bot.subscribers.get(5).active
+
+
+def test_a_full_disk_answers_reads_and_refuses_writes_until_there_is_room(bot: ChatBot):
+    told: list[str] = []
+    bot.db.alert, bot.db.clock = told.append, (clock := Clock())
+    conn = bot.subscribers.conn
+    ask(bot, "/start")
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    for chat in range(100, 160):  # new chats until a page is needed and cannot be had
+        reply = ask(bot, "/start", chat_id=chat)
+        if reply.startswith("Not saved"):
+            break
+    assert "(the disk is full)" in reply
+    assert ask(bot, "/next", chat_id=chat).startswith("Next releases")
+    assert ask(bot, "/status", chat_id=chat).startswith("This chat: not subscribed")
+    assert len(told) == 1
+    conn.execute("PRAGMA max_page_count = 1000000")
+    clock.now += 61
+    assert ask(bot, "/start", chat_id=chat).startswith("Subscribed")
+    assert len(told) == 2

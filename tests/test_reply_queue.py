@@ -1,0 +1,201 @@
+"""The reply queue on a fake Bot: order (urgent, then by the asker's turn, then arrival), pieces
+kept together, Telegram's answers handled as for deliveries, one log line per dropped or late
+reply, and the limits in one home (UTF-16 lengths, pinned to python-telegram-bot's)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.notify import reply_queue
+from bot.notify.chatbot import Reply
+from bot.notify.pacer import Pacer
+from bot.notify.reply_queue import ReplyQueue, Urgency
+from bot.notify.reply_sender import split_reply
+from bot.render.limits import TEXT_LIMIT, telegram_length
+from bot.store.db import connect
+from bot.store.subscribers import Subscribers
+
+
+class FakeBot:
+    """Records what is sent; ``fail`` maps a call number to the error it raises."""
+
+    def __init__(self, fail: dict[int, Exception] | None = None):
+        self.sent: list[tuple[int, str, str | None]] = []  # chat, text, parse mode
+        self.calls = 0
+        self.fail = fail or {}
+
+    async def send_message(self, chat_id, text, parse_mode=None, reply_markup=None):
+        return self._call(chat_id, text, parse_mode)
+
+    async def send_photo(self, chat_id, photo, caption=None, parse_mode=None, reply_markup=None):
+        self._call(chat_id, f"[photo] {caption or ''}", parse_mode)
+        return SimpleNamespace(photo=[SimpleNamespace(file_id=f"f{self.calls}")])
+
+    def _call(self, chat_id, text, mode):
+        self.calls += 1
+        if self.calls in self.fail:
+            raise self.fail[self.calls]
+        self.sent.append((chat_id, text, mode))
+        return SimpleNamespace(message_id=self.calls)
+
+
+def drain(queue: ReplyQueue, bot: FakeBot, until: Callable[[], bool], seconds: float = 10.0) -> None:
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(queue.run(bot, stop))
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not until() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+
+    asyncio.run(go())
+
+
+def fast_queue(**kw) -> tuple[ReplyQueue, Subscribers]:
+    pacer = Pacer(per_second=1000, private_per_second=200, group_per_minute=6000)
+    subscribers = Subscribers(connect(":memory:"))
+    return ReplyQueue(pacer, subscribers, **kw), subscribers
+
+
+def test_urgent_first_then_each_askers_turn_then_arrival_and_a_replys_pieces_together():
+    queue, _ = fast_queue()
+    group = -100
+    for i in range(3):
+        queue.submit(group, [Reply(f"flood {i}")], Urgency.READ, user_id=9)
+    queue.submit(group, [Reply("chart"), Reply("chart text")], Urgency.HEAVY, user_id=7)
+    queue.submit(group, [Reply("quiet")], Urgency.READ, user_id=8)
+    queue.submit(group, [Reply("Mode: summary")], Urgency.NOW, user_id=8)
+    bot = FakeBot()
+    drain(queue, bot, lambda: len(bot.sent) == 7)
+    order = [text for _, text, _ in bot.sent]
+    assert order == ["Mode: summary", "flood 0", "quiet", "flood 1", "flood 2", "chart", "chart text"]
+
+
+def test_a_429_pauses_and_the_same_message_goes_again():
+    queue, _ = fast_queue()
+    queue.submit(5, [Reply("one")], Urgency.READ)
+    queue.submit(6, [Reply("two")], Urgency.READ)
+    bot = FakeBot({1: RetryAfter(dt.timedelta(seconds=1))})
+    started = time.monotonic()
+    drain(queue, bot, lambda: len(bot.sent) == 2)
+    assert sorted(text for _, text, _ in bot.sent) == ["one", "two"]
+    assert time.monotonic() - started >= 1.0  # every send waited
+    assert queue.dropped == 0
+
+
+def test_network_errors_are_retried_then_dropped_with_one_line(caplog, monkeypatch):
+    monkeypatch.setattr(reply_queue, "GIVE_UP_SECONDS", 1.5)
+    queue, _ = fast_queue()
+    queue.submit(5, [Reply("lost")], Urgency.READ)
+    queue.submit(6, [Reply("kept")], Urgency.READ)
+    bot = FakeBot({n: NetworkError("Bad Gateway") for n in (1, 3, 4, 5, 6, 7)})
+    with caplog.at_level(logging.INFO, logger="tic_alert.replies"):
+        drain(queue, bot, lambda: queue.dropped == 1, seconds=10)
+    assert [text for _, text, _ in bot.sent] == ["kept"]
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1
+    assert "reply to chat 5 dropped after" in lines[0].getMessage()
+    assert "network: Bad Gateway" in lines[0].getMessage()
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_a_blocked_chat_loses_its_queue_and_is_marked():
+    queue, subscribers = fast_queue()
+    now = dt.datetime.now(dt.UTC)
+    subscribers.touch(5, "private", "", now)
+    subscribers.set_subscribed(5, True, now)
+    for text in ("a", "b", "c"):
+        queue.submit(5, [Reply(text)], Urgency.READ)
+    queue.submit(6, [Reply("other")], Urgency.READ)
+    bot = FakeBot({1: Forbidden("Forbidden: bot was blocked by the user")})
+    drain(queue, bot, lambda: queue.dropped == 1 and len(bot.sent) == 1)
+    assert bot.sent == [(6, "other", None)]
+    assert subscribers.get(5).blocked
+    assert not queue.chats
+
+
+def test_a_migrated_group_gets_its_replies_at_the_new_id():
+    queue, _ = fast_queue()
+    queue.submit(-100, [Reply("a")], Urgency.READ)
+    queue.submit(-100, [Reply("b")], Urgency.READ)
+    bot = FakeBot({1: ChatMigrated(-1009)})
+    drain(queue, bot, lambda: len(bot.sent) == 2)
+    assert bot.sent == [(-1009, "a", None), (-1009, "b", None)]
+
+
+def test_html_telegram_refuses_goes_as_plain_text():
+    queue, _ = fast_queue()
+    queue.submit(5, [Reply("<b>x &amp; y</b>", html=True)], Urgency.READ)
+    bot = FakeBot({1: BadRequest("Can't parse entities: unsupported start tag")})
+    drain(queue, bot, lambda: len(bot.sent) == 1)
+    assert bot.sent == [(5, "x & y", None)]
+
+
+def test_a_late_reply_is_one_line(caplog, monkeypatch):
+    monkeypatch.setattr(reply_queue, "LATE_SECONDS", 0.2)
+    queue, _ = fast_queue()
+    queue.submit(5, [Reply("slow")], Urgency.READ)
+    bot = FakeBot()
+    with caplog.at_level(logging.WARNING, logger="tic_alert.replies"):
+        asyncio.run(asyncio.sleep(0.3))
+        drain(queue, bot, lambda: len(bot.sent) == 1)
+    assert [r.getMessage()[:35] for r in caplog.records] == ["reply to chat 5 sent late: 0.3 s af"]
+
+
+def test_a_chat_whose_queue_takes_too_long_at_its_pace_is_crowded():
+    pacer = Pacer(per_second=25, private_per_second=1, group_per_minute=20)
+    queue = ReplyQueue(pacer, Subscribers(connect(":memory:")))
+    for i in range(9):
+        queue.submit(-100, [Reply(str(i))], Urgency.READ, user_id=i)
+    assert not queue.crowded(-100)  # 9 × 3.15 s
+    queue.submit(-100, [Reply("x")], Urgency.READ)
+    assert queue.crowded(-100)
+    for i in range(28):
+        queue.submit(5, [Reply(str(i))], Urgency.READ)
+    assert not queue.crowded(5)
+
+
+def test_a_long_reply_goes_in_messages_that_fit_counted_in_utf16_units():
+    text = "head\n" + "😀" * 3000 + "\ntail"  # 6,000 UTF-16 units on one line
+    parts = split_reply(Reply(text))
+    assert len(parts) >= 2
+    assert all(telegram_length(p.text) <= TEXT_LIMIT for p in parts)
+    assert "".join(p.text for p in parts).replace("\n", "") == text.replace("\n", "")
+
+
+def test_a_caption_too_long_for_a_photo_follows_it_as_text():
+    long = "é😀" * 400  # 1,200 UTF-16 units, 800 characters
+    (alone, text) = split_reply(Reply(long, photo=b"png"))
+    assert alone.photo == b"png"
+    assert alone.text == ""
+    assert text.text == long
+    assert text.photo is None
+    (both,) = split_reply(Reply("short", photo=b"png", buttons=(("b", "d"),)))
+    assert both.photo == b"png"
+    assert both.buttons == (("b", "d"),)
+
+
+def test_a_reply_takes_the_next_overall_slot_ahead_of_a_broadcasts_workers():
+    pacer = Pacer(per_second=100, private_per_second=1, group_per_minute=20)
+    order: list[str] = []
+
+    async def send(name: str, chat: int, first: bool) -> None:
+        await pacer.wait(chat, first=first)
+        order.append(name)
+
+    async def go() -> None:
+        workers = [asyncio.create_task(send(f"b{i}", 1000 + i, False)) for i in range(30)]
+        await asyncio.sleep(0.025)  # the broadcast is under way, its workers lined up
+        reply = asyncio.create_task(send("reply", 5, True))
+        await asyncio.gather(reply, *workers)
+
+    asyncio.run(go())
+    assert order.index("reply") <= 5  # not behind the 25 or so workers still waiting
