@@ -45,8 +45,8 @@ def test_messages_handed_in_together_are_written_in_one_write():
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():
-        await asyncio.gather(*(ledger.sent(i, 100 + i, last=False) for i in ids))
-        await ledger.sent(ids[0], 200, last=True)
+        await asyncio.gather(*(ledger.sent(i, (100 + i,), last=False) for i in ids))
+        await ledger.sent(ids[0], (100 + ids[0], 200), last=True)
 
     asyncio.run(couriers())
     assert [len(w) for w in writes.calls] == [3, 1]
@@ -59,7 +59,7 @@ def test_a_refused_write_is_tried_again_and_the_courier_waits_for_it():
     outbox, ids = outbox_with(1)
     writes = Counting(outbox, refuse=2)
     ledger = Ledger(outbox, lambda: NOW)
-    asyncio.run(ledger.sent(ids[0], 7, last=True))
+    asyncio.run(ledger.sent(ids[0], (7,), last=True))
     assert len(writes.calls) == 1  # the refused ones are not counted
     assert outbox.get(ids[0]).sent_ids == (7,)
     assert not ledger.failing  # told when it failed, and again when it took the write
@@ -71,7 +71,7 @@ def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded():
     ledger = Ledger(outbox, lambda: NOW)
 
     async def stopped():
-        courier = asyncio.create_task(ledger.sent(ids[0], 7, last=False))
+        courier = asyncio.create_task(ledger.sent(ids[0], (7,), last=False))
         await asyncio.sleep(0.01)  # the first write was refused: it waits to try again
         courier.cancel()
         await ledger.flush()
@@ -86,9 +86,9 @@ def test_a_write_that_fails_otherwise_fails_each_courier_of_it_and_the_next_writ
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():
-        both = asyncio.gather(*(ledger.sent(i, 7, last=False) for i in ids[:2]), return_exceptions=True)
+        both = asyncio.gather(*(ledger.sent(i, (7,), last=False) for i in ids[:2]), return_exceptions=True)
         first = await asyncio.wait_for(both, timeout=5)  # never left waiting
-        await asyncio.wait_for(ledger.sent(ids[2], 8, last=True), timeout=5)
+        await asyncio.wait_for(ledger.sent(ids[2], (8,), last=True), timeout=5)
         return first
 
     first = asyncio.run(couriers())
@@ -96,15 +96,15 @@ def test_a_write_that_fails_otherwise_fails_each_courier_of_it_and_the_next_writ
     assert [outbox.get(i).sent_ids for i in ids] == [(), (), (8,)]
 
 
-def test_a_rows_messages_are_appended_in_the_order_handed_in():
+def test_a_rows_record_handed_in_later_is_the_one_kept():
     outbox, ids = outbox_with(2)
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():
         await asyncio.gather(
-            ledger.sent(ids[1], 21, last=False),
-            ledger.sent(ids[0], 11, last=False),
-            ledger.sent(ids[1], 22, last=True),
+            ledger.sent(ids[1], (21,), last=False),
+            ledger.sent(ids[0], (11,), last=False),
+            ledger.sent(ids[1], (21, 22), last=True),
         )
 
     asyncio.run(couriers())

@@ -101,6 +101,7 @@ class Courier:
                 return
             api = 0.0  # seconds waiting for the Bot API (not for our own pace)
             unsent = range(len(row.sent_ids), len(row.messages))  # those before, sent before a stop
+            sent = list(row.sent_ids)  # the row's messages Telegram has (this courier's alone)
             for i in unsent:
                 if self.closing:
                     await self._set(row, PENDING)  # the rest after the restart
@@ -108,7 +109,7 @@ class Courier:
                 await self.pacer.own_slot(row.chat_id)
                 async with self.calls:  # a connection is free: the slot taken now is the send's
                     await self.pacer.wait(row.chat_id)
-                    api += await self._one(row, i, row.messages[i], last=i == unsent[-1])
+                    api += await self._one(row, i, sent, last=i == unsent[-1])
             if not unsent:
                 await self._set(row, SENT, detail="")
             self.watch.finished(row, SENT, api)
@@ -121,17 +122,18 @@ class Courier:
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")
 
-    async def _one(self, row: Delivery, i: int, text: str, last: bool) -> float:
-        """Message ``i``: sent, then recorded (the chat is busy until it is; the ``last`` one
-        makes the row ``sent`` in the same write); the seconds the Bot API took."""
+    async def _one(self, row: Delivery, i: int, sent: list[int], last: bool) -> float:
+        """Message ``i``: sent, added to ``sent`` and recorded (the chat is busy until it is; the
+        ``last`` one makes the row ``sent`` in the same write); the seconds the Bot API took."""
         self.busy.add(row.chat_id)
         try:
             started = time.monotonic()
-            message_id = await self._send(row, i, text)
+            message_id = await self._send(row, i, row.messages[i])
             api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
-            await self.ledger.sent(row.id, message_id, last=last)
+            sent.append(message_id)
+            await self.ledger.sent(row.id, tuple(sent), last=last)
         finally:
             self.busy.discard(row.chat_id)
         return api

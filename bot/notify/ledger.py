@@ -2,8 +2,9 @@
 
 At a paid broadcast's 1,000 messages a second, one transaction per message is a good part of
 the sender's time. Every courier whose message Telegram took during one turn of the event loop
-hands it here and waits; one write then records them all (each appended to its row's
-``sent_ids``, a row's last message also making the row ``sent``), and each courier goes on —
+hands it here and waits; one write then records them all (each row's ``sent_ids`` as the
+courier now knows them, a row's last message also making the row ``sent``), and each courier
+goes on —
 so a message is recorded before its chat's next one is sent, as before, and a crash repeats at
 most the message each chat had in flight (Telegram had it, the write had not happened yet).
 
@@ -34,13 +35,14 @@ class Ledger:
         self.outbox = outbox
         self.clock = clock
         self.failing = False  # the database refuses writes (told once, and once when it takes them)
-        self._waiting: list[tuple[tuple[int, int, bool], asyncio.Future[None]]] = []
+        self._waiting: list[tuple[tuple[int, tuple[int, ...], bool], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def sent(self, delivery_id: int, message_id: int, *, last: bool) -> None:
-        """Record one message Telegram has; returns once it is written."""
+    async def sent(self, delivery_id: int, sent_ids: tuple[int, ...], *, last: bool) -> None:
+        """Record one more message Telegram has: ``sent_ids``, the row's messages with Telegram
+        now, the new one last (``last``: all of the row's); returns once it is written."""
         done = asyncio.get_running_loop().create_future()
-        self._waiting.append(((delivery_id, message_id, last), done))
+        self._waiting.append(((delivery_id, sent_ids, last), done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         await done  # cancelled while waiting: the record stays in the batch and is still written
