@@ -26,6 +26,7 @@ the companions); upgrade (from a schema-2 database); and, for issue 17:
 
 Usage: python bench/drill.py [DATA_DIR] [--drill latency] [--subscribers 50] [--runs 1]
          [--interval 15] [--transcript FILE]   (one chat's alert, caption and chart)
+         [--keep]   (keep each run's folder: database, config, the bot's log; removed otherwise)
        python bench/drill.py --drill outage --subscribers 200 --runs 5
        python bench/drill.py --drill migration --subscribers 20
        python bench/drill.py --drill flood [--commands 2000] [--chats 500]
@@ -39,6 +40,7 @@ import datetime as dt
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -177,7 +179,21 @@ def old_schema_baseline(db: Path, eds: dict, data: Path, url: str) -> None:
         dbmod.MIGRATIONS, dbmod.SCHEMA_VERSION = saved
 
 
-def one_run(
+def one_run(*args: object, keep: bool = False, **kw: object) -> dict:
+    """:func:`release_day` in a fresh folder under the system's temporary directory (its
+    database, config and the bot's log), removed afterwards unless ``keep`` (then the result's
+    "log" names the log)."""
+    tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
+    try:
+        result = release_day(tmp, *args, **kw)  # type: ignore[arg-type]
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {**result, "log": tmp / "run.log" if keep else None}
+
+
+def release_day(
+    tmp: Path,
     data: Path,
     eds: dict,
     subscribers: int,
@@ -205,7 +221,6 @@ def one_run(
     ``migrate``: the chats are groups and that share of them is migrated between the alert and
     the companions."""
     rng = random.Random(seed)
-    tmp = Path(tempfile.mkdtemp(prefix="tic-drill-"))
     db = tmp / "drill.db"
     config = write_config(tmp, interval)
     if faults:  # a client timeout shorter than the fake's hang, so "timeout" faults are real
@@ -323,7 +338,6 @@ def one_run(
             "counts": counts,
             "failed": failed,
             "schema": version,
-            "log": tmp / "run.log",
             "noise": stop_noise(tmp / "run.log"),
         }
         if schedule is not None:
@@ -438,6 +452,8 @@ def report(name: str, results: list[dict], interval: float, subscribers: int) ->
             )
         for why, n in r["failed"].most_common():
             print(f"    failed {n} × {why}")
+        if r.get("log"):
+            print(f"    log {r['log']}")
     firsts = [r["first"] for r in results]
     lasts = [r["last"] for r in results]
     print(
@@ -490,10 +506,11 @@ def main() -> int:
     ap.add_argument("--chats", type=int, default=500, help="flood: chats sending /chart and /backtest")
     ap.add_argument("--quiet-every", type=float, default=3.0, help="flood: the quiet chat's /next interval")
     ap.add_argument("--transcript", type=Path)
+    ap.add_argument("--keep", action="store_true", help="keep each run's folder (database, config, log)")
     args = ap.parse_args()
     data = Path(args.data_dir)
     if args.drill == "flood":
-        flood(data, args.commands, args.chats, args.quiet_every)
+        flood(data, args.commands, args.chats, args.quiet_every, keep=args.keep)
         return 0
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
     eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
@@ -513,7 +530,11 @@ def main() -> int:
             kw["migrate"] = args.migrate
         transcript = args.transcript if i == 0 else None
         kw["spread"] = args.spread
-        results.append(one_run(data, eds, args.subscribers, args.interval, args.seed + i, transcript, **kw))
+        results.append(
+            one_run(
+                data, eds, args.subscribers, args.interval, args.seed + i, transcript, keep=args.keep, **kw
+            )
+        )
         report(args.drill, results[-1:], args.interval, args.subscribers)
     print("---")
     report(args.drill, results, args.interval, args.subscribers)

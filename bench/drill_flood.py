@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,8 +39,9 @@ QUIET_CHAT = 999_999
 class Serve:
     """`tic-alert serve --data-dir DIR` against a fresh fake Bot API and database."""
 
-    def __init__(self, data_dir: Path, tag: str):
+    def __init__(self, data_dir: Path, tag: str, keep: bool = False):
         self.tmp = Path(tempfile.mkdtemp(prefix=f"tic-drill-flood-{tag}-"))
+        self.keep = keep  # False: the folder (database, log) goes when the drill ends
         self.data_dir = data_dir
         self.server = TelegramServer()  # Telegram's limits on
         self.log = self.tmp / "serve.log"
@@ -69,6 +71,8 @@ class Serve:
             self.proc.terminate()
             self.proc.wait(30)
         self.server.close()
+        if not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def calibrate(self, commands: tuple[str, ...]) -> dict[str, int]:
         """Messages each command gets when asked alone (one at a time, 1.5 s apart)."""
@@ -110,9 +114,9 @@ class Serve:
         return sum("Traceback (most recent call last)" in line for line in lines), errors
 
 
-def one_chat(data_dir: Path, commands: int, per_minute: int) -> dict:
+def one_chat(data_dir: Path, commands: int, per_minute: int, keep: bool = False) -> dict:
     """(a) one chat sends ``commands`` commands at once."""
-    with Serve(data_dir, "one") as bot:
+    with Serve(data_dir, "one", keep) as bot:
         each = bot.calibrate(CHEAP)
         asked = [CHEAP[i % len(CHEAP)] for i in range(commands)]
         for text in asked:
@@ -135,13 +139,13 @@ def one_chat(data_dir: Path, commands: int, per_minute: int) -> dict:
             "tracebacks": traces,
             "errors": errors,
             "took": took,
-            "log": bot.log,
+            "log": bot.log if keep else None,
         }
 
 
-def many_chats(data_dir: Path, chats: int, quiet_every: float) -> dict:
+def many_chats(data_dir: Path, chats: int, quiet_every: float, keep: bool = False) -> dict:
     """(b) ``chats`` chats × /chart + /backtest at once; a quiet chat asks /next meanwhile."""
-    with Serve(data_dir, "many") as bot:
+    with Serve(data_dir, "many", keep) as bot:
         each = bot.calibrate((*HEAVY, "/next"))
         owed_per_chat = sum(each[t] for t in HEAVY)
         asked_at: list[float] = []
@@ -181,7 +185,7 @@ def many_chats(data_dir: Path, chats: int, quiet_every: float) -> dict:
             "tracebacks": traces,
             "errors": errors,
             "took": took,
-            "log": bot.log,
+            "log": bot.log if keep else None,
         }
 
 
@@ -205,9 +209,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
 
 
-def run(data_dir: Path, commands: int, chats: int, quiet_every: float) -> None:
+def run(data_dir: Path, commands: int, chats: int, quiet_every: float, keep: bool = False) -> None:
     per_minute = load_settings(env={}).telegram.commands_per_minute
-    a = one_chat(data_dir, commands, per_minute)
+    a = one_chat(data_dir, commands, per_minute, keep)
     print(
         f"flood (a) one chat × {commands} commands (limit {per_minute}/min): replies owed {a['owed']} "
         f"({per_minute} answers + 1 slow-down notice), received {a['got']} ({a['answers']} answers, "
@@ -215,7 +219,7 @@ def run(data_dir: Path, commands: int, chats: int, quiet_every: float) -> None:
         f"429s drawn {a['429']}; log: {a['tracebacks']} tracebacks"
     )
     _errors(a)
-    b = many_chats(data_dir, chats, quiet_every)
+    b = many_chats(data_dir, chats, quiet_every, keep)
     q = b["quiet"]
     print(
         f"flood (b) {chats} chats × /chart + /backtest at once: replies owed {b['owed']}, received "
@@ -235,4 +239,5 @@ def run(data_dir: Path, commands: int, chats: int, quiet_every: float) -> None:
 def _errors(result: dict) -> None:
     for line, n in result["errors"].most_common(4):
         print(f"    {n} × ERROR {line}")
-    print(f"    log {result['log']}")
+    if result["log"] is not None:
+        print(f"    log {result['log']}")

@@ -28,6 +28,7 @@ from bot.data.sources import RELEASE_FILES
 from bot.errors import FetchError, TicAlertError
 from bot.logs import setup_logging
 from bot.ops import add_operator_commands
+from bot.render.stories import TOLD
 from bot.render.summary import build_summary
 
 
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
-        "--verbose", action="store_true", help="also print the files read and vintage conflicts (operator)"
+        "--verbose",
+        action="store_true",
+        help=f"every story (not only the {TOLD} rarest), and the files read and vintage conflicts (operator)",
     )
     check.add_argument(
         "--top", type=positive_arg, default=10, metavar="N", help="how many top holders to list (default 10)"

@@ -139,7 +139,9 @@ class DatabaseCollector(Collector):
             subs.add_metric([state], n)
         yield subs
         yield GaugeMetricFamily(
-            "tic_alert_outbox_queue_depth", "Outbox rows pending or being sent", value=c.queue
+            "tic_alert_outbox_queue_depth",
+            "Outbox rows of releases and test alerts pending or being sent (operator rows aside)",
+            value=c.queue,
         )
         rows = GaugeMetricFamily(
             "tic_alert_outbox_rows",

@@ -75,7 +75,7 @@ class Telemetry:
         )
         self.command_seconds = Histogram(
             "tic_alert_command_duration_seconds",
-            "From a command's arrival to its reply sent, by command",
+            "From a command's arrival to its last reply sent (or dropped), by command",
             ["command"],
             buckets=LATENCY_BUCKETS,
             registry=r,

@@ -97,6 +97,7 @@ class TelegramServer(BotApiMethods):
             "has_main_web_app": False,
         }
         self.hang_seconds = hang_seconds  # how long a "timeout" fault holds its answer
+        self.slow: dict[str, float] = {}  # method → seconds each call waits before it is handled
         self.faults = Faults(seed)
         self.flood: FloodLimits | None = FloodLimits() if limits else None
         self.fault_methods: set[str] = set(SEND_METHODS | EDIT_METHODS)  # where random faults strike
@@ -605,6 +606,7 @@ class TelegramServer(BotApiMethods):
                 hold = self.faults.pick(req.method, req.chat_id, self.fault_methods) == "hold"
             if hold:
                 self._hold(self.hang_seconds)
+            self._hold(self.slow.get(req.method, 0.0))
             with self._cond:
                 self._check_chat(req)
                 slot = self._take_slot(req)

@@ -75,3 +75,26 @@ def test_one_log_line_and_one_latency_sample_per_command(tmp_path: Path):
     count = telemetry.registry.get_sample_value
     assert count("tic_alert_command_duration_seconds_count", {"command": "start"}) == 1
     assert count("tic_alert_command_duration_seconds_count", {"command": "stats"}) == 1
+
+
+def test_command_latency_runs_until_the_reply_is_sent(tmp_path: Path, caplog):
+    """A Bot API that takes 0.6 s to accept each message: /help's latency and its log line include
+    those 0.6 s (they end when the reply is sent, not when it was queued)."""
+    telemetry = Telemetry()
+    caplog.set_level(logging.INFO, logger="tic_alert.bot")
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", telemetry=telemetry):
+        server.slow["sendMessage"] = 0.6
+        started = time.monotonic()
+        ask(server, 12, "/help")
+        waited = time.monotonic() - started
+        count = telemetry.registry.get_sample_value
+        deadline = time.monotonic() + 5
+        while not count("tic_alert_command_duration_seconds_count", {"command": "help"}):
+            assert time.monotonic() < deadline, "no latency sample for /help"
+            time.sleep(0.05)
+    seconds = count("tic_alert_command_duration_seconds_sum", {"command": "help"})
+    (line,) = [r for r in caplog.records if r.getMessage().startswith("command /help")]
+    print(f"/help with a Bot API 0.6 s slow: {seconds * 1000:.0f} ms observed, {waited * 1000:.0f} ms waited")
+    assert 0.6 <= seconds < waited + 1  # the fake records the message just before it answers
+    assert line.ms >= 600  # type: ignore[attr-defined]
+    assert line.outcome == "ok"  # type: ignore[attr-defined]

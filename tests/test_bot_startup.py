@@ -3,6 +3,7 @@ and one line per kind of failure, and serves as soon as it can; only a refused t
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ from test_bot import ask
 from treasury_server import FakeTreasury
 
 from bot.data.load import read_dir
+from bot.store.state import Store
+from bot.store.subscribers import Subscribers
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,10 @@ def files(tic_dir: Path) -> dict[str, bytes]:
     return read_dir(tic_dir)
 
 
-def serve(tmp_path: Path, api_url: str, *args: str) -> subprocess.Popen:
+def serve(
+    tmp_path: Path, api_url: str, *args: str, command: str = "serve", wrap: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """`tic-alert serve` (or ``command``) on ``tmp_path``/p.db, run by ``wrap`` if given."""
     env = {
         **os.environ,
         "TIC_ALERT_DB": str(tmp_path / "p.db"),
@@ -33,7 +39,7 @@ def serve(tmp_path: Path, api_url: str, *args: str) -> subprocess.Popen:
         "TIC_ALERT_TELEGRAM_API_URL": api_url,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", *args],
+        [*wrap, sys.executable, "-m", "bot", command, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -104,3 +110,74 @@ def test_a_refused_token_is_one_line_and_no_traceback(tmp_path: Path, tic_dir: P
     assert "Traceback" not in out
     assert TOKEN not in out
     assert TOKEN.split(":")[1] not in out
+
+
+def test_an_nginx_502_page_is_one_line_not_a_traceback(tmp_path: Path, tic_dir: Path):
+    """A proxy in front of the Bot API answers its own HTML 502 page (not Telegram's JSON): PTB's
+    "Can not load invalid JSON data" with the page and a traceback becomes one line a request."""
+    with TelegramServer() as server:
+        proc = serve(tmp_path, server.base_url, "--data-dir", str(tic_dir))
+        try:
+            server.wait_for(lambda s: s.commands, timeout=60)
+            time.sleep(1)  # polling for updates
+            outage = server.outage(0.0, 2.0, 0.0, html=True)
+            server.user_message(78, "/next")  # answered once the outage is over
+            server.wait_for(1, timeout=30, chat_id=78)
+            assert time.monotonic() >= outage.end - 0.5
+        finally:
+            out = stop(proc)  # no "Traceback" in it
+    pages = [line for line in out.splitlines() if "not JSON" in line]
+    print("\n".join(pages))
+    assert pages
+    assert all("502 Bad Gateway" in line for line in pages)
+    assert "<html>" not in out
+
+
+def read_only_mount_works() -> bool:
+    """A private mount namespace with a read-only bind mount (root on Linux, util-linux)."""
+    probe = "mount --bind /tmp /tmp && mount -o remount,ro,bind /tmp /tmp && ! touch /tmp/.tic-ro-probe"
+    try:
+        return (
+            subprocess.run(["unshare", "-m", "sh", "-c", probe], capture_output=True, timeout=10).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_a_read_only_database_at_start_up_serves_reads_and_refuses_writes(
+    tmp_path: Path, tic_dir: Path, files
+):
+    """`run` on a database that cannot be written (its folder a read-only mount): it starts, the
+    poller and the commands that only read work from what the database holds, and a command that
+    would write answers that nothing was saved, in one line each and no traceback."""
+    if not read_only_mount_works():
+        pytest.skip("needs unshare -m and a read-only bind mount (root on Linux)")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    store = Store(folder / "p.db")
+    subs = Subscribers(store.conn)
+    subs.touch(5, "private", "", dt.datetime.now(dt.UTC))
+    subs.set_subscribed(5, True, dt.datetime.now(dt.UTC))
+    store.close()  # checkpointed: the file is all there is
+    with TelegramServer() as server, FakeTreasury() as treasury:
+        treasury.publish_all(files)
+        ro = f'mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} {folder} && exec "$@"'
+        where = ("--data-dir", str(tic_dir), "--source-url", treasury.url)
+        proc = serve(
+            folder, server.base_url, *where, command="run", wrap=("unshare", "-m", "sh", "-c", ro, "sh")
+        )
+        try:
+            server.wait_for(lambda s: s.commands, timeout=60)
+            assert ask(server, 5, "/status")[0].startswith("This chat: subscribed")
+            assert "Next release" in ask(server, 5, "/next")[0]
+            refused = ask(server, 5, "/mode summary")[0]
+            assert refused.startswith("Not saved: the bot cannot write its database right now")
+            assert "(the database is read-only)" in refused
+            time.sleep(2)  # a poll or two
+        finally:
+            out = stop(proc)  # exit 0, no traceback
+    print(out)
+    assert "cannot be written" in out
+    assert "poller tick failed: the database refused" in out
+    assert not list(folder.glob("p.db-*"))  # nothing written beside it

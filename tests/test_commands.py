@@ -129,3 +129,24 @@ def test_a_full_disk_answers_reads_and_refuses_writes_until_there_is_room(bot: C
     clock.now += 61
     assert ask(bot, "/start", chat_id=chat).startswith("Subscribed")
     assert len(told) == 2
+
+
+def test_mute_all_is_every_rule_or_none(bot: ChatBot):
+    """/mute all is one transaction: a write refused halfway (here by a trigger on one rule) leaves
+    no rule muted, and the chat is told it was not saved."""
+    ask(bot, "/start")
+    middle = bot.rules[len(bot.rules) // 2].id
+    bot.subscribers.conn.execute(
+        f"CREATE TRIGGER refuse BEFORE INSERT ON chat_rules WHEN NEW.rule = '{middle}'"
+        " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    assert ask(bot, "/mute all").startswith("Not saved")
+    chat = bot.subscribers.get(5)
+    assert chat is not None
+    assert chat.rules == {}
+    bot.subscribers.conn.execute("DROP TRIGGER refuse")
+    assert ask(bot, "/mute all") == "Muted every rule until /unmute."
+    assert ask(bot, "/unmute all") == "Unmuted."
+    chat = bot.subscribers.get(5)
+    assert chat is not None
+    assert not any(chat.muted(rule.id, NOW.date()) for rule in bot.rules)

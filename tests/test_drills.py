@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,11 @@ def run(tic_dir, eds, **kw):
     return drill.one_run(tic_dir, eds, subscribers=20, interval=2.0, seed=7, spread=6.0, **kw)
 
 
-def test_latency_every_chat_alerted_once_within_an_interval_and_a_bit(tic_dir, eds):
+def test_latency_every_chat_alerted_once_within_an_interval_and_a_bit(tic_dir, eds, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the drill makes its folder
     r = run(tic_dir, eds)
+    assert list(tmp_path.glob("tic-drill-*")) == []  # removed: no --keep
+    assert r["log"] is None
     assert r["lost"] == 0
     assert r["duplicates"] == 0
     assert r["false"] == 0

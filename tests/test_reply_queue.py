@@ -112,14 +112,17 @@ def test_a_blocked_chat_loses_its_queue_and_is_marked():
     now = dt.datetime.now(dt.UTC)
     subscribers.touch(5, "private", "", now)
     subscribers.set_subscribed(5, True, now)
-    for text in ("a", "b", "c"):
-        queue.submit(5, [Reply(text)], Urgency.READ)
-    queue.submit(6, [Reply("other")], Urgency.READ)
+    told: dict[str, str | None] = {}
+    for text in ("a", "b", "c", "other"):
+        chat = 6 if text == "other" else 5
+        queue.submit(chat, [Reply(text)], Urgency.READ, done=lambda why, t=text: told.setdefault(t, why))
     bot = FakeBot({1: Forbidden("Forbidden: bot was blocked by the user")})
     drain(queue, bot, lambda: queue.dropped == 1 and len(bot.sent) == 1)
     assert bot.sent == [(6, "other", None)]
     assert subscribers.get(5).blocked
     assert not queue.chats
+    assert told["other"] is None  # sent
+    assert all("blocked" in (told[t] or "") for t in "abc")  # each command hears it was dropped
 
 
 def test_a_migrated_group_gets_its_replies_at_the_new_id():

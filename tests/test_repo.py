@@ -90,3 +90,14 @@ def test_readme_names_exactly_the_rule_kinds():
     sentence = re.search(r"a kind \((.*?)\)", README, flags=re.S)
     assert sentence is not None
     assert re.findall(r"`(\w+)`", sentence.group(1)) == list(KINDS)
+
+
+def test_readmes_bot_commands_are_the_command_table_behind_help():
+    """README's two command tables say what /help and the command menus say: the same usage, the
+    same words, the same settings mark; no command missing from either side."""
+    from bot.notify.commands import COMMANDS
+
+    rows = re.findall(r"^\| `(/[^`]+)` \| (.*?) \|(?: (yes)? *\|)?$", README, flags=re.M)
+    documented = {usage.replace("\\|", "|"): (about, bool(mark)) for usage, about, mark in rows}
+    table = {c.usage: (c.about, c.settings) for c in COMMANDS}
+    assert documented == table

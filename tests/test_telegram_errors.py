@@ -69,11 +69,14 @@ def test_each_reply_gets_its_verdict(status, description, action):
     assert classify(raised(status, description)).action == action
 
 
-def test_a_5xx_without_json_is_retried():
-    request = Canned(502, b"<html>502 Bad Gateway</html>")
+def test_a_5xx_without_json_is_retried_and_named_by_its_title():
+    page = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>\r\n"
+    request = Canned(502, page)
     with pytest.raises(Exception) as caught:
         asyncio.run(request.post("https://api.telegram.org/bot1:x/sendMessage"))
-    assert classify(caught.value).action == Action.RETRY
+    verdict = classify(caught.value)
+    assert verdict.action == Action.RETRY
+    assert verdict.detail == "network: Bad Gateway (502): a page, not JSON ('502 Bad Gateway')"
 
 
 def test_a_timeout_is_retried():

@@ -51,7 +51,7 @@ from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.reply_sender import markup
 from bot.notify.settings import TelegramSettings
 from bot.notify.throttle import Throttle
-from bot.notify.timing import answered, timed
+from bot.notify.timing import answered, reply_done, timed
 from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.bot")
@@ -88,9 +88,15 @@ class TelegramFrontend:
         self.replies = replies
         self.polling = Attempts("getUpdates failed", then="python-telegram-bot polls again with backoff")
 
+    def submit(
+        self, chat_id: int, replies: list[Reply], urgency: Urgency, user_id: int | None = None
+    ) -> None:
+        """Queue replies; a command's latency runs until the reply queue has sent them (timing)."""
+        self.replies.submit(chat_id, replies, urgency, user_id, done=reply_done())
+
     def say(self, chat_id: int, reply: Reply) -> None:
         """A refusal or a notice: queued ahead of the answers."""
-        self.replies.submit(chat_id, [reply], Urgency.NOW)
+        self.submit(chat_id, [reply], Urgency.NOW)
 
     def callback(self, command: Command) -> Callback:
         """The command's handler behind the checks its row asks for (the first listed runs first)."""
@@ -123,7 +129,7 @@ class TelegramFrontend:
                 log.exception("command /%s failed in chat %s", command.name, chat.id)
                 answered("failed")
                 replies = [Reply(FAILED)]
-            self.replies.submit(chat.id, replies, urgency, user_id)
+            self.submit(chat.id, replies, urgency, user_id)
 
         return run
 
@@ -140,14 +146,12 @@ class TelegramFrontend:
         close = difflib.get_close_matches(name, list(BY_NAME), n=1)
         hint = f" Did you mean /{close[0]}?" if close else ""
         text = f"Unknown command /{shown(name, 32)}.{hint} /help lists the commands."
-        self.replies.submit(chat.id, [Reply(text)], Urgency.READ, chat.id)  # a private chat: its user
+        self.submit(chat.id, [Reply(text)], Urgency.READ, chat.id)  # a private chat: its user
 
     async def on_text(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
         if chat is not None:
-            self.replies.submit(
-                chat.id, [Reply("I answer commands: /help lists them.")], Urgency.READ, chat.id
-            )
+            self.submit(chat.id, [Reply(COMMANDS_ONLY)], Urgency.READ, chat.id)
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user

@@ -10,6 +10,7 @@ import time
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.notify.telegram_errors import message_of
 from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.bot")
@@ -28,5 +29,5 @@ async def keep_beating(bot: Bot, telemetry: Telemetry, every: float = 5.0, probe
                 await bot.get_me()
                 telemetry.reached(TELEGRAM)
             except TelegramError as err:  # the network, or Telegram: /readyz says so
-                log.warning("Bot API not reached: %s", err)
+                log.warning("Bot API not reached: %s", message_of(err))
         await asyncio.sleep(every)

@@ -18,7 +18,7 @@ from telegram.request import HTTPXRequest
 
 from bot.errors import TicAlertError
 from bot.notify.settings import TelegramSettings
-from bot.notify.telegram_errors import classify
+from bot.notify.telegram_errors import classify, message_of
 
 log = logging.getLogger("tic_alert.bot")
 REFUSED_TOKEN = "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"
@@ -71,7 +71,7 @@ class Attempts:
 
 def kind_of(err: BaseException) -> str:
     """A failure's kind for the log: its type and message (never a URL: the token is in them)."""
-    message = err.message if isinstance(err, TelegramError) else str(err)
+    message = message_of(err) if isinstance(err, TelegramError) else str(err)
     return f"{type(err).__name__}: {message}"[:200]
 
 

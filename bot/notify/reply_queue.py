@@ -62,6 +62,7 @@ class Pending:
     not_before: float = 0.0  # after a network error: its backoff
     attempts: int = 0
     plain: bool = False  # Telegram refused its HTML or photo: plain text from now on
+    done: Callable[[str | None], None] | None = None  # told once it is sent (None) or dropped (why)
 
     def __lt__(self, other: Pending) -> bool:
         return self.order < other.order
@@ -104,17 +105,25 @@ class ReplyQueue:
         self.sent = self.dropped = self.late = 0
 
     def submit(
-        self, chat_id: int, replies: Sequence[Reply], urgency: Urgency, user_id: int | None = None
+        self,
+        chat_id: int,
+        replies: Sequence[Reply],
+        urgency: Urgency,
+        user_id: int | None = None,
+        done: Callable[[str | None], None] | None = None,
     ) -> None:
-        """Queue a command's replies (they stay together, in order)."""
+        """Queue a command's replies (they stay together, in order); ``done`` is called when the
+        last is sent (with None) or the reply is dropped (with why)."""
         if not replies:
+            if done is not None:
+                done(None)
             return
         chat = self.chats.setdefault(chat_id, ChatQueue(chat_id))
         turn = chat.turns[user_id]
         chat.turns[user_id] += 1
         parts = deque(p for reply in replies for p in split_reply(reply))
         order = (int(urgency), turn, next(self._arrivals))
-        heapq.heappush(chat.waiting, Pending(order, user_id, parts, self.clock()))
+        heapq.heappush(chat.waiting, Pending(order, user_id, parts, self.clock(), done=done))
         self._changed.set()
 
     def crowded(self, chat_id: int) -> bool:
@@ -134,9 +143,12 @@ class ReplyQueue:
         finally:
             for task in list(self._inflight):
                 task.cancel()
-            unsent = sum(len(c.waiting) + (c.current is not None) for c in self.chats.values())
+            unsent = [p for c in self.chats.values() for p in (*c.waiting, c.current) if p is not None]
             if unsent:
-                log.warning("%d replies not sent: the bot is stopping", unsent)
+                log.warning("%d replies not sent: the bot is stopping", len(unsent))
+            for pending in unsent:
+                if pending.done is not None:
+                    pending.done("the bot is stopping")
 
     async def _dispatch(self) -> None:
         """Start the next message's send once it has its slot, or wait for one to be due."""
@@ -209,6 +221,9 @@ class ReplyQueue:
                 pending.not_before = self.clock() + min(30.0, 2.0 ** (pending.attempts - 1))
         elif verdict.action is Action.BLOCKED:
             dropped = 1 + len(chat.waiting)
+            for other in chat.waiting:
+                if other.done is not None:
+                    other.done(verdict.detail)
             chat.waiting.clear()
             self._finish(chat, pending, f"{verdict.detail} ({dropped} replies)")
             with contextlib.suppress(sqlite3.Error):  # a full disk: the next send finds out again
@@ -243,3 +258,5 @@ class ReplyQueue:
         elif took > LATE_SECONDS:
             self.late += 1
             log.warning("reply to chat %s sent late: %.1f s after the command", chat.chat_id, took)
+        if pending.done is not None:
+            pending.done(dropped)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -78,7 +79,23 @@ def classify(error: TelegramError) -> Verdict:
         return Verdict(Action.PLAIN, detail)
     if isinstance(error, EndPointNotFound):
         return Verdict(Action.REFUSED, f"404: {error.message}")
-    return Verdict(Action.RETRY, f"{NETWORK} {error.message}")
+    return Verdict(Action.RETRY, f"{NETWORK} {message_of(error)}")
+
+
+def message_of(error: TelegramError) -> str:
+    """PTB's message, with an answer that is not JSON (a proxy's HTML 502 page, quoted whole by
+    PTB as "Parsing the server response b'<html>…' failed") named by its title instead."""
+    text = error.message
+    quoted = re.search(r"Parsing the server response (.*) failed$", text, flags=re.S)
+    if quoted is None:
+        return text
+    return f"{text[: quoted.start()].rstrip('. ')}: a page, not JSON ({page_gist(quoted.group(1))!r})"
+
+
+def page_gist(body: str) -> str:
+    """A page the Bot API (or a proxy) answered, in a few words: its title, or how it begins."""
+    title = re.search(r"<title>(.*?)</title>", body, flags=re.S | re.I)
+    return " ".join((title.group(1) if title else body).split())[:80]
 
 
 def retry_seconds(error: RetryAfter) -> float:

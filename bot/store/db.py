@@ -141,26 +141,45 @@ ALTER TABLE chat_rules ADD COLUMN floor REAL;  -- the chat's smallest $bn move f
 """
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
+UNWRITABLE = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")  # opened read-only instead
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (or create) the state database at ``path`` (":memory:" for tests) and migrate it."""
+    """Open (or create) the state database at ``path`` (":memory:" for tests) and migrate it.
+
+    A database that exists but cannot be opened for writing (a read-only mount, say) is opened
+    read-only instead, when it needs no migration: what it holds is served, and every write
+    fails with SQLITE_READONLY (the callers say so) until it is writable and tic-alert restarts."""
     memory = str(path) == ":memory:"
+    file = Path(path).expanduser()
     if not memory:
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        file.parent.mkdir(parents=True, exist_ok=True)
+    conn: sqlite3.Connection | None = None
     try:
-        conn = sqlite3.connect(
-            ":memory:" if memory else str(Path(path).expanduser()), check_same_thread=False
-        )
+        conn = sqlite3.connect(":memory:" if memory else str(file), check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit survives a crash of the process (not always a power cut) and
         # costs no fsync, so a command's settings write does not wait for the disk
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        migrate(conn, str(path), None if memory else Path(path).expanduser())
+        migrate(conn, str(path), None if memory else file)
     except sqlite3.Error as err:
-        raise StoreError(f"{path}: cannot open the state database ({err})") from err
+        if conn is not None:
+            conn.close()
+        unwritable = (getattr(err, "sqlite_errorname", "") or "").startswith(UNWRITABLE)
+        if memory or not unwritable or not file.is_file():
+            raise StoreError(f"{path}: cannot open the state database ({err})") from err
+        try:
+            conn = open_readonly(file)
+        except StoreError as also:
+            raise StoreError(f"{path}: cannot open the state database ({err}; read-only: {also})") from err
+        log.warning(
+            "%s cannot be written (%s): serving what it holds, every write fails until it is writable"
+            " and tic-alert restarts",
+            path,
+            err,
+        )
     return conn
 
 
@@ -253,7 +272,7 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
             f"{file}: no database there yet (tic-alert run or poll makes it; TIC_ALERT_DB moves it)"
         )
     try:
-        conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False)
+        conn = _read_only(file)
         conn.execute("PRAGMA busy_timeout=5000")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.Error as err:
@@ -265,3 +284,19 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
             + (": start tic-alert run (or poll) once to upgrade it" if version < SCHEMA_VERSION else "")
         )
     return conn
+
+
+def _read_only(file: Path) -> sqlite3.Connection:
+    """A read-only connection. On a read-only mount SQLite cannot make the WAL's shared-memory
+    file, so ``mode=ro`` fails; with no WAL content beside it the file is then all there is, and
+    is opened ``immutable`` (nothing can change it while the mount is read-only)."""
+    conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        wal = file.with_name(file.name + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            raise
+    return sqlite3.connect(f"file:{file}?mode=ro&immutable=1", uri=True, check_same_thread=False)

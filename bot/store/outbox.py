@@ -195,12 +195,21 @@ class Outbox:
             (iso(now), limit),
         )
 
+    def tally(self, release: str | None = None) -> dict[tuple[str, str], int]:
+        """Deliveries by (state, kind) (of one release, or all); only the pairs that occur."""
+        where, args = ("WHERE release = ?", (release,)) if release else ("", ())
+        rows = self.conn.execute(
+            f"SELECT state, kind, COUNT(*) FROM deliveries {where} GROUP BY state, kind", args
+        )
+        return {(state, kind): int(n) for state, kind, n in rows}
+
     def counts(self, release: str | None = None) -> dict[str, int]:
         """Deliveries by state (of one release, or all), every state named."""
-        where, args = ("WHERE release = ?", (release,)) if release else ("", ())
-        rows = self.conn.execute(f"SELECT state, COUNT(*) FROM deliveries {where} GROUP BY state", args)
-        found = dict(rows.fetchall())
-        return {s.value: int(found.get(s, 0)) for s in DeliveryState}
+        found = {s.value: 0 for s in DeliveryState}
+        for (state, _), n in self.tally(release).items():
+            if state in found:
+                found[state] += n
+        return found
 
     def latest_release(self) -> str | None:
         row = self.conn.execute(f"SELECT MAX(release) FROM deliveries WHERE kind IN {RELEASE_KINDS}")

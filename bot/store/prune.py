@@ -6,7 +6,8 @@ what the next release needs: the copy of each file held now (the poller compares
 with it, conditional GETs use its validators), the previous release's files (the newest release's
 companions were compared with them), the charts and deliveries of the kept releases (the bot edits
 the last alert when a companion arrives), and operator events (they are keyed: dropping one
-would raise it again). :class:`DailyPrune` runs it once a day in the running service.
+would raise it again). Operator rows and /testalert rows go once finished and older than the
+oldest kept release. :class:`DailyPrune` runs it once a day in the running service.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from bot.errors import StoreError
 from bot.store.db import write_lock
+from bot.store.outbox import OPERATOR_RELEASE, TEST_RELEASE
 
 log = logging.getLogger("tic_alert.store")
 DAY = 86_400.0
@@ -55,9 +57,12 @@ def prune(conn: sqlite3.Connection, keep: int) -> Pruned:
 
 def _delete(conn: sqlite3.Connection, oldest_kept: str, previous: str, since: str) -> Pruned:
     run = conn.execute
+    # operator rows and test alerts sit under their own release names ('op', 'test', which sort
+    # after every month): they go by age, once finished
+    apart = f"('{OPERATOR_RELEASE}', '{TEST_RELEASE}')"
     deliveries = run(
-        "DELETE FROM deliveries WHERE (release != 'op' AND release < ?)"
-        " OR (release = 'op' AND created_at < ? AND state IN ('sent', 'failed', 'blocked'))",
+        f"DELETE FROM deliveries WHERE (release NOT IN {apart} AND release < ?)"
+        f" OR (release IN {apart} AND created_at < ? AND state IN ('sent', 'failed', 'blocked'))",
         (oldest_kept, since),
     ).rowcount
     charts = run(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -142,6 +143,10 @@ class Subscribers:
 
     def set_rule(self, chat_id: int, rule: str, **values: object) -> None:
         """Set some of threshold / enabled / muted_until / floor for one rule (others keep theirs)."""
+        self.set_rules(chat_id, (rule,), **values)
+
+    def set_rules(self, chat_id: int, rules: Iterable[str], **values: object) -> None:
+        """:meth:`set_rule` for several rules in one transaction (/mute all: every rule or none)."""
         allowed = {"threshold", "enabled", "muted_until", "floor"}
         if not values or set(values) - allowed:
             raise ValueError(f"set_rule takes {sorted(allowed)}")
@@ -149,10 +154,10 @@ class Subscribers:
         marks = ", ".join("?" * len(values))
         updates = ", ".join(f"{c} = excluded.{c}" for c in values)
         with self.conn:
-            self.conn.execute(
+            self.conn.executemany(
                 f"INSERT INTO chat_rules (chat_id, rule, {cols}) VALUES (?, ?, {marks})"
                 f" ON CONFLICT (chat_id, rule) DO UPDATE SET {updates}",
-                (chat_id, rule, *values.values()),
+                [(chat_id, rule, *values.values()) for rule in rules],
             )
 
     def reset_rules(self, chat_id: int, rule: str | None = None) -> int:

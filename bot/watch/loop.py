@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
@@ -49,7 +50,10 @@ def _safe_tick(poller: Poller, observe: Callable[[PollResult | None, float], Non
     started = time.monotonic()
     try:
         result = poller.tick()
-    except Exception:  # a bug or a database error: log it, keep the loop alive for the next tick
+    except sqlite3.Error as err:  # read-only, full, locked: one line a tick, the next tick tries again
+        log.warning("poller tick failed: the database refused (%s); trying again next tick", err)
+        result = None
+    except Exception:  # a bug: log it, keep the loop alive for the next tick
         log.exception("poller tick failed")
         result = None
     try:

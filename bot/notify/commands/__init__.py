@@ -49,18 +49,27 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", "", "subscribe this chat to release alerts", start, settings=True),
     Command("stop", "", "unsubscribe (your settings are kept)", stop, settings=True),
     Command("help", "", "the commands", show_help),
-    Command("status", "", "this chat's subscription and settings, and its id", status),
-    Command("myid", "", "this chat's id and yours (what an operator lists as admin)", myid),
+    Command("status", "", "this chat's subscription and settings, and its chat id", status),
+    Command(
+        "myid", "", "this chat's id and yours (what an operator lists in admins or TIC_ALERT_ADMINS)", myid
+    ),
     Command("rules", "", "every rule with this chat's threshold; switch rules on and off", list_rules),
     Command(
         "set",
-        "<rule> <value|off|on>",
-        "change a rule's threshold, and see what it would have caught",
+        "<rule> <value|off|on|floor $bn>",
+        "change a rule's threshold (or its floor: the smallest $bn move that is news),"
+        " and see what it would have caught",
         set_rule,
         settings=True,
         heavy=True,
     ),
-    Command("reset", "[rule]", "back to the default threshold (one rule or all)", reset, settings=True),
+    Command(
+        "reset",
+        "[rule]",
+        "back to the defaults: threshold, floor, on/off and mute (one rule or all)",
+        reset,
+        settings=True,
+    ),
     Command(
         "mute",
         "<rule|all> [until YYYY-MM-DD]",
@@ -108,7 +117,15 @@ COMMANDS: tuple[Command, ...] = (
         settings=True,
     ),
     Command("stats", "", "operators: subscribers, deliveries, poller health", stats, admin=True),
-    Command("testalert", "", "operators: the latest alert, sent to you", testalert, admin=True, heavy=True),
+    Command(
+        "testalert",
+        "",
+        "operators: the latest alert, sent to you through the outbox and the sender,"
+        " like a release's delivery",
+        testalert,
+        admin=True,
+        heavy=True,
+    ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 MAX_COMMAND_CHARS = 300

@@ -120,8 +120,7 @@ async def mute(bot: ChatBot, ctx: Ctx) -> list[Reply]:
             raise UsageError(str(err)) from None
     rules = bot.rules if args[0].lower() == "all" else (bot.rule(args[0]),)
     bot.chat(ctx)
-    for rule in rules:
-        bot.subscribers.set_rule(ctx.chat_id, rule.id, muted_until=until)
+    bot.subscribers.set_rules(ctx.chat_id, [r.id for r in rules], muted_until=until)  # all or none
     names = "every rule" if len(rules) > 1 else rules[0].id
     when = "until /unmute" if until == FOREVER else f"until {until} (inclusive)"
     return [Reply(f"Muted {names} {when}.")]
@@ -133,8 +132,8 @@ async def unmute(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     chat = bot.chat(ctx)
     which = ctx.args[0].lower() if ctx.args else "all"
     rules = [r for r in bot.rules if r.id in chat.rules] if which == "all" else [bot.rule(which)]
-    for rule in rules:
-        bot.subscribers.set_rule(ctx.chat_id, rule.id, muted_until=None)
+    if rules:
+        bot.subscribers.set_rules(ctx.chat_id, [r.id for r in rules], muted_until=None)
     return [Reply("Unmuted." if rules else "Nothing was muted.")]
 
 
