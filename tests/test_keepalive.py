@@ -8,9 +8,10 @@ import asyncio
 import pytest
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter  # how PTB builds an upload
 from telegram_server import TelegramServer
+from test_telegram_errors import Canned
 
 from bot.notify import keepalive
 from bot.notify.keepalive import KeepAliveRequest, _answer
@@ -119,25 +120,16 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(server):
     assert ports[0] != ports[1]
 
 
-class Recording(BaseRequest):
+class Recording(Canned):
     """A fallback that answers every call itself and remembers (method, url)."""
 
     def __init__(self):
+        super().__init__(200, b'{"ok": true, "result": true}')
         self.calls: list[tuple[str, str]] = []
-
-    @property
-    def read_timeout(self) -> float:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
 
     async def do_request(self, url, method, request_data=None, *args, **kwargs) -> tuple[int, bytes]:
         self.calls.append((method, url.rsplit("/", 1)[-1]))
-        return 200, b'{"ok": true, "result": true}'
+        return await super().do_request()
 
 
 def test_gets_uploads_and_proxied_hosts_go_to_the_fallback_and_form_posts_do_not(server, monkeypatch):
