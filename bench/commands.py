@@ -10,7 +10,10 @@ The fake does not enforce Telegram's 30 messages/s here: the bot's own limiter i
 config this script writes (messages_per_second = --bot-rate). At Telegram's real 30/s cap,
 replies to 10,000 commands take at least 333 s whatever the bot does.
 
-Usage: python bench/commands.py [DATA_DIR] [--chats 1000] [--rate 200] [--bot-rate 1000]
+``--db postgresql`` runs the bot on a PostgreSQL database (a throwaway server from the PostgreSQL
+binaries, tests/pg_server.py); ``--db postgresql://…`` on an empty database of yours.
+
+Usage: python bench/commands.py [DATA_DIR] [--chats 1000] [--rate 200] [--bot-rate 1000] [--db DB]
 Targets (issue 10): p99 ≤ 1 s for text commands, ≤ 2 s for /chart and /backtest; RSS ≤ 300 MB.
 """
 
@@ -28,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from pg_server import bench_databases  # noqa: E402
 from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 
@@ -54,8 +58,14 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=200.0, help="commands injected per second, all chats")
     ap.add_argument("--bot-rate", type=float, default=1000.0, help="the bot's messages_per_second")
     ap.add_argument("--profile", help="write a cProfile of the bot process to this file")
+    ap.add_argument("--db", help="sqlite (default), postgresql (a throwaway server) or a postgresql:// URL")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tic-bench-bot-"))
+    with bench_databases(args.db, tmp) as new:
+        return bench(args, tmp, new())
+
+
+def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
     config = tmp / "bench.toml"
     config.write_text(f"[telegram]\nmessages_per_second = {args.bot_rate}\ncommands_per_minute = 600\n")
     with TelegramServer(limits=False) as server:
@@ -63,7 +73,7 @@ def main() -> int:
             **os.environ,
             "TIC_ALERT_BOT_TOKEN": "42:BENCH",
             "TIC_ALERT_TELEGRAM_API_URL": server.base_url,
-            "TIC_ALERT_DB": str(tmp / "bench.db"),
+            "TIC_ALERT_DB": db,
             "TIC_ALERT_CONFIG": str(config),
         }
         log = open(tmp / "bot.log", "w")  # noqa: SIM115
@@ -116,6 +126,7 @@ def main() -> int:
     print(
         f"{args.chats} chats x {len(SCRIPT)} commands = {args.chats * len(SCRIPT)} commands, "
         f"injected at {args.rate:g}/s; all answered after {finished - started:.1f} s"
+        f" ({'postgresql' if db.startswith('postgres') else 'sqlite'})"
     )
     allv = []
     for kind, values in lat.items():

@@ -24,8 +24,11 @@ the companions); upgrade (from a schema-2 database); and, for issue 17:
 * flood: bench/drill_flood.py (one chat × 2,000 commands; 500 chats × /chart + /backtest while a
   quiet chat asks /next). Targets: replies lost 0, 429s 0, the quiet chat's p99 ≤ 1 s.
 
+``--db postgresql`` runs each drill on a new PostgreSQL database (a throwaway server from the
+PostgreSQL binaries, tests/pg_server.py) instead of a new SQLite file.
+
 Usage: python bench/drill.py [DATA_DIR] [--drill latency] [--subscribers 50] [--runs 1]
-         [--interval 15] [--transcript FILE]   (one chat's alert, caption and chart)
+         [--interval 15] [--db sqlite|postgresql] [--transcript FILE]   (one chat's alert, caption and chart)
          [--keep]   (keep each run's folder: database, config, the bot's log; removed otherwise)
        python bench/drill.py --drill outage --subscribers 200 --runs 5
        python bench/drill.py --drill migration --subscribers 20
@@ -54,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from drill_flood import run as flood  # noqa: E402
+from pg_server import bench_databases  # noqa: E402
 from poll_helpers import MFH, MFH_CSV, T3, T5, editions  # noqa: E402
 from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
@@ -95,7 +99,7 @@ def chat_ids(n: int, groups: bool) -> list[int]:
     return [-(1000 + i) for i in range(1, n + 1)] if groups else list(range(1, n + 1))
 
 
-def populate(db: Path, chats: list[int]) -> None:
+def populate(db: str, chats: list[int]) -> None:
     conn = connect(db)
     subs = Subscribers(conn)
     now = dt.datetime.now(dt.UTC)
@@ -156,9 +160,9 @@ class Bot:
         self.proc = None
 
 
-def old_schema_baseline(db: Path, eds: dict, data: Path, url: str) -> None:
+def old_schema_baseline(db: str, eds: dict, data: Path, url: str) -> None:
     """A database left by the previous tic-alert (schema 2: no outbox) that already holds March."""
-    import bot.store.db as dbmod
+    import bot.store.schema as dbmod
     from bot.data.fetch import make_session
     from bot.watch.calendar import load_calendar
     from bot.watch.loop import http_fetcher
@@ -173,7 +177,7 @@ def old_schema_baseline(db: Path, eds: dict, data: Path, url: str) -> None:
         store = Store(db)
         fetcher = http_fetcher(make_session("drill"), 5.0, 20_000_000)
         Poller(store, fetcher, url, PollerSettings(), load_calendar(), build_panel=lambda f: None).poll()
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.conn.dialect.version(store.conn) == 2
         store.close()
     finally:
         dbmod.MIGRATIONS, dbmod.SCHEMA_VERSION = saved
@@ -211,6 +215,7 @@ def release_day(
     outage_seconds: tuple[float, float] = (OUTAGE_502, OUTAGE_HELD),
     outage_after: tuple[float, float] = (2.0, 5.0),
     request_timeout: float | None = None,
+    db: str | None = None,
 ) -> dict:
     """One release day. ``kill_after``: kill -9 once that share of chats has its alert, then start
     again; ``term_after``: the same with SIGTERM (a clean stop); ``faults``: the Treasury and the
@@ -219,9 +224,9 @@ def release_day(
     seconds (drawn) after the first delivery (``outage_seconds``: 502s, then held requests);
     ``request_timeout``: the bot's request_timeout_seconds (default: the shipped 10 s);
     ``migrate``: the chats are groups and that share of them is migrated between the alert and
-    the companions."""
+    the companions; ``db``: a new, empty database (default: a SQLite file in a new folder)."""
     rng = random.Random(seed)
-    db = tmp / "drill.db"
+    db = db or str(tmp / "drill.db")
     config = write_config(tmp, interval)
     if faults:  # a client timeout shorter than the fake's hang, so "timeout" faults are real
         request_timeout = 2
@@ -240,7 +245,7 @@ def release_day(
             **os.environ,
             "TIC_ALERT_BOT_TOKEN": "42:DRILL",
             "TIC_ALERT_TELEGRAM_API_URL": telegram.base_url,
-            "TIC_ALERT_DB": str(db),
+            "TIC_ALERT_DB": db,
             "TIC_ALERT_CONFIG": str(config),
         }
         bot = Bot(env, treasury.url + "/", tmp / "run.log")
@@ -302,7 +307,7 @@ def release_day(
             failed = collections.Counter(
                 f"{d.kind}: {d.detail}" for d in outbox.of_release("2026-04") if d.state == "failed"
             )
-            version = check.execute("PRAGMA user_version").fetchone()[0]
+            version = check.dialect.version(check)
             check.close()
         finally:
             stop_faults.set()
@@ -506,6 +511,7 @@ def main() -> int:
     ap.add_argument("--chats", type=int, default=500, help="flood: chats sending /chart and /backtest")
     ap.add_argument("--quiet-every", type=float, default=3.0, help="flood: the quiet chat's /next interval")
     ap.add_argument("--transcript", type=Path)
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), help="each run on a new database of this kind")
     ap.add_argument("--keep", action="store_true", help="keep each run's folder (database, config, log)")
     args = ap.parse_args()
     data = Path(args.data_dir)
@@ -514,6 +520,13 @@ def main() -> int:
         return 0
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
     eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
+    if args.db != "postgresql":
+        return drills(args, data, eds, lambda: None)  # each run's folder holds its SQLite file
+    with bench_databases(args.db, Path(tempfile.gettempdir())) as new:
+        return drills(args, data, eds, new)
+
+
+def drills(args: argparse.Namespace, data: Path, eds: dict, new_database) -> int:
     rng = random.Random(args.seed)
     results = []
     for i in range(args.runs):
@@ -530,6 +543,7 @@ def main() -> int:
             kw["migrate"] = args.migrate
         transcript = args.transcript if i == 0 else None
         kw["spread"] = args.spread
+        kw["db"] = new_database()
         results.append(
             one_run(
                 data, eds, args.subscribers, args.interval, args.seed + i, transcript, keep=args.keep, **kw

@@ -12,8 +12,11 @@ the sender process and of this one (the fake Bot API and the bench).
 ``--profile FILE`` runs the sender under py-spy (``pip install py-spy``) and writes its samples
 (collapsed stacks, for ``bench/profile_top.py`` or any flame-graph tool).
 
+``--db postgresql`` runs it on a PostgreSQL database (a throwaway server from the PostgreSQL
+binaries, tests/pg_server.py), ``--db postgresql://…`` on an empty database of yours.
+
 Usage: python bench/fanout.py [DATA_DIR] [--subscribers 10000] [--rate 28] [--seed 1] [--paid]
-                              [--profile FILE]
+                              [--profile FILE] [--db DB]
 Targets (issue 11): ≥ 27 sends/s, 0 × 429, RSS ≤ 300 MB, compose ≤ 5 s for 10,000.
 Targets (issue 19, ``--paid --subscribers 100000``): ≥ 900 sends/s, 0 × 429, RSS ≤ 500 MB,
 compose ≤ 20 s.
@@ -40,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from pg_server import bench_databases  # noqa: E402
 from procstat import cpu_seconds, peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 
@@ -93,10 +97,15 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--paid", action="store_true", help="paid broadcast: up to 1,000 messages/s")
     ap.add_argument("--profile", metavar="FILE", help="py-spy's samples of the sender, collapsed")
+    ap.add_argument("--db", help="sqlite (default), postgresql (a throwaway server) or a postgresql:// URL")
     args = ap.parse_args()
-    target = PAID if args.paid else FREE
     tmp = Path(tempfile.mkdtemp(prefix="tic-bench-fanout-"))
-    db = tmp / "fanout.db"
+    with bench_databases(args.db, tmp) as new:
+        return fanout(args, tmp, new())
+
+
+def fanout(args: argparse.Namespace, tmp: Path, db: str) -> int:
+    target = PAID if args.paid else FREE
     settings = load_settings(env={})
     rules = load_rules(settings.groups)
     panel = panel_from_bytes(read_dir(Path(args.data_dir)), settings.groups)
@@ -110,7 +119,7 @@ def main() -> int:
     conn.close()
     print(
         f"{args.subscribers} subscribers: composed {done.alerts} alerts ({done.charts} charts) "
-        f"in {compose:.2f} s (target ≤ {target.compose})"
+        f"in {compose:.2f} s (target ≤ {target.compose}) on {conn.dialect.name}"
     )
     config = tmp / "fanout.toml"
     paid = "paid_broadcast = true\n" if args.paid else ""

@@ -47,7 +47,8 @@ MAX_COUNT = 120
 
 EPILOG = (
     "The state (releases, file versions, subscribers, the outbox) is one SQLite file: by default"
-    " ~/.local/share/tic-alert/tic-alert.db ([store] db_path; TIC_ALERT_DB overrides)."
+    " ~/.local/share/tic-alert/tic-alert.db ([store] db_path; TIC_ALERT_DB overrides), or a"
+    " PostgreSQL database: TIC_ALERT_DB=postgresql://USER@HOST:PORT/DATABASE."
 )
 
 

@@ -22,6 +22,7 @@ from bot.notify.settings import TelegramSettings, telegram_settings
 from bot.packaged import config_file, read_toml, toml_text
 from bot.rules.catalogue import RULES_FILE, Rule, load_rules
 from bot.status_server import parse_listen
+from bot.store.db import describe, expand
 from bot.watch.settings import PollerSettings, poller_settings
 
 ENV_OVERRIDES = {
@@ -65,7 +66,7 @@ class Settings:
     timeout_seconds: float
     user_agent: str
     max_body_bytes: int
-    db_path: Path
+    db_path: str  # a SQLite file's path (~ expanded) or a postgresql:// URL
     groups: tuple[Group, ...]
     bot_token: str | None = field(default=None, repr=False)
     poller: PollerSettings = field(default_factory=PollerSettings)
@@ -111,7 +112,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         timeout_seconds=float(data["source"]["timeout_seconds"]),
         user_agent=data["source"]["user_agent"],
         max_body_bytes=int(data["source"]["max_body_bytes"]),
-        db_path=Path(data["store"]["db_path"]).expanduser(),
+        db_path=expand(data["store"]["db_path"]),
         groups=_groups(data.get("groups", {})),
         bot_token=env.get("TIC_ALERT_BOT_TOKEN") or None,
         poller=poller_settings(data.get("poller", {})),
@@ -120,7 +121,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         stall_seconds=float(data["http"]["stall_seconds"]),
         keep_releases=int(data["store"]["keep_releases"]),
         rules_file=Path(data["rules"]["file"]).expanduser() if data["rules"]["file"] else None,
-        effective=data,
+        effective={**data, "store": {**data["store"], "db_path": describe(data["store"]["db_path"])}},
     )
 
 

@@ -4,7 +4,8 @@ TicAlertError
 ├── ConfigError   a settings, calendar or rule file is wrong (raised at startup, never at release time)
 ├── ParseError    a Treasury file is not what its parser expects
 ├── FetchError    a Treasury file could not be fetched; ``kind`` says how (see FetchError.KINDS)
-└── StoreError    the SQLite state file cannot be opened or has an unknown layout
+└── StoreError    the state database cannot be opened, has an unknown layout, or refused a statement
+    └── StoreUnavailable  it cannot take a statement now (busy, disk full, read-only, server gone)
 """
 
 from __future__ import annotations
@@ -33,7 +34,20 @@ class FetchError(TicAlertError):
 
 
 class StoreError(TicAlertError):
-    """The state database cannot be opened or was written by an incompatible version."""
+    """The state database cannot be opened, was written by an incompatible version, or refused a
+    statement (the driver's own error is its ``__cause__``)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot take a statement now: another writer holds the lock, the disk is full,
+    it is read-only, an I/O error, the server cannot be reached. Trying again later may work.
+
+    ``reason`` says which in a few words (for a reply or a log line); callers never need to know
+    which database (SQLite or PostgreSQL) said it."""
+
+    def __init__(self, message: str, reason: str):
+        self.reason = reason
+        super().__init__(message)
 
 
 class ParseError(TicAlertError):

@@ -1,19 +1,20 @@
 """The operator's commands: ``outbox`` (deliveries by state), ``config check`` (the effective
-configuration, validated, token masked), ``backup OUT.db`` (a consistent copy while the bot runs)
-and ``prune --keep-releases N``. Reading commands never create a database or its folders."""
+configuration, validated, token masked), ``backup OUT.db`` (a consistent copy of a SQLite file
+while the bot runs; PostgreSQL: pg_dump) and ``prune --keep-releases N``. Reading commands never
+create a database, its folders or its tables."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.errors import StoreError, TicAlertError
 from bot.packaged import toml_text
+from bot.store.db import describe
 
 AddParser = Callable[..., argparse.ArgumentParser]
 
@@ -43,14 +44,15 @@ def _at_least_one(text: str) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from bot.store.db import open_readonly
+    from bot.store.db import NoDatabase, open_readonly
     from bot.store.outbox import Outbox
 
     settings = load_settings(args.config)
-    if not settings.db_path.is_file():
-        print(f"No deliveries yet (no database at {settings.db_path}).")
+    try:
+        conn = open_readonly(settings.db_path)
+    except NoDatabase:
+        print(f"No deliveries yet (no database at {describe(settings.db_path)}).")
         return 0
-    conn = open_readonly(settings.db_path)
     try:
         outbox = Outbox(conn)
         release = args.release or outbox.latest_release()
@@ -82,7 +84,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     where = args.config or os.environ.get("TIC_ALERT_CONFIG")
     print(f"config: packaged defaults{f' + {where}' if where else ''} + environment: OK")
     print(f"token: {_masked(settings.bot_token)}")
-    print(f"database: {settings.db_path} ({_db_state(settings)})")
+    print(f"database: {describe(settings.db_path)} ({_db_state(settings)})")
     print(
         f"rules: {len(rules)} ({sum(r.enabled for r in rules)} on by default)"
         + (
@@ -99,7 +101,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     http = settings.http_listen
     print(f"http: {f'{http[0]}:{http[1]} (/healthz, /readyz, /metrics)' if http else 'off'}")
     print(f"admins: {', '.join(map(str, settings.telegram.admins)) or 'none'}")
-    print("\n# the effective configuration (TIC_ALERT_BOT_TOKEN is never in it)")
+    print("\n# the effective configuration (TIC_ALERT_BOT_TOKEN is never in it; a URL's password is masked)")
     print(toml_text(settings.effective))
     return 0
 
@@ -112,63 +114,47 @@ def _masked(token: str | None) -> str:
 
 
 def _db_state(settings: Settings) -> str:
-    from bot.store.db import open_readonly
+    from bot.store.db import NoDatabase, open_readonly
 
-    if not settings.db_path.is_file():
-        return "not there yet: poll or run makes it"
     try:
-        open_readonly(settings.db_path).close()
+        db = open_readonly(settings.db_path)
+    except NoDatabase:
+        return "not there yet: poll or run makes it"
     except StoreError as err:
         return str(err).split(": ", 1)[-1]
-    return f"{settings.db_path.stat().st_size:,} bytes"
+    try:
+        return f"{db.dialect.size(db):,} bytes"
+    finally:
+        db.close()
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bot.store.db import backup
+    from bot.store.backup import backup
+    from bot.store.db import is_postgres
 
     settings = load_settings(args.config)
-    src = settings.db_path
-    if not src.is_file():
-        raise StoreError(f"{src}: no database there to back up")
-    out: Path = args.out
+    src, out = settings.db_path, args.out
     if out.exists():
         raise TicAlertError(f"backup: {out} exists; give a new file name")
-    if out.resolve() == src.resolve():
+    if not is_postgres(src) and out.resolve() == Path(src).resolve():
         raise TicAlertError("backup: OUT.db is the database itself")
-    conn = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
-    try:
-        conn.execute("PRAGMA busy_timeout=5000")
-        backup(conn, out)
-    except sqlite3.Error as err:
-        raise StoreError(f"backup of {src}: {err}") from err
-    finally:
-        conn.close()
-    copy = sqlite3.connect(out)
-    try:
-        (check,) = copy.execute("PRAGMA quick_check").fetchone()
-        (version,) = copy.execute("PRAGMA user_version").fetchone()
-    finally:
-        copy.close()
+    check, version = backup(src, out)
     print(f"backed up {src} to {out}: {out.stat().st_size:,} bytes, schema v{version}, check {check}")
     return 0 if check == "ok" else 1
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
     from bot.store.db import connect
-    from bot.store.prune import prune
+    from bot.store.prune import compact, prune
 
     settings = load_settings(args.config)
-    if not settings.db_path.is_file():
-        raise StoreError(f"{settings.db_path}: no database there to prune")
-    before = settings.db_path.stat().st_size
-    conn = connect(settings.db_path)
+    db = connect(settings.db_path, create=False)
     try:
-        done = prune(conn, args.keep_releases)
+        done = prune(db, args.keep_releases)
         print(f"pruned to the newest {args.keep_releases} release(s): {done.describe()}")
         if args.vacuum:
-            conn.execute("VACUUM")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            print(f"database {before:,} → {settings.db_path.stat().st_size:,} bytes")
+            before, after = compact(db)
+            print(f"database {before:,} → {after:,} bytes")
     finally:
-        conn.close()
+        db.close()
     return 0

@@ -23,7 +23,7 @@ class RunningBot:
     def __init__(
         self,
         server,  # tests.telegram_server.TelegramServer
-        db: Path,
+        db: Path | str,  # a SQLite file or a PostgreSQL URL
         files: dict[str, bytes] | None = None,
         admins: tuple[int, ...] = (),
         commands_per_minute: int = 20,

@@ -1,4 +1,6 @@
-"""Shared fixtures: the real Treasury files in ../shared/data/tic, by path (never copied)."""
+"""Shared fixtures: the real Treasury files in ../shared/data/tic, by path (never copied), and
+``db_url``: a fresh database on each backend (a SQLite file, and a PostgreSQL database on a
+throwaway server started from the PostgreSQL binaries when they are installed)."""
 
 from __future__ import annotations
 
@@ -12,16 +14,23 @@ SHARED_TIC = Path(os.environ.get("TIC_ALERT_SHARED_DATA", ROOT.parent / "shared"
 SNAPSHOT = SHARED_TIC / "2026-07-01"
 MARCH_EDITION = SHARED_TIC / "2026-03-18"
 SKIP_REASON = f"real Treasury files not found at {SNAPSHOT} (../shared is absent in a user's clone)"
+PG_SKIP_REASON = (
+    "PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin):"
+    " the tests' PostgreSQL half skips (apt-get install postgresql)"
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     """Without the real files, ~100 tests skip for the same reason: `-ra` folds them into one
-    line with their count (they all skip here, in tic_dir); other skips are listed as usual."""
+    line with their count (they all skip here, in tic_dir); so do the PostgreSQL halves without
+    PostgreSQL (in pg_server). Other skips are listed as usual."""
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and isinstance(report.longrepr, tuple) and SKIP_REASON in str(report.longrepr[2]):
-        report.longrepr = (__file__, _SKIP_LINE, report.longrepr[2])
+    if report.skipped and isinstance(report.longrepr, tuple):
+        for reason, line in ((SKIP_REASON, _SKIP_LINE), (PG_SKIP_REASON, _PG_SKIP_LINE)):
+            if reason in str(report.longrepr[2]):
+                report.longrepr = (__file__, line, report.longrepr[2])
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +41,39 @@ def tic_dir() -> Path:
     return SNAPSHOT
 
 
-_SKIP_LINE = next(  # the line of the skip above
-    n
-    for n, line in enumerate(Path(__file__).read_text().splitlines(), start=1)
-    if "skip(SKIP_REASON)" in line
-)
+def _line_of(text: str) -> int:
+    return next(n for n, line in enumerate(Path(__file__).read_text().splitlines(), start=1) if text in line)
+
+
+_SKIP_LINE = _line_of("skip(SKIP_REASON)")  # the line of the skip above
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the session (tests/pg_server.py), or a skip."""
+    from pg_server import PgServer, binaries
+
+    if binaries() is None:
+        pytest.skip(PG_SKIP_REASON)
+    with PgServer() as server:
+        yield server
+
+
+_PG_SKIP_LINE = _line_of("skip(PG_SKIP_REASON)")
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path: Path):
+    """A new, empty database: a SQLite file's path, or a PostgreSQL database's URL (dropped after
+    the test, with whatever connections are left on it)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "tic.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create()
+    yield url
+    server.drop(url)
 
 
 @pytest.fixture(scope="session")

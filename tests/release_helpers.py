@@ -1,5 +1,6 @@
 """A release day in miniature: the fake Treasury, the fake Bot API, the real bot and its sender,
-and a poller handing releases to the dispatcher, all on one SQLite file."""
+and a poller handing releases to the dispatcher, all on one database (a SQLite file, or the
+PostgreSQL database ``db`` names)."""
 
 from __future__ import annotations
 
@@ -84,16 +85,17 @@ class Day:
 def release_day(
     tmp: Path,
     start: dt.datetime | None = None,
+    db: str | None = None,
     channels: tuple[int, ...] = (),
     admins: tuple[int, ...] = (),
     **bot_kw,
 ) -> Iterator[Day]:
     clock = SimClock(start or et(2026, 6, 18, 15, 58))
-    db = tmp / "tic.db"
+    target = db or str(tmp / "tic.db")
     with FakeTreasury(clock=clock.epoch, hang_seconds=0.5) as treasury, TelegramServer() as telegram:
-        store = Store(db)
+        store = Store(target)
         try:
-            with RunningBot(telegram, db, **bot_kw) as bot:
+            with RunningBot(telegram, target, **bot_kw) as bot:
                 yield Day(treasury, telegram, bot, store, clock, channels, admins)
         finally:
             store.close()

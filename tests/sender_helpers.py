@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from bot.notify.keepalive import KeepAliveRequest
 from bot.notify.link import Link
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
+from bot.store.database import Database
 from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState, NewDelivery, Outbox
 from bot.store.subscribers import Subscribers
@@ -32,10 +32,10 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class Desk:
-    """An in-memory database with chats and rows, and the sender's settings."""
+    """A database (in memory unless given) with chats and rows, and the sender's settings."""
 
     server: Any  # tests.telegram_server.TelegramServer
-    conn: sqlite3.Connection = field(default_factory=lambda: connect(":memory:"))
+    conn: Database = field(default_factory=lambda: connect(":memory:"))
     settings: TelegramSettings | None = None
 
     def __post_init__(self) -> None:

@@ -110,6 +110,29 @@ def test_a_read_only_database_still_answers_reads_and_refuses_writes_clearly(bot
     assert bot.subscribers.get(5).active
 
 
+def test_postgres_read_only_answers_reads_and_refuses_writes_in_the_same_words(pg_server, rules):
+    url = pg_server.create()
+    db = connect(url)
+    bot = ChatBot(Subscribers(db), rules, SETTINGS.groups, SETTINGS.poller.calendar())
+    told: list[str] = []
+    bot.db.alert, bot.db.clock = told.append, (clock := Clock())
+    ask(bot, "/start")
+    pg_server.read_only(url, True)  # e.g. the server became a standby
+    ask(bot, "/status")  # the ended session costs one statement; its replacement is read-only
+    assert ask(bot, "/status").startswith("This chat: subscribed")
+    for command in ("/stop", "/mode summary", "/set holdings-3m-drop 80"):
+        reply = ask(bot, command)
+        assert reply.startswith("Not saved: the bot cannot write its database right now"), command
+        assert "(the database is read-only)" in reply
+    assert len(told) == 1 and told[0].startswith("the database cannot be written")
+    pg_server.read_only(url, False)
+    ask(bot, "/status")
+    clock.now += 61
+    assert ask(bot, "/mode summary").startswith("Mode: summary")
+    assert told[1:] and "can be written again" in told[-1]
+    db.close()
+
+
 def test_a_full_disk_answers_reads_and_refuses_writes_until_there_is_room(bot: ChatBot):
     told: list[str] = []
     bot.db.alert, bot.db.clock = told.append, (clock := Clock())

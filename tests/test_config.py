@@ -27,9 +27,17 @@ def test_environment_overrides(tmp_path: Path):
         }
     )
     assert s.source_url == "http://127.0.0.1:8000/docs/"
-    assert s.db_path == tmp_path / "x.db"
+    assert s.db_path == str(tmp_path / "x.db")
     assert s.bot_token == "123:SECRET"
     assert "SECRET" not in repr(s)
+
+
+def test_a_postgresql_url_selects_postgresql_and_its_password_is_never_printed():
+    url = "postgresql://tic:s3cret@db.internal:5432/tic"
+    s = load_settings(env={"TIC_ALERT_DB": url})
+    assert s.db_path == url  # as given: not a path
+    assert s.effective["store"]["db_path"] == "postgresql://tic:****@db.internal:5432/tic"
+    assert load_settings(env={"TIC_ALERT_DB": "~/tic.db"}).db_path == str(Path.home() / "tic.db")
 
 
 def test_user_file_is_laid_over_defaults(tmp_path: Path):

@@ -45,6 +45,16 @@ def test_kill_9_mid_broadcast_loses_nothing(tic_dir, eds):
     assert r["false"] == 0
 
 
+def test_tic_alert_run_on_postgresql_alerts_every_chat_once_and_a_kill_9_loses_nothing(
+    tic_dir, eds, pg_server
+):
+    r = run(tic_dir, eds, db=pg_server.create())
+    assert r["lost"] == 0 and r["duplicates"] == 0 and r["false"] == 0 and r["429"] == 0
+    assert r["first"] <= 2.0 + 5.0 and r["schema"] == SCHEMA_VERSION and r["counts"]["failed"] == 0
+    r = run(tic_dir, eds, kill_after=0.5, db=pg_server.create())
+    assert r["lost"] == 0 and r["max_per_chat"] <= 2 and r["false"] == 0
+
+
 def test_faults_on_both_sides_make_no_false_alert_and_lose_nothing(tic_dir, eds):
     r = run(tic_dir, eds, faults=True)
     assert r["lost"] == 0

@@ -1,6 +1,6 @@
 """The tree tells the story: one package per stage, data flowing one way, no cycles.
 
-Stages, earliest first: data (bytes → Panel), store (SQLite), watch (is there a new release?),
+Stages, earliest first: data (bytes → Panel), store (SQLite or PostgreSQL), watch (is there a new release?),
 rules (Panel → Events), render (Events → text + PNG), notify (→ Telegram). A module may import
 the foundation (errors, packaged, telemetry: the metrics every stage records into, logs) and its
 own or an earlier stage, never a later one; config, cli, wiring and the HTTP status server wire

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 
+import pytest
+
+from bot.errors import StoreError, StoreUnavailable
 from bot.notify.ledger import Ledger
 from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState, NewDelivery, Outbox
@@ -13,8 +15,16 @@ from bot.store.outbox import DeliveryKind, DeliveryState, NewDelivery, Outbox
 NOW = dt.datetime(2026, 6, 16, 14, 0, tzinfo=dt.UTC)
 
 
-def outbox_with(chats: int) -> tuple[Outbox, list[int]]:
-    outbox = Outbox(connect(":memory:"))
+@pytest.fixture
+def db(db_url):
+    """SQLite, then PostgreSQL."""
+    conn = connect(db_url)
+    yield conn
+    conn.close()
+
+
+def outbox_with(db, chats: int) -> tuple[Outbox, list[int]]:
+    outbox = Outbox(db)
     rows = [
         NewDelivery(f"r{c}", "2026-04", c, DeliveryKind.ALERT, ("one", "two")) for c in range(1, chats + 1)
     ]
@@ -28,7 +38,7 @@ class Counting:
 
     def __init__(self, outbox: Outbox, refuse: int = 0, error: Exception | None = None):
         self.real, self.calls, self.refuse = outbox.sent_many, [], refuse
-        self.error = error or sqlite3.OperationalError("database is locked")
+        self.error = error or StoreUnavailable("database is locked", "another writer holds the lock")
         outbox.sent_many = self  # type: ignore[method-assign]
 
     def __call__(self, messages, *, now):
@@ -39,8 +49,8 @@ class Counting:
         return self.real(messages, now=now)
 
 
-def test_messages_handed_in_together_are_written_in_one_write():
-    outbox, ids = outbox_with(3)
+def test_messages_handed_in_together_are_written_in_one_write(db):
+    outbox, ids = outbox_with(db, 3)
     writes = Counting(outbox)
     ledger = Ledger(outbox, lambda: NOW)
 
@@ -55,8 +65,8 @@ def test_messages_handed_in_together_are_written_in_one_write():
     assert outbox.get(ids[1]).state == DeliveryState.PENDING  # its last message is still to go
 
 
-def test_a_refused_write_is_tried_again_and_the_courier_waits_for_it():
-    outbox, ids = outbox_with(1)
+def test_a_refused_write_is_tried_again_and_the_courier_waits_for_it(db):
+    outbox, ids = outbox_with(db, 1)
     writes = Counting(outbox, refuse=2)
     ledger = Ledger(outbox, lambda: NOW)
     asyncio.run(ledger.sent(ids[0], (7,), last=True))
@@ -65,8 +75,8 @@ def test_a_refused_write_is_tried_again_and_the_courier_waits_for_it():
     assert not ledger.failing  # told when it failed, and again when it took the write
 
 
-def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded():
-    outbox, ids = outbox_with(1)
+def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded(db):
+    outbox, ids = outbox_with(db, 1)
     Counting(outbox, refuse=1)
     ledger = Ledger(outbox, lambda: NOW)
 
@@ -80,9 +90,9 @@ def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded():
     assert outbox.get(ids[0]).sent_ids == (7,)  # Telegram has it: never sent again
 
 
-def test_a_write_that_fails_otherwise_fails_each_courier_of_it_and_the_next_write_goes_on():
-    outbox, ids = outbox_with(3)
-    Counting(outbox, refuse=1, error=sqlite3.IntegrityError("CHECK constraint failed"))
+def test_a_write_that_fails_otherwise_fails_each_courier_of_it_and_the_next_write_goes_on(db):
+    outbox, ids = outbox_with(db, 3)
+    Counting(outbox, refuse=1, error=StoreError("CHECK constraint failed"))
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():
@@ -92,12 +102,12 @@ def test_a_write_that_fails_otherwise_fails_each_courier_of_it_and_the_next_writ
         return first
 
     first = asyncio.run(couriers())
-    assert [type(e) for e in first] == [sqlite3.IntegrityError] * 2  # raised in both, none left waiting
+    assert [type(e) for e in first] == [StoreError] * 2  # raised in both, none left waiting
     assert [outbox.get(i).sent_ids for i in ids] == [(), (), (8,)]
 
 
-def test_a_rows_record_handed_in_later_is_the_one_kept():
-    outbox, ids = outbox_with(2)
+def test_a_rows_record_handed_in_later_is_the_one_kept(db):
+    outbox, ids = outbox_with(db, 2)
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():

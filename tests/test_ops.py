@@ -1,11 +1,12 @@
 """The operator's side: an own rules file, config check, admins from the environment, read-only
-commands, backup under WAL, prune (keeping what the next release needs), a backup before a
-migration, and the first run offline."""
+commands, backup under WAL, prune (keeping what the next release needs, on both backends), a
+backup before a migration, the commands on PostgreSQL, and the first run offline."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -21,6 +22,8 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.store import db
+from bot.store.database import Database
+from bot.store.postgres import PostgresDatabase
 from bot.store.prune import DailyPrune, Pruned, prune
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,13 +156,13 @@ def eds(real_bytes):
     return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
 
 
-def sizes(conn: sqlite3.Connection) -> dict[str, int]:
+def sizes(conn: Database) -> dict[str, int]:
     tables = ("releases", "vintages", "deliveries", "charts", "poll_log")
     return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
 
 
-def test_prune_keeps_what_the_next_release_needs(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_prune_keeps_what_the_next_release_needs(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-02"])
         day.poll(0)  # the baseline
         day.subscribe(701)
@@ -212,6 +215,29 @@ def test_prune_keeps_what_the_next_release_needs(tmp_path, eds):
         assert "net transactions -58.6" in edits[0].text
         assert counts["failed"] == 0
         assert prune(day.store.conn, 1) == Pruned()  # nothing more to prune
+
+
+def test_operator_commands_on_postgresql(pg_server, tmp_path: Path, capsys, monkeypatch):
+    url = pg_server.create()
+    monkeypatch.setenv("TIC_ALERT_DB", url)
+    assert main(["outbox"]) == 0  # reading an empty database: no tables made
+    assert "No deliveries yet" in capsys.readouterr().out
+    assert main(["config", "check"]) == 0
+    assert f"database: {url} (not there yet" in capsys.readouterr().out
+    assert main(["prune", "--keep-releases", "1"]) == 2
+    assert "no tic-alert schema there yet" in capsys.readouterr().err
+    raw = PostgresDatabase(url, url)
+    assert not raw.dialect.has_tables(raw)
+    raw.close()
+    assert main(["backup", str(tmp_path / "b.db")]) == 2  # one line: use pg_dump
+    err = capsys.readouterr().err.strip()
+    assert "pg_dump" in err and len(err.splitlines()) == 1 and not (tmp_path / "b.db").exists()
+    db.connect(url).close()
+    assert main(["prune", "--keep-releases", "1", "--vacuum"]) == 0
+    out = capsys.readouterr().out
+    assert "pruned to the newest 1 release(s): removed 0 releases" in out and " bytes" in out
+    assert main(["config", "check"]) == 0
+    assert re.search(r"database: postgresql://\S+ \([\d,]+ bytes\)", capsys.readouterr().out)
 
 
 def test_daily_prune_runs_once_a_day():

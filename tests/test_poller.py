@@ -36,8 +36,8 @@ def server(clock):
 
 
 @pytest.fixture
-def store():
-    s = Store(":memory:")
+def store(db_url):
+    s = Store(db_url)
     yield s
     s.close()
 
@@ -94,9 +94,9 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
     assert rec.events == []
 
 
-def test_hundred_polls_and_a_restart_record_one_release(eds, clock, server, tmp_path):
+def test_hundred_polls_and_a_restart_record_one_release(eds, clock, server, db_url):
     server.publish_all(eds["2026-04"])
-    path = tmp_path / "tic.db"
+    path = db_url
     store = Store(path)
     poller, rec = make_poller(store, server.url, clock)
     outcomes = []
@@ -220,9 +220,9 @@ def test_refused_connections_raise_one_operator_event(clock, store):
     assert "3 consecutive" in rec.events[0].message
 
 
-def test_failure_streak_survives_a_restart(eds, clock, server, tmp_path):
+def test_failure_streak_survives_a_restart(eds, clock, server, db_url):
     server.publish_all(eds["2026-03"])
-    store = Store(tmp_path / "tic.db")
+    store = Store(db_url)
     server.inject(T5, "500", times=10)
     poller, rec = make_poller(store, server.url, clock)
     poller.poll(), poller.poll()

@@ -23,8 +23,8 @@ def texts(day, chat_id: int, edits: bool = False) -> list[str]:
     return [s.text or "" for s in day.telegram.sent(chat_id, edits=edits)]
 
 
-def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
         assert "new release 2026-03" in day.poll(0)  # the store's first release: a baseline
         day.subscribe(101)
@@ -75,8 +75,8 @@ def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_
         assert len(day.telegram.sent(edits=True)) == 2  # one photo, one edit
 
 
-def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-02"])
         day.poll(0)
         day.subscribe(201)
@@ -99,8 +99,8 @@ def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, eds):
         assert len(texts(day, 201)) == len(alert) + 1
 
 
-def test_telegram_errors_per_chat(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_telegram_errors_per_chat(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
         day.poll(0)
         for chat in (301, 302, 303, 304):
@@ -123,8 +123,8 @@ def test_telegram_errors_per_chat(tmp_path, eds):
         assert day.telegram.uploads == 1  # uploaded once; every other chat got the file_id
 
 
-def test_a_stop_between_the_outbox_and_the_send_loses_nothing(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_a_stop_between_the_outbox_and_the_send_loses_nothing(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
         day.poll(0)
         day.subscribe(401)
@@ -137,7 +137,7 @@ def test_a_stop_between_the_outbox_and_the_send_loses_nothing(tmp_path, eds):
         assert [r.state for r in rows] == ["pending", "pending"]
         outbox.set_state(rows[0].id, DeliveryState.SENDING, now=day.clock())  # as if killed mid-send
     assert day.telegram.sent() == []
-    with release_day(tmp_path) as again:  # a new process on the same database
+    with release_day(tmp_path, db=db_url) as again:  # a new process on the same database
         counts = again.settle()
         assert counts["sent"] == 2
         assert len(texts(again, 401)) == 1
@@ -180,8 +180,8 @@ def test_a_caption_too_long_splits_and_nothing_is_dropped():
     assert "· 40 alerts" in messages[0]
 
 
-def test_a_two_month_release_alerts_on_each_month_and_summaries_reach_channels(tmp_path, eds):
-    with release_day(tmp_path, channels=(-1001,)) as day:
+def test_a_two_month_release_alerts_on_each_month_and_summaries_reach_channels(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url, channels=(-1001,)) as day:
         day.treasury.publish_all(eds["2026-02"])
         day.poll(0)
         day.subscribe(501)
@@ -211,8 +211,8 @@ def test_a_two_month_release_alerts_on_each_month_and_summaries_reach_channels(t
         assert "Grand Total" in channel[1]
 
 
-def test_companion_faults_reach_the_operators(tmp_path, eds):
-    with release_day(tmp_path, admins=(900,)) as day:
+def test_companion_faults_reach_the_operators(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url, admins=(900,)) as day:
         day.treasury.publish_all(eds["2026-03"])
         day.poll(0)
         day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
@@ -225,8 +225,8 @@ def test_companion_faults_reach_the_operators(tmp_path, eds):
         assert "slt_table3.txt" in warning
 
 
-def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
         day.poll(0)
         day.subscribe(601)
@@ -261,8 +261,8 @@ def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_pa
         assert len(day.telegram.sent(601, edits=True)) == 2
 
 
-def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, eds):
-    with release_day(tmp_path) as day:
+def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, db_url, eds):
+    with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
         day.poll(0)
         day.subscribe(-701, chat_type="group")  # a group where the bot may not send photos

@@ -12,7 +12,16 @@ from telegram_server import TelegramServer
 
 from bot.notify.courier import backoff
 from bot.render.alert import anew
+from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState
+
+
+@pytest.fixture
+def db(db_url):
+    """The outbox's database: SQLite, then PostgreSQL."""
+    conn = connect(db_url)
+    yield conn
+    conn.close()
 
 
 @pytest.fixture
@@ -26,32 +35,32 @@ def sends(server, chat_id: int) -> list[str]:
     return [f"{s.method} {s.text}" for s in server.sent(chat_id, edits=True)]
 
 
-def test_a_5xx_is_retried_not_failed(server):
-    desk = Desk(server)
+def test_a_5xx_is_retried_not_failed(server, db):
+    desk = Desk(server, db)
     row = desk.alert(1)
     server.fail_next("sendPhoto", 502, count=2)
     desk.run()
     assert desk.state(row) == DeliveryState.SENT
 
 
-def test_a_5xx_retried_reaches_the_chat_once(server):
-    desk = Desk(server)
+def test_a_5xx_retried_reaches_the_chat_once(server, db):
+    desk = Desk(server, db)
     desk.alert(1)
     server.fail_next("sendPhoto", 502, count=2)
     desk.run()
     assert sends(server, 1) == ["sendPhoto <b>alert</b>"]
 
 
-def test_a_refusal_for_good_fails_at_once(server):
-    desk = Desk(server)
+def test_a_refusal_for_good_fails_at_once(server, db):
+    desk = Desk(server, db)
     row = desk.alert(1)
     server.fail_next("sendPhoto", 400, "Bad Request: chat not found")
     desk.run()
     assert desk.outbox.get(row).detail == "400: Chat not found"
 
 
-def test_an_outage_holds_every_chat_in_order_then_delivers_everything(server):
-    desk = Desk(server)
+def test_an_outage_holds_every_chat_in_order_then_delivers_everything(server, db):
+    desk = Desk(server, db)
     for chat in (1, 2, 3):
         desk.alert(chat)
         desk.row(chat, DeliveryKind.FOLLOWUP, f"follow-up {chat}", edition=1)
@@ -63,8 +72,8 @@ def test_an_outage_holds_every_chat_in_order_then_delivers_everything(server):
     ]
 
 
-def test_an_outage_is_told_to_the_operators_once_late_and_once_caught_up(server):
-    desk = Desk(server)
+def test_an_outage_is_told_to_the_operators_once_late_and_once_caught_up(server, db):
+    desk = Desk(server, db)
     desk.alert(1)
     server.fail_next("sendPhoto", 502, count=3)
     desk.probes_fail.append((502, None, None, 2))  # probes after 0.5, 1 and 2 s: later than late_after (1 s)
@@ -76,8 +85,8 @@ def test_an_outage_is_told_to_the_operators_once_late_and_once_caught_up(server)
     ]
 
 
-def test_a_single_5xx_among_answers_does_not_stop_the_others(server):
-    desk = Desk(server)
+def test_a_single_5xx_among_answers_does_not_stop_the_others(server, db):
+    desk = Desk(server, db)
     for chat in range(1, 6):
         desk.alert(chat)
     server.fail_next("sendPhoto", 502, chat_id=3)
@@ -85,23 +94,23 @@ def test_a_single_5xx_among_answers_does_not_stop_the_others(server):
     assert not sender.link.down
 
 
-def test_a_timeout_is_retried(server):
-    desk = Desk(server)
+def test_a_timeout_is_retried(server, db):
+    desk = Desk(server, db)
     row = desk.alert(1)
     server.fail_next("sendPhoto", "timeout")  # held 3 s, the client gives up after 2 s
     desk.run()
     assert desk.state(row) == DeliveryState.SENT
 
 
-def test_past_its_deadline_a_row_is_given_up(server):
-    desk = Desk(server)
+def test_past_its_deadline_a_row_is_given_up(server, db):
+    desk = Desk(server, db)
     row = desk.alert(1, when=utc_now() - dt.timedelta(hours=25))
     desk.run()
     assert desk.outbox.get(row).detail == "not sent within 24 h"
 
 
-def test_a_network_error_past_the_deadline_fails_the_row(server):
-    desk = Desk(server)
+def test_a_network_error_past_the_deadline_fails_the_row(server, db):
+    desk = Desk(server, db)
     later = dt.timedelta()
 
     async def a_day_passes_then_a_row_is_queued(sender):
@@ -119,8 +128,8 @@ def test_backoff_doubles_from_a_second_to_five_minutes():
     assert [backoff(n) for n in (0, 1, 2, 8, 9, 30)] == [1.0, 2.0, 4.0, 256.0, 300.0, 300.0]
 
 
-def test_an_edit_waits_for_its_alert_while_that_is_retried(server):
-    desk = Desk(server)
+def test_an_edit_waits_for_its_alert_while_that_is_retried(server, db):
+    desk = Desk(server, db)
     alert = desk.alert(1, "first")
     desk.row(1, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
     server.fail_next("sendPhoto", 502, count=2)
@@ -128,8 +137,8 @@ def test_an_edit_waits_for_its_alert_while_that_is_retried(server):
     assert sends(server, 1) == ["sendPhoto <b>first</b>", "editMessageCaption <b>second</b>"]
 
 
-def test_an_edit_of_a_deleted_message_is_a_new_message(server):
-    desk = Desk(server)
+def test_an_edit_of_a_deleted_message_is_a_new_message(server, db):
+    desk = Desk(server, db)
     alert = desk.alert(1, "first")
     desk.run()
     (sent,) = server.sent(1)
@@ -139,9 +148,9 @@ def test_an_edit_of_a_deleted_message_is_a_new_message(server):
     assert sends(server, 1)[1:] == [f"sendMessage {anew('<b>second</b>')}"]
 
 
-def migrated_after_its_alert(server) -> Desk:
+def migrated_after_its_alert(server, db) -> Desk:
     """Group -5 got its alert, then became supergroup -1005; an edit of the alert is queued."""
-    desk = Desk(server)
+    desk = Desk(server, db)
     desk.chat(-5)
     alert = desk.alert(-5, "first")
     desk.run()
@@ -150,19 +159,19 @@ def migrated_after_its_alert(server) -> Desk:
     return desk
 
 
-def test_a_group_migrated_after_its_alert_gets_the_edit_as_a_new_message(server):
-    migrated_after_its_alert(server).run()  # the bot learns of it only from the 400 of the edit
+def test_a_group_migrated_after_its_alert_gets_the_edit_as_a_new_message(server, db):
+    migrated_after_its_alert(server, db).run()  # the bot learns of it only from the 400 of the edit
     assert sends(server, -1005) == [f"sendMessage {anew('<b>second</b>')}"]
 
 
-def test_a_migrated_group_keeps_its_subscription(server):
-    desk = migrated_after_its_alert(server)
+def test_a_migrated_group_keeps_its_subscription(server, db):
+    desk = migrated_after_its_alert(server, db)
     desk.run()
     assert desk.subscribers.get(-1005).active
 
 
-def test_a_migration_told_by_telegram_first_sends_the_edit_to_the_new_chat_at_once(server):
-    desk = migrated_after_its_alert(server)
+def test_a_migration_told_by_telegram_first_sends_the_edit_to_the_new_chat_at_once(server, db):
+    desk = migrated_after_its_alert(server, db)
 
     async def service_message(sender):
         sender.chat_migrated(-5, -1005)

@@ -11,6 +11,7 @@ from sender_helpers import Desk, utc_now
 from telegram_server import TelegramServer
 
 from bot.notify.settings import TelegramSettings
+from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, NewDelivery
 
 PAID_ONE_OFFS = 300  # chats with one message each: 12 s at the free 25/s, under 1 s paid
@@ -19,14 +20,22 @@ PRIVATE, MANY, GROUP = 7, 8, -100
 
 
 @pytest.fixture
+def db(db_url):
+    """The outbox's database: SQLite, then PostgreSQL."""
+    conn = connect(db_url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
 def server():
     with TelegramServer() as s:  # Telegram's limits: 30/s free, 1,000/s paid, 1/s a chat, 20/min a group
         yield s
 
 
-def desk_for(server: TelegramServer, paid: bool) -> Desk:
+def desk_for(server: TelegramServer, paid: bool, db=None) -> Desk:
     settings = TelegramSettings(api_url=server.base_url, request_timeout_seconds=2.0, paid_broadcast=paid)
-    return Desk(server, settings=settings)
+    return Desk(server, db, settings) if db is not None else Desk(server, settings=settings)
 
 
 def queue_busy_chats(desk: Desk) -> None:
@@ -55,9 +64,9 @@ def gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-def broadcast(server: TelegramServer, paid: bool, one_offs: int) -> list[float]:
+def broadcast(server: TelegramServer, paid: bool, one_offs: int, db=None) -> list[float]:
     """The busy chats and ``one_offs`` more sent (0 × 429); when the one-offs arrived."""
-    desk = desk_for(server, paid=paid)
+    desk = desk_for(server, paid=paid, db=db)
     queue_busy_chats(desk)
     queue_one_offs(desk, one_offs)
     desk.run(timeout=40.0)
@@ -67,8 +76,8 @@ def broadcast(server: TelegramServer, paid: bool, one_offs: int) -> list[float]:
     return arrivals
 
 
-def test_paid_pace_sends_many_chats_at_once_but_each_chat_at_its_own_limit(server):
-    arrivals = broadcast(server, paid=True, one_offs=PAID_ONE_OFFS)
+def test_paid_pace_sends_many_chats_at_once_but_each_chat_at_its_own_limit(server, db):
+    arrivals = broadcast(server, paid=True, one_offs=PAID_ONE_OFFS, db=db)
     assert {s.params.get("allow_paid_broadcast") for s in server.sent()} == {True}
     assert max(arrivals) - min(arrivals) < 2.0  # far above the free 25/s (12 s for these)
     assert [s.text for s in server.sent(PRIVATE)] == [f"private {i}" for i in range(4)]

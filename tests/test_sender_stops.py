@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 from sender_helpers import Desk
 from telegram_server import TelegramServer
 
+from bot.errors import StoreUnavailable
 from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState
+
+
+@pytest.fixture
+def db(db_url):
+    """The outbox's database: SQLite, then PostgreSQL."""
+    conn = connect(db_url)
+    yield conn
+    conn.close()
 
 
 @pytest.fixture
@@ -19,16 +27,16 @@ def server():
         yield s
 
 
-def test_a_call_in_flight_at_a_stop_is_awaited_and_recorded(server):
-    desk = Desk(server)
+def test_a_call_in_flight_at_a_stop_is_awaited_and_recorded(server, db):
+    desk = Desk(server, db)
     row = desk.alert(1)
     server.fail_next("sendPhoto", "timeout")  # Telegram answers after 1 s (within the request timeout)
     desk.run(until=lambda: bool(server.calls("sendPhoto")))  # stop while the call is with Telegram
     assert desk.outbox.get(row).state == DeliveryState.SENT
 
 
-def test_a_call_in_flight_at_a_stop_is_not_sent_again_after_the_restart(server):
-    desk = Desk(server)
+def test_a_call_in_flight_at_a_stop_is_not_sent_again_after_the_restart(server, db):
+    desk = Desk(server, db)
     desk.alert(1)
     server.fail_next("sendPhoto", "timeout")
     desk.run(until=lambda: bool(server.calls("sendPhoto")))
@@ -36,8 +44,8 @@ def test_a_call_in_flight_at_a_stop_is_not_sent_again_after_the_restart(server):
     assert len(server.sent(1)) == 1
 
 
-def test_a_row_waiting_for_its_slot_at_a_stop_keeps_what_it_sent(server):
-    desk = Desk(server)
+def test_a_row_waiting_for_its_slot_at_a_stop_keeps_what_it_sent(server, db):
+    desk = Desk(server, db)
     desk.chat(-5)
     alert = desk.alert(-5)
     with desk.conn:  # a second message, which waits three seconds for the group's slot
@@ -46,8 +54,8 @@ def test_a_row_waiting_for_its_slot_at_a_stop_keeps_what_it_sent(server):
     assert desk.outbox.get(alert).state == DeliveryState.PENDING
 
 
-def test_after_the_restart_a_row_sends_only_what_it_had_not(server):
-    desk = Desk(server)
+def test_after_the_restart_a_row_sends_only_what_it_had_not(server, db):
+    desk = Desk(server, db)
     desk.chat(-5)
     alert = desk.alert(-5)
     with desk.conn:
@@ -57,15 +65,15 @@ def test_after_the_restart_a_row_sends_only_what_it_had_not(server):
     assert [s.text for s in server.sent(-5)] == ["one", "two"]
 
 
-def test_a_bookkeeping_write_refused_after_a_send_neither_loses_nor_doubles_it(server, monkeypatch):
-    desk = Desk(server)
+def test_a_bookkeeping_write_refused_after_a_send_neither_loses_nor_doubles_it(server, db, monkeypatch):
+    desk = Desk(server, db)
     row = desk.alert(1)
     real, refusals = desk.outbox.sent_many, [3]
 
     def full(*args, **kwargs):
         if refusals[0]:
             refusals[0] -= 1
-            raise sqlite3.OperationalError("database or disk is full")
+            raise StoreUnavailable("database or disk is full", "the disk is full")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(desk.outbox, "sent_many", full)
@@ -104,13 +112,37 @@ def test_a_read_only_database_then_writable_sends_each_row_once(server, tmp_path
     assert len(server.sent(1)) == 1
 
 
-def test_a_test_alert_goes_through_the_outbox_and_the_sender(server, real_panel, rules):
+def test_postgres_read_only_for_a_while_holds_the_sends_then_sends_each_row_once(server, pg_server):
+    """A PostgreSQL server that turns read-only (a standby, a role's rights): the sender's
+    sessions end and come back read-only; the row waits, then goes once writes work again."""
+    url = pg_server.create()
+    desk = Desk(server, connect(url))
+    # the hand-over's connection can still write (its own session setting)
+    writable = connect(url + "?application_name=handover&options=-c%20default_transaction_read_only%3Doff")
+    seen_while_read_only = []
+
+    async def read_only_for_a_while(sender):
+        await asyncio.sleep(0.3)
+        pg_server.read_only(url, True, spare="handover")
+        Desk(server, writable).alert(1)
+        await asyncio.sleep(1.5)
+        seen_while_read_only.append(len(server.sent()))
+        pg_server.read_only(url, False, spare="handover")
+
+    desk.run(during=read_only_for_a_while, until=lambda: len(server.sent()) == 1)
+    desk.run()
+    assert seen_while_read_only == [0] and len(server.sent(1)) == 1
+    writable.close()
+    desk.conn.close()
+
+
+def test_a_test_alert_goes_through_the_outbox_and_the_sender(server, db, real_panel, rules):
     import datetime as dt
 
     from bot.notify.trial import trial_alert
     from bot.rules.release import ReleaseCandidates
 
-    desk = Desk(server)
+    desk = Desk(server, db)
     month = str(real_panel.latest())
     events = ReleaseCandidates(real_panel, rules).fire()[:2]
     now = dt.datetime.now(dt.UTC)
@@ -120,7 +152,7 @@ def test_a_test_alert_goes_through_the_outbox_and_the_sender(server, real_panel,
     assert [s.method for s in server.sent(7)] == ["sendPhoto"]
 
 
-def test_a_test_alert_is_not_part_of_the_release(server):
-    desk = Desk(server)
+def test_a_test_alert_is_not_part_of_the_release(server, db):
+    desk = Desk(server, db)
     desk.row(7, DeliveryKind.TEST, "test", edition=0)
     assert desk.outbox.latest_release() is None

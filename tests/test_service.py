@@ -49,12 +49,12 @@ def eds(real_bytes):
     return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
 
 
-def test_metrics_move_on_a_release_day(tmp_path, eds):
+def test_metrics_move_on_a_release_day(tmp_path, db_url, eds):
     telemetry = Telemetry()
-    with release_day(tmp_path, telemetry=telemetry) as day:
+    with release_day(tmp_path, db=db_url, telemetry=telemetry) as day:
         watch = PollWatch(telemetry, day.poller.calendar, wall=lambda: day.clock().timestamp())
         day.poller.files.fetcher = watch.fetcher(day.poller.files.fetcher)
-        telemetry.add_collector(DatabaseCollector(str(tmp_path / "tic.db")))
+        telemetry.add_collector(DatabaseCollector(db_url))
         server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
 
         def poll(seconds: float = 15) -> str:
@@ -234,10 +234,12 @@ def test_log_lines_are_utc_iso_and_json_on_request():
     assert second.endswith("WARNING tic_alert.poller: plain")
 
 
-def test_the_sender_counts_429s_retries_and_blocked_chats_and_logs_each_delivery(tmp_path, eds, caplog):
+def test_the_sender_counts_429s_retries_and_blocked_chats_and_logs_each_delivery(
+    tmp_path, db_url, eds, caplog
+):
     telemetry = Telemetry()
     caplog.set_level(logging.INFO, logger="tic_alert.sender")
-    with release_day(tmp_path, telemetry=telemetry) as day:
+    with release_day(tmp_path, db=db_url, telemetry=telemetry) as day:
         day.treasury.publish_all(eds["2026-03"])
         day.poll(0)
         for chat in (301, 302, 303):

@@ -1,4 +1,4 @@
-"""The outbox on an in-memory database, one behaviour per test."""
+"""The outbox on both backends, one behaviour per test."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ LATER = NOW + dt.timedelta(minutes=5)
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox(connect(":memory:"))
+def outbox(db_url):
+    db = connect(db_url)
+    yield Outbox(db)
+    db.close()
 
 
 def row(key: str, chat_id: int = 1, kind: DeliveryKind = DeliveryKind.ALERT, **kw) -> NewDelivery:
@@ -127,11 +129,17 @@ def test_many_rows_messages_are_recorded_in_one_write(outbox):
     ]
 
 
-def test_claimed_rows_are_sending_and_no_longer_due(outbox):
-    a, b = add(outbox, row("a", 1), row("b", 2))
-    outbox.claim([a.id, b.id], now=NOW)
-    assert [outbox.get(x.id).state for x in (a, b)] == [DeliveryState.SENDING] * 2
+def test_rows_claimed_together_are_sending_and_no_longer_due(outbox):
+    a, b, c = add(outbox, row("a", 1), row("b", 2), row("c", 3))
+    outbox.block_chat(3, now=NOW, detail="blocked")  # since the sender read it
+    assert outbox.claim_many([a.id, b.id, c.id], now=NOW) == {a.id, b.id}
+    assert [outbox.get(x.id).state for x in (a, b, c)] == [
+        DeliveryState.SENDING,
+        DeliveryState.SENDING,
+        DeliveryState.BLOCKED,
+    ]
     assert outbox.due(now=NOW) == []
+    assert outbox.claim_many([a.id], now=NOW) == set()  # another sender's round gets nothing
 
 
 def test_set_state_keeps_the_detail_unless_given(outbox):

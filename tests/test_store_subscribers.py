@@ -1,4 +1,4 @@
-"""Chats and their settings on an in-memory database, one behaviour per test."""
+"""Chats and their settings on both backends, one behaviour per test."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ RULE = "holdings-3m-drop"
 
 
 @pytest.fixture
-def subs() -> Subscribers:
-    return Subscribers(connect(":memory:"))
+def subs(db_url):
+    db = connect(db_url)
+    yield Subscribers(db)
+    db.close()
 
 
 def met(subs: Subscribers, chat_id: int, chat_type: str = "private", subscribed: bool = True) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Collection
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
@@ -28,6 +27,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.errors import StoreError
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, shown
 from bot.notify.checks import (
     SETTINGS_REFUSED,
@@ -167,7 +167,7 @@ class TelegramFrontend:
         except UsageError as err:
             await query.answer(str(err)[:200])
             return
-        except sqlite3.Error as err:
+        except StoreError as err:
             await query.answer(not_saved(err)[:200], show_alert=True)
             return
         await query.answer("Done.")
@@ -187,7 +187,7 @@ class TelegramFrontend:
         try:
             subs.touch(chat.id, chat.type, chat.title or chat.username or "", now)
             subs.set_blocked(chat.id, change.new_chat_member.status in GONE_STATUSES, now)
-        except sqlite3.Error as err:
+        except StoreError as err:
             self.chatbot.db.failed(err, f"membership of chat {chat.id}")
 
     async def on_error(self, update: object, context: Context) -> None:

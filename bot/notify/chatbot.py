@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import sqlite3
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.data.entities import EntityNames, Group, known_countries
+from bot.errors import StoreError
 from bot.notify.db_health import DbHealth
 from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
@@ -114,7 +114,7 @@ class ChatBot:
         that cannot be written raises here, before anything is said to be changed."""
         try:
             self.subscribers.touch(ctx.chat_id, ctx.chat_type, ctx.title, ctx.now)
-        except sqlite3.Error as err:
+        except StoreError as err:
             self.db.failed(err, f"chat {ctx.chat_id}")
             raise
         self.db.ok()
@@ -124,7 +124,7 @@ class ChatBot:
         """The asking chat's settings. To read them the chat is recorded if it can be; when the
         database cannot be written, a chat it does not know has the defaults."""
         if not ctx.recorded:
-            with contextlib.suppress(sqlite3.Error):  # noted by record(); reads go on
+            with contextlib.suppress(StoreError):  # noted by record(); reads go on
                 self.record(ctx)
         found = self.subscribers.get(ctx.chat_id)
         return found or Chat(ctx.chat_id, ctx.chat_type, ctx.title, False, False, ChatMode.ALERTS)

@@ -22,16 +22,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.errors import StoreError, StoreUnavailable
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.keepalive import CONNECTIONS
 from bot.notify.ledger import Ledger
@@ -44,12 +44,8 @@ from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, Outbox
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.sender")
-PENDING, SENDING, SENT, FAILED = (
-    DeliveryState.PENDING,
-    DeliveryState.SENDING,
-    DeliveryState.SENT,
-    DeliveryState.FAILED,
-)
+T = TypeVar("T")
+PENDING, SENT, FAILED = DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED
 MAX_BACKOFF = 300.0
 
 
@@ -219,14 +215,14 @@ class Courier:
         await self._set(row, FAILED, detail=detail)
         self.watch.finished(row, FAILED)
 
-    async def _book(self, write: Callable[[], object]) -> None:
+    async def _book(self, write: Callable[[], T]) -> T:
         """A bookkeeping write, retried until the database takes it (busy, full or read-only: the
         process waits with it rather than lose or repeat a message)."""
         delay = 0.1
         while True:
             try:
-                write()
-            except sqlite3.OperationalError as err:
+                done = write()
+            except StoreUnavailable as err:
                 if not self.ledger.failing:
                     log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
                     self.ledger.failing = True
@@ -236,12 +232,12 @@ class Courier:
             if self.ledger.failing:
                 log.warning("the database takes writes again: deliveries go on")
                 self.ledger.failing = False
-            return
+            return done
 
     def _requeue(self, row: Delivery) -> None:
         """Cancelled (the process stops): the row goes again after the restart, without its
         messages already recorded. Synchronous: nothing may be awaited once cancelled."""
-        with contextlib.suppress(sqlite3.Error):  # else left 'sending': the restart sends it all the same
+        with contextlib.suppress(StoreError):  # else left 'sending': the restart sends it all the same
             self.outbox.set_state(row.id, PENDING, now=self.clock())
 
     # --- the Bot API -----------------------------------------------------------------------------
@@ -297,5 +293,5 @@ class Courier:
         self._file_ids[chart_id] = msg.photo[-1].file_id
         try:
             self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)

@@ -3,39 +3,30 @@
 Commands that only read keep working; a command that writes answers :data:`NOT_SAVED` with the
 reason; the operators hear of it once per episode (straight to their chats: the outbox is in the
 same database) and once when writes work again. Nothing needs a restart: SQLite writes again as
-soon as there is room.
+soon as there is room, PostgreSQL once its server takes writes again. The reason in words comes
+from the store (:class:`~bot.errors.StoreUnavailable`), the same on both.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 
+from bot.errors import StoreError, StoreUnavailable
+
 log = logging.getLogger("tic_alert.bot")
-REASONS = {
-    "SQLITE_FULL": "the disk is full",
-    "SQLITE_READONLY": "the database is read-only",
-    "SQLITE_BUSY": "the database is busy",
-    "SQLITE_LOCKED": "the database is locked",
-    "SQLITE_IOERR": "a disk error",
-    "SQLITE_CANTOPEN": "the database cannot be opened",
-}
 REMIND_SECONDS = 600.0  # failures that come and go alert the operators at most this often
 # a full disk still takes writes that need no new page: writes work again only when none failed
 # for this long
 SETTLE_SECONDS = 60.0
 
 
-def reason(err: sqlite3.Error) -> str:
-    name = getattr(err, "sqlite_errorname", "") or ""
-    return next(
-        (text for code, text in REASONS.items() if name.startswith(code)), f"a database error ({err})"
-    )
+def reason(err: StoreError) -> str:
+    return err.reason if isinstance(err, StoreUnavailable) else f"a database error ({err})"
 
 
-def not_saved(err: sqlite3.Error) -> str:
+def not_saved(err: StoreError) -> str:
     """The reply to a command whose change could not be written."""
     return (
         f"Not saved: the bot cannot write its database right now ({reason(err)}), so nothing was "
@@ -54,7 +45,7 @@ class DbHealth:
         self._alerted = float("-inf")
         self._last_failure = float("-inf")
 
-    def failed(self, err: sqlite3.Error, doing: str) -> None:
+    def failed(self, err: StoreError, doing: str) -> None:
         log.warning("database write failed (%s): %s", doing, err)
         self._last_failure = self.clock()
         if self.failing is not None:

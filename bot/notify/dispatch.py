@@ -5,7 +5,7 @@ outside any transaction and does the CPU work: each chat's events
 (:func:`~bot.notify.selection.recipients`), what it is still owed given what it was told
 (:func:`~bot.notify.plan.plan`), and the messages and charts for that
 (:class:`~bot.render.alert.ReleaseMessages`, each distinct one rendered once). Its ``commit``
-runs inside the poller's transaction (the same SQLite connection) and only writes keyed rows,
+runs inside the poller's transaction (the same database connection) and only writes keyed rows,
 so the release's "handed over" mark and its outbox rows commit together and a replayed or
 doubled hand-over adds nothing. A baseline release (the store's first) alerts nobody.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from bot.render.alert import ReleaseMessages, event_digest
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
 from bot.rules.release import ReleaseCandidates
+from bot.store.database import Database
 from bot.store.outbox import Delivery, DeliveryKind, NewDelivery, Outbox
 from bot.store.subscribers import Subscribers
 from bot.watch.outcomes import PublishedRelease
@@ -69,7 +69,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Database,
         *,
         rules: Sequence[Rule],
         groups: Sequence[Group] = (),

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import Callable
 
+from bot.errors import StoreUnavailable
 from bot.store.outbox import Outbox
 
 log = logging.getLogger("tic_alert.sender")
@@ -57,8 +57,11 @@ class Ledger:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                self.outbox.sent_many([record for record, _ in batch], now=self.clock())
-            except sqlite3.OperationalError as err:
+                # in a thread: the loop goes on sending to other chats while the database writes
+                await asyncio.to_thread(
+                    self.outbox.sent_many, [record for record, _ in batch], now=self.clock()
+                )
+            except StoreUnavailable as err:
                 if not self.failing:
                     log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
                     self.failing = True

@@ -23,7 +23,6 @@ import datetime as dt
 import heapq
 import itertools
 import logging
-import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from enum import IntEnum
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.errors import StoreError
 from bot.notify.chatbot import Reply
 from bot.notify.pacer import MARGIN, Pacer
 from bot.notify.reply_sender import Piece, PieceSender, split_reply
@@ -226,7 +226,7 @@ class ReplyQueue:
                     other.done(verdict.detail)
             chat.waiting.clear()
             self._finish(chat, pending, f"{verdict.detail} ({dropped} replies)")
-            with contextlib.suppress(sqlite3.Error):  # a full disk: the next send finds out again
+            with contextlib.suppress(StoreError):  # a full disk: the next send finds out again
                 self.subscribers.set_blocked(chat.chat_id, True, self.now())
         elif verdict.action is Action.MIGRATED and verdict.chat_id is not None:
             log.info("replies to chat %s go to %s: %s", chat.chat_id, verdict.chat_id, verdict.detail)

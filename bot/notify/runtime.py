@@ -1,7 +1,7 @@
 """The running bot of `tic-alert serve` and `tic-alert run`: commands, the sender and (in `run`) the poller.
 
 The bot owns the main thread and its event loop: commands, and the sender draining the outbox.
-In `run` the poller runs in its own thread with its own SQLite connection and its own
+In `run` the poller runs in its own thread with its own database connection and its own
 ``schedule`` loop; a hand-over's commit wakes the sender at once. With `poll` and `serve` as two
 processes on one database, the sender finds new rows within a second.
 The release the bot answers from is the newest one the poller holds in the database (rebuilt

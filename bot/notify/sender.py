@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import html
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from functools import partial
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.errors import StoreError, StoreUnavailable
 from bot.notify.courier import Courier
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
@@ -114,7 +114,7 @@ class Sender:
         while not stop.is_set():
             try:
                 recovered = self.outbox.recover()
-            except sqlite3.Error as err:  # another process holds the write lock, or the disk is full
+            except StoreError as err:  # another process holds the write lock, or the disk is full
                 if not told:
                     log.warning("outbox recovery waits for the database: %s", err)
                     told = True
@@ -136,11 +136,15 @@ class Sender:
             await self._idle(0.2)
             return
         room = self.workers - len(self._inflight)
-        rows = self.outbox.due(now=self.clock(), limit=room * 4) if room > 0 else []
+        # the database's reads and writes in a thread: the loop goes on sending meanwhile (on
+        # PostgreSQL each is a round trip to a server that may be busy)
+        rows = await asyncio.to_thread(self.outbox.due, now=self.clock(), limit=room * 4) if room > 0 else []
         start = [row for row in rows if row.chat_id not in self._inflight][:room]
-        if start and not self._claim(start):
+        taken = await self._claim(start) if start else set()
+        if taken is None:
             await self._idle(0.5)
             return
+        start = [row for row in start if row.id in taken]
         for row in start:
             task = asyncio.create_task(self.courier.deliver(row))
             task.add_done_callback(partial(self._finished, row.chat_id))
@@ -150,20 +154,24 @@ class Sender:
         else:
             await asyncio.sleep(0)  # the rows just started take their slots before the next look
 
-    def _claim(self, rows: list[Delivery]) -> bool:
-        """The rows about to start are ``sending``, in one write; False while the database
-        refuses it (nothing starts; the courier's bookkeeping would wait the same way)."""
+    async def _claim(self, rows: list[Delivery]) -> set[int] | None:
+        """The rows about to start, each ``pending → sending`` by the outbox's compare-and-set, in
+        one write: the ids taken (not a row blocked, moved or taken by another sender since it was
+        read); None while the database refuses (nothing starts; the courier's bookkeeping waits
+        the same way)."""
         try:
-            self.outbox.claim([row.id for row in rows], now=self.clock())
-        except sqlite3.OperationalError as err:
+            taken = await asyncio.to_thread(
+                self.outbox.claim_many, [row.id for row in rows], now=self.clock()
+            )
+        except StoreUnavailable as err:
             if not self._claims_refused:
                 log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
                 self._claims_refused = True
-            return False
+            return None
         if self._claims_refused:
             log.warning("the database takes writes again: deliveries go on")
             self._claims_refused = False
-        return True
+        return taken
 
     def _finished(self, chat_id: int, task: asyncio.Task) -> None:
         """A row's task ended: its worker is free; once a batch of them is, the next round looks."""
@@ -248,7 +256,7 @@ class Sender:
         try:
             with self.outbox.conn:
                 self.outbox.add_many(rows, now=self.clock())
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.warning("the operators' note was not queued: %s", err)
 
     def _expire(self) -> None:
@@ -261,7 +269,7 @@ class Sender:
         why = f"not sent within {hours:g} h"
         try:
             n = self.outbox.expire(created_before=now - dt.timedelta(hours=hours), now=now, detail=why)
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.warning("expiring old deliveries waits: %s", err)
             return
         if n:

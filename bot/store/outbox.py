@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.store.database import Database
 from bot.store.db import from_iso, iso
 
 
@@ -99,32 +99,34 @@ _COLS = (
     " detail, not_before, created_at"
 )
 _INSERT = (
-    "INSERT OR IGNORE INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
-def _delivery(r: sqlite3.Row, texts: dict[str, tuple[str, ...]]) -> Delivery:
+def _delivery(r: tuple, texts: dict[str, tuple[str, ...]]) -> Delivery:
     """A row (``texts``: messages decoded before; chats sharing one rendering share one text)."""
-    messages = texts.get(r["messages"])
-    if messages is None:
-        messages = texts[r["messages"]] = tuple(json.loads(r["messages"]))
+    rid, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, *rest = r
+    sent_ids, detail, not_before, created_at = rest
+    decoded = texts.get(messages)
+    if decoded is None:
+        decoded = texts[messages] = tuple(json.loads(messages))
     return Delivery(
-        id=r["id"],
-        key=r["key"],
-        release=r["release"],
-        chat_id=r["chat_id"],
-        kind=DeliveryKind(r["kind"]),
-        messages=messages,
-        chart_id=r["chart_id"],
-        edit_of=r["edit_of"],
-        events=tuple((k, d) for k, d in json.loads(r["events"])),
-        state=DeliveryState(r["state"]),
-        attempts=r["attempts"],
-        sent_ids=tuple(json.loads(r["sent_ids"])),
-        detail=r["detail"],
-        not_before=from_iso(r["not_before"]) if r["not_before"] else None,
-        created_at=from_iso(r["created_at"]),
+        id=rid,
+        key=key,
+        release=release,
+        chat_id=chat_id,
+        kind=DeliveryKind(kind),
+        messages=decoded,
+        chart_id=chart_id,
+        edit_of=edit_of,
+        events=tuple((k, d) for k, d in json.loads(events)),
+        state=DeliveryState(state),
+        attempts=attempts,
+        sent_ids=tuple(json.loads(sent_ids)),
+        detail=detail,
+        not_before=from_iso(not_before) if not_before else None,
+        created_at=from_iso(created_at),
     )
 
 
@@ -133,23 +135,21 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 class Outbox:
-    """The deliveries and charts tables on one connection."""
+    """The deliveries and charts tables."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: Database):
         self.conn = conn
 
     def _select(self, where: str, args: tuple) -> list[Delivery]:
-        cur = self.conn.cursor()
-        cur.row_factory = sqlite3.Row
         texts: dict[str, tuple[str, ...]] = {}
-        rows = cur.execute(f"SELECT {_COLS} FROM deliveries AS d {where}", args)
+        rows = self.conn.execute(f"SELECT {_COLS} FROM deliveries AS d {where}", args)
         return [_delivery(r, texts) for r in rows]
 
     # --- written at a hand-over (inside the caller's transaction) --------------------------------
 
     def add_chart(self, *, key: str, png: bytes) -> int:
         """Keep a chart once per key; its id."""
-        self.conn.execute("INSERT OR IGNORE INTO charts (key, png) VALUES (?, ?)", (key, png))
+        self.conn.execute("INSERT INTO charts (key, png) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, png))
         return int(self.conn.execute("SELECT id FROM charts WHERE key = ?", (key,)).fetchone()[0])
 
     def add(self, delivery: NewDelivery, *, now: dt.datetime) -> bool:
@@ -170,9 +170,7 @@ class Outbox:
             what = (d.key, d.release, d.chat_id, str(d.kind), dumped(d.messages), d.chart_id, d.edit_of)
             return (*what, json.dumps(d.events), stamp, stamp)
 
-        before = self.conn.total_changes
-        self.conn.executemany(_INSERT, [values(d) for d in deliveries])
-        return self.conn.total_changes - before
+        return self.conn.executemany(_INSERT, [values(d) for d in deliveries])
 
     # --- read ------------------------------------------------------------------------------------
 
@@ -232,9 +230,18 @@ class Outbox:
 
     def recover(self) -> int:
         """After a crash: rows left ``sending`` are sent again (their sent messages are skipped)."""
-        with self.conn:
-            cur = self.conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
+        cur = self.conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
         return cur.rowcount
+
+    def claim(self, delivery_id: int, *, now: dt.datetime) -> bool:
+        """The sender takes a due row: ``pending → sending`` if it is still pending, in one
+        compare-and-set statement (of two senders, one gets it; a row blocked or moved since it
+        was read stays as it is). False: not taken, do not send it."""
+        cur = self.conn.execute(
+            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ? AND state = 'pending'",
+            (iso(now), delivery_id),
+        )
+        return cur.rowcount == 1
 
     def set_state(
         self,
@@ -248,12 +255,11 @@ class Outbox:
     ) -> None:
         """Move a row to ``state``; ``detail`` None keeps the reason it had; ``attempt`` counts
         one more failed attempt."""
-        with self.conn:
-            self.conn.execute(
-                "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
-                " not_before = ?, attempts = attempts + ? WHERE id = ?",
-                (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
-            )
+        self.conn.execute(
+            "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
+            " not_before = ?, attempts = attempts + ? WHERE id = ?",
+            (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
+        )
 
     def retry_now(self, *, detail_prefix: str) -> int:
         """Rows waiting to be retried after a failure whose reason starts with ``detail_prefix``
@@ -280,41 +286,35 @@ class Outbox:
         """Rows' messages now with Telegram, in one write: (delivery id, the ids of all its messages
         Telegram has, whether that is all of them: the row is ``sent``). The sender knows them (a
         row is one courier's at a time), so nothing is read first (on PostgreSQL, a round trip)."""
-        with self.conn:
-            self.conn.executemany(
-                "UPDATE deliveries SET sent_ids = ?, updated_at = ?, state = CASE WHEN ? = 1 THEN 'sent'"
-                " ELSE state END, detail = CASE WHEN ? = 1 THEN '' ELSE detail END WHERE id = ?",
-                [(json.dumps(list(ids)), iso(now), int(last), int(last), row) for row, ids, last in records],
-            )
+        self.conn.executemany(
+            "UPDATE deliveries SET sent_ids = ?, updated_at = ?, state = CASE WHEN ? = 1 THEN 'sent'"
+            " ELSE state END, detail = CASE WHEN ? = 1 THEN '' ELSE detail END WHERE id = ?",
+            [(json.dumps(list(ids)), iso(now), int(last), int(last), row) for row, ids, last in records],
+        )
 
-    def claim(self, ids: Sequence[int], *, now: dt.datetime) -> None:
-        """The sender starts these rows: ``sending`` (:meth:`recover` after a crash), one write."""
+    def claim_many(self, ids: Sequence[int], *, now: dt.datetime) -> set[int]:
+        """:meth:`claim` for each of these rows, in one transaction (a round of the sender, one
+        write); the ids taken."""
         with self.conn:
-            self.conn.executemany(
-                "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ?",
-                [(iso(now), i) for i in ids],
-            )
+            return {i for i in ids if self.claim(i, now=now)}
 
     def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
         """The chat blocked the bot: its unsent rows stop. Returns how many."""
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET state = 'blocked', detail = ?, updated_at = ?"
-                " WHERE chat_id = ? AND state IN ('pending', 'sending')",
-                (detail, iso(now), chat_id),
-            ).rowcount
+        return self.conn.execute(
+            "UPDATE deliveries SET state = 'blocked', detail = ?, updated_at = ?"
+            " WHERE chat_id = ? AND state IN ('pending', 'sending')",
+            (detail, iso(now), chat_id),
+        ).rowcount
 
     def move_chat(self, chat_id: int, *, to: int) -> int:
         """Telegram migrated a group: its unsent rows go to the new id. Returns how many."""
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
-                (to, chat_id),
-            ).rowcount
+        return self.conn.execute(
+            "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
+            (to, chat_id),
+        ).rowcount
 
     def set_file_id(self, chart_id: int, *, file_id: str) -> None:
         """Telegram's id of an uploaded chart (the first upload's id is kept)."""
-        with self.conn:
-            self.conn.execute(
-                "UPDATE charts SET file_id = ? WHERE id = ? AND file_id IS NULL", (file_id, chart_id)
-            )
+        self.conn.execute(
+            "UPDATE charts SET file_id = ? WHERE id = ? AND file_id IS NULL", (file_id, chart_id)
+        )

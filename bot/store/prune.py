@@ -13,13 +13,12 @@ oldest kept release. :class:`DailyPrune` runs it once a day in the running servi
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import StoreError
-from bot.store.db import write_lock
+from bot.store.database import Database
 from bot.store.outbox import OPERATOR_RELEASE, TEST_RELEASE
 
 log = logging.getLogger("tic_alert.store")
@@ -42,7 +41,7 @@ class Pruned:
         )
 
 
-def prune(conn: sqlite3.Connection, keep: int) -> Pruned:
+def prune(conn: Database, keep: int) -> Pruned:
     """Keep the ``keep`` (≥ 1) newest releases and what the next one needs; one transaction."""
     if keep < 1:
         raise StoreError(f"prune: keep at least 1 release, found {keep}")
@@ -51,11 +50,11 @@ def prune(conn: sqlite3.Connection, keep: int) -> Pruned:
         return Pruned()
     oldest_kept, previous = months[keep - 1], months[keep]
     (since,) = conn.execute("SELECT first_seen FROM releases WHERE month = ?", (oldest_kept,)).fetchone()
-    with write_lock(conn):
+    with conn.transaction():
         return _delete(conn, oldest_kept, previous, since)
 
 
-def _delete(conn: sqlite3.Connection, oldest_kept: str, previous: str, since: str) -> Pruned:
+def _delete(conn: Database, oldest_kept: str, previous: str, since: str) -> Pruned:
     run = conn.execute
     # operator rows and test alerts sit under their own release names ('op', 'test', which sort
     # after every month): they go by age, once finished
@@ -84,12 +83,21 @@ def _delete(conn: sqlite3.Connection, oldest_kept: str, previous: str, since: st
     return Pruned(releases, deliveries, charts, polls, vintages, int(freed))
 
 
+def compact(conn: Database) -> tuple[int, int]:
+    """Give the space pruning freed back to the disk (SQLite: VACUUM, then the WAL truncated;
+    PostgreSQL: VACUUM FULL, which locks each table while it rewrites it). Bytes before and after."""
+    before = conn.dialect.size(conn)
+    for statement in conn.dialect.compact:
+        conn.execute(statement)
+    return before, conn.dialect.size(conn)
+
+
 class DailyPrune:
     """``tick()`` on every poller tick: prunes to ``keep`` releases at most once a ``every`` seconds."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Database,
         keep: int,
         every: float = DAY,
         clock: Callable[[], float] = time.monotonic,
@@ -104,7 +112,7 @@ class DailyPrune:
         self.last = now
         try:
             done = prune(self.conn, self.keep)
-        except (sqlite3.Error, StoreError) as err:  # busy or broken: the poller goes on, tried tomorrow
+        except StoreError as err:  # busy or broken: the poller goes on, tried tomorrow
             log.warning("daily prune failed: %s", err)
             return None
         if done != Pruned():

@@ -1,6 +1,6 @@
-"""The poller's state in SQLite (WAL): file vintages, releases and their contents, a poll log.
+"""The poller's state: file vintages, releases and their contents, a poll log.
 
-One connection per process; every multi-row change is one transaction, so a crash leaves
+Every multi-row change is one transaction, so a crash leaves
 either the old state or the new one. Writes are keyed (a file's vintage by its hash, a release
 by its month, an operator event by its key), so replaying a poll adds nothing: polling the same
 release 100 times, or restarting the poller, records one release.
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from bot.errors import StoreError
+from bot.store.database import Database
 from bot.store.db import connect, from_iso, iso
 
 
@@ -86,17 +87,14 @@ class ReleaseFile:
 
 
 class Store:
-    """SQLite state; ``path`` ":memory:" for tests. Not shared between threads."""
+    """The poller's tables in the database at ``target`` (a SQLite path, ":memory:" for tests, or
+    a PostgreSQL URL: see :mod:`bot.store.db`)."""
 
-    def __init__(self, path: str | Path):
-        self.conn = connect(path)
+    def __init__(self, target: str | Path):
+        self.conn: Database = connect(target)
 
     def close(self) -> None:
         self.conn.close()
-
-    @property
-    def journal_mode(self) -> str:
-        return str(self.conn.execute("PRAGMA journal_mode").fetchone()[0])
 
     # --- files ---------------------------------------------------------------------------
 
@@ -131,9 +129,8 @@ class Store:
     ) -> int:
         """Keep a copy (once per distinct body); returns its id. Call inside :meth:`transaction`."""
         self.conn.execute(
-            "INSERT OR IGNORE INTO vintages"
-            " (file, sha256, vintage, etag, last_modified, first_seen, size, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO vintages (file, sha256, vintage, etag, last_modified, first_seen, size, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (file, sha256, vintage, etag, last_modified, iso(now), len(body), body),
         )
         row = self.conn.execute("SELECT id FROM vintages WHERE file = ? AND sha256 = ?", (file, sha256))
@@ -194,8 +191,8 @@ class Store:
     ) -> bool:
         """Record a release once (keyed by month); False when it was already recorded."""
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO releases (month, months, first_seen, headline_id, baseline, gather_until)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO releases (month, months, first_seen, headline_id, baseline, gather_until)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (month, json.dumps(list(months)), iso(now), headline_id, int(baseline), iso(gather_until)),
         )
         if cur.rowcount == 0:
@@ -230,9 +227,10 @@ class Store:
         """Mark ``contents`` handed over if the mark is still ``before`` (compare-and-set).
 
         Call inside :meth:`transaction`, with the hand-over's own writes."""
+        mark, args = ("IS NULL", ()) if before is None else ("= ?", (before,))
         cur = self.conn.execute(
-            "UPDATE releases SET handed_over = ? WHERE month = ? AND handed_over IS ?",
-            (contents, month, before),
+            f"UPDATE releases SET handed_over = ? WHERE month = ? AND handed_over {mark}",
+            (contents, month, *args),
         )
         return cur.rowcount == 1
 
@@ -248,11 +246,10 @@ class Store:
         size: int = 0,
         detail: str = "",
     ) -> None:
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO poll_log (at, file, outcome, status, bytes, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (iso(now), file, str(outcome), status, size, detail),
-            )
+        self.conn.execute(
+            "INSERT INTO poll_log (at, file, outcome, status, bytes, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (iso(now), file, str(outcome), status, size, detail),
+        )
 
     def poll_log(self, file: str | None = None, *, limit: int = 1000) -> list[PollEntry]:
         """The newest poll log entries first (of one file, or all)."""
@@ -266,23 +263,26 @@ class Store:
     def trailing_errors(self, file: str) -> tuple[int, str | None]:
         """How many of the newest poll log entries for ``file`` are errors, and when that run began
         (as stored: ISO 8601 text, part of the operator event's key)."""
-        count, first = 0, None
-        rows = self.conn.execute(
-            "SELECT at, outcome FROM poll_log WHERE file = ? ORDER BY id DESC LIMIT 10000", (file,)
-        )
-        for at, outcome in rows:
-            if outcome != Logged.ERROR:
-                break
-            count, first = count + 1, at
-        return count, first
+        count, first, below = 0, None, None
+        while True:  # newest first, a page at a time: a streak is short, the log is long
+            older, args = ("AND id < ?", (below,)) if below is not None else ("", ())
+            rows = self.conn.execute(
+                f"SELECT id, at, outcome FROM poll_log WHERE file = ? {older} ORDER BY id DESC LIMIT 100",
+                (file, *args),
+            ).fetchall()
+            for row_id, at, outcome in rows:
+                if outcome != Logged.ERROR:
+                    return count, first
+                count, first, below = count + 1, at, row_id
+            if len(rows) < 100:
+                return count, first
 
     def add_operator_event(self, kind: str, key: str, detail: str, now: dt.datetime) -> bool:
         """Record an operator event once per key; False when it was already recorded."""
-        with self.conn:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO operator_events (at, kind, key, detail) VALUES (?, ?, ?, ?)",
-                (iso(now), kind, key, detail),
-            )
+        cur = self.conn.execute(
+            "INSERT INTO operator_events (at, kind, key, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (iso(now), kind, key, detail),
+        )
         return cur.rowcount == 1
 
     def operator_events(self) -> list[OperatorRecord]:
@@ -290,9 +290,9 @@ class Store:
         rows = self.conn.execute("SELECT at, kind, key, detail FROM operator_events ORDER BY id")
         return [OperatorRecord(from_iso(at), kind, key, detail) for at, kind, key, detail in rows]
 
-    def transaction(self) -> sqlite3.Connection:
+    def transaction(self) -> AbstractContextManager[None]:
         """``with store.transaction():`` commits the block's writes together, or none of them."""
-        return self.conn
+        return self.conn.transaction()
 
 
 _RELEASE_COLS = "month, months, first_seen, baseline, gather_until, closed_at, handed_over"

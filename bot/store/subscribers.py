@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.store.database import Database
 from bot.store.db import iso
 
 
@@ -25,6 +25,11 @@ class ChatMode(StrEnum):
 
 MODES = tuple(ChatMode)
 FOREVER = "9999-12-31"
+CHAT_COUNTS = (  # SQL: active, stopped and blocked chats
+    "SUM(CASE WHEN subscribed = 1 AND blocked = 0 THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN subscribed = 0 AND blocked = 0 THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN blocked = 1 THEN 1 ELSE 0 END)"
+)
 
 
 @dataclass(frozen=True)
@@ -62,21 +67,20 @@ class Chat:
 
 
 class Subscribers:
-    """The chats table and its companions, on a connection from :func:`bot.store.db.connect`."""
+    """The chats table and its companions, in a database from :func:`bot.store.db.connect`."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: Database):
         self.conn = conn
 
     # --- the chat itself -------------------------------------------------------------------------
 
     def touch(self, chat_id: int, chat_type: str, title: str, now: dt.datetime) -> None:
         """Record a chat the bot has met (its type and title kept current)."""
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO chats (chat_id, type, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, title = excluded.title",
-                (chat_id, chat_type, title[:200], iso(now), iso(now)),
-            )
+        self.conn.execute(
+            "INSERT INTO chats (chat_id, type, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, title = excluded.title",
+            (chat_id, chat_type, title[:200], iso(now), iso(now)),
+        )
 
     def get(self, chat_id: int) -> Chat | None:
         row = self.conn.execute(
@@ -134,10 +138,9 @@ class Subscribers:
             )
 
     def _update(self, chat_id: int, now: dt.datetime, assignment: str, value: object) -> None:
-        with self.conn:
-            self.conn.execute(
-                f"UPDATE chats SET {assignment}, updated_at = ? WHERE chat_id = ?", (value, iso(now), chat_id)
-            )
+        self.conn.execute(
+            f"UPDATE chats SET {assignment}, updated_at = ? WHERE chat_id = ?", (value, iso(now), chat_id)
+        )
 
     # --- rules -----------------------------------------------------------------------------------
 
@@ -153,50 +156,48 @@ class Subscribers:
         cols = ", ".join(values)
         marks = ", ".join("?" * len(values))
         updates = ", ".join(f"{c} = excluded.{c}" for c in values)
-        with self.conn:
-            self.conn.executemany(
-                f"INSERT INTO chat_rules (chat_id, rule, {cols}) VALUES (?, ?, {marks})"
-                f" ON CONFLICT (chat_id, rule) DO UPDATE SET {updates}",
-                [(chat_id, rule, *values.values()) for rule in rules],
-            )
+        sql = (
+            f"INSERT INTO chat_rules (chat_id, rule, {cols}) VALUES (?, ?, {marks})"
+            f" ON CONFLICT (chat_id, rule) DO UPDATE SET {updates}"
+        )
+        rows = [(chat_id, rule, *values.values()) for rule in rules]
+        if len(rows) == 1:  # one statement commits on its own (no BEGIN/COMMIT round trips)
+            self.conn.execute(sql, rows[0])
+        else:
+            self.conn.executemany(sql, rows)  # one transaction
 
     def reset_rules(self, chat_id: int, rule: str | None = None) -> int:
         """Back to the defaults for one rule (or all); returns how many rules changed."""
-        with self.conn:
-            if rule is None:
-                cur = self.conn.execute("DELETE FROM chat_rules WHERE chat_id = ?", (chat_id,))
-            else:
-                cur = self.conn.execute(
-                    "DELETE FROM chat_rules WHERE chat_id = ? AND rule = ?", (chat_id, rule)
-                )
+        if rule is None:
+            cur = self.conn.execute("DELETE FROM chat_rules WHERE chat_id = ?", (chat_id,))
+        else:
+            cur = self.conn.execute("DELETE FROM chat_rules WHERE chat_id = ? AND rule = ?", (chat_id, rule))
         return cur.rowcount
 
     # --- watches and groups ----------------------------------------------------------------------
 
     def watch(self, chat_id: int, entity: str) -> bool:
-        with self.conn:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO chat_watches (chat_id, entity) VALUES (?, ?)", (chat_id, entity)
-            )
+        cur = self.conn.execute(
+            "INSERT INTO chat_watches (chat_id, entity) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, entity),
+        )
         return cur.rowcount == 1
 
     def unwatch(self, chat_id: int, entity: str | None = None) -> int:
-        with self.conn:
-            if entity is None:
-                cur = self.conn.execute("DELETE FROM chat_watches WHERE chat_id = ?", (chat_id,))
-            else:
-                cur = self.conn.execute(
-                    "DELETE FROM chat_watches WHERE chat_id = ? AND entity = ?", (chat_id, entity)
-                )
+        if entity is None:
+            cur = self.conn.execute("DELETE FROM chat_watches WHERE chat_id = ?", (chat_id,))
+        else:
+            cur = self.conn.execute(
+                "DELETE FROM chat_watches WHERE chat_id = ? AND entity = ?", (chat_id, entity)
+            )
         return cur.rowcount
 
     def set_group(self, chat_id: int, name: str, members: tuple[str, ...]) -> None:
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO chat_groups (chat_id, name, members) VALUES (?, ?, ?)"
-                " ON CONFLICT (chat_id, name) DO UPDATE SET members = excluded.members",
-                (chat_id, name, json.dumps(list(members))),
-            )
+        self.conn.execute(
+            "INSERT INTO chat_groups (chat_id, name, members) VALUES (?, ?, ?)"
+            " ON CONFLICT (chat_id, name) DO UPDATE SET members = excluded.members",
+            (chat_id, name, json.dumps(list(members))),
+        )
 
     def drop_group(self, chat_id: int, name: str) -> bool:
         with self.conn:
@@ -241,8 +242,5 @@ class Subscribers:
 
     def counts(self) -> dict[str, int]:
         """active (subscribed, reachable), stopped (met but not subscribed), blocked."""
-        row = self.conn.execute(
-            "SELECT SUM(subscribed = 1 AND blocked = 0), SUM(subscribed = 0 AND blocked = 0),"
-            " SUM(blocked = 1) FROM chats"
-        ).fetchone()
+        row = self.conn.execute(f"SELECT {CHAT_COUNTS} FROM chats").fetchone()
         return {k: int(v or 0) for k, v in zip(("active", "stopped", "blocked"), row)}

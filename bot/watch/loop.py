@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
@@ -13,6 +12,7 @@ import requests
 import schedule
 
 from bot.data.fetch import fetch_conditional
+from bot.errors import StoreError
 from bot.watch.outcomes import Fetcher, PollResult
 from bot.watch.poller import Poller
 
@@ -50,7 +50,7 @@ def _safe_tick(poller: Poller, observe: Callable[[PollResult | None, float], Non
     started = time.monotonic()
     try:
         result = poller.tick()
-    except sqlite3.Error as err:  # read-only, full, locked: one line a tick, the next tick tries again
+    except StoreError as err:  # read-only, full, locked: one line a tick, the next tick tries again
         log.warning("poller tick failed: the database refused (%s); trying again next tick", err)
         result = None
     except Exception:  # a bug: log it, keep the loop alive for the next tick

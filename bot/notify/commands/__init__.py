@@ -9,10 +9,10 @@ which checks the Telegram front end puts in front of the handler (:mod:`bot.noti
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from bot.errors import StoreError
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, typed
 from bot.notify.commands.operators import stats, testalert
 from bot.notify.commands.releases import chart, latest, next_releases
@@ -143,7 +143,7 @@ async def answer(bot: ChatBot, command: Command, ctx: Ctx) -> list[Reply]:
         return await command.handler(bot, ctx)
     except UsageError as err:
         return [Reply(f"{err}\nUsage: {command.usage}")]
-    except sqlite3.Error as err:  # disk full, read-only: the change was not written
+    except StoreError as err:  # disk full, read-only: the change was not written
         if bot.db.failing is None:
             bot.db.failed(err, f"/{command.name} in chat {ctx.chat_id}")
         return [Reply(not_saved(err))]
