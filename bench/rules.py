@@ -5,7 +5,8 @@
 1. all default rules × all entities on the full panel (≤ 0.5 s)
 2. 10,000 subscribers with random overrides (≤ 1 s)
 3. full backtest 2000 → newest month (≤ 5 s)
-4. render the summary (text + HTML) and both charts (≤ 0.5 s)
+4. render the release as delivered: a summary-mode chat's alert (caption, text, summary) and
+   its chart, and `check`'s text (≤ 0.5 s)
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes, read_dir
-from bot.render.charts import release_charts
+from bot.render.alert import ReleaseMessages
 from bot.render.summary import build_summary
-from bot.render.text import render_html, render_text
+from bot.render.text import render_text
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
 from bot.rules.overrides import Override
@@ -74,18 +75,19 @@ def main() -> int:
     summary = build_summary(panel)
     default_events = release.fire()
 
-    def render():
-        text = render_text(summary, default_events)
-        html = render_html(summary, default_events)
-        main_png, bars_png = release_charts(panel, summary, default_events)
-        return text, html, main_png, bars_png
+    month = str(release.month)
 
-    text, html, main_png, bars_png = timed("4. render summary (text + HTML) and both charts", 0.5, render)
+    def render():  # the delivery's path (bot.notify.dispatch), for one distinct alert
+        messages = ReleaseMessages(month, (month,), panel, summary)
+        texts, chart = messages.alert(default_events, every=True)
+        return render_text(summary, default_events), texts, messages.charts[chart]
+
+    text, html, png = timed("4. the alert as delivered (HTML, chart) and check's text", 0.5, render)
     print(
         f"   release {release.month}: {candidates} candidates, {len(default_events)} events at default "
         f"thresholds; subscribers received {sum(map(len, fired)):,} events in all; backtest "
-        f"{len(events):,} events; text {len(text):,} / HTML {len(html):,} chars; "
-        f"charts {len(main_png):,} + {len(bars_png):,} bytes"
+        f"{len(events):,} events; text {len(text):,} chars / alert {len(html)} messages, "
+        f"{sum(map(len, html)):,} chars; chart {len(png):,} bytes"
     )
     start = time.perf_counter()
     build_summary(panel)

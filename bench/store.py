@@ -82,7 +82,8 @@ def run(conn, n: int) -> None:
             for at in range(0, len(sent), 200):
                 batch = sent[at : at + 200]
                 outbox.claim_many([row.id for row in batch], now=now)
-                outbox.sent_many([(row.id, (at + i,), True) for i, row in enumerate(batch)], now=now)
+                records = [(row.id, (at + i,), ("text",), True) for i, row in enumerate(batch)]
+                outbox.sent_many(records, now=now)
             return
         for i, row in enumerate(sent):
             outbox.set_state(row.id, DeliveryState.SENDING, now=now)

@@ -18,10 +18,10 @@ from bot.data.load import fetch_all, panel_from_bytes
 from bot.data.panel import Panel
 from bot.errors import TicAlertError
 from bot.heap import give_back, limit_arenas
-from bot.notify.dispatch import Dispatcher
+from bot.notify.dispatch import Dispatcher, Queued
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.heartbeat import TELEGRAM, keep_beating
-from bot.notify.runtime import BotRuntime, load_files, operator_sink, poller_thread
+from bot.notify.runtime import BotRuntime, Offer, load_files, operator_sink, poller_thread
 from bot.rules.catalogue import Rule
 from bot.status_server import Check, DatabaseCollector, StatusServer
 from bot.store.census import census
@@ -31,30 +31,36 @@ from bot.telemetry import Telemetry
 from bot.watch.loop import http_fetcher, run_forever
 from bot.watch.observe import LOOP as POLLER_LOOP
 from bot.watch.observe import PollWatch
-from bot.watch.outcomes import Handover, Handovers, PollResult, PublishedRelease
+from bot.watch.outcomes import Commits, Handover, PollResult, Prepared, PublishedRelease
 from bot.watch.poller import Poller
 
 log = logging.getLogger("tic_alert")
 
 
 @dataclass(frozen=True)
-class OfferPanel:
-    """A hand-over that gives the bot the release's panel when the hand-over commits (in `run`,
-    the bot answers from the panel the poller built instead of parsing the files again)."""
+class OfferRelease:
+    """The dispatcher's hand-over, then the bot's: when the hand-over commits, the bot is offered
+    the release as the dispatcher built it (in `run`: the panel, each month's candidates and the
+    renderer with its summary and charts), so its view builds none of them again."""
 
-    offer: Callable[[Panel], None]
+    dispatcher: Dispatcher
+    offer: Offer
 
-    def prepare(self, release: PublishedRelease, panel: Panel) -> Offered:
-        return Offered(self.offer, panel)
+    def prepare(self, release: PublishedRelease, panel: Panel) -> Prepared:
+        queued = self.dispatcher.prepare(release, panel)  # None: a baseline (the view builds its own)
+        offered = Offered(self.offer, panel, queued)
+        return offered if queued is None else Commits((queued, offered))
 
 
 @dataclass(frozen=True)
 class Offered:
-    offer: Callable[[Panel], None]
+    offer: Offer
     panel: Panel
+    queued: Queued | None
 
     def commit(self) -> None:
-        self.offer(self.panel)
+        q = self.queued
+        self.offer(self.panel, q.candidates if q else (), q.messages if q else None)
 
 
 def build_poller(
@@ -63,7 +69,7 @@ def build_poller(
     rules: tuple[Rule, ...],
     source_url: str | None = None,
     wake: Callable[[], None] = lambda: None,
-    offer: Callable[[Panel], None] | None = None,
+    offer: Offer | None = None,
     watch: PollWatch | None = None,
 ) -> Poller:
     """The poller, handing every release to the dispatcher (outbox rows in its own transaction)
@@ -78,7 +84,7 @@ def build_poller(
     dispatcher = Dispatcher(
         store.conn, rules=rules, groups=settings.groups, channels=settings.telegram.channels
     )
-    handover: Handover = dispatcher if offer is None else Handovers((dispatcher, OfferPanel(offer)))
+    handover: Handover = dispatcher if offer is None else OfferRelease(dispatcher, offer)
     fetcher = http_fetcher(session, budget.timeout, settings.max_body_bytes)  # type: ignore[arg-type]
     return Poller(
         store,

@@ -26,7 +26,7 @@ def test_the_2022_10_japan_china_record_leads(history):
     assert dict(e.parts[0].members) == pytest.approx({"Japan": -46.493, "China, Mainland": 16.923}, abs=1e-6)
     assert {"Japan", "China, Mainland"} <= set(e.suppressed)  # the members are told under the group
     lines = event_lines(e)
-    assert any(line.startswith("largest 3-month decline since 2000-06") for line in lines)
+    assert any(line.startswith("the largest 3-month decline on record (since Jun 2000, ") for line in lines)
 
 
 def test_the_2016_flows_record_and_the_2013_taper_tantrum_still_fire(history):

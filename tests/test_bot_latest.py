@@ -1,18 +1,28 @@
 """/latest shows what the alert showed: the same caption on the same chart, then the same text,
-in alerts mode and in summary mode; /testalert sends that alert through the outbox and the sender."""
+in alerts mode and in summary mode, and every story where the alert told the 5 rarest; /testalert
+sends that alert through the outbox and the sender."""
 
 from __future__ import annotations
+
+import datetime as dt
+import time
 
 import pytest
 from bot_helpers import RunningBot
 from conftest import MARCH_EDITION
 from poll_helpers import T5, editions
 from release_helpers import SETTINGS, release_day
+from rule_panels import cut
 from telegram_server import TelegramServer
 
 from bot.data.load import only_release_files, read_dir
 from bot.notify.runtime import make_view
+from bot.notify.selection import chat_events
+from bot.notify.view import ReleaseView
+from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
+from bot.rules.events import stories
 from bot.store.outbox import DeliveryKind, DeliveryState, Outbox
+from bot.store.subscribers import Chat
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +65,64 @@ def test_testalert_goes_through_the_outbox_and_the_sender(tmp_path, tic_dir):
         photo = next(s for s in got if s.method == "sendPhoto")
         assert photo.text == latest.text  # the same alert, now as a delivery
         assert any("Test alert queued for 2026-04" in (s.text or "") for s in got)
-        (row,) = [d for d in Outbox(bot.store.conn).of_release("test")]
+        row = sent_row(Outbox(bot.store.conn))
         assert row.kind is DeliveryKind.TEST
         assert row.state is DeliveryState.SENT
         assert row.chat_id == 1
+
+
+def march_view(real_panel, rules) -> ReleaseView:
+    return ReleaseView(cut(real_panel, "2026-03"), tuple(rules))
+
+
+def test_latest_tells_every_story_the_alert_left_out(real_panel, rules):
+    """2026-03 has six stories: the alert tells the five rarest and ends "… and 1 more: /latest";
+    /latest tells all six (Canada's record 3-month net selling too), each message within
+    Telegram's limits, the caption the alert's own (review finding 4)."""
+    view = march_view(real_panel, rules)
+    events = view.release.fire()
+    assert len(stories(events)) == 6
+    alert = view.alert(events, every=False)
+    latest = view.alert(events, every=False, capped=False)
+    assert alert.texts[-1].endswith("… and 1 more: /latest")
+    assert "/latest" not in "".join(latest.texts)
+    assert "Canada" not in "".join(alert.texts)
+    assert "Canada: record net sales of notes &amp; bonds" in "".join(latest.texts)
+    assert latest.texts[0] == alert.texts[0]  # the same caption on the same chart
+    assert view.alert(events, every=False).texts is alert.texts  # rendered once (/testalert too)
+    assert latest.png == alert.png
+    assert telegram_length(latest.texts[0]) <= CAPTION_LIMIT
+    assert max(telegram_length(t) for t in latest.texts[1:]) <= TEXT_LIMIT
+    every = view.alert(events, every=True, capped=False)  # summary mode: the summary comes last
+    assert every.texts[-1].endswith(view._messages.summary_html)
+
+
+def test_latest_through_telegram_sends_every_story(tmp_path, real_panel, rules):
+    view = march_view(real_panel, rules)
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db") as bot:
+        bot.chatbot.view = view
+        server.user_message(5, "/start")
+        server.wait_for(1, timeout=20, chat_id=5)
+        chat = bot.chatbot.subscribers.get(5)
+        assert isinstance(chat, Chat)
+        today = dt.datetime.now(dt.UTC).date()
+        events = chat_events(view.release, chat, bot.rules, today, bot.chatbot.groups)
+        want = view.alert(events, every=False, capped=False).texts
+        assert len(want) > 1
+        before = len(server.sent(5))
+        server.user_message(5, "/latest")
+        got = server.wait_for(before + len(want), timeout=20, chat_id=5)[before:]
+        assert [s.method for s in got] == ["sendPhoto", *["sendMessage"] * (len(want) - 1)]
+        assert [s.text for s in got] == list(want)
+        assert any("Canada" in s.text for s in got)
+
+
+def sent_row(outbox: Outbox, timeout: float = 10.0):
+    """The test alert's row once the sender has recorded it: the fake holds the message a moment
+    before the sender, back from the call, writes 'sent' (longer on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        (row,) = outbox.of_release("test")
+        if row.state is not DeliveryState.SENDING or time.monotonic() > deadline:
+            return row
+        time.sleep(0.05)

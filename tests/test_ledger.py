@@ -55,8 +55,8 @@ def test_messages_handed_in_together_are_written_in_one_write(db):
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():
-        await asyncio.gather(*(ledger.sent(i, (100 + i,), last=False) for i in ids))
-        await ledger.sent(ids[0], (100 + ids[0], 200), last=True)
+        await asyncio.gather(*(ledger.sent(i, (100 + i,), ("text",), last=False) for i in ids))
+        await ledger.sent(ids[0], (100 + ids[0], 200), ("text", "text"), last=True)
 
     asyncio.run(couriers())
     assert [len(w) for w in writes.calls] == [3, 1]
@@ -69,7 +69,7 @@ def test_a_refused_write_is_tried_again_and_the_courier_waits_for_it(db):
     outbox, ids = outbox_with(db, 1)
     writes = Counting(outbox, refuse=2)
     ledger = Ledger(outbox, lambda: NOW)
-    asyncio.run(ledger.sent(ids[0], (7,), last=True))
+    asyncio.run(ledger.sent(ids[0], (7,), ("text",), last=True))
     assert len(writes.calls) == 1  # the refused ones are not counted
     assert outbox.get(ids[0]).sent_ids == (7,)
     assert not ledger.failing  # told when it failed, and again when it took the write
@@ -81,7 +81,7 @@ def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded(db):
     ledger = Ledger(outbox, lambda: NOW)
 
     async def stopped():
-        courier = asyncio.create_task(ledger.sent(ids[0], (7,), last=False))
+        courier = asyncio.create_task(ledger.sent(ids[0], (7,), ("text",), last=False))
         await asyncio.sleep(0.01)  # the first write was refused: it waits to try again
         courier.cancel()
         await ledger.flush()
@@ -90,15 +90,32 @@ def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded(db):
     assert outbox.get(ids[0]).sent_ids == (7,)  # Telegram has it: never sent again
 
 
+def test_a_stop_gives_up_on_a_record_the_database_keeps_refusing_and_says_which(db, caplog):
+    outbox, ids = outbox_with(db, 1)
+    Counting(outbox, refuse=1000)
+    ledger = Ledger(outbox, lambda: NOW)
+
+    async def stopped():
+        courier = asyncio.create_task(ledger.sent(ids[0], (7, 8), ("photo", "text"), last=False))
+        await asyncio.sleep(0.01)
+        courier.cancel()
+        await asyncio.wait_for(ledger.flush(timeout=0.3), timeout=5)
+
+    asyncio.run(stopped())
+    assert f"delivery {ids[0]}: message 1 is with Telegram, not recorded" in caplog.text
+
+
 def test_a_write_that_fails_otherwise_fails_each_courier_of_it_and_the_next_write_goes_on(db):
     outbox, ids = outbox_with(db, 3)
     Counting(outbox, refuse=1, error=StoreError("CHECK constraint failed"))
     ledger = Ledger(outbox, lambda: NOW)
 
     async def couriers():
-        both = asyncio.gather(*(ledger.sent(i, (7,), last=False) for i in ids[:2]), return_exceptions=True)
+        both = asyncio.gather(
+            *(ledger.sent(i, (7,), ("text",), last=False) for i in ids[:2]), return_exceptions=True
+        )
         first = await asyncio.wait_for(both, timeout=5)  # never left waiting
-        await asyncio.wait_for(ledger.sent(ids[2], (8,), last=True), timeout=5)
+        await asyncio.wait_for(ledger.sent(ids[2], (8,), ("text",), last=True), timeout=5)
         return first
 
     first = asyncio.run(couriers())
@@ -112,9 +129,9 @@ def test_a_rows_record_handed_in_later_is_the_one_kept(db):
 
     async def couriers():
         await asyncio.gather(
-            ledger.sent(ids[1], (21,), last=False),
-            ledger.sent(ids[0], (11,), last=False),
-            ledger.sent(ids[1], (21, 22), last=True),
+            ledger.sent(ids[1], (21,), ("text",), last=False),
+            ledger.sent(ids[0], (11,), ("text",), last=False),
+            ledger.sent(ids[1], (21, 22), ("text", "text"), last=True),
         )
 
     asyncio.run(couriers())

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from bot.notify.plan import NOTHING, Need, Owed, plan
 from bot.render.alert import event_digest
 from bot.rules.events import Event
-from bot.store.outbox import Delivery, DeliveryKind, DeliveryState
-
-NOW = dt.datetime(2026, 6, 18, 20, 5, tzinfo=dt.UTC)
+from bot.store.outbox import DeliveryKind, Told
 
 
 def event(entity: str, value: float = -50.0) -> Event:
@@ -24,14 +20,12 @@ def told(
     *events: Event | tuple[str, str],
     kind: DeliveryKind = DeliveryKind.ALERT,
     edit_of: int | None = None,
-) -> Delivery:
+) -> Told:
     """A delivery of this release; an event given as (key, digest) was told with other details."""
     pairs = tuple(e if isinstance(e, tuple) else (e.key, event_digest(e)) for e in events)
-    return Delivery(
-        id=id, key=f"2026-04:1:{id}", release="2026-04", chat_id=1, kind=kind, messages=("<b>head</b>\n\nx",),
-        chart_id=1, edit_of=edit_of, events=pairs, state=DeliveryState.SENT, attempts=0, sent_ids=(7,),
-        detail="", not_before=None, created_at=NOW,
-    )  # fmt: skip
+    return Told(
+        id=id, chat_id=1, kind=kind, events=pairs, edit_of=edit_of, chart_id=1, head="<b>head</b>", count=1
+    )
 
 
 JAPAN, CHINA = event("Japan"), event("China, Mainland")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import MARCH_EDITION
 from poll_helpers import MFH, T3, T5, editions
 from release_helpers import release_day
 
-from bot.render.alert import alert_messages
+from bot.render.alert import alert_messages, anew
 from bot.render.limits import CAPTION_LIMIT
 from bot.render.stories import TOLD
 from bot.store.outbox import DeliveryState, Outbox
@@ -288,3 +290,65 @@ def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, db_url, 
         assert texts(day, 703) == []
         assert len(texts(day, 704)) == 1
         assert day.telegram.count_429 >= 3
+
+
+def test_a_group_migrated_after_its_alert_gets_the_update_not_a_second_alert(tmp_path, eds):
+    with release_day(tmp_path) as day:
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)
+        day.subscribe(-801, chat_type="group")
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        day.poll()
+        day.settle()
+        new = day.telegram.migrate(-801)  # Telegram tells the bot in two service messages
+        deadline = time.monotonic() + 10
+        while day.subscribers.get(new) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert day.subscribers.get(-801) is None
+        day.treasury.publish(T3, eds["2026-04"][T3], day.clock.epoch() + 1)
+        day.poll()
+        assert day.settle()["failed"] == 0
+        (update,) = day.telegram.sent(new, edits=True)  # the alert's update, not the alert again
+        assert (update.method, update.text.split("\n")[0]) == ("sendMessage", anew("x").split("\n")[0])
+        assert [c.method for c in day.telegram.calls(chat_id=-801)] == ["sendPhoto"]  # nothing tried there
+
+
+def test_the_bot_adopts_what_the_hand_over_built(tmp_path, eds):
+    """In `run` the poller's hand-over offers the bot the release as the dispatcher built it: the
+    view takes its candidates, summary and renderer (with the charts it drew) instead of firing
+    the rules and building the summary again; /latest then answers from them (review 12)."""
+    from bot.wiring import OfferRelease
+
+    with release_day(tmp_path) as day:
+        runtime = day.bot.runtime
+        offered = []
+
+        def offer(panel, candidates, messages):
+            offered.append((candidates, messages))
+            runtime.offer(panel, candidates, messages)
+
+        day.poller.handover = OfferRelease(day.dispatcher, offer)
+        day.treasury.publish_all(eds["2026-03"])
+        day.poll(0)  # a baseline: nothing dispatched, the panel alone
+        assert offered == [((), None)]
+        day.subscribe(701)
+        day.treasury.publish(T5, eds["2026-04"][T5], day.clock.epoch() + 1)
+        assert "new release 2026-04" in day.poll()
+        day.settle()
+        (candidates,), messages = offered[1]
+        deadline = time.monotonic() + 20
+        while (day.bot.chatbot.view is None or day.bot.chatbot.view.month != "2026-04") and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        view = day.bot.chatbot.view
+        assert view.month == "2026-04"
+        assert view.release is candidates  # the rules fired once, by the dispatcher
+        assert view.summary is messages.summary  # one summary
+        assert view._messages is messages  # its renderer, with the chart it drew
+        charts = len(messages.charts)
+        day.telegram.user_message(701, "/latest")
+        alert = day.telegram.sent(701)
+        got = day.telegram.wait_for(2 * len(alert), timeout=20, chat_id=701)[len(alert) :]
+        assert [s.text for s in got] == [s.text for s in alert]
+        assert len(messages.charts) == charts  # no chart drawn again

@@ -15,10 +15,11 @@ from rule_panels import TEST_RULES, panel
 
 from bot.cli import main
 from bot.data.entities import Group
+from bot.render.alert import alert_messages
 from bot.render.charts import HEIGHT, WIDTH, changes_chart, holdings_chart, release_charts
-from bot.render.limits import TEXT_LIMIT, telegram_length
+from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 from bot.render.summary import build_summary
-from bot.render.text import render_html, render_text
+from bot.render.text import render_text, summary_html
 from bot.rules.catalogue import load_rules
 from bot.rules.release import evaluate
 
@@ -59,9 +60,11 @@ class Tags(HTMLParser):
 
 
 def test_hostile_names_are_escaped(hostile):
+    """The alert as delivered (caption, text, the summary of a summary-mode chat) escapes every
+    data string and uses only <b>, <i> and <pre>."""
     _, summary, events = hostile
     assert any(e.entity in (EVIL, EVIL_GROUP.name) for e in events)
-    text = render_html(summary, events)
+    text = "\n".join(alert_messages([summary.data_month], events, summary_html(summary), capped=False))
     assert "<b>Evil" not in text
     assert "&lt;b&gt;Evil &amp; &quot;Co&quot;&lt;/b&gt;" in text
     assert "<i>Evil</i>" not in text
@@ -74,13 +77,20 @@ def test_hostile_names_are_escaped(hostile):
     assert "Events (" in plain
 
 
-def test_message_stays_within_telegram_limit(hostile):
+def test_messages_stay_within_telegram_limits(hostile):
+    """Sixty stories: the alert tells the five rarest and counts the rest; /latest's rendering
+    tells all sixty across messages; every message within Telegram's limit (the first is a
+    photo's caption)."""
     _, summary, events = hostile
     many = [replace(e, entity=f"{EVIL} #{i}") for i in range(60) for e in events[:1]]
-    text = render_html(summary, many)
-    assert telegram_length(text) <= TEXT_LIMIT
-    assert "more alert(s)" in text  # what does not fit is counted, not dropped silently
-    assert telegram_length(render_html(summary, many, limit=600)) <= 600
+    months = [summary.data_month]
+    alert = alert_messages(months, many, summary_html(summary))
+    assert "\n\n… and 55 more: /latest\n\n" in "\n\n".join(alert)  # counted, not dropped
+    latest = alert_messages(months, many, summary_html(summary), capped=False)
+    assert sum(m.count("#") for m in latest) == 60
+    for messages in (alert, latest):
+        assert telegram_length(messages[0]) <= CAPTION_LIMIT
+        assert max(telegram_length(m) for m in messages) <= TEXT_LIMIT
 
 
 def png(data: bytes) -> np.ndarray:

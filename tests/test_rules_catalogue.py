@@ -59,7 +59,12 @@ def test_good_rule_is_read_with_canonical_names():
         ('description = "a rule"', 'description = ""', "description", "one-line"),
         ('id = "x"', 'id = "Bad Id!"', "id", "short id"),
         ('severity = "notable"', 'severity = "notable"\nunit = "pct"\n', "unit", None),
-        ('severity = "notable"', 'severity = "notable"\nmin_history = 5', "min_history", "unknown field"),
+        (
+            'severity = "notable"',
+            'severity = "notable"\nmin_history = 5',
+            "min_history",
+            "unknown field for kind 'change' (",
+        ),
         ('severity = "notable"', 'severity = "notable"\nenabled = "yes"', "enabled", "true or false"),
     ],
 )

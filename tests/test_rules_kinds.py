@@ -127,7 +127,7 @@ def test_record_on_net_transactions_is_ranked_across_the_break_and_says_so():
     # windows: Nov -3, Dec -5, Jan -4, Feb n.a. (spans the switch), Mar -18 (Table 3)
     assert [(e.end, e.value) for e in events] == [("2022-11", -3.0), ("2022-12", -5.0), ("2023-03", -18.0)]
     assert tuple(note_text(n) for n in events[-1].notes) == (
-        "ranked across a series break: Form S → SLT Table 3 net transactions (2023-02)",
+        "ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)",
     )
     assert events[-1].rank.since == "2022-11"
 

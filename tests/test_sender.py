@@ -10,7 +10,10 @@ import pytest
 from sender_helpers import ADMIN, Desk, utc_now
 from telegram_server import TelegramServer
 
+from bot.notify.chatbot import Reply
 from bot.notify.courier import backoff
+from bot.notify.pacer import pacer_for
+from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.render.alert import anew
 from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState
@@ -178,3 +181,36 @@ def test_a_migration_told_by_telegram_first_sends_the_edit_to_the_new_chat_at_on
 
     desk.run(during=service_message)
     assert [c.method for c in server.calls(chat_id=-5)] == ["sendPhoto"]  # the alert; no edit to the old id
+
+
+def test_an_alert_sent_as_text_when_photos_are_refused_is_edited_as_text(server):
+    desk = Desk(server)
+    desk.chat(-7)
+    alert = desk.alert(-7, "first")
+    server.fail_next(
+        "sendPhoto", 400, "Bad Request: not enough rights to send photos to the chat", chat_id=-7
+    )
+    desk.run()
+    desk.row(-7, DeliveryKind.EDIT, "<b>second</b>", edition=1, edit_of=alert)
+    desk.run()
+    only_the_photo_was_refused = ["sendMessage first", "editMessageText <b>second</b>"]
+    assert sends(server, -7) == only_the_photo_was_refused
+
+
+def test_a_reply_and_a_delivery_to_one_group_at_once_take_turns_on_its_slot(server):
+    desk = Desk(server)
+    for chat in range(1, 31):  # the group's alert waits in line for an overall slot behind these
+        desk.alert(chat)
+    desk.chat(-5)
+    desk.alert(-5)
+
+    async def a_command_answered_meanwhile(sender):  # the reply queue shares the sender's Pacer
+        replies = ReplyQueue(sender.pacer, desk.subscribers)
+        asyncio.get_running_loop().create_task(replies.run(sender.bot, asyncio.Event()))
+        await asyncio.sleep(0.2)  # the group's alert is in line
+        replies.submit(-5, [Reply("reply")], Urgency.NOW)  # a reply goes ahead of the line
+
+    desk.run(during=a_command_answered_meanwhile, until=lambda: len(server.sent(-5)) == 2)
+    first, second = server.sent(-5)
+    assert (first.text, server.count_429) == ("reply", 0)
+    assert second.at - first.at >= pacer_for(desk.settings).spacing(-5)

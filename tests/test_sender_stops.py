@@ -140,13 +140,13 @@ def test_a_test_alert_goes_through_the_outbox_and_the_sender(server, db, real_pa
     import datetime as dt
 
     from bot.notify.trial import trial_alert
-    from bot.rules.release import ReleaseCandidates
+    from bot.notify.view import ReleaseView
 
     desk = Desk(server, db)
-    month = str(real_panel.latest())
-    events = ReleaseCandidates(real_panel, rules).fire()[:2]
+    view = ReleaseView(real_panel, tuple(rules))
+    events = view.release.fire()[:2]
     now = dt.datetime.now(dt.UTC)
-    trial = trial_alert(chat_id=7, month=month, panel=real_panel, events=events, every=False, now=now)
+    trial = trial_alert(chat_id=7, alert=view.alert(events, every=False), now=now)
     trial.queue(desk.outbox, now=now)
     desk.run()
     assert [s.method for s in server.sent(7)] == ["sendPhoto"]
@@ -156,3 +156,41 @@ def test_a_test_alert_is_not_part_of_the_release(server, db):
     desk = Desk(server, db)
     desk.row(7, DeliveryKind.TEST, "test", edition=0)
     assert desk.outbox.latest_release() is None
+
+
+def stop_while_the_database_refuses_to_record(desk: Desk, server: TelegramServer) -> None:
+    """The alert's photo is with Telegram (it answers after 1 s); meanwhile the database turns
+    read-only, and the process is told to stop; the database takes writes again only after a stop
+    has waited longer for a call in flight than its grace."""
+    server.fail_next("sendPhoto", "timeout")
+    refusing = asyncio.Event()
+
+    async def read_only_past_the_grace(sender):
+        await asyncio.sleep(0.3)  # the call is with Telegram
+        desk.conn.execute("PRAGMA query_only = ON")  # its message id cannot be recorded
+        refusing.set()
+        await asyncio.sleep(sender.grace + 1.0)
+        desk.conn.execute("PRAGMA query_only = OFF")
+
+    async def meanwhile(sender):
+        asyncio.get_running_loop().create_task(read_only_past_the_grace(sender))
+
+    desk.run(during=meanwhile, until=refusing.is_set, timeout=30)
+
+
+def test_a_stop_while_the_database_refuses_to_record_a_sent_message_waits_for_it(server, tmp_path):
+    desk = Desk(server, connect(tmp_path / "tic.db"))
+    row = desk.alert(1)
+    stop_while_the_database_refuses_to_record(desk, server)
+    assert (desk.state(row), desk.outbox.get(row).sent_ids) == (DeliveryState.SENT, (1,))
+
+
+def test_a_message_sent_while_the_database_refused_writes_is_not_sent_again_after_the_restart(
+    server, tmp_path
+):
+    desk = Desk(server, connect(tmp_path / "tic.db"))
+    desk.alert(1)
+    stop_while_the_database_refuses_to_record(desk, server)
+    desk.conn.execute("PRAGMA query_only = OFF")  # the restart, the database writable
+    desk.run()
+    assert len(server.sent(1)) == 1

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.store.db import connect
-from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, NewDelivery, Outbox
+from bot.store.outbox import PHOTO, TEXT, Delivery, DeliveryKind, DeliveryState, NewDelivery, Outbox
 
 NOW = dt.datetime(2026, 6, 18, 20, 5, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=5)
@@ -111,16 +111,19 @@ def test_recover_sends_again_what_a_crash_left_sending(outbox):
 
 def test_sent_messages_are_recorded_one_by_one(outbox):
     (d,) = add(outbox, row("a"))
-    outbox.sent_many([(d.id, (11,), False)], now=NOW)
-    outbox.sent_many([(d.id, (11, 12), False)], now=NOW)
-    assert outbox.get(d.id).sent_ids == (11, 12)
+    outbox.sent_many([(d.id, (11,), (PHOTO,), False)], now=NOW)
+    outbox.sent_many([(d.id, (11, 12), (PHOTO, TEXT), False)], now=NOW)
+    assert (outbox.get(d.id).sent_ids, outbox.get(d.id).sent_as) == ((11, 12), (PHOTO, TEXT))
     assert outbox.get(d.id).state == DeliveryState.PENDING  # not its last: not sent yet
 
 
 def test_many_rows_messages_are_recorded_in_one_write(outbox):
     a, b, c = add(outbox, row("a", 1), row("b", 2), row("c", 3))
     outbox.set_state(b.id, DeliveryState.SENDING, now=NOW, detail="network: Bad Gateway")
-    outbox.sent_many([(a.id, (5,), False), (b.id, (6,), True), (a.id, (5, 7), True)], now=NOW)
+    outbox.sent_many(
+        [(a.id, (5,), (TEXT,), False), (b.id, (6,), (TEXT,), True), (a.id, (5, 7), (TEXT, TEXT), True)],
+        now=NOW,
+    )
     got = [outbox.get(x.id) for x in (a, b, c)]
     assert [(g.sent_ids, g.state, g.detail) for g in got] == [
         ((5, 7), DeliveryState.SENT, ""),  # a row's later record is the one kept
@@ -173,11 +176,13 @@ def test_block_leaves_other_chats_alone(outbox):
     assert keys(outbox.due(now=NOW)) == ["b1"]
 
 
-def test_move_chat_moves_only_unsent_rows(outbox):
+def test_move_chat_moves_every_row_and_keeps_where_sent_messages_are(outbox):
     a, _ = add(outbox, row("a1", -5), row("a2", -5))
+    outbox.sent_many([(a.id, (3,), (TEXT,), False)], now=NOW)
     outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
-    assert outbox.move_chat(-5, to=-1005) == 1
-    assert [d.chat_id for d in outbox.of_release("2026-04")] == [-5, -1005]
+    assert outbox.move_chat(-5, to=-1005) == 2
+    moved = outbox.of_release("2026-04")
+    assert [(d.chat_id, d.moved_from) for d in moved] == [(-1005, -5), (-1005, None)]
 
 
 def test_counts_by_state_of_one_release(outbox):
@@ -249,3 +254,14 @@ def test_unsent_counts_release_rows_not_operator_rows(outbox):
     with outbox.conn:
         outbox.add(NewDelivery.operator(key="op:x:9", chat_id=9, html_text="x"), now=NOW)
     assert outbox.unsent() == 2
+
+
+def test_told_reads_the_first_messages_header_and_the_count_in_the_database(outbox):
+    text = '<b>Japan — “alert”</b>\n\nline two \\ "quoted" 日本'
+    with outbox.conn:
+        outbox.add_many([row("a"), NewDelivery("b", "2026-04", 2, DeliveryKind.ALERT, (text, "x"))], now=NOW)
+    told = outbox.told("2026-04")
+    assert [(t.chat_id, t.head, t.count) for t in told] == [
+        (1, "<b>a</b>", 1),
+        (2, "<b>Japan — “alert”</b>", 2),
+    ]

@@ -4,11 +4,13 @@ release's events on one holder told as one story, rarest claim first."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 from rule_panels import cut
 
+from bot.notify.selection import watched
 from bot.render.stories import headline, rank_phrase
 from bot.render.text import story_lines
 from bot.rules.backtest import backtest
@@ -67,25 +69,51 @@ def test_largest_since_a_move_that_is_not_a_record(history):
     e = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
     assert e.rank.rank == 4
     assert e.extreme_since == "2016-11"
-    assert rank_phrase(e).startswith("largest monthly decline since Nov 2016 (4th largest of ")
+    assert rank_phrase(e) == (
+        "the largest monthly decline since Nov 2016 (4th largest on record: since Apr 2000, 155 periods)"
+    )
     up = one(history, "2019-08", "largest-3m-increase", "United Kingdom")
     assert up.value > 0
     assert up.rank.rank == 3
     assert up.extreme_since == "2010-05"
-    assert rank_phrase(up).startswith("largest 3-month increase since May 2010 (3rd largest of ")
+    assert rank_phrase(up).startswith(
+        "the largest 3-month increase since May 2010 (3rd largest on record: since "
+    )
     record = one(history, "2026-02", "largest-1m-increase", "Saudi Arabia")
     assert "rose a record" in headline(record)  # a largest-since that is a record says so
 
 
+def test_a_record_reads_as_a_record_with_months_as_mon_yyyy(history):
+    """ "the largest on record (since Mar 1977, N periods)", not "largest … since 1977-03 (of N)"
+    that reads as "not a record" (review finding 8); every month in a story as "Mon YYYY"."""
+    brazil = one(history, "2024-12", "record-3m-net-selling", "Brazil")
+    assert rank_phrase(brazil) == (
+        "the largest 3-month net selling on record (since Mar 1977, 205 periods); "
+        "previous record -27.1 in Jul 2009"
+    )
+    streak = one(history, "2007-02", "holdings-rise-streak", "China, Mainland")
+    assert rank_phrase(streak) == (
+        "the longest increase streak on record (since Apr 2000, 11 runs); "
+        "previous longest 13 months to Jul 2003"
+    )
+    for release in ("2007-08", "2016-11", "2022-10", "2024-12", "2026-03"):
+        text = "\n".join("\n".join(story_lines(s)[:-1]) for s in stories(told(history, release)))
+        assert not re.findall(r"\b(?:19|20)\d\d-\d\d\b", text), release  # no YYYY-MM in what is read
+
+
 def test_a_members_rarer_record_leads_its_group(history):
-    leads = [s.lead.entity for s in stories(told(history, "2008-09"))]
-    assert leads.index("China, Mainland") < leads.index("China + Belgium")
-    group = story(history, "2008-09", "China + Belgium")
-    assert "China, Mainland" in group.lead.suppressed  # the group line keeps its split
-    assert "of which China, Mainland +83.1" in story_lines(group)
+    leads = [s.lead.entity for s in stories(told(history, "2013-06"))]
+    assert leads.index("United Kingdom") < leads.index("Custody centres")
+    group = story(history, "2013-06", "Custody centres")
+    assert "United Kingdom" in group.lead.suppressed  # the group line keeps its split
+    assert "United Kingdom -25.6" in story_lines(group)[2]
     china = story(history, "2008-09", "China, Mainland")  # overtaking Japan is a line of China's story
     assert [e.rule for e in china.events] == ["record-1m-increase", "rank-change", "record-3m-increase"]
     assert "– rose to 1st largest holder in Sep 2008 (from 2nd), passing Japan" in story_lines(china)
+    # China + Belgium's records that month were China's (Belgium +0.6 and +0.0): said in its story
+    assert "China + Belgium" not in leads + [s.lead.entity for s in stories(told(history, "2008-09"))]
+    assert china.events[0].within == (("China + Belgium", 45.1),)
+    assert "China + Belgium +83.1 (the rest of the group +0.0)" in story_lines(china)
 
 
 def test_a_persisting_low_is_told_again_when_lower_since_an_earlier_date(history):
@@ -99,6 +127,24 @@ def test_a_persisting_low_is_told_again_when_lower_since_an_earlier_date(history
     # … but the month's record-sized fall says where it ended
     fall = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
     assert headline(fall).endswith(", to 652.3bn, the lowest since Sep 2008")
+
+
+def test_a_moves_end_level_carries_the_break_its_lowest_since_crosses(history):
+    """China's "to 652.3bn, the lowest since Sep 2008" (2026-03) compares levels across the
+    non-comparable Dec 2011 break (Series XIII): it says so, as multi-year-low's claim does, even
+    when no multi-year-low fires in that release (review finding 5)."""
+    fall = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
+    china = [e for e in told(history, "2026-03") if e.entity == "China, Mainland"]
+    assert "multi_year" not in {e.kind for e in china}
+    assert fall.level_since is not None
+    assert fall.level_since[1] == "2008-09"
+    assert [(n.kind, n.brk) for n in fall.notes] == [("compared_across", "Series XIII (Dec 2011)")]
+    lines = story_lines(story(history, "2026-03", "China, Mainland"))
+    assert "note: levels compared across a series break: Series XIII (Dec 2011)" in lines
+    # a move whose end is no rare level says no level, and so no break: Japan + China, 2026-04
+    group = one(history, "2026-04", "holdings-3m-drop", "Japan + China")
+    assert group.level_since is None
+    assert not [n for n in group.notes if n.kind == "compared_across"]
 
 
 def test_one_month_net_records_both_signs(history):
@@ -132,10 +178,16 @@ def test_one_story_per_holder_rarest_claim_first(history):
         "Brazil holdings fell a record 33.0bn (14.1% of holdings) in three months "
         "(end-Sep → end-Dec 2024), to 201.6bn, the lowest since Mar 2011"
     )
-    assert lines[3].startswith(
-        "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); largest 3-month"
+    # the lead's own low compares levels across Dec 2011: its note follows its parts
+    assert lines[3] == "note: levels compared across a series break: Series XIII (Dec 2011)"
+    assert lines[4].startswith(
+        "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); the largest 3-month"
     )
-    assert lines[4].startswith("– record net sales of notes & bonds of 26.2bn (Dec 2024); largest monthly")
+    # the net records are Table 3 months ranked against Form S history (said once: review 18)
+    assert lines[5] == "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)"
+    assert lines[6].startswith(
+        "– record net sales of notes & bonds of 26.2bn (Dec 2024); the largest monthly"
+    )
     text = "\n".join(lines)
     assert text.count("201.6bn") == 1 and text.count("of which:") == 1  # the low and the parts said once
     assert lines[-1].startswith("rules record-3m-decline (major; threshold 1), record-3m-net-selling")
@@ -170,3 +222,49 @@ def test_backtest_equals_live_for_the_new_kinds(real_panel, rules, metrics):
         assert [(e.key, e.value, e.extreme_since, e.rarity, e.level_since) for e in strip] == [
             (e.key, e.value, e.extreme_since, e.rarity, e.level_since) for e in replay
         ]
+
+
+def test_a_net_record_on_table_3_ranked_against_form_s_says_so(history):
+    """Ireland's record one-month net selling (Oct 2024) is a Table 3 month ranked against Form S
+    history from Aug 1988: across the non-comparable 2023-02 break, so a note (review 18). A
+    holdings change is chained like with like across a level break: no note unless its own window
+    crosses one."""
+    ireland = one(history, "2024-10", "record-1m-net-selling", "Ireland")
+    assert ireland.rank.since == "1988-08"
+    assert [(n.kind, n.brk) for n in ireland.notes] == [
+        ("ranked_across", "Form S → SLT Table 3 net transactions (Feb 2023)")
+    ]
+    assert "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)" in (
+        story_lines(story(history, "2024-10", "Ireland"))
+    )
+    before = one(history, "2020-03", "record-1m-net-selling", "Grand Total")  # all Form S: no note
+    assert before.notes == ()
+    rise = one(history, "2023-12", "record-3m-increase", "Ireland")  # ranked since 2002, no own break
+    assert "ranked_across" not in {n.kind for n in rise.notes}
+
+
+def test_a_groups_move_that_is_its_members_told_move_is_said_in_the_members_story(history):
+    """China + Belgium's Mar 2026 fall (-41.7) is China's (-41.0, its own rarer story): one line in
+    China's story, not a second story repeating it; its 3-month fall, a claim China's story does
+    not make, stays a story. When Belgium held little, the group's streak was China's streak."""
+    march = told(history, "2026-03")
+    assert not [e for e in march if e.entity == "China + Belgium" and e.window == 1]
+    china = story(history, "2026-03", "China, Mainland")
+    assert china.lead.within == (("China + Belgium", -41.7),)
+    assert "China + Belgium -41.7 (the rest of the group -0.7)" in story_lines(china)
+    group = story(history, "2026-03", "China + Belgium")
+    assert group.lead.window == 3
+    assert [s.lead.entity for s in stories(told(history, "2007-02"))] == ["China, Mainland"]
+    # Japan + China, Mar 2026: Japan moved as much as China: the group's story stays
+    assert story(history, "2026-03", "Japan + China").lead.value == -88.7
+
+
+def test_a_chat_watching_belgium_still_gets_the_china_and_belgium_move(real_panel, rules):
+    """The group's move now told in China's story reaches whoever the group's event reached: a chat
+    watching Belgium (a member of China + Belgium) gets China's story with the group's line."""
+    events = ReleaseCandidates(cut(real_panel, "2026-03"), rules).fire()
+    groups = {g.name: g.members for g in real_panel.groups}
+    china = next(e for e in events if e.entity == "China, Mainland" and e.within)
+    assert watched(china, ("Belgium",), groups)
+    assert watched(china, ("China + Belgium",), groups)
+    assert not watched(china, ("Japan",), groups)

@@ -87,6 +87,7 @@ class TelegramFrontend:
         self.clock = clock
         self.replies = replies
         self.polling = Attempts("getUpdates failed", then="python-telegram-bot polls again with backoff")
+        self.migrated: Callable[[int, int], None] = lambda old, new: None  # the sender's: chat and rows move
 
     def submit(
         self, chat_id: int, replies: list[Reply], urgency: Urgency, user_id: int | None = None
@@ -190,6 +191,24 @@ class TelegramFrontend:
         except StoreError as err:
             self.chatbot.db.failed(err, f"membership of chat {chat.id}")
 
+    async def on_migration(self, update: Update, context: Context) -> None:
+        """A group became a supergroup (Telegram's service messages: "migrated to" in the old chat,
+        "migrated from" in the new one; either moves the chat, the second changes nothing)."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        log.info("chat %s became supergroup %s: its settings and deliveries move", old, new)
+        try:
+            self.migrated(old, new)
+        except StoreError as err:  # the next send to the old id gets a 400 that moves it
+            self.chatbot.db.failed(err, f"migration of chat {old}")
+
     async def on_error(self, update: object, context: Context) -> None:
         err = context.error
         if update is None and isinstance(err, TelegramError):  # getUpdates: Telegram unreachable
@@ -198,7 +217,8 @@ class TelegramFrontend:
             log.warning("update failed: %s: %s", type(err).__name__, err)
 
     def handlers(self, app: Application) -> None:
-        """One CommandHandler a row of the table, then the fallbacks, buttons and membership."""
+        """One CommandHandler a row of the table, then the fallbacks, buttons, membership and
+        migrations."""
         slow_down = throttled(self.throttle, self.say)
         for command in COMMANDS:
             # heavy work does not hold one of the Application's update slots: cheap commands go on
@@ -210,6 +230,7 @@ class TelegramFrontend:
         app.add_handler(MessageHandler(filters.COMMAND & private, slow_down(self.on_unknown)))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migration))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, slow_down(self.on_text)))
         app.add_error_handler(self.on_error)
 

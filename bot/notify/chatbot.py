@@ -16,6 +16,7 @@ import datetime as dt
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import StoreError
@@ -29,6 +30,7 @@ from bot.watch.calendar import Calendar
 # letters and marks that show nothing (str.isprintable() already refuses controls, format
 # characters such as U+200B and U+202E, separators other than the space, unassigned code points)
 INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -104,7 +106,7 @@ class ChatBot:
         self.deliver: Callable[[TrialAlert], None] | None = None  # queue a test alert, wake the sender
         self._heavy = asyncio.Semaphore(heavy_workers)
 
-    async def heavy(self, fn: Callable, *args: object) -> object:
+    async def heavy(self, fn: Callable[..., T], *args: object) -> T:
         """CPU work in a worker thread, a bounded number at once."""
         async with self._heavy:
             return await asyncio.to_thread(fn, *args)

@@ -29,7 +29,7 @@ Say = Callable[[int, Reply], None]  # queue a reply to a chat
 Decorator = Callable[[Callback], Callback]
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 SETTINGS_REFUSED = "Only this group's administrators can change its settings."
-CROWDED = "This chat asked more than Telegram lets me answer in time; please ask again in a minute."
+CROWDED = "This chat asked more than Telegram lets me answer in time; ask again in a minute."
 
 
 def throttled(throttle: Throttle, say: Say, refusals: Throttle | None = None) -> Decorator:
@@ -76,12 +76,7 @@ def not_crowded(crowded: Callable[[int], bool], throttle: Throttle, say: Say) ->
             if not crowded(chat.id):
                 await callback(update, context)
             elif throttle.tell(("crowded", chat.id), time.monotonic()):
-                say(
-                    chat.id,
-                    Reply(
-                        "This chat asked more than Telegram lets me answer in time; ask again in a minute."
-                    ),
-                )
+                say(chat.id, Reply(CROWDED))
 
         return check
 

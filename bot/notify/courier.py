@@ -1,15 +1,17 @@
 """One outbox row to Telegram: its messages sent (or edited) one by one, each recorded as it goes,
 and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classify`).
 
-* a message is recorded (``sent_ids``, by the :class:`~bot.notify.ledger.Ledger`, many chats'
+* a message is recorded (``sent_ids``, and how it went: ``sent_as``, so an edit edits a photo's
+  caption or a text as it is in the chat; by the :class:`~bot.notify.ledger.Ledger`, many chats'
   in one write) before the next is sent, and a bookkeeping write that fails (the database busy,
-  full or read-only) is retried until it is written: a message Telegram has is never sent
-  again by this process, and nothing unsent is marked sent;
+  full or read-only) is retried until it is written: a message Telegram has is never sent again
+  by this process, and nothing unsent is marked sent;
 * wait (429) → every send pauses as long as Telegram asked, then the same row;
 * retry (a network error, a timeout, a 5xx: never final) → the same row after a backoff (1 s,
   doubling to 5 min), in its chat's order, until ``delivery_deadline_hours`` after it was queued;
 * blocked (403) → the chat is marked blocked and its rows stop;
-* migrated → the chat and its unsent rows take the new id, and the row goes again;
+* migrated → the chat and its rows take the new id (:meth:`Outbox.move_chat`), and the row goes
+  again;
 * gone (the message to edit was deleted, or is in the chat as it was before a migration) → the
   edit becomes a new text message in the chat as it is now;
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
@@ -40,13 +42,21 @@ from bot.notify.pacer import Pacer
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import Action, Verdict, classify
 from bot.render.alert import anew, plain_text
-from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, Outbox
+from bot.store.outbox import PHOTO, PLAIN, TEXT, Delivery, DeliveryKind, DeliveryState, Outbox
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.sender")
 T = TypeVar("T")
 PENDING, SENT, FAILED = DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED
 MAX_BACKOFF = 300.0
+
+
+def sent_as(row: Delivery, i: int) -> str:
+    """How message ``i`` of a sent row went (a row sent before this was recorded: a chart's
+    caption first, text after)."""
+    if i < len(row.sent_as):
+        return row.sent_as[i]
+    return PHOTO if i == 0 and row.chart_id is not None else TEXT
 
 
 def backoff(attempts: int) -> float:
@@ -78,7 +88,8 @@ class Courier:
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
         self.closing = False  # the process stops: no message is started any more
-        self.busy: set[int] = set()  # chats with a Bot API call in flight
+        self.busy: set[int] = set()  # chats with a Bot API call in flight (or its answer being recorded)
+        self.recording: set[int] = set()  # chats whose message Telegram has, its record being written
         self.last_failure = ""  # the newest network error, for the operators
         self._chart_locks: dict[int, asyncio.Lock] = {}
         self._file_ids: dict[int, str] = {}  # chart id → Telegram's file_id, once known
@@ -97,7 +108,8 @@ class Courier:
                 return
             api = 0.0  # seconds waiting for the Bot API (not for our own pace)
             unsent = range(len(row.sent_ids), len(row.messages))  # those before, sent before a stop
-            sent = list(row.sent_ids)  # the row's messages Telegram has (this courier's alone)
+            # the row's messages Telegram has and how each went (this courier's alone)
+            sent = [(m, sent_as(row, i)) for i, m in enumerate(row.sent_ids)]
             for i in unsent:
                 if self.closing:
                     await self._set(row, PENDING)  # the rest after the restart
@@ -118,20 +130,24 @@ class Courier:
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")
 
-    async def _one(self, row: Delivery, i: int, sent: list[int], last: bool) -> float:
+    async def _one(self, row: Delivery, i: int, sent: list[tuple[int, str]], last: bool) -> float:
         """Message ``i``: sent, added to ``sent`` and recorded (the chat is busy until it is; the
         ``last`` one makes the row ``sent`` in the same write); the seconds the Bot API took."""
         self.busy.add(row.chat_id)
         try:
             started = time.monotonic()
-            message_id = await self._send(row, i, row.messages[i])
+            message_id, how = await self._send(row, i, row.messages[i])
             api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
-            sent.append(message_id)
-            await self.ledger.sent(row.id, tuple(sent), last=last)
+            sent.append((message_id, how))
+            self.recording.add(row.chat_id)
+            ids, went = zip(*sent, strict=True)
+            # cancelled while it waits (a stop), the record stays with the Ledger, still written
+            await self.ledger.sent(row.id, ids, went, last=last)
         finally:
             self.busy.discard(row.chat_id)
+            self.recording.discard(row.chat_id)
         return api
 
     async def _edit_ready(self, row: Delivery) -> bool:
@@ -242,27 +258,31 @@ class Courier:
 
     # --- the Bot API -----------------------------------------------------------------------------
 
-    async def _send(self, row: Delivery, i: int, text: str) -> int:
+    async def _send(self, row: Delivery, i: int, text: str) -> tuple[int, str]:
+        """Message ``i`` sent (or edited): its message id, and how it went (PHOTO, TEXT, PLAIN)."""
         as_plain = row.id in self._plain
         body = plain_text(text) if as_plain else text
         mode: Any = None if as_plain else ParseMode.HTML
+        how = PLAIN if as_plain else TEXT
         if row.kind == DeliveryKind.EDIT:
             target = self.outbox.get(row.edit_of or 0)
             assert target is not None  # _edit_ready checked it
-            if target.chat_id == row.chat_id and row.id not in self._anew:
-                return await self._edit(row.chat_id, target, i, body, mode)
+            if target.chat_id == row.chat_id and target.moved_from is None and row.id not in self._anew:
+                return await self._edit(row.chat_id, target, i, body, mode), how
             # the message is gone: the edit's text as a new message (a migrated group still shows
-            # the chart in its history; it only cannot be edited there)
+            # the chart in its history; it only cannot be edited from the new id)
             if i == 0:
                 body = plain_text(anew(text)) if as_plain else anew(text)
         elif i == 0 and row.chart_id is not None and not as_plain:
-            return await self._send_photo(row.chat_id, row.chart_id, body, mode)
+            return await self._send_photo(row.chat_id, row.chart_id, body, mode), PHOTO
         msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, allow_paid_broadcast=self.paid)
-        return msg.message_id
+        return msg.message_id, how
 
     async def _edit(self, chat_id: int, target: Delivery, i: int, body: str, mode: Any) -> int:
+        """Edit message ``i`` of ``target`` as it was sent: a photo's caption, or a text (an alert
+        whose photo was refused went as text)."""
         message_id = target.sent_ids[i]
-        if i == 0 and target.chart_id is not None:
+        if sent_as(target, i) == PHOTO:
             await self.bot.edit_message_caption(chat_id, message_id, caption=body, parse_mode=mode)
         else:
             await self.bot.edit_message_text(body, chat_id, message_id, parse_mode=mode)

@@ -22,12 +22,12 @@ from bot.data.entities import Group
 from bot.data.panel import Panel
 from bot.notify.plan import Need, Owed, plan
 from bot.notify.selection import Recipient, recipients
-from bot.render.alert import ReleaseMessages, event_digest
+from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
 from bot.rules.release import ReleaseCandidates
 from bot.store.database import Database
-from bot.store.outbox import Delivery, DeliveryKind, NewDelivery, Outbox
+from bot.store.outbox import DeliveryKind, NewDelivery, Outbox, Told
 from bot.store.subscribers import Subscribers
 from bot.watch.outcomes import PublishedRelease
 
@@ -55,6 +55,9 @@ class Queued:
     charts: dict[str, bytes]  # chart key → PNG
     rows: tuple[tuple[NewDelivery, str | None], ...]  # each row, and the key of its chart
     done: Dispatched
+    # what it built of the panel, for the bot's view to adopt rather than build again (in `run`)
+    candidates: tuple[ReleaseCandidates, ...] = ()
+    messages: ReleaseMessages | None = None
 
     def commit(self) -> None:
         """The charts, then the rows (a key queued before adds nothing)."""
@@ -102,14 +105,14 @@ class Dispatcher:
         candidates = [ReleaseCandidates(panel, self.rules, m, metrics) for m in months]
         chats = self.subscribers.active_chats()
         audience = recipients(candidates, chats, self.channels, self.rules, now.date(), self.groups)
-        told: dict[int, list[Delivery]] = {}
-        for d in self.outbox.of_release(month):
+        told: dict[int, list[Told]] = {}
+        for d in self.outbox.told(month):
             told.setdefault(d.chat_id, []).append(d)
         messages = ReleaseMessages(month, months, panel)
         rows: list[tuple[NewDelivery, str | None]] = []
         for recipient in audience:
             before = told.get(recipient.chat_id, [])
-            owed = plan(before, recipient.events, every=recipient.every)
+            owed = plan(before, recipient.events, every=recipient.every, summary=messages.summary_digest)
             rows += queue(month, recipient, len(before), owed, messages)
         counts = Counter(row.kind for row, _ in rows)
         done = Dispatched(
@@ -120,7 +123,7 @@ class Dispatcher:
             counts[DeliveryKind.EDIT],
             len(messages.charts),
         )
-        return Queued(self.outbox, now, messages.charts, tuple(rows), done)
+        return Queued(self.outbox, now, messages.charts, tuple(rows), done, tuple(candidates), messages)
 
 
 def queue(
@@ -133,13 +136,15 @@ def queue(
         chart = None
         if o.need is Need.ALERT:
             texts, chart = messages.alert(o.events, recipient.every)
+            shows = messages.shows(DeliveryKind.ALERT, o.events, recipient.every)
         elif o.need is Need.FOLLOWUP:
             texts = messages.followup(o.events)
+            shows = messages.shows(DeliveryKind.FOLLOWUP, o.events, recipient.every)
         elif o.need is Need.EDIT and o.of is not None:
             edited = messages.edit(o.of, o.events, recipient.every)
             if edited is None:
                 continue
-            texts = edited
+            texts, shows = edited, messages.shows(o.of.kind, o.events, recipient.every)
         else:
             continue
         row = NewDelivery(
@@ -148,7 +153,7 @@ def queue(
             chat_id=recipient.chat_id,
             kind=DeliveryKind(o.need),  # an alert, follow-up or edit is owed: that row
             messages=texts,
-            events=tuple((e.key, event_digest(e)) for e in o.events),
+            events=shows,  # what the chat is shown: compared at the next hand-over
             edit_of=o.of.id if o.of else None,
         )
         rows.append((row, chart))

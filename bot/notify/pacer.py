@@ -74,22 +74,31 @@ class Pacer:
 
         ``first`` (a command's reply): ahead of the sends not marked so, which line up one at a
         time before the slot (a broadcast's many workers never stand between a reply and it)."""
-        await self.own_slot(chat_id)
-        if first:
-            await self._take(chat_id)
-        else:
-            async with self._line:
-                await self._take(chat_id)
+        while True:
+            await self.own_slot(chat_id)
+            if first:
+                taken = await self._take(chat_id)
+            else:
+                async with self._line:
+                    taken = await self._take(chat_id)
+            if taken:
+                return
 
-    async def _take(self, chat_id: int) -> None:
+    async def _take(self, chat_id: int) -> bool:
+        """The next overall slot, if the chat's own is still free once it comes (False: another
+        send to the chat, e.g. a reply beside the broadcast, or a 429's pause came first; the
+        slot is left for the next send)."""
         async with self._slot:
             slot, now = self._last_any + self.interval, self.clock()
             if slot < now - CATCH_UP:
                 slot = now
             elif slot > now:
                 await self.sleep(slot - now)
+            if self.ready(chat_id) > self.clock():
+                return False
             self._last_any = slot
-        self._next[chat_id] = self._last_any + self.spacing(chat_id)
+            self._next[chat_id] = slot + self.spacing(chat_id)
+        return True
 
     def sent(self, chat_id: int) -> None:
         """Telegram has a message for the chat: its next one waits a full interval from now."""

@@ -7,8 +7,9 @@ this receiver still need?" and answers with a reason:
 * told nothing yet → an **alert** with its events (a chat that hears of every release, in summary
   mode or a channel, gets one with no events too); else nothing;
 * told before (a companion file came out since) → a **follow-up** with the events that fire only
-  now, and an **edit** of each earlier delivery whose events' details changed (an edit never
-  drops an event: a delivery whose event stopped firing is left as it was);
+  now, and an **edit** of each earlier delivery whose events' details changed, or whose release
+  summary did (a chat that hears of every release; an edit never drops an event: a delivery whose
+  event stopped firing is left as it was);
 * otherwise **nothing**: a chat never hears the same event twice.
 """
 
@@ -18,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.render.alert import event_digest
+from bot.render.alert import SUMMARY, shown
 from bot.rules.events import Event
-from bot.store.outbox import Delivery, DeliveryKind
+from bot.store.outbox import DeliveryKind, Told
 
 
 class Need(StrEnum):
@@ -36,17 +37,18 @@ class Owed:
 
     need: Need
     events: tuple[Event, ...] = ()
-    of: Delivery | None = None
+    of: Told | None = None
 
 
 NOTHING = Owed(Need.NOTHING)
 
 
-def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool) -> list[Owed]:
+def plan(told: Sequence[Told], events: Sequence[Event], *, every: bool, summary: str = "") -> list[Owed]:
     """What the chat is owed now, in the order to queue it; ``[NOTHING]`` when it is up to date.
 
     ``told``: its rows of this release, oldest first; ``events``: what it gets now, biggest first;
-    ``every``: it hears of every release, with or without events."""
+    ``every``: it hears of every release, with or without events, its alert ending with the release
+    summary, whose digest is now ``summary``."""
     if not told:
         return [Owed(Need.ALERT, tuple(events))] if events or every else [NOTHING]
     known = {key for d in told for key, _ in d.events}
@@ -58,17 +60,21 @@ def plan(told: Sequence[Delivery], events: Sequence[Event], *, every: bool) -> l
     for delivery in told:
         if delivery.kind == DeliveryKind.EDIT:
             continue
-        keys = [key for key, _ in delivery.events]
+        keys = [key for key, _ in delivery.events if key != SUMMARY]
         if not all(key in current for key in keys):
             continue
-        shown = showing(told, delivery)
-        if any(event_digest(current[key]) != shown[key] for key in keys):
-            owed.append(Owed(Need.EDIT, tuple(current[key] for key in keys), of=delivery))
+        now = tuple(current[key] for key in keys)
+        alert = delivery.kind == DeliveryKind.ALERT
+        if dict(shown(now, capped=alert, summary=summary if alert and every else None)) != showing(
+            told, delivery
+        ):
+            owed.append(Owed(Need.EDIT, now, of=delivery))
     return owed or [NOTHING]
 
 
-def showing(told: Sequence[Delivery], delivery: Delivery) -> dict[str, str]:
-    """The digests a delivery's events show now: its own, or those of the newest edit of it."""
+def showing(told: Sequence[Told], delivery: Told) -> dict[str, str]:
+    """What a delivery shows now (its events' digests as rendered): its own, or those of the newest
+    edit of it."""
     digests = dict(delivery.events)
     for d in told:
         if d.kind == DeliveryKind.EDIT and d.edit_of == delivery.id:

@@ -41,7 +41,9 @@ from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
 from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
+from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
+from bot.rules.release import ReleaseCandidates
 from bot.store.outbox import NewDelivery, Outbox
 from bot.store.state import Logged, Store
 from bot.store.subscribers import Subscribers
@@ -52,6 +54,8 @@ from bot.watch.outcomes import OperatorEvent
 log = logging.getLogger("tic_alert.serve")
 REFRESH_SECONDS = 30.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# the poller's hand-over to the bot: the panel, each new month's candidates and the renderer
+Offer = Callable[[Panel, Sequence[ReleaseCandidates], ReleaseMessages | None], None]
 
 
 def poller_health(store: Store) -> str:
@@ -118,14 +122,16 @@ class BotRuntime:
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch)
+        self.frontend.migrated = self.sender.chat_migrated
         self.chatbot.deliver = self.deliver_trial
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._sending: asyncio.Task | None = None  # the sender's run: stopped, never cancelled
         self.on_start: list[Callable[[], None]] = []  # e.g. start the poller thread (before Telegram answers)
         self.background: list[Callable[[], Awaitable[None]]] = []  # tasks in the loop, e.g. the heartbeat
         self.on_stop: list[Callable[[], None]] = []  # run once, at the Application's stop or the end
-        self._offered: Panel | None = None
+        self._offered: tuple[Panel, Sequence[ReleaseCandidates], ReleaseMessages | None] | None = None
         self.token = token
         self._load: Callable[[], dict[str, bytes]] | None = None  # while no release is loaded
         self._next_load = 0.0
@@ -154,23 +160,33 @@ class BotRuntime:
         await register_commands(app.bot, self.settings.admins)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._tasks.append(self.loop.create_task(self.sender.run(self._stop)))
+        self._sending = self.loop.create_task(self.sender.run(self._stop))
+        self._tasks.append(self._sending)
         self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
         self._tasks += [self.loop.create_task(make()) for make in self.background]
 
     async def post_stop(self, app: Application) -> None:
+        """The sender stops by itself (no message starts; what Telegram has is recorded: not
+        cancelled, see Sender._drain); the other tasks are cancelled."""
         self._halt()  # the poller first: it wakes the sender through this loop
         self._stop.set()
+        self.sender.wake()
         for task in self._tasks:
-            if task.get_name() and not task.done():
+            if task is not self._sending and not task.done():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def offer(self, panel: Panel) -> None:
-        """Thread-safe: the poller (in `run`) hands over a release's panel; the view adopts it
-        instead of parsing the files again."""
-        self._offered = panel
+    def offer(
+        self,
+        panel: Panel,
+        candidates: Sequence[ReleaseCandidates] = (),
+        messages: ReleaseMessages | None = None,
+    ) -> None:
+        """Thread-safe (an :data:`Offer`): the poller (in `run`) hands over a release's panel, and
+        what its dispatcher built of it; the view adopts them instead of parsing the files and
+        firing the rules again."""
+        self._offered = (panel, candidates, messages)
 
     async def refresh_forever(self) -> None:
         """Adopt an offered panel at once; while no release is loaded, load one with backoff;
@@ -181,7 +197,9 @@ class BotRuntime:
             offered, self._offered = self._offered, None
             if offered is not None:
                 try:
-                    self.chatbot.view = await asyncio.to_thread(ReleaseView, offered, self.rules)
+                    panel, candidates, messages = offered
+                    view = partial(ReleaseView, panel, self.rules, candidates, messages)
+                    self.chatbot.view = await asyncio.to_thread(view)
                     log.info("release view now %s (from the poller)", self.chatbot.view.month)
                 except Exception:
                     log.exception("adopting the poller's panel failed; keeping the view loaded")

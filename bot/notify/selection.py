@@ -50,7 +50,8 @@ def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str
 
 def watched(event: Event, watches: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None) -> bool:
     """An event a watching chat gets: on a watched entity, on a group holding one (a chat's own
-    group stands for its members), with a watched member folded in, or on an aggregate."""
+    group stands for its members), with a watched member folded in, telling a group's move that
+    holds a watched one (:attr:`Event.within`), or on an aggregate."""
     if not watches or event.entity in AGGREGATES:
         return True
     groups = groups or {}
@@ -58,6 +59,8 @@ def watched(event: Event, watches: Sequence[str], groups: Mapping[str, Sequence[
     for name in watches:
         names.update(groups.get(name, ()))
     members = set(groups.get(event.entity, ())) | set(event.suppressed)
+    for group, _ in event.within:
+        members |= {group, *groups.get(group, ())}
     return event.entity in names or bool(members & names)
 
 

@@ -13,7 +13,8 @@ caught up. A row still unsent ``delivery_deadline_hours`` after it was queued is
 
 On stop (SIGTERM, Ctrl-C), no message starts any more: a row waiting for its slot goes back to
 ``pending`` (its sent messages recorded), a call already with Telegram is awaited (up to the
-request timeout) and recorded; only what is left after that is sent again after the restart.
+request timeout) and recorded, the record waited for while the database refuses writes (up to
+``RECORD_GRACE``); only what is left after that is sent again after the restart.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ IDLE_SECONDS = 1.0  # with no wake-up (poller in another process), look for new 
 LATE_AFTER = 30.0  # seconds without an answer from the Bot API before the operators hear of it
 PROBE_TIMEOUT = 3.0  # a probe that gets no answer in this long has failed
 EXPIRE_EVERY = 60.0
+RECORD_GRACE = 60.0  # a stop waits this long for the database to record a message Telegram has
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Sender:
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
         self.refill = max(1, self.workers // 8)  # free workers that call the next round early
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping
+        self.record_grace = RECORD_GRACE
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task] = {}  # chat id → its row's task
         self._probe: asyncio.Task | None = None
@@ -182,8 +185,8 @@ class Sender:
 
     def chat_migrated(self, old_id: int, new_id: int) -> None:
         """Telegram said (a service message) that a group became a supergroup: the chat, its
-        settings and its unsent rows take the new id. An edit of a message sent before goes to the
-        new chat as a new message (the old message is not in it)."""
+        settings and its rows take the new id (:meth:`Outbox.move_chat`). An edit of a message sent
+        before goes to the new chat as a new message (the old message is not in it)."""
         self.courier.subscribers.migrate(old_id, new_id, self.clock())
         self.outbox.move_chat(old_id, to=new_id)
         self.wake()
@@ -278,7 +281,9 @@ class Sender:
     # --- stopping --------------------------------------------------------------------------------
 
     async def _drain(self) -> None:
-        """No message starts any more; calls in flight finish (up to ``grace``) and are recorded."""
+        """No message starts any more; calls in flight finish (up to ``grace``) and are recorded
+        (a message Telegram has is waited for until the database takes its record, up to
+        ``record_grace``: cut short, it would be sent again after the restart)."""
         self.courier.closing = True
         if self._probe is not None:
             self._probe.cancel()
@@ -287,10 +292,18 @@ class Sender:
             if chat not in self.courier.busy:
                 task.cancel()  # waiting for its slot: back to pending, at once
         busy = [t for t in tasks if not t.cancelled() and not t.done()]
+        loop = asyncio.get_running_loop()
+        recorded_by = loop.time() + self.grace + self.record_grace
         if busy:
             _, late = await asyncio.wait(busy, timeout=self.grace)
+            chats = {task: chat for chat, task in self._inflight.items()}
+            recording = [t for t in late if chats[t] in self.courier.recording]
+            if recording:
+                log.warning("stopping waits for the database to record %d sent messages", len(recording))
+                await asyncio.wait(recording, timeout=max(0.0, recorded_by - loop.time()))
             for task in late:
-                task.cancel()
+                task.cancel()  # its record, if Telegram has its message, stays with the Ledger
         await asyncio.gather(*tasks, *([self._probe] if self._probe else []), return_exceptions=True)
-        await self.courier.ledger.flush()  # what Telegram has is recorded before the process ends
+        # what Telegram has is recorded before the process ends (up to the same grace)
+        await self.courier.ledger.flush(timeout=max(0.0, recorded_by - loop.time()))
         self._inflight.clear()

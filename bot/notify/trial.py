@@ -8,12 +8,9 @@ of the release (the broadcast still alerts it), and every /testalert queues one 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.data.panel import Panel
-from bot.render.alert import ReleaseMessages
-from bot.rules.events import Event
+from bot.notify.view import Rendered
 from bot.store.db import iso
 from bot.store.outbox import TEST_RELEASE, DeliveryKind, NewDelivery, Outbox
 
@@ -35,25 +32,14 @@ class TrialAlert:
         return row
 
 
-def trial_alert(
-    *,
-    chat_id: int,
-    month: str,
-    panel: Panel,
-    events: Sequence[Event],
-    every: bool,
-    now: dt.datetime,
-) -> TrialAlert:
-    """The alert ``chat_id`` would get for the release ``month`` of ``panel`` with ``events`` (its
-    events, as :func:`~bot.notify.selection.chat_events` selects them; ``every``: it is in summary
-    mode, so the summary follows)."""
-    messages = ReleaseMessages(month, [month], panel)
-    texts, chart_key = messages.alert(events, every)
+def trial_alert(*, chat_id: int, alert: Rendered, now: dt.datetime) -> TrialAlert:
+    """``alert`` (the alert ``chat_id`` would get for the release the bot serves:
+    :meth:`~bot.notify.view.ReleaseView.alert`, rendered once per distinct alert) as a test row."""
     row = NewDelivery(
         key=f"test:{chat_id}:{iso(now)}",
         release=TEST_RELEASE,
         chat_id=chat_id,
         kind=DeliveryKind.TEST,
-        messages=texts,
+        messages=alert.texts,
     )
-    return TrialAlert(row, chart_key, messages.charts[chart_key])
+    return TrialAlert(row, alert.chart_key, alert.png)

@@ -1,16 +1,17 @@
 """The release the bot answers from, without Telegram and without the database.
 
 :class:`ReleaseView` is the newest release as the bot serves it: its panel, summary, the
-candidates of every rule (built once) and the rules' history (for "what would this have
-caught?"). Everything here is CPU work on a view that never changes once built, so a handler
-can run it in a worker thread while the event loop keeps answering other chats.
+candidates of every rule (built once: in `run`, by the poller's hand-over, which passes them on
+with its renderer) and the rules' history (for "what would this have caught?"). Everything here
+is CPU work on a view that never changes once built, so a handler can run it in a worker thread
+while the event loop keeps answering other chats.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import pandas as pd
 
@@ -23,7 +24,7 @@ from bot.render.text import month_name, num
 from bot.rules.catalogue import Rule
 from bot.rules.events import Event
 from bot.rules.history import History, RuleHistory
-from bot.rules.release import ReleaseCandidates
+from bot.rules.release import ReleaseCandidates, newest_month
 
 MAX_CHART_YEARS = 26
 CHART_CACHE = 64
@@ -35,20 +36,32 @@ class ReleaseView:
 
     panel: Panel
     rules: tuple[Rule, ...]
+    # what the poller's hand-over built of this panel (in `run`): not built again
+    candidates: InitVar[Sequence[ReleaseCandidates]] = ()  # of each month it brought
+    messages: InitVar[ReleaseMessages | None] = None  # its renderer: the summary, the charts
     summary: ReleaseSummary = field(init=False)
     release: ReleaseCandidates = field(init=False)
     history: History = field(init=False)
+    _messages: ReleaseMessages = field(init=False, repr=False)  # the alerts, as delivered
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
     _chart_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _messages: ReleaseMessages | None = field(default=None, repr=False)  # the alerts, as delivered
     _histories: dict[tuple[str, float | None, float | None], RuleHistory] = field(
         default_factory=dict, repr=False
     )
 
-    def __post_init__(self) -> None:
-        self.summary = build_summary(self.panel)
-        self.release = ReleaseCandidates(self.panel, self.rules)
+    def __post_init__(
+        self, candidates: Sequence[ReleaseCandidates], messages: ReleaseMessages | None
+    ) -> None:
+        newest = newest_month(self.panel)
+        same = [c for c in candidates if c.month == newest and c.rules == self.rules]
+        self.release = same[0] if same else ReleaseCandidates(self.panel, self.rules, newest)
+        month = str(newest)
+        if messages is None or messages.months != (month,):  # a hand-over of two months: its own header
+            summary = messages.summary if messages is not None else build_summary(self.panel)
+            messages = ReleaseMessages(month, (month,), self.panel, summary)
+        self._messages = messages
+        self.summary = messages.summary
         self.history = History(self.panel, self.release.metrics)
 
     @property
@@ -97,15 +110,25 @@ class ReleaseView:
         title = f"{entity}: holdings of U.S. Treasuries, $bn (data to {month_name(last)})"
         return holdings_chart(levels, title, (last - 3, last), note)
 
-    def alert(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], bytes]:
+    def alert(self, events: Sequence[Event], every: bool, capped: bool = True) -> Rendered:
         """The alert a chat with these events got: its messages (Telegram HTML, the photo's caption
         first) and its chart, rendered as the release-day delivery renders them (``every``: the
-        summary follows, for a chat in summary mode)."""
+        summary follows, for a chat in summary mode). Not ``capped`` (/latest): every story."""
         with self._chart_lock:
-            if self._messages is None:
-                self._messages = ReleaseMessages(self.month, (self.month,), self.panel)
-            texts, chart = self._messages.alert(events, every)
-            return texts, self._messages.charts[chart]
+            if capped:
+                texts, chart = self._messages.alert(events, every)
+            else:
+                texts, chart = self._messages.latest(events, every)
+            return Rendered(texts, chart, self._messages.charts[chart])
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An alert as a chat gets it: its messages (the photo's caption first) and its chart."""
+
+    texts: tuple[str, ...]
+    chart_key: str
+    png: bytes
 
 
 def group_levels(panel: Panel, members: Sequence[str]) -> pd.Series:

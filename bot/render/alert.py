@@ -4,7 +4,8 @@ A story is a release's events on one holder (:class:`~bot.rules.events.Story`): 
 leads, the others follow in the same block. The caption holds the release's header and as many
 of its :data:`TOLD` rarest stories as fit, the lead first; those that do not fit follow, in
 order, as text messages of at most 4,096 characters each, and a last line says how many more
-/latest shows. All data strings are HTML-escaped; only <b> and <i> are used.
+/latest shows (:meth:`ReleaseMessages.latest`: every story, no cap). All data strings are
+HTML-escaped; only <b> and <i> are used.
 :class:`ReleaseMessages` renders one release's alerts, follow-ups and edits for every chat, each
 distinct one once.
 """
@@ -16,27 +17,56 @@ import hashlib
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import fields
 
 from bot.data.panel import Panel
 from bot.render.charts import flagged, main_chart
 from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, cut, telegram_length
 from bot.render.stories import TOLD
-from bot.render.summary import build_summary
+from bot.render.summary import ReleaseSummary, build_summary
 from bot.render.text import month_name, story_html, summary_html
 from bot.rules.events import Event, Story, stories
-from bot.store.outbox import Delivery, DeliveryKind
+from bot.store.outbox import DeliveryKind, Told
+
+_FIELDS = tuple(f.name for f in fields(Event))
+UNTOLD = "-"  # the digest of an event an alert counts but does not tell ("… and 2 more: /latest")
+SUMMARY = "summary"  # the key of the release summary's digest, in what an alert that ends with it shows
+
+
+def content(e: Event) -> tuple:
+    """Everything of an event that its story renders: every field. (Events compare by less: the
+    members folded in depend on a chat's rules, so two chats' "equal" events can read apart.)"""
+    return tuple(getattr(e, name) for name in _FIELDS)
 
 
 @functools.lru_cache(maxsize=4096)
+def _story_html(told: tuple[tuple, ...]) -> str:
+    """A story rendered from its events' content alone, so a cached text is only ever shared by
+    stories that read the same (at a hand-over thousands of chats share the same few)."""
+    return story_html(Story(tuple(Event(*c) for c in told)))
+
+
 def story_block(s: Story) -> str:
-    """One story in HTML (cached: at a hand-over thousands of chats share the same few)."""
-    return story_html(s)
+    """One story in HTML."""
+    return _story_html(tuple(content(e) for e in s.events))
 
 
-@functools.lru_cache(maxsize=4096)
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def event_digest(e: Event) -> str:
     """What a reader sees of an event: when it changes (a companion file adds its parts), edit."""
-    return hashlib.sha256(story_block(Story((e,))).encode()).hexdigest()[:16]
+    return digest(_story_html((content(e),)))
+
+
+def shown(events: Sequence[Event], capped: bool, summary: str | None = None) -> tuple[tuple[str, str], ...]:
+    """What a row with these events shows, as (event key, digest) pairs: each event's digest, or
+    :data:`UNTOLD` for an event an alert (``capped``) only counts, and the digest of the release
+    ``summary`` it ends with (under the key :data:`SUMMARY`). Equal pairs: the row reads the same."""
+    told = {id(e) for s in (rarest(stories(events))[0] if capped else ()) for e in s.events}
+    pairs = tuple((e.key, event_digest(e) if not capped or id(e) in told else UNTOLD) for e in events)
+    return (*pairs, (SUMMARY, summary)) if summary is not None else pairs
 
 
 def header(months: Sequence[str], count: int, update: bool = False) -> str:
@@ -67,10 +97,11 @@ def pack(head: str, blocks: Sequence[str], first_limit: int = CAPTION_LIMIT) -> 
     return out
 
 
-def alert_blocks(events: Sequence[Event], extra: str | None = None) -> list[str]:
+def alert_blocks(events: Sequence[Event], extra: str | None = None, capped: bool = True) -> list[str]:
     """An alert's blocks: the :data:`TOLD` rarest stories, lead first, then how many more
-    /latest shows, then ``extra`` (a summary-mode chat's release summary)."""
-    told, more = rarest(stories(events))
+    /latest shows, then ``extra`` (a summary-mode chat's release summary). Not ``capped``
+    (/latest): every story."""
+    told, more = rarest(stories(events)) if capped else (stories(events), 0)
     blocks = [story_block(s) for s in told]
     if more:
         blocks.append(f"… and {more} more: /latest")
@@ -89,10 +120,12 @@ def rarest(told: Sequence[Story]) -> tuple[list[Story], int]:
     return shown, len(told) - len(shown)
 
 
-def alert_messages(months: Sequence[str], events: Sequence[Event], extra: str | None = None) -> list[str]:
+def alert_messages(
+    months: Sequence[str], events: Sequence[Event], extra: str | None = None, capped: bool = True
+) -> list[str]:
     """[caption, text, …]: the photo's caption then the text messages that follow it
     (:func:`alert_blocks`); the header counts the stories."""
-    return pack(header(months, len(stories(events))), alert_blocks(events, extra))
+    return pack(header(months, len(stories(events))), alert_blocks(events, extra, capped))
 
 
 def followup_blocks(events: Sequence[Event]) -> list[str]:
@@ -109,22 +142,32 @@ class ReleaseMessages:
     """One release's messages, rendered once per distinct content however many chats get them:
     alerts (the caption and text, and the chart they go with), follow-ups and edits."""
 
-    def __init__(self, month: str, months: Sequence[str], panel: Panel):
+    def __init__(
+        self, month: str, months: Sequence[str], panel: Panel, summary: ReleaseSummary | None = None
+    ):
         self.month = month
         self.months = tuple(months)
         self.panel = panel
-        self.summary = build_summary(panel)
+        self.summary = summary or build_summary(panel)  # given: the one the caller built of ``panel``
         self.summary_html = summary_html(self.summary)  # says nothing about alerts: they precede it
+        self.summary_digest = digest(self.summary_html)  # an edit when a companion file changes it
         self.charts: dict[str, bytes] = {}  # chart key → PNG, rendered once per flagged event
         self._alerts: dict[tuple, tuple[tuple[str, ...], str]] = {}
 
     def alert(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], str]:
-        """The alert's messages and the key of its chart; ``every``: the summary follows the events."""
-        key = (tuple(e.key for e in events), every)
+        """The alert's messages and the key of its chart; ``every``: the summary follows the events.
+        Rendered once per distinct content: chats whose events read the same share it."""
+        key = (tuple(content(e) for e in events), every)
         if key not in self._alerts:
             messages = alert_messages(self.months, events, self.summary_html if every else None)
             self._alerts[key] = (tuple(messages), self.chart(events))
         return self._alerts[key]
+
+    def latest(self, events: Sequence[Event], every: bool) -> tuple[tuple[str, ...], str]:
+        """/latest: the alert with every story (no :data:`TOLD` cap), the caption then as many
+        text messages as they take, and the key of its chart (not kept: asked for rarely)."""
+        extra = self.summary_html if every else None
+        return tuple(alert_messages(self.months, events, extra, capped=False)), self.chart(events)
 
     def chart(self, events: Sequence[Event]) -> str:
         e = flagged(events)
@@ -136,23 +179,25 @@ class ReleaseMessages:
     def followup(self, events: Sequence[Event]) -> tuple[str, ...]:
         return tuple(followup_messages(self.months, events))
 
-    def edit(self, of: Delivery, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
-        """``of``'s messages with its events' new details, packed as it was (the summary of a chat
-        that gets every release stays last, after the events).
+    def shows(self, kind: DeliveryKind, events: Sequence[Event], every: bool) -> tuple[tuple[str, str], ...]:
+        """What an alert (or an edit of one) or a follow-up with these events shows (:func:`shown`;
+        ``every``: an alert ends with the release summary): recorded with the row, compared at the
+        next hand-over."""
+        alert = kind == DeliveryKind.ALERT
+        return shown(events, capped=alert, summary=self.summary_digest if alert and every else None)
+
+    def edit(self, of: Told, events: Sequence[Event], every: bool) -> tuple[str, ...] | None:
+        """``of``'s messages with its events' new details, packed as it was (its header line as it
+        was; the summary of a chat that gets every release stays last, after the events).
 
         None when the edit would not fit the same number of messages (then the reader keeps the
-        first version: it said nothing wrong, it only lacked a part that is now known), or when it
-        reads as the delivery did (an event changed that the alert does not tell: beyond its
-        :data:`TOLD` stories)."""
-        head = of.messages[0].split("\n\n", 1)[0]  # the header line stays as it was
+        first version: it said nothing wrong, it only lacked a part that is now known)."""
         if of.kind == DeliveryKind.ALERT:
             limit = CAPTION_LIMIT if of.chart_id is not None else TEXT_LIMIT
-            messages = pack(head, alert_blocks(events, self.summary_html if every else None), limit)
+            messages = pack(of.head, alert_blocks(events, self.summary_html if every else None), limit)
         else:
-            messages = pack(head, followup_blocks(events), TEXT_LIMIT)
-        if len(messages) != len(of.messages) or tuple(messages) == of.messages:
-            return None
-        return tuple(messages)
+            messages = pack(of.head, followup_blocks(events), TEXT_LIMIT)
+        return tuple(messages) if len(messages) == of.count else None
 
 
 def anew(first: str) -> str:

@@ -99,7 +99,7 @@ def to_csv(events: Iterable[Event]) -> str:
                     for p in e.parts
                 ),
                 "notes": "; ".join(note_text(n) for n in e.notes),
-                "suppressed": "; ".join(e.suppressed),
+                "suppressed": "; ".join([*e.suppressed, *(g for g, _ in e.within)]),
             }
         )
     return buf.getvalue()

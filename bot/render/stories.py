@@ -94,9 +94,10 @@ def states_level(e: Event) -> bool:
 
 
 def at_level(e: Event) -> str:
-    """ ", to 652.3bn, the lowest since Sep 2008": where a holdings move ends, when that level is
-    the lowest (a decline) or highest (a rise) in :data:`SINCE_YEARS` or more, or a record."""
-    if e.level_since is None or e.level is None or e.level_since[0] < SINCE_YEARS:
+    """ ", to 652.3bn, the lowest since Sep 2008": where a holdings move ends, when the rules found
+    that level a claim (the lowest for a decline, the highest for a rise, in two years or more, or
+    a record; :data:`~bot.rules.build.LEVEL_YEARS`); its caveats are the event's notes."""
+    if e.level_since is None or e.level is None:
         return ""
     word, month = ("low" if e.value < 0 else "high"), e.level_since[1]
     when = f"the {word}est since {month_name(month)}" if month else f"a record {word}"
@@ -176,38 +177,31 @@ HEADLINES: dict[KindName, Callable[[Event, bool], str]] = {
 
 
 def rank_phrase(e: Event) -> str | None:
-    """ "largest 3-month decline since 2000-06 (of 99); previous record −171.2 in 2016-11", or for a
-    move that is not a record, "largest monthly decline since Oct 2022 (4th largest of 316 since
-    2000-01)" """
+    """ "the largest 3-month decline on record (since Jun 2000, 99 periods); previous record -171.2
+    in Nov 2016", or for a move that is not a record, "the largest monthly decline since Nov 2016
+    (4th largest on record: since Apr 2000, 155 periods)"; months as "Mon YYYY" throughout."""
     r = e.rank
     if r is None or months_between(r.since, r.until) < RANKED_HISTORY:
         return None
     streak = KINDS[e.kind].claim == Claim.STREAK
+    word = "longest" if streak else "largest"
+    history = f"since {month_name(r.since)}, {r.of} {'runs' if streak else 'periods'}"
+    what = rank_what(e)
     if r.rank > 1 and e.extreme_since and e.rarity >= SINCE_YEARS:  # "largest since <date>"
-        place = ordinal(r.rank) + (" longest" if streak else " largest")
-        word = "longest" if streak else "largest"
-        return (
-            f"{word} {rank_what(e)} since {month_name(e.extreme_since)} ({place} of {r.of} since {r.since})"
-        )
+        place = f"{ordinal(r.rank)} {word}"
+        return f"the {word} {what} since {month_name(e.extreme_since)} ({place} on record: {history})"
     if r.rank > INFORMATIVE_RANK:  # "171st largest of 245" is not news
         return None
-    place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    if streak:
-        place = "longest" if r.rank == 1 else f"{ordinal(r.rank)} longest"
-    what = rank_what(e)
-    if r.rank == 1:
-        text = f"{place} {what} since {r.since} (of {r.of})"
-    else:
-        text = f"{place} {what} in {r.since}..{r.until} (of {r.of})"
+    place = word if r.rank == 1 else f"{ordinal(r.rank)} {word}"
+    text = f"the {place} {what} on record ({history})"
     if r.previous is not None:
         prev_value, prev_month = r.previous
-        label = "previous record" if r.rank == 1 else "record"  # the largest before, whatever the kind
+        label = ("previous " if r.rank == 1 else "") + ("longest" if streak else "record")
         if streak:
-            label = "previous longest" if r.rank == 1 else "longest"
-            text += f"; {label} {prev_value:.0f} months to {prev_month}"
+            text += f"; {label} {prev_value:.0f} months to {month_name(prev_month)}"
         else:
             shown = f"{prev_value:+,.1f}%" if e.unit == "pct" else num(prev_value)
-            text += f"; {label} {shown} in {prev_month}"
+            text += f"; {label} {shown} in {month_name(prev_month)}"
     return text
 
 

@@ -1,10 +1,10 @@
 """The release-day message, pure: summary + events → plain text (terminal) and Telegram HTML.
 
 Both forms say the same thing: the release summary (data month, headline holders, groups,
-Foreign Official holdings and net transactions) followed by the events that fire, each with its
+Foreign Official holdings and net transactions) and the stories that fire, each claim with its
 rank in history and, for a holdings move, its net-transaction and valuation parts. The HTML
-form uses only Telegram's subset (<b>, <i>, <pre>), escapes every data string and stays within
-:data:`TEXT_LIMIT`; what does not fit is counted, never silently dropped.
+pieces (a story, the summary) use only Telegram's subset (<b>, <i>, <pre>) and escape every data
+string; :mod:`bot.render.alert` packs them into messages within Telegram's limits.
 
 Figures are $bn as the panel holds them, shown to one decimal ($bn) or one decimal (%).
 """
@@ -19,7 +19,6 @@ import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
 from bot.data.ranking import WindowRank
-from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.render.stories import (
     INFORMATIVE_RANK,
     RANKED_HISTORY,
@@ -67,7 +66,7 @@ def story_lines(s: Story) -> list[str]:
         if split:
             more.insert(0, parts_phrase(e.parts) or "")
             parts = True
-        more.append(_members_line(e, split))
+        more += [_members_line(e, split), *(_within(e, group, v) for group, v in e.within)]
         lines += [x for x in more if x and x not in lines]
     fired = [f"{e.rule} ({e.severity}; threshold {e.threshold:g})" for e in s.events]
     lines.append(f"rule{'s' if len(fired) > 1 else ''} {', '.join(fired)}; data month {s.lead.end}")
@@ -83,6 +82,11 @@ def _members_line(e: Event, parts_shown: bool) -> str:
     what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
     shown = [(m, b, v) for m, b, v in e.folded if b != e.basis or (m, num(v)) not in split]
     return "of which " + ", ".join(f"{m}{what.get(b, '')} {num(v)}" for m, b, v in shown) if shown else ""
+
+
+def _within(e: Event, group: str, value: float) -> str:
+    """ "China + Belgium -41.7 (the rest of the group -0.7)": a group's same move, told here."""
+    return f"{group} {num(value)} (the rest of the group {num(value - e.size)})"
 
 
 def stated_twice(told: Iterable[Story]) -> int:
@@ -135,7 +139,7 @@ def story_line(s: Story) -> str:
 # --- the release message --------------------------------------------------------------------------------
 
 
-def summary_lines(summary: ReleaseSummary, top: int | None = None, verbose: bool = False) -> list[str]:
+def summary_lines(summary: ReleaseSummary, verbose: bool = False) -> list[str]:
     """The release summary table as plain lines (the body of `tic-alert check` before events);
     ``verbose`` adds what the operator wants and a subscriber does not (files, vintage conflicts)."""
     month = pd.Period(summary.data_month, "M")
@@ -145,10 +149,9 @@ def summary_lines(summary: ReleaseSummary, top: int | None = None, verbose: bool
         "",
         f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}{'1m':>9}{'3m':>9}{'12m':>9}",
     ]
-    holders = summary.top_holders if top is None else summary.top_holders[:top]
     fo = summary.foreign_official
     table: list[tuple[HolderRow, str | None]] = [
-        (r, None) for r in (summary.grand_total, *holders, *summary.groups, fo.holdings)
+        (r, None) for r in (summary.grand_total, *summary.top_holders, *summary.groups, fo.holdings)
     ]
     table += [(fo.bills, "  of which bills"), (fo.bonds_notes, "  of which bonds & notes")]
     rows = [_row(r, label) for r, label in table]
@@ -192,7 +195,7 @@ def _rank(r: WindowRank | None, down: str, up: str) -> str:
         return ""
     what = down if r.direction == "decline" else up
     place = "largest" if r.rank == 1 else f"{ordinal(r.rank)} largest"
-    return f"{place} {what} of {r.of} since {r.since}"
+    return f"{place} {what} of {r.of} since {month_name(r.since)}"
 
 
 def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: bool = False) -> str:
@@ -216,47 +219,9 @@ def render_text(summary: ReleaseSummary, events: Iterable[Event] = (), verbose: 
     return "\n".join(lines)
 
 
-def render_html(summary: ReleaseSummary, events: Iterable[Event] = (), limit: int = TEXT_LIMIT) -> str:
-    """The Telegram message (HTML subset, escaped), within ``limit``: the release's stories, then
-    the summary table; with no events, a line that says so.
-
-    If everything does not fit, the holders table is shortened, then the least important stories
-    (the list is ordered rarest first) are replaced by one line saying how many were left out.
-    """
-    told = stories(events)
-    top = len(summary.top_holders)
-    for top_n in sorted({top, min(top, 5), 0}, reverse=True):
-        for shown in range(len(told), -1, -1):
-            text = _html(summary, told, top_n, shown)
-            if telegram_length(text) <= limit:
-                return text
-    month = html.escape(month_name(summary.data_month, "%B %Y"))
-    return _cut(f"<b>TIC release: data for {month}</b>\n{len(told)} stories: see /latest", limit)
-
-
 def summary_html(summary: ReleaseSummary) -> str:
     """The release summary alone (title and table), the message after a summary-mode chat's or a
-    channel's alert: it says nothing about alerts, the alert above it does."""
-    return _html(summary, [], len(summary.top_holders), 0, quiet=False)
-
-
-def _html(summary: ReleaseSummary, told: list[Story], top: int, shown: int, quiet: bool = True) -> str:
-    esc = html.escape
-    month = month_name(summary.data_month, "%B %Y")
-    title, _blank, *table = summary_lines(summary, top=top)
-    out = [f"<b>{esc(title)}</b>"]
-    if told:
-        out.append(f"<b>{len(told)} alert{'s' if len(told) != 1 else ''}</b>")
-    out += [f"\n{story_html(s)}" for s in told[:shown]]
-    if shown < len(told):
-        out.append(f"\n… and {len(told) - shown} more alert(s) for {esc(month)}: see /latest")
-    if not told and quiet:
-        out.append("No alert fires on this release.")
-    out.append(f"\n<pre>{esc(chr(10).join(table))}</pre>")
-    return "\n".join(out)
-
-
-def _cut(text: str, limit: int) -> str:
-    while telegram_length(text) > limit:
-        text = text[:-1]
-    return text
+    channel's alert: it says nothing about alerts, the alert above it does
+    (:mod:`bot.render.alert` packs the stories and this within Telegram's limits)."""
+    title, _blank, *table = summary_lines(summary)
+    return f"<b>{html.escape(title)}</b>\n\n<pre>{html.escape(chr(10).join(table))}</pre>"

@@ -42,7 +42,7 @@ def note_text(c: Caveat) -> str:
     if c.kind == RANKED_ACROSS:
         return f"ranked across a series break: {c.brk}"
     if c.kind == COMPARED_ACROSS:
-        return f"compared across a series break: {c.brk}"
+        return f"levels compared across a series break: {c.brk}"
     if c.kind == NET_NOT_AVAILABLE:
         if c.brk:
             return f"net transactions n.a.: the window spans a series break ({c.brk})"

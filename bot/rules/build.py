@@ -16,9 +16,12 @@ from bot.rules.catalogue import Rule
 from bot.rules.decompose import decompose
 from bot.rules.events import COMPARED_ACROSS, RANKED_ACROSS, Caveat, Event, Part, Rank
 from bot.rules.kinds import Claim, Measure
+from bot.rules.levels import level_since
 from bot.rules.metrics import Metrics, run_lengths
-from bot.rules.selection import rule_values, sign
-from bot.rules.storied import RARITY, level_since
+from bot.rules.selection import rule_column, sign
+from bot.rules.storied import RARITY
+
+LEVEL_YEARS = 2.0  # where a holdings move ends is a claim ("to 652.3bn, the lowest since …") from 2 years
 
 
 def build_event(
@@ -40,14 +43,12 @@ def build_event(
         rank = _window_rank(metrics, rule, entity, i)
     elif kind.ranks == Measure.RUN and run is not None:
         rank = _run_rank(metrics, rule, entity, i, run)
-    if rank is not None:  # a break note only where the event's own window crosses a break
-        notes += [Caveat(RANKED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, start - 1, t)]
+    if rank is not None:
+        notes += [Caveat(RANKED_ACROSS, b) for b in _ranked_across(metrics, rule, entity, rank, start, t)]
     since_month = None if _missing(row.get("since")) else str(row["since"])
     if kind.claim == Claim.LEVEL:
-        level = metrics.column(rule.series, entity)
-        first = metrics.index[int(np.argmax(~np.isnan(level)))]
-        after = pd.Period(since_month, "M") if since_month else first
-        notes += [Caveat(COMPARED_ACROSS, b) for b in metrics.breaks_between(entity, rule.series, after, t)]
+        found = level_since(metrics, rule.series, entity, i, rule.direction)
+        notes += [Caveat(COMPARED_ACROSS, b) for b in found.breaks]
     bn = value  # the move in $bn (a percentage rule's parts and size are in $bn too)
     if kind.floor == Measure.WINDOW and rule.unit == "pct":
         bn = float(metrics.window_column(rule.series, rule.window, entity)[i])
@@ -64,10 +65,12 @@ def build_event(
         level_now = None if np.isnan(lv) else float(lv)
     passed = _passed(metrics, rule, entity, t) if kind.claim == Claim.RANK else ()
     rare, as_far = RARITY[kind.claim](metrics, rule, entity, i, run, float(row["metric"]))
-    at_level = None
+    at_level = None  # where a holdings move ends, when that level is a claim of its own
     if kind.claim == Claim.MOVE and rule.series in STOCKS and level_now is not None:
-        years, month = level_since(metrics, rule.series, entity, i, "decline" if value < 0 else "increase")
-        at_level = (round(years, 2), month)
+        found = level_since(metrics, rule.series, entity, i, "decline" if value < 0 else "increase")
+        if found.years >= LEVEL_YEARS:
+            at_level = (round(found.years, 2), found.since)
+            notes += [Caveat(COMPARED_ACROSS, b) for b in found.breaks]
     return Event(
         release=release,
         rule=rule.id,
@@ -102,12 +105,20 @@ def _missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
+def _ranked_across(
+    metrics: Metrics, rule: Rule, entity: str, rank: Rank, start: pd.Period, t: pd.Period
+) -> list[str]:
+    """The non-comparable breaks a rank compares across. A change in holdings is chained like with
+    like across a level break, so only its own window counts; a net flow is the figure of one
+    source each month (Form S until Jan 2023, SLT Table 3 after), so a record on Table 3 ranked
+    against Form S history says so even when its own months are all Table 3 (review 18)."""
+    after = start - 1 if rule.series in STOCKS else min(start - 1, pd.Period(rank.since, "M"))
+    return metrics.breaks_between(entity, rule.series, after, t)
+
+
 def _window_rank(metrics: Metrics, rule: Rule, entity: str, i: int) -> Rank | None:
     """How the rule's window at row i ranks among same-direction windows at rows ≤ i."""
-    if rule.unit == "pct":
-        values = rule_values(metrics, rule)[entity].to_numpy()
-    else:
-        values = metrics.window_column(rule.series, rule.window, entity)
+    values = rule_column(metrics, rule, entity)
     s = sign(rule.direction)
     upto = values[: i + 1]
     valid = ~np.isnan(upto)

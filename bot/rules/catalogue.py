@@ -136,7 +136,7 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
     for key in item:
         if key not in allowed:
             raise ConfigError(
-                f"rules {where}: rule {name}: field {key!r}: unknown field for kind {kind.name!r} "
+                f"rules {where}: rule {name}: field {key!r}: unknown field for kind {kind_name!r} "
                 f"(allowed: {', '.join(sorted(allowed))})"
             )
     description = item.get("description")

@@ -13,7 +13,7 @@ from bot.rules.kinds import SEVERITIES
 
 # What a caveat says (bot.render words it):
 RANKED_ACROSS = "ranked_across"  # the rank's history spans a series break
-COMPARED_ACROSS = "compared_across"  # a multi-year low/high compares levels across a series break
+COMPARED_ACROSS = "compared_across"  # a low/high ("lowest since …") compares levels across a series break
 NET_NOT_AVAILABLE = "net_not_available"  # no net transactions for the window (``brk``: the break why)
 
 
@@ -65,7 +65,7 @@ class Part:
 class Caveat:
     """Something the message must say about an event's figures: ``kind`` is one of
     :data:`RANKED_ACROSS`, :data:`COMPARED_ACROSS`, :data:`NET_NOT_AVAILABLE`; ``brk`` names the
-    series break involved, as "label (YYYY-MM)", when there is one."""
+    series break involved, as "label (Mon YYYY)", when there is one."""
 
     kind: str
     brk: str | None = None
@@ -107,11 +107,14 @@ class Event:
     suppressed: tuple[str, ...] = field(default=(), compare=False)  # members folded into a group event
     # (member, basis, $bn move) of the events folded into this one
     folded: tuple[tuple[str, str, float], ...] = field(default=(), compare=False)
+    # (group, $bn move) of a group's events on the same move told in this member's story instead
+    within: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
     # years since something as large, as long, as far or as high (capped: bot.rules.rarity)
     rarity: float = field(default=0.0, compare=False)
-    # a holdings move's end level: years since as low (a decline) or as high (a rise), and that
-    # month (None: a record over the unbroken run of months); None: not a holdings move
+    # a holdings move's end level when it is a claim of its own: years since as low (a decline) or
+    # as high (a rise), and that month (None: a record over the unbroken run of months); None: not
+    # a holdings move, or not as low (high) in two years (its breaks are in ``notes``)
     level_since: tuple[float, str | None] | None = field(default=None, compare=False)
 
     @property

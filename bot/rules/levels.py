@@ -4,6 +4,8 @@ and a move among the largest holders. Months ≤ t only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -38,12 +40,12 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     least = horizon(metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)).to_numpy()
     for j, v, lo, hi in watched_spans(level, sel):
         y = s * v[lo:hi]
-        months, last = as_far_back(y, runs=True)
+        months, last, news = as_far(y)
         yrs = months / 12.0
         years[lo:hi, j] = yrs
         since[lo:hi, j] = np.where(~np.isnan(y) & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
         with np.errstate(invalid="ignore"):
-            eligible = news_years(y, yrs, last) >= np.maximum(least[lo:hi, j], MIN_YEARS)
+            eligible = news >= np.maximum(least[lo:hi, j], MIN_YEARS)
         told[lo:hi, j] = _persisting_told(y, yrs, last, eligible)
     years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
     told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)
@@ -55,21 +57,57 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     }
 
 
+@dataclass(frozen=True)
+class LevelSince:
+    """Since when a level is as low (high): the one answer for a multi-year low/high, its rarity,
+    and where a holdings move ends (", to 652.3bn, the lowest since Sep 2008")."""
+
+    years: float  # since the level was as far; a record: since the first month of its run
+    since: str | None  # the month it was last as far (None: a record over the unbroken run)
+    news: float  # how rare as news: ``years``, but a record's is the years since the extreme it beats
+    breaks: tuple[str, ...]  # non-comparable series breaks the comparison spans, "label (Mon YYYY)"
+
+
+def level_since(metrics: Metrics, series: str, entity: str, i: int, direction: str) -> LevelSince:
+    """Since when the level at row i is as low (a decline, a low) or as high (a rise, a high), over
+    the unbroken run of months ending at i (:func:`as_far`), and the series breaks without a
+    comparison value that the claim compares across (the message says so: like with like)."""
+    column = metrics.column(series, entity)
+    if not 0 <= i < len(column) or np.isnan(column[i]):
+        return LevelSince(0.0, None, 0.0, ())
+    months, last, news = as_far(sign(direction) * column[: i + 1], at=np.array([i]))
+    first = int(last[i]) if last[i] >= 0 else i - int(months[i])  # the earliest month compared
+    breaks = metrics.breaks_between(entity, series, metrics.index[first], metrics.index[i])
+    since = metrics.labels[int(last[i])] if last[i] >= 0 else None
+    return LevelSince(float(months[i]) / 12.0, since, float(news[i]), tuple(breaks))
+
+
+def as_far(y: np.ndarray, at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row of ``y`` (sign × level; NaN = a gap, which ends a run) or the rows ``at``:
+    the months back to the last row as far in its unbroken run, that row (-1: a record over the
+    run, the months then from its first figure; :func:`~bot.rules.rarity.as_far_back`), and the
+    years as news (:func:`news_years`)."""
+    months, last = as_far_back(y, runs=True, at=at)
+    return months, last, news_years(y, months / 12.0, last)
+
+
 def news_years(y: np.ndarray, years: np.ndarray, last: np.ndarray) -> np.ndarray:
     """How rare each level is as news: its years since as far (``years``), or for a record the
     years since the extreme it beats was set (levels trend with the debt stock: a record high a
-    month after the last one is not rare). ``y``: sign × level, NaN = a gap (which ends a run)."""
-    out = years.copy()
-    peak, peak_row = -np.inf, -1
-    for t in range(len(y)):
-        if np.isnan(y[t]):
-            peak, peak_row = -np.inf, -1  # a gap ends the run
-            continue
-        if last[t] < 0:  # a record: from the extreme it beats (none before: its first month)
-            out[t] = (t - peak_row) / 12 if peak_row >= 0 else 0.0
-        if y[t] > peak:
-            peak, peak_row = float(y[t]), t
-    return out
+    month after the last one is not rare; none before it in its run: 0). ``y``: sign × level,
+    NaN = a gap (which ends a run)."""
+    n = len(y)
+    pos = np.arange(n)
+    peak = np.full(n, -1)  # the row the run's maximum before each row was first set (-1: none)
+    valid = np.flatnonzero(~np.isnan(y))
+    for run in np.split(valid, np.flatnonzero(np.diff(valid) > 1) + 1) if len(valid) else []:
+        seg = y[run]
+        top = np.maximum.accumulate(seg)
+        rises = np.append(True, seg[1:] > top[:-1])  # a new maximum is set here
+        set_at = run[np.maximum.accumulate(np.where(rises, np.arange(len(run)), 0))]
+        peak[run[1:]] = set_at[:-1]
+    record = (last < 0) & ~np.isnan(y)
+    return np.where(record, np.where(peak >= 0, (pos - peak) / 12, 0.0), years)
 
 
 def _persisting_told(y: np.ndarray, years: np.ndarray, last: np.ndarray, eligible: np.ndarray) -> np.ndarray:

@@ -108,7 +108,8 @@ class Metrics:
             for applied in self.panel.breaks:
                 p = applied.brk.period
                 if series in applied.series and not applied.brk.comparable and p in self.index:
-                    found.append((self.position(p), applied.sources, f"{applied.brk.label} ({p})"))
+                    label = f"{applied.brk.label} ({p.strftime('%b %Y')})"
+                    found.append((self.position(p), applied.sources, label))
             self._cols[key] = found  # type: ignore[assignment]
         return self._cols[key]  # type: ignore[return-value]
 

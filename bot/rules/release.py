@@ -28,9 +28,11 @@ from bot.rules.build import build_event
 from bot.rules.candidates import candidates, fires_arrays
 from bot.rules.catalogue import Rule
 from bot.rules.events import Event
-from bot.rules.kinds import KINDS, Claim, strength
+from bot.rules.kinds import KINDS, Claim, KindName, strength
 from bot.rules.metrics import Metrics
 from bot.rules.overrides import Overrides, check_overrides, floor_for, threshold_for
+
+SAME_MOVE = 0.9  # a group's move this much one member's (the rest ≤ 10%) is that member's move
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,38 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
             else e
             for e in out
         ]
-    return out
+    return _into_members(out, groups)
+
+
+def _into_members(events: list[Event], groups: Mapping[str, tuple[str, ...]]) -> list[Event]:
+    """A group's move (or run) that a member's own story already tells, at least as rare, and that is
+    almost all that member's (:data:`SAME_MOVE`: same months and direction, the other members
+    together ≤ 10% of it) is said in that story ("China + Belgium -41.7 (the rest of the group
+    -0.7)"), not as a story of its own repeating it (China + Belgium, Mar 2026, and whenever
+    Belgium held little: 2007-02, 2008-09, 2011-08)."""
+    into: dict[int, list[Event]] = {}
+    out = []
+    for g in events:
+        host = next(
+            (
+                m
+                for m in events
+                if m.entity in groups.get(g.entity, ())
+                and ((_tells_moves(g) and _tells_moves(m)) or g.kind == m.kind == KindName.STREAK)
+                and m.basis == g.basis
+                and _move_of(m) == _move_of(g, m.entity)
+                and abs(g.size - m.size) <= (1 - SAME_MOVE) * abs(g.size)  # the rest: ≤ 10% of it
+                and int(m.rarity) >= int(g.rarity)
+            ),
+            None,
+        )
+        if host is None:
+            out.append(g)
+        else:
+            into.setdefault(id(host), []).append(g)
+    return [
+        replace(e, within=tuple((g.entity, g.size) for g in into[id(e)])) if id(e) in into else e for e in out
+    ]
 
 
 def panel_groups(panel: Panel) -> set[str]:

@@ -71,6 +71,14 @@ def rule_values(metrics: Metrics, rule: Rule) -> pd.DataFrame:
     return metrics.memo(("pct", rule.series, rule.window), pct)
 
 
+def rule_column(metrics: Metrics, rule: Rule, entity: str) -> np.ndarray:
+    """One entity's :func:`rule_values` as an array over the panel's months (all NaN if none)."""
+    if rule.unit != "pct":
+        return metrics.window_column(rule.series, rule.window, entity)
+    frame = rule_values(metrics, rule)
+    return frame[entity].to_numpy() if entity in frame.columns else np.full(len(metrics.index), np.nan)
+
+
 def watched_spans(frame: pd.DataFrame, sel: pd.Series) -> Iterator[tuple[int, np.ndarray, int, int]]:
     """For each watched column with a figure: its index, its values, and the rows lo:hi from its
     first to its last figure (outside that span it is all NaN)."""

@@ -10,10 +10,10 @@ import numpy as np
 
 from bot.rules.catalogue import Rule
 from bot.rules.kinds import Claim
-from bot.rules.levels import news_years
+from bot.rules.levels import level_since
 from bot.rules.metrics import Metrics, run_lengths
-from bot.rules.rarity import as_far_back, rarity
-from bot.rules.selection import rule_values, sign
+from bot.rules.rarity import rarity
+from bot.rules.selection import rule_column, sign
 
 EXTENDED = 0.1  # a record beating the record of its own episode by less than this share extends it
 Found = tuple[float, str | None]  # (rarity in years, month of the last as far; None: a record)
@@ -33,24 +33,12 @@ def _back(metrics: Metrics, y: np.ndarray, i: int, runs_from: int = 0) -> Found:
     return rarity((i - runs_from - int(valid[0])) / 12), None
 
 
-def level_since(metrics: Metrics, series: str, entity: str, i: int, direction: str) -> Found:
-    """Years since the level at row i was as low (a decline) or as high (a rise), over the unbroken
-    run of months ending at i, and that month (None: a record over the run)."""
-    y = sign(direction) * metrics.column(series, entity)[: i + 1]
-    gaps = np.flatnonzero(np.isnan(y[:i]))
-    return _back(metrics, y, i, int(gaps[-1]) + 1 if len(gaps) else 0)
-
-
 def move_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | None, metric: float) -> Found:
     """Years since a move as large; a record: its history, but when it beats by less than
     :data:`EXTENDED` a record on an overlapping window (they share months: the same episode, told
     a month or two before), the years since that record (Canada's 3-month net sales, Mar 2026:
     26.4bn against 25.7bn in Feb; not the Grand Total's 495.2bn against 280.3bn, Apr 2020)."""
-    if rule.unit == "pct":
-        values = rule_values(metrics, rule)[entity].to_numpy()
-    else:
-        values = metrics.window_column(rule.series, rule.window, entity)
-    y = sign(rule.direction) * values
+    y = sign(rule.direction) * rule_column(metrics, rule, entity)
     with np.errstate(invalid="ignore"):
         y = np.where(y > 0, y, np.nan)
     found = _back(metrics, y, i)
@@ -72,11 +60,9 @@ def run_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | Non
 
 
 def level_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | None, metric: float) -> Found:
-    """The candidate's own years since as far; for a record, the years since the extreme it beats
-    was set (:func:`~bot.rules.levels.news_years`: a record high a month after the last is not rare)."""
-    y = sign(rule.direction) * metrics.column(rule.series, entity)[: i + 1]
-    months, last = as_far_back(y, runs=True, at=np.array([i]))
-    return rarity(float(news_years(y, months / 12.0, last)[i])), None
+    """The candidate's years as news (:func:`~bot.rules.levels.level_since`: a record's are the
+    years since the extreme it beats was set; a record high a month after the last is not rare)."""
+    return rarity(level_since(metrics, rule.series, entity, i, rule.direction).news), None
 
 
 def rank_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | None, metric: float) -> Found:

@@ -15,6 +15,8 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * who migrates: SQLite's write lock (``BEGIN IMMEDIATE``) / a transaction-level advisory lock;
 * the driver's errors, turned into :class:`~bot.errors.StoreError` and
   :class:`~bot.errors.StoreUnavailable` with a reason in words (callers import neither driver);
+* JSON kept as text, looked into: its first element and its length (``json_extract`` /
+  ``->> 0`` on a cast);
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.
 """
 
@@ -44,6 +46,14 @@ class Dialect:
     def sql(self, text: str) -> str:
         """A statement written with ``?`` placeholders, as the driver takes it."""
         return text
+
+    def json_first(self, column: str) -> str:
+        """SQL: the first element of a JSON array kept as text in ``column``, as text."""
+        return f"json_extract({column}, '$[0]')"
+
+    def json_length(self, column: str) -> str:
+        """SQL: how many elements that JSON array has."""
+        return f"json_array_length({column})"
 
     def ddl(self, script: str) -> list[str]:
         """A migration script's statements (they hold no ';' inside strings or comments)."""
@@ -109,6 +119,12 @@ class Postgres(Dialect):
 
     def sql(self, text: str) -> str:
         return _placeholders(text)
+
+    def json_first(self, column: str) -> str:
+        return f"(({column})::json ->> 0)"
+
+    def json_length(self, column: str) -> str:
+        return f"json_array_length(({column})::json)"
 
     def ddl(self, script: str) -> list[str]:
         return [_pg_types(statement) for statement in super().ddl(script)]

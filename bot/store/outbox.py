@@ -15,119 +15,47 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 from bot.store.database import Database
-from bot.store.db import from_iso, iso
-
-
-class DeliveryKind(StrEnum):
-    """What a row is; the values are what the ``kind`` column holds."""
-
-    ALERT = "alert"  # a chat's first message of a release (the chart and its caption)
-    FOLLOWUP = "followup"  # events that fire only once more files are out
-    EDIT = "edit"  # an earlier delivery with its events' new details
-    OPERATOR = "operator"  # an operator event, to an operator's chat
-    TEST = "test"  # /testalert: a chat's alert for the latest release, sent like any delivery
-
-
-class DeliveryState(StrEnum):
-    """How far a row got; the values are what the ``state`` column holds."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-
-
-OPERATOR_RELEASE = "op"  # the release column of operator rows
-TEST_RELEASE = "test"  # and of test alerts (they are not part of what a chat was told)
-RELEASE_KINDS = "('alert', 'followup', 'edit')"  # SQL: the rows of a release's broadcast
-
-
-@dataclass(frozen=True)
-class NewDelivery:
-    """What a hand-over (or an operator event) queues for one chat."""
-
-    key: str  # unique: queueing the same key again adds nothing
-    release: str
-    chat_id: int
-    kind: DeliveryKind
-    messages: tuple[str, ...]  # Telegram HTML; the first is the chart's caption when there is a chart
-    events: tuple[tuple[str, str], ...] = ()  # (event key, digest) of what the row tells
-    chart_id: int | None = None
-    edit_of: int | None = None
-
-    @classmethod
-    def operator(cls, *, key: str, chat_id: int, html_text: str) -> NewDelivery:
-        return cls(key, OPERATOR_RELEASE, chat_id, DeliveryKind.OPERATOR, (html_text,))
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One outbox row: what to send to one chat, and how far it got."""
-
-    id: int
-    key: str
-    release: str
-    chat_id: int
-    kind: DeliveryKind
-    messages: tuple[str, ...]
-    chart_id: int | None
-    edit_of: int | None
-    events: tuple[tuple[str, str], ...]
-    state: DeliveryState
-    attempts: int
-    sent_ids: tuple[int, ...]
-    detail: str
-    not_before: dt.datetime | None
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class ChartFile:
-    """A release's chart: its PNG, and Telegram's file_id once uploaded."""
-
-    png: bytes
-    file_id: str | None
-
-
-_COLS = (
-    "id, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, sent_ids,"
-    " detail, not_before, created_at"
+from bot.store.db import iso
+from bot.store.deliveries import (
+    COLS,
+    OPERATOR_RELEASE,
+    PHOTO,
+    PLAIN,
+    RELEASE_KINDS,
+    TEST_RELEASE,
+    TEXT,
+    ChartFile,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    NewDelivery,
+    Told,
+    delivery,
 )
+
+__all__ = [  # the row types, importable from here as from their own module
+    "OPERATOR_RELEASE",
+    "PHOTO",
+    "PLAIN",
+    "RELEASE_KINDS",
+    "TEST_RELEASE",
+    "TEXT",
+    "ChartFile",
+    "Delivery",
+    "DeliveryKind",
+    "DeliveryState",
+    "NewDelivery",
+    "Outbox",
+    "Told",
+]
+
+
 _INSERT = (
     "INSERT INTO deliveries (key, release, chat_id, kind, messages, chart_id, edit_of, events,"
     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-
-
-def _delivery(r: tuple, texts: dict[str, tuple[str, ...]]) -> Delivery:
-    """A row (``texts``: messages decoded before; chats sharing one rendering share one text)."""
-    rid, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts, *rest = r
-    sent_ids, detail, not_before, created_at = rest
-    decoded = texts.get(messages)
-    if decoded is None:
-        decoded = texts[messages] = tuple(json.loads(messages))
-    return Delivery(
-        id=rid,
-        key=key,
-        release=release,
-        chat_id=chat_id,
-        kind=DeliveryKind(kind),
-        messages=decoded,
-        chart_id=chart_id,
-        edit_of=edit_of,
-        events=tuple((k, d) for k, d in json.loads(events)),
-        state=DeliveryState(state),
-        attempts=attempts,
-        sent_ids=tuple(json.loads(sent_ids)),
-        detail=detail,
-        not_before=from_iso(not_before) if not_before else None,
-        created_at=from_iso(created_at),
-    )
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -141,9 +69,9 @@ class Outbox:
         self.conn = conn
 
     def _select(self, where: str, args: tuple) -> list[Delivery]:
-        texts: dict[str, tuple[str, ...]] = {}
-        rows = self.conn.execute(f"SELECT {_COLS} FROM deliveries AS d {where}", args)
-        return [_delivery(r, texts) for r in rows]
+        texts: dict[str, tuple[str, ...]] = {}  # chats sharing one rendering share its decoded text
+        rows = self.conn.execute(f"SELECT {COLS} FROM deliveries AS d {where}", args)
+        return [delivery(r, texts) for r in rows]
 
     # --- written at a hand-over (inside the caller's transaction) --------------------------------
 
@@ -177,6 +105,24 @@ class Outbox:
     def of_release(self, release: str) -> list[Delivery]:
         """Every delivery of a release, oldest first (what each chat has been told)."""
         return self._select("WHERE release = ? ORDER BY id", (release,))
+
+    def told(self, release: str) -> list[Told]:
+        """What each row of a release told, oldest first (the database picks the first message and
+        counts them; chats told alike share one decoded ``events``)."""
+        first, count = self.conn.dialect.json_first("messages"), self.conn.dialect.json_length("messages")
+        rows = self.conn.execute(
+            f"SELECT id, chat_id, kind, events, edit_of, chart_id, {first}, {count}"
+            " FROM deliveries WHERE release = ? ORDER BY id",
+            (release,),
+        )
+        decoded: dict[str, tuple[tuple[str, str], ...]] = {}
+        out = []
+        for id_, chat, kind, events, edit_of, chart, first, count in rows:
+            if events not in decoded:
+                decoded[events] = tuple((k, d) for k, d in json.loads(events))
+            head = first.split("\n\n", 1)[0]
+            out.append(Told(id_, chat, DeliveryKind(kind), decoded[events], edit_of, chart, head, count))
+        return out
 
     def get(self, delivery_id: int) -> Delivery | None:
         rows = self._select("WHERE id = ?", (delivery_id,))
@@ -282,14 +228,21 @@ class Outbox:
                 (iso(now), detail, detail, iso(created_before)),
             ).rowcount
 
-    def sent_many(self, records: Sequence[tuple[int, Sequence[int], bool]], *, now: dt.datetime) -> None:
+    def sent_many(
+        self, records: Sequence[tuple[int, Sequence[int], Sequence[str], bool]], *, now: dt.datetime
+    ) -> None:
         """Rows' messages now with Telegram, in one write: (delivery id, the ids of all its messages
-        Telegram has, whether that is all of them: the row is ``sent``). The sender knows them (a
-        row is one courier's at a time), so nothing is read first (on PostgreSQL, a round trip)."""
+        Telegram has, how each went — :data:`PHOTO`, :data:`TEXT` or :data:`PLAIN`: an edit must
+        edit what is there —, whether that is all of them: the row is ``sent``). The sender knows
+        them (a row is one courier's at a time), so nothing is read first (on PostgreSQL, a round
+        trip)."""
         self.conn.executemany(
-            "UPDATE deliveries SET sent_ids = ?, updated_at = ?, state = CASE WHEN ? = 1 THEN 'sent'"
-            " ELSE state END, detail = CASE WHEN ? = 1 THEN '' ELSE detail END WHERE id = ?",
-            [(json.dumps(list(ids)), iso(now), int(last), int(last), row) for row, ids, last in records],
+            "UPDATE deliveries SET sent_ids = ?, sent_as = ?, updated_at = ?, state = CASE WHEN ? = 1"
+            " THEN 'sent' ELSE state END, detail = CASE WHEN ? = 1 THEN '' ELSE detail END WHERE id = ?",
+            [
+                (json.dumps(list(ids)), json.dumps(list(how)), iso(now), int(last), int(last), row)
+                for row, ids, how, last in records
+            ],
         )
 
     def claim_many(self, ids: Sequence[int], *, now: dt.datetime) -> set[int]:
@@ -307,9 +260,13 @@ class Outbox:
         ).rowcount
 
     def move_chat(self, chat_id: int, *, to: int) -> int:
-        """Telegram migrated a group: its unsent rows go to the new id. Returns how many."""
+        """Telegram migrated a group: all its rows go to the new id (unsent rows are sent there; what
+        it was told stays its own, so the next hand-over edits rather than alerts again), and a row
+        with messages sent keeps the old id in ``moved_from`` (they stay in the old chat: an edit
+        of them goes to the new chat as a new message). Returns how many rows moved."""
         return self.conn.execute(
-            "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
+            "UPDATE deliveries SET chat_id = ?, moved_from = CASE WHEN sent_ids = '[]'"
+            " THEN moved_from ELSE COALESCE(moved_from, chat_id) END WHERE chat_id = ?",
             (to, chat_id),
         ).rowcount
 

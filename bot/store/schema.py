@@ -135,7 +135,14 @@ CREATE INDEX deliveries_chat_order ON deliveries (chat_id, id, state);
 _V4 = """
 ALTER TABLE chat_rules ADD COLUMN floor REAL;  -- the chat's smallest $bn move for the rule; NULL = the rule's
 """
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)  # MIGRATIONS[n] takes version n to n + 1
+_V5 = """
+-- how each message in sent_ids went (JSON: photo, text or plain): an edit edits a caption or a text
+ALTER TABLE deliveries ADD COLUMN sent_as TEXT NOT NULL DEFAULT '[]';
+-- the chat its sent messages are in, once the chat moved (a group became a supergroup): the row is
+-- the chat's (what it was told) under its new id, but its messages cannot be edited from there
+ALTER TABLE deliveries ADD COLUMN moved_from INTEGER;
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

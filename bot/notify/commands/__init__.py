@@ -103,7 +103,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("ungroup", "<name>", "delete one of your groups", ungroup, settings=True),
     Command(
-        "latest", "", "the newest release's alert as this chat got it (or would have)", latest, heavy=True
+        "latest",
+        "",
+        "the newest release's alert as this chat got it (or would have), every story",
+        latest,
+        heavy=True,
     ),
     Command(
         "chart", "<country or group> [years]", "holdings chart (default 5 years, up to 26)", chart, heavy=True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
 from bot.notify.selection import chat_events
 from bot.notify.trial import trial_alert
@@ -29,7 +27,6 @@ async def testalert(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     view = bot.release()
     events = chat_events(view.release, chat, bot.rules, ctx.now.date(), bot.groups)
     every = chat.mode is ChatMode.SUMMARY
-    trial = partial(trial_alert, chat_id=ctx.chat_id, month=view.month, panel=view.panel)
-    rendered = await bot.heavy(partial(trial, events=events, every=every, now=ctx.now))
-    bot.deliver(rendered)  # type: ignore[arg-type]
+    alert = await bot.heavy(view.alert, events, every)  # the view's renderer: once per distinct alert
+    bot.deliver(trial_alert(chat_id=ctx.chat_id, alert=alert, now=ctx.now))
     return [Reply(f"Test alert queued for {view.month}: it comes through the outbox and the sender.")]

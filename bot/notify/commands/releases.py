@@ -12,14 +12,16 @@ from bot.watch.calendar import Calendar, next_slots, release_moment
 
 
 async def latest(bot: ChatBot, ctx: Ctx) -> list[Reply]:
-    """The newest release's alert as this chat got it (or would have): the chart with the caption,
-    then the text that did not fit, rendered by the same functions as the release-day delivery."""
+    """The newest release's alert as this chat got it (or would have), with every story (the
+    alert tells the 5 rarest and says how many more this shows): the chart with the caption,
+    then text messages within Telegram's limits, rendered by the release-day delivery's functions."""
     chat = bot.chat(ctx)
     view = bot.release()
     events = chat_events(view.release, chat, bot.rules, ctx.now.date(), bot.groups)
     every = chat.mode is ChatMode.SUMMARY
-    texts, png = await bot.heavy(view.alert, events, every)  # type: ignore[misc]
-    return [Reply(texts[0], html=True, photo=png), *(Reply(text, html=True) for text in texts[1:])]
+    alert = await bot.heavy(view.alert, events, every, False)
+    first, *rest = alert.texts
+    return [Reply(first, html=True, photo=alert.png), *(Reply(text, html=True) for text in rest)]
 
 
 async def chart(bot: ChatBot, ctx: Ctx) -> list[Reply]:
@@ -36,7 +38,7 @@ async def chart(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     png = await bot.heavy(view.entity_chart, entity, years, tuple(members))
     if png is None:
         return [Reply(f"No holdings data for {entity} in the last {years} years.")]
-    return [Reply(f"{entity}: holdings of U.S. Treasuries, last {years} years", photo=png)]  # type: ignore[arg-type]
+    return [Reply(f"{entity}: holdings of U.S. Treasuries, last {years} years", photo=png)]
 
 
 async def next_releases(bot: ChatBot, ctx: Ctx) -> list[Reply]:

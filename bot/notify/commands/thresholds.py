@@ -93,7 +93,7 @@ async def backtest(bot: ChatBot, ctx: Ctx) -> list[Reply]:
 async def history(bot: ChatBot, rule: Rule, value: float | None, floor: float | None = None) -> str:
     """What the rule would have caught since 2000 at this threshold and floor (a worker thread)."""
     found = await bot.heavy(bot.release().rule_history, rule, value, floor)
-    return history_text(found)  # type: ignore[arg-type]
+    return history_text(found)
 
 
 async def reset(bot: ChatBot, ctx: Ctx) -> list[Reply]:
