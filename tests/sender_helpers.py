@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
+from bot.notify.keepalive import KeepAliveRequest
 from bot.notify.link import Link
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
@@ -111,7 +111,7 @@ class Desk:
     ) -> Sender:
         assert self.settings is not None
         seconds = self.settings.request_timeout_seconds
-        request = HTTPXRequest(read_timeout=seconds, write_timeout=seconds, connect_timeout=seconds)
+        request = KeepAliveRequest(timeout=seconds)  # as the bot's Application has it
         async with Bot(TOKEN, base_url=self.server.base_url, request=request) as bot:  # getMe once
             for args in self.probes_fail:
                 self.server.fail_next("getMe", *args)

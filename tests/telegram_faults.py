@@ -1,8 +1,10 @@
 """What makes the fake Bot API say no: Telegram's flood limits, scheduled outages, injected faults.
 
-``FloodLimits``  Telegram's limits on messages (sliding windows): 30/s overall, 1/s per chat and
-                 20/min per group, supergroup or channel (a negative id); beyond them 429
-                 "Too Many Requests: retry after N" with ``parameters.retry_after``.
+``FloodLimits``  Telegram's limits on messages (sliding windows): 30/s overall, or 1,000/s for
+                 messages that carry ``allow_paid_broadcast`` (paid broadcasts), 1/s per chat
+                 and 20/min per group, supergroup or channel (a negative id), paid or not;
+                 beyond them 429 "Too Many Requests: retry after N" with
+                 ``parameters.retry_after``.
 ``Outage``       the whole API down on a schedule: first 502 Bad Gateway (Telegram's JSON
                  envelope, or nginx's HTML page, which PTB fails to parse and logs), then
                  requests held without an answer until the outage ends (past any client
@@ -47,28 +49,40 @@ def too_many(after: float) -> ApiError:
 
 
 class FloodLimits:
-    """Sliding windows of the sends Telegram accepted; ``None`` for a limit lifts it."""
+    """Sliding windows of the sends Telegram accepted; ``None`` for a limit lifts it.
+
+    Every message counts towards ``paid_per_s`` (the messages of the last second, paid or not:
+    paid broadcasting lifts the ceiling, it does not add a second one beside it); a free one also
+    towards ``overall_per_s`` (the free messages of the last second).
+    """
 
     def __init__(
         self,
         overall_per_s: float | None = 30,
         per_chat_per_s: float | None = 1,
         per_group_per_min: float | None = 20,
+        paid_per_s: float | None = 1000,
     ):
         self.overall, self.chat, self.group = overall_per_s, per_chat_per_s, per_group_per_min
-        self._all: deque[float] = deque()
+        self.paid = paid_per_s
+        self._free: deque[float] = deque()  # free messages of the last second
+        self._all: deque[float] = deque()  # every message of the last second
         self._chat: dict[int, deque[float]] = {}
+        self._swept = 0.0
 
-    def take(self, chat_id: int, now: float) -> float:
+    def take(self, chat_id: int, now: float, paid: bool = False) -> float:
         """Take a slot for a message to ``chat_id`` at ``now`` (returned), or raise 429."""
-        while self._all and now - self._all[0] >= 1.0:
-            self._all.popleft()
+        for recent in (self._free, self._all):
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+        self._sweep(now)
         window = self._chat.setdefault(chat_id, deque())
         while window and now - window[0] >= 60.0:
             window.popleft()
         waits: list[float] = []
-        if self.overall and len(self._all) >= self.overall:
-            waits.append(1.0 - (now - self._all[-int(self.overall)]))
+        for limit, recent in ((self.paid, self._all), (None if paid else self.overall, self._free)):
+            if limit and len(recent) >= limit:
+                waits.append(1.0 - (now - recent[-int(limit)]))
         last_second = [t for t in window if now - t < 1.0]
         if self.chat and len(last_second) >= self.chat:
             waits.append(1.0 - (now - last_second[-int(self.chat)]))
@@ -76,15 +90,24 @@ class FloodLimits:
             waits.append(60.0 - (now - window[-int(self.group)]))
         if waits:
             raise too_many(max(waits))
+        if not paid:
+            self._free.append(now)
         self._all.append(now)
         window.append(now)
         return now
 
     def give_back(self, chat_id: int, slot: float) -> None:
         """A message Telegram refused takes no slot."""
-        for window in (self._all, self._chat.get(chat_id, deque())):
+        for window in (self._free, self._all, self._chat.get(chat_id, deque())):
             if slot in window:
                 window.remove(slot)
+
+    def _sweep(self, now: float) -> None:
+        """Once a minute, chats with nothing in their window go (a 100,000-chat broadcast)."""
+        if now - self._swept < 60.0:
+            return
+        self._swept = now
+        self._chat = {c: w for c, w in self._chat.items() if w and now - w[-1] < 60.0}
 
 
 @dataclass

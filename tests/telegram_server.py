@@ -20,9 +20,10 @@ It is as strict as Telegram by default:
 * text and captions with ``parse_mode=HTML`` are parsed as Telegram parses them, and their
   lengths counted in UTF-16 units after parsing (tests/telegram_entities.py): 400 "can't parse
   entities: …", "message is too long" (> 4,096), "message caption is too long" (> 1,024);
-* flood limits (tests/telegram_faults.py): 30 messages/s overall, 1/s per chat, 20/min per
-  group, supergroup or channel; 429 with ``retry_after`` beyond them (``limits(on=False)`` lifts
-  them, ``TelegramServer(limits=False)`` starts without them);
+* flood limits (tests/telegram_faults.py): 30 messages/s overall (1,000/s for those sent with
+  ``allow_paid_broadcast=true``), 1/s per chat, 20/min per group, supergroup or channel; 429 with
+  ``retry_after`` beyond them (``limits(on=False)`` lifts them, ``TelegramServer(limits=False)``
+  starts without them);
 * edits of unknown messages, edits that change nothing ("message is not modified").
 
 A test injects what users do (``user_message``, ``callback``, ``my_chat_member``,
@@ -421,10 +422,14 @@ class TelegramServer(BotApiMethods):
         per_chat_per_s: float | None = 1,
         per_group_per_min: float | None = 20,
         on: bool = True,
+        paid_per_s: float | None = 1000,
     ) -> None:
-        """Telegram's flood limits on send methods (sliding windows), anew; ``on=False`` lifts them."""
+        """Telegram's flood limits on send methods (sliding windows), anew; ``on=False`` lifts them.
+        ``overall_per_s`` is for free messages, ``paid_per_s`` for those with ``allow_paid_broadcast``."""
         with self._lock:
-            self.flood = FloodLimits(overall_per_s, per_chat_per_s, per_group_per_min) if on else None
+            self.flood = (
+                FloodLimits(overall_per_s, per_chat_per_s, per_group_per_min, paid_per_s) if on else None
+            )
 
     def migrate(self, chat_id: int, new_id: int | None = None, announce: bool = True) -> int:
         """Group ``chat_id`` becomes a supergroup with a new id (returned; by default -100 followed
@@ -654,7 +659,7 @@ class TelegramServer(BotApiMethods):
         """A send takes a slot in the flood windows, or gets 429."""
         if self.flood is None or req.method not in SEND_METHODS or not isinstance(req.chat_id, int):
             return None
-        return self.flood.take(req.chat_id, time.monotonic())
+        return self.flood.take(req.chat_id, time.monotonic(), req.params.get("allow_paid_broadcast") is True)
 
     def _give_back(self, req: Request, slot: float | None) -> None:
         if slot is not None and isinstance(req.chat_id, int):

@@ -131,7 +131,7 @@ def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_r
     with pytest.raises(Fenced):
         old.set_state(first, DeliveryState.SENT, now=desk_now())
     with pytest.raises(Fenced):
-        old.sent_one(first, message_id=7, now=desk_now())
+        old.sent_many([(first, (7,), ("text",), False)], now=desk_now())
     with pytest.raises(Fenced):
         old.recover()
     assert new.get(second).state == DeliveryState.PENDING

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.notify.pacer import MARGIN, Pacer, pacer_for
+from bot.notify.pacer import CATCH_UP, MARGIN, PAID_PER_SECOND, Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
 
 
@@ -97,8 +97,38 @@ def test_memory_stays_bounded_with_many_chats():
     assert len(p._next) <= 4097
 
 
-def test_paid_broadcasts_raise_the_overall_rate():
-    assert pacer_for(TelegramSettings(paid_broadcast=True)).interval == pytest.approx(0.001)
+def test_paid_broadcasts_raise_the_overall_rate_to_just_under_telegrams_1000():
+    assert pacer_for(TelegramSettings(paid_broadcast=True)).interval == pytest.approx(1 / PAID_PER_SECOND)
+    assert 900 <= PAID_PER_SECOND < 1000
+
+
+class LateTime(Time):
+    """An event loop whose timers fire late (epoll counts whole milliseconds)."""
+
+    def __init__(self, late: float):
+        super().__init__()
+        self.late = late
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds) + self.late
+
+
+def test_timers_firing_late_do_not_slow_the_pace():
+    t = LateTime(late=0.0008)
+    p = pacer(t, per_second=950.0)
+    times = slots(p, t, list(range(1, 951)))
+    assert times[-1] - times[0] == pytest.approx(949 / 950, abs=0.002)  # 950 in a second, not 560
+    assert min(gaps(times)) >= 0.0  # and in order
+
+
+def test_a_late_slot_is_made_up_by_at_most_catch_up():
+    t = Time()
+    p = pacer(t, per_second=100.0)
+    slots(p, t, [1])
+    t.now += CATCH_UP / 2  # a little late: the schedule holds
+    assert gaps(slots(p, t, [2, 3])) == [pytest.approx(0.01)]
+    t.now += CATCH_UP * 3  # a stall: the schedule starts again from now
+    assert gaps(slots(p, t, [4, 5, 6])) == [pytest.approx(0.01)] * 2
 
 
 def test_settings_set_the_pace():

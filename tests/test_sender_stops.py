@@ -68,7 +68,7 @@ def test_after_the_restart_a_row_sends_only_what_it_had_not(server, db):
 def test_a_bookkeeping_write_refused_after_a_send_neither_loses_nor_doubles_it(server, db, monkeypatch):
     desk = Desk(server, db)
     row = desk.alert(1)
-    real, refusals = desk.outbox.sent_one, [3]
+    real, refusals = desk.outbox.sent_many, [3]
 
     def full(*args, **kwargs):
         if refusals[0]:
@@ -76,7 +76,7 @@ def test_a_bookkeeping_write_refused_after_a_send_neither_loses_nor_doubles_it(s
             raise StoreUnavailable("database or disk is full", "the disk is full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(desk.outbox, "sent_one", full)
+    monkeypatch.setattr(desk.outbox, "sent_many", full)
     desk.run()
     assert (len(server.sent(1)), desk.outbox.get(row).sent_ids) == (1, (1,))
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.store.db import connect
-from bot.store.outbox import Delivery, DeliveryKind, DeliveryState, NewDelivery, Outbox
+from bot.store.outbox import PHOTO, TEXT, Delivery, DeliveryKind, DeliveryState, NewDelivery, Outbox
 
 NOW = dt.datetime(2026, 6, 18, 20, 5, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=5)
@@ -111,9 +111,38 @@ def test_recover_sends_again_what_a_crash_left_sending(outbox):
 
 def test_sent_messages_are_recorded_one_by_one(outbox):
     (d,) = add(outbox, row("a"))
-    outbox.sent_one(d.id, message_id=11, now=NOW)
-    outbox.sent_one(d.id, message_id=12, now=NOW)
-    assert outbox.get(d.id).sent_ids == (11, 12)
+    outbox.sent_many([(d.id, (11,), (PHOTO,), False)], now=NOW)
+    outbox.sent_many([(d.id, (11, 12), (PHOTO, TEXT), False)], now=NOW)
+    assert (outbox.get(d.id).sent_ids, outbox.get(d.id).sent_as) == ((11, 12), (PHOTO, TEXT))
+    assert outbox.get(d.id).state == DeliveryState.PENDING  # not its last: not sent yet
+
+
+def test_many_rows_messages_are_recorded_in_one_write(outbox):
+    a, b, c = add(outbox, row("a", 1), row("b", 2), row("c", 3))
+    outbox.set_state(b.id, DeliveryState.SENDING, now=NOW, detail="network: Bad Gateway")
+    outbox.sent_many(
+        [(a.id, (5,), (TEXT,), False), (b.id, (6,), (TEXT,), True), (a.id, (5, 7), (TEXT, TEXT), True)],
+        now=NOW,
+    )
+    got = [outbox.get(x.id) for x in (a, b, c)]
+    assert [(g.sent_ids, g.state, g.detail) for g in got] == [
+        ((5, 7), DeliveryState.SENT, ""),  # a row's later record is the one kept
+        ((6,), DeliveryState.SENT, ""),  # the last message's write also makes the row sent
+        ((), DeliveryState.PENDING, ""),
+    ]
+
+
+def test_rows_claimed_together_are_sending_and_no_longer_due(outbox):
+    a, b, c = add(outbox, row("a", 1), row("b", 2), row("c", 3))
+    outbox.block_chat(3, now=NOW, detail="blocked")  # since the sender read it
+    assert outbox.claim_many([a.id, b.id, c.id], now=NOW) == {a.id, b.id}
+    assert [outbox.get(x.id).state for x in (a, b, c)] == [
+        DeliveryState.SENDING,
+        DeliveryState.SENDING,
+        DeliveryState.BLOCKED,
+    ]
+    assert outbox.due(now=NOW) == []
+    assert outbox.claim_many([a.id], now=NOW) == set()  # another sender's round gets nothing
 
 
 def test_set_state_keeps_the_detail_unless_given(outbox):
@@ -149,7 +178,7 @@ def test_block_leaves_other_chats_alone(outbox):
 
 def test_move_chat_moves_every_row_and_keeps_where_sent_messages_are(outbox):
     a, _ = add(outbox, row("a1", -5), row("a2", -5))
-    outbox.sent_one(a.id, message_id=3, now=NOW)
+    outbox.sent_many([(a.id, (3,), (TEXT,), False)], now=NOW)
     outbox.set_state(a.id, DeliveryState.SENT, now=NOW)
     assert outbox.move_chat(-5, to=-1005) == 2
     moved = outbox.of_release("2026-04")

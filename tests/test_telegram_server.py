@@ -22,7 +22,8 @@ from telegram.error import (
 )
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
-from telegram_server import TelegramServer, parse_multipart
+from telegram_faults import FloodLimits
+from telegram_server import ApiError, TelegramServer, parse_multipart
 
 TOKEN = "123456789:AAtest-token"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big") + b"..."
@@ -282,6 +283,40 @@ def test_strict_by_default_limits_groups_and_channels_too():
     with TelegramServer(limits=False) as free:
         run(_send_twice(free))
         assert free.count_429 == 0
+
+
+def test_paid_broadcasts_have_their_own_overall_limit_and_the_same_per_chat_limit(server):
+    server.limits(overall_per_s=2, per_chat_per_s=1, per_group_per_min=20, paid_per_s=4)
+
+    async def scenario():
+        async with make_bot(server) as bot:
+            await bot.send_message(1, "free")
+            await bot.send_message(2, "free")
+            with pytest.raises(RetryAfter):  # 2 free messages a second
+                await bot.send_message(3, "free")
+            await bot.send_message(3, "paid", allow_paid_broadcast=True)  # paid: up to 4 a second
+            await bot.send_message(4, "paid", allow_paid_broadcast=True)
+            with pytest.raises(RetryAfter):  # the 4 of every kind in the last second
+                await bot.send_message(5, "paid", allow_paid_broadcast=True)
+            with pytest.raises(RetryAfter):  # still one a second in a chat
+                await bot.send_message(5 - 1, "again", allow_paid_broadcast=True)
+
+    run(scenario())
+    assert server.count_429 == 3
+    assert [s.params.get("allow_paid_broadcast") for s in server.sent()] == [None, None, True, True]
+
+
+def test_the_paid_limit_is_a_rate_over_a_sliding_second():
+    flood = FloodLimits(overall_per_s=30, per_chat_per_s=1, per_group_per_min=20, paid_per_s=1000)
+    for i in range(1000):  # 1,000 chats in 0.999 s
+        flood.take(i + 1, 100.0 + i * 0.000999, paid=True)
+    with pytest.raises(ApiError) as refused:
+        flood.take(5000, 100.9995, paid=True)
+    assert refused.value.code == 429
+    flood.take(5000, 101.0005, paid=True)  # the first of them left the window
+    with pytest.raises(ApiError):  # a free message beside them: the free 30/s are not used up,
+        flood.take(5001, 101.0006)  # but paid broadcasting lifts the ceiling, it adds no second one
+    assert flood.take(5001, 101.0016) == 101.0016  # the second of them left
 
 
 async def _send_twice(server: TelegramServer) -> None:

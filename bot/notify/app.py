@@ -25,6 +25,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.errors import StoreError
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, shown
@@ -42,6 +43,7 @@ from bot.notify.checks import (
 from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
 from bot.notify.commands.thresholds import toggle
 from bot.notify.db_health import not_saved
+from bot.notify.keepalive import KeepAliveRequest
 from bot.notify.limiter import CountingRateLimiter
 from bot.notify.patience import Attempts, kind_of
 from bot.notify.redact import redact_in_logs, silence_http_logs
@@ -266,14 +268,18 @@ def build_application(
             )
         )
         .concurrent_updates(64)
-        # a small pool: httpcore scans every connection on every request, and 256 cost more CPU
-        # than they save; a request waits up to pool_timeout for a free connection
-        .connection_pool_size(16)
-        .pool_timeout(settings.request_timeout_seconds)
-        .read_timeout(settings.request_timeout_seconds)
-        .write_timeout(settings.request_timeout_seconds)
-        .connect_timeout(settings.request_timeout_seconds)
-        .get_updates_read_timeout(settings.poll_timeout_seconds + 10)
+        # kept-alive connections without httpx's per-call cost (a paid broadcast's 1,000 a
+        # second); a call waits up to the timeout for one of them
+        .request(KeepAliveRequest(timeout=settings.request_timeout_seconds))
+        .get_updates_request(
+            HTTPXRequest(  # the long poll: one call at a time, held for up to poll_timeout
+                connection_pool_size=1,
+                read_timeout=settings.poll_timeout_seconds + 10,
+                write_timeout=settings.request_timeout_seconds,
+                connect_timeout=settings.request_timeout_seconds,
+                pool_timeout=settings.request_timeout_seconds,
+            )
+        )
         .post_init(post_init)
         .post_stop(post_stop)
         .build()

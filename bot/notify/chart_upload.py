@@ -21,18 +21,20 @@ class ChartUpload:
     def __init__(self, bot: Bot, outbox: Outbox, paid: bool | None):
         self.bot, self.outbox, self.paid = bot, outbox, paid
         self._locks: dict[int, asyncio.Lock] = {}
+        self._file_ids: dict[int, str] = {}  # chart id → Telegram's file_id, once known
 
     async def send(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
         """The chart with its caption; the message id."""
-        chart = self.outbox.chart_file(chart_id)
-        if chart.file_id is None:
+        file_id = self._file_ids.get(chart_id)  # no read of the database a send at 1,000/s
+        if file_id is None:
             async with self._locks.setdefault(chart_id, asyncio.Lock()):
-                chart = self.outbox.chart_file(chart_id)
+                chart = self.outbox.chart_file(chart_id)  # uploaded by an earlier run, perhaps
                 if chart.file_id is None:
                     msg = await self._photo(chat_id, chart.png, caption, mode)
                     self._remember(chart_id, msg)
                     return msg.message_id
-        return (await self._photo(chat_id, chart.file_id, caption, mode)).message_id
+                file_id = self._file_ids[chart_id] = chart.file_id
+        return (await self._photo(chat_id, file_id, caption, mode)).message_id
 
     async def _photo(self, chat_id: int, photo: bytes | str, caption: str, mode: Any) -> Message:
         return await self.bot.send_photo(
@@ -43,6 +45,7 @@ class ChartUpload:
         """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
         if not msg.photo:
             return
+        self._file_ids[chart_id] = msg.photo[-1].file_id
         try:
             self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
         except StoreError as err:

@@ -2,9 +2,10 @@
 and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classify`).
 
 * a message is recorded (``sent_ids``, and how it went: ``sent_as``, so an edit edits a photo's
-  caption or a text as it is in the chat) before the next is sent, and a bookkeeping write that
-  fails (the database busy, full or read-only) is retried until it is written: a message
-  Telegram has is never sent again by this process, and nothing unsent is marked sent;
+  caption or a text as it is in the chat; by the :class:`~bot.notify.ledger.Ledger`, many chats'
+  in one write) before the next is sent, and a bookkeeping write that fails (the database busy,
+  full or read-only) is retried until it is written: a message Telegram has is never sent again
+  by this process, and nothing unsent is marked sent;
 * wait (429) → every send pauses as long as Telegram asked, then the same row;
 * retry (a network error, a timeout, a 5xx: never final) → the same row after a backoff (1 s,
   doubling to 5 min), in its chat's order, until ``delivery_deadline_hours`` after it was queued;
@@ -39,6 +40,8 @@ from telegram.error import TelegramError
 from bot.errors import Fenced, StoreError, StoreUnavailable
 from bot.notify.chart_upload import ChartUpload
 from bot.notify.delivery_watch import DeliveryWatch
+from bot.notify.keepalive import CONNECTIONS
+from bot.notify.ledger import Ledger
 from bot.notify.link import Link
 from bot.notify.pacer import Pacer
 from bot.notify.settings import TelegramSettings
@@ -99,10 +102,14 @@ class Courier:
         self.last_failure = ""  # the newest network error, for the operators
         self._plain: set[int] = set()  # rows whose HTML or photo Telegram refused
         self._anew: set[int] = set()  # edits whose message is gone: sent as new messages
-        self._db_failing = False
+        self.ledger = Ledger(outbox, clock)  # each message recorded before the chat's next
+        # calls to the Bot API at once, as many as connections: a send that took its slot never
+        # waits for a connection (after a stall of the Bot API, those would all go at once)
+        self.calls = asyncio.Semaphore(CONNECTIONS)
 
     async def deliver(self, row: Delivery) -> None:
-        """Send the row's messages not sent yet; its state is written before and after each."""
+        """Send the row's messages not sent yet (the sender claimed it: ``sending``); each is
+        recorded before the next, the last one together with the row's ``sent``."""
         try:
             await self._carry(row)
         except Fenced as err:  # another process leads: it sends this row
@@ -117,23 +124,25 @@ class Courier:
         try:
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(row):
                 return
-            if not await self._book(partial(self.outbox.claim, row.id, now=self.clock())):
-                return  # no longer pending: blocked or moved since it was read, or another sender's
             api = 0.0  # seconds waiting for the Bot API (not for our own pace)
-            for i, text in enumerate(row.messages):
-                if i < len(row.sent_ids):
-                    continue  # sent before a stop
+            unsent = range(len(row.sent_ids), len(row.messages))  # those before, sent before a stop
+            # the row's messages Telegram has and how each went (this courier's alone)
+            sent = [(m, sent_as(row, i)) for i, m in enumerate(row.sent_ids)]
+            for i in unsent:
                 if self.closing:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
-                await self.pacer.wait(row.chat_id)
-                if not self.closing and not self.leading():
-                    self.fenced("this process's leader session ended")
-                if self.closing:  # stopped, or stepped down, while it waited for its slot
-                    await self._set(row, PENDING)
-                    return
-                api += await self._one(row, i, text)
-            await self._set(row, SENT, detail="")
+                await self.pacer.own_slot(row.chat_id)
+                async with self.calls:  # a connection is free: the slot taken now is the send's
+                    await self.pacer.wait(row.chat_id)
+                    if not self.closing and not self.leading():
+                        self.fenced("this process's leader session ended")
+                    if self.closing:  # stopped, or stepped down, while it waited for its slot
+                        await self._set(row, PENDING)
+                        return
+                    api += await self._one(row, i, sent, last=i == unsent[-1])
+            if not unsent:
+                await self._set(row, SENT, detail="")
             self.watch.finished(row, SENT, api)
         except TelegramError as err:
             await self._answered(row, classify(err))
@@ -146,29 +155,21 @@ class Courier:
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")
 
-    async def _one(self, row: Delivery, i: int, text: str) -> float:
-        """Message ``i``: sent, then recorded (the chat is busy until it is); the seconds the Bot
-        API took."""
+    async def _one(self, row: Delivery, i: int, sent: list[tuple[int, str]], last: bool) -> float:
+        """Message ``i``: sent, added to ``sent`` and recorded (the chat is busy until it is; the
+        ``last`` one makes the row ``sent`` in the same write); the seconds the Bot API took."""
         self.busy.add(row.chat_id)
         try:
             started = time.monotonic()
-            message_id, how = await self._send(row, i, text)
+            message_id, how = await self._send(row, i, row.messages[i])
             api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
+            sent.append((message_id, how))
             self.recording.add(row.chat_id)
-            record = partial(
-                self.outbox.sent_one, row.id, message_id=message_id, now=self.clock(), sent_as=how
-            )
-            await self._book(record)
-        except asyncio.CancelledError:
-            if row.chat_id in self.recording:
-                log.error(
-                    "delivery %s: message %d is with Telegram, not recorded: sent again after a restart",
-                    row.id,
-                    i,
-                )
-            raise
+            ids, went = zip(*sent, strict=True)
+            # cancelled while it waits (a stop), the record stays with the Ledger, still written
+            await self.ledger.sent(row.id, ids, went, last=last)
         finally:
             self.busy.discard(row.chat_id)
             self.recording.discard(row.chat_id)
@@ -263,15 +264,15 @@ class Courier:
             try:
                 done = write()
             except StoreUnavailable as err:
-                if not self._db_failing:
+                if not self.ledger.failing:
                     log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
-                    self._db_failing = True
+                    self.ledger.failing = True
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
                 continue
-            if self._db_failing:
+            if self.ledger.failing:
                 log.warning("the database takes writes again: deliveries go on")
-                self._db_failing = False
+                self.ledger.failing = False
             return done
 
     def _requeue(self, row: Delivery) -> None:

@@ -4,9 +4,10 @@ Telegram allows about 30 messages a second overall, one a second in a private ch
 minute in a group or channel, and answers 429 ("retry after N s") beyond. A :class:`Pacer`
 keeps under those limits instead of drawing 429s:
 
-* an **overall slot** every ``1 / per_second`` seconds, taken one at a time, each at least one
-  interval after the last one actually taken (a stalled event loop never releases a burst of
-  sends whose slots passed while it was stalled);
+* an **overall slot** every ``1 / per_second`` seconds, taken one at a time, on a schedule: a
+  send that woke a little late (the event loop's timers are coarser than a paid broadcast's
+  1 ms) does not push the next slots later, but a schedule more than ``CATCH_UP`` behind starts
+  again from now (a stalled event loop never releases a burst of the slots it missed);
 * a **chat's own slot**: its next message waits a full interval (``1 / private_per_second`` in a
   private chat, ``60 / group_per_minute`` in a group or channel — chat ids below zero) from when
   Telegram had its last one, plus 5 %: Telegram counts arrivals, and ours are paced by departure;
@@ -26,6 +27,8 @@ from collections.abc import Awaitable, Callable
 from bot.notify.settings import TelegramSettings
 
 MARGIN = 1.05  # a chat's interval, counted from arrival, plus 5 %
+CATCH_UP = 0.01  # seconds a late slot may be made up by the next ones (no more: a stall is a stall)
+PAID_PER_SECOND = 950.0  # Telegram's 1,000 a second for paid broadcasts, less 5 %: it counts arrivals
 REMEMBERED = 4096  # chats whose next slot is kept; beyond it, those whose slot has passed go
 
 
@@ -60,15 +63,19 @@ class Pacer:
         """The shortest time between two messages to one chat."""
         return self.group if chat_id < 0 else self.private
 
+    async def own_slot(self, chat_id: int) -> None:
+        """Wait for the chat's own slot and any pause (not for an overall slot)."""
+        ready = self.ready(chat_id)
+        if ready > self.clock():
+            await self.sleep(ready - self.clock())
+
     async def wait(self, chat_id: int, first: bool = False) -> None:
         """Wait for the chat's own slot and any pause, then take the next overall slot.
 
         ``first`` (a command's reply): ahead of the sends not marked so, which line up one at a
         time before the slot (a broadcast's many workers never stand between a reply and it)."""
         while True:
-            ready = self.ready(chat_id)
-            if ready > self.clock():
-                await self.sleep(ready - self.clock())
+            await self.own_slot(chat_id)
             if first:
                 taken = await self._take(chat_id)
             else:
@@ -79,15 +86,18 @@ class Pacer:
 
     async def _take(self, chat_id: int) -> bool:
         """The next overall slot, if the chat's own is still free once it comes (False: another
-        send to the chat, e.g. a reply beside the broadcast, or a 429's pause came first)."""
+        send to the chat, e.g. a reply beside the broadcast, or a 429's pause came first; the
+        slot is left for the next send)."""
         async with self._slot:
-            wait = self._last_any + self.interval - self.clock()
-            if wait > 0:
-                await self.sleep(wait)
+            slot, now = self._last_any + self.interval, self.clock()
+            if slot < now - CATCH_UP:
+                slot = now
+            elif slot > now:
+                await self.sleep(slot - now)
             if self.ready(chat_id) > self.clock():
                 return False
-            self._last_any = self.clock()
-            self._next[chat_id] = self._last_any + self.spacing(chat_id)
+            self._last_any = slot
+            self._next[chat_id] = slot + self.spacing(chat_id)
         return True
 
     def sent(self, chat_id: int) -> None:
@@ -103,9 +113,9 @@ class Pacer:
 
 
 def pacer_for(settings: TelegramSettings) -> Pacer:
-    """The pace the settings ask for (paid broadcasts: up to 1,000 a second overall)."""
+    """The pace the settings ask for (paid broadcasts: 950 a second overall, under Telegram's 1,000)."""
     return Pacer(
-        per_second=1000.0 if settings.paid_broadcast else settings.messages_per_second,
+        per_second=PAID_PER_SECOND if settings.paid_broadcast else settings.messages_per_second,
         private_per_second=settings.private_per_second,
         group_per_minute=settings.group_per_minute,
     )

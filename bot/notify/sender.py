@@ -27,11 +27,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.errors import Fenced, StoreError
+from bot.errors import Fenced, StoreError, StoreUnavailable
 from bot.notify.courier import Courier
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.link import Link
@@ -39,7 +40,7 @@ from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import NETWORK, Action, classify
 from bot.store.db import iso
-from bot.store.outbox import NewDelivery, Outbox
+from bot.store.outbox import Delivery, NewDelivery, Outbox
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.sender")
@@ -86,6 +87,7 @@ class Sender:
             bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock, on_fenced, leading
         )
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
+        self.refill = max(1, self.workers // 8)  # free workers that call the next round early
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping
         self.record_grace = RECORD_GRACE
         self._wake = asyncio.Event()
@@ -93,6 +95,7 @@ class Sender:
         self._probe: asyncio.Task | None = None
         self._outage: Outage | None = None
         self._expired_at = 0.0
+        self._claims_refused = False
         self.late_after = LATE_AFTER
 
     def wake(self) -> None:
@@ -134,9 +137,6 @@ class Sender:
 
     async def _round(self) -> None:
         """Start the due rows (one at a time per chat), or probe a silent Bot API, or wait."""
-        for chat, task in list(self._inflight.items()):
-            if task.done():
-                del self._inflight[chat]
         self._expire()
         self._watch_link()
         if self.courier.closing:  # another process leads: this one stops
@@ -149,15 +149,50 @@ class Sender:
             await self._idle(0.2)
             return
         room = self.workers - len(self._inflight)
-        rows = self.outbox.due(now=self.clock(), limit=room * 4) if room > 0 else []
-        started = 0
-        for row in rows:
-            if row.chat_id in self._inflight or started >= room:
-                continue
-            self._inflight[row.chat_id] = asyncio.create_task(self.courier.deliver(row))
-            started += 1
-        if started == 0:
+        # the database's reads and writes in a thread: the loop goes on sending meanwhile (on
+        # PostgreSQL each is a round trip to a server that may be busy)
+        rows = await asyncio.to_thread(self.outbox.due, now=self.clock(), limit=room * 4) if room > 0 else []
+        start = [row for row in rows if row.chat_id not in self._inflight][:room]
+        taken = await self._claim(start) if start else set()
+        if taken is None:
+            await self._idle(0.5)
+            return
+        start = [row for row in start if row.id in taken]
+        for row in start:
+            task = asyncio.create_task(self.courier.deliver(row))
+            task.add_done_callback(partial(self._finished, row.chat_id))
+            self._inflight[row.chat_id] = task
+        if not start:
             await self._idle(0.2 if self._inflight else IDLE_SECONDS)
+        else:
+            await asyncio.sleep(0)  # the rows just started take their slots before the next look
+
+    async def _claim(self, rows: list[Delivery]) -> set[int] | None:
+        """The rows about to start, each ``pending → sending`` (the outbox's compare-and-set) in one
+        write: the ids taken; None while the database refuses, or once another process leads."""
+        try:
+            taken = await asyncio.to_thread(
+                self.outbox.claim_many, [row.id for row in rows], now=self.clock()
+            )
+        except Fenced as err:
+            self.courier.fenced(str(err))  # nothing more starts here
+            return None
+        except StoreUnavailable as err:
+            if not self._claims_refused:
+                log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
+                self._claims_refused = True
+            return None
+        if self._claims_refused:
+            log.warning("the database takes writes again: deliveries go on")
+            self._claims_refused = False
+        return taken
+
+    def _finished(self, chat_id: int, task: asyncio.Task) -> None:
+        """A row's task ended: its worker is free; once a batch of them is, the next round looks."""
+        if self._inflight.get(chat_id) is task:
+            del self._inflight[chat_id]
+        if self.workers - len(self._inflight) >= self.refill:
+            self._wake.set()
 
     def chat_migrated(self, old_id: int, new_id: int) -> None:
         """Telegram said (a service message) that a group became a supergroup: the chat, its
@@ -268,14 +303,18 @@ class Sender:
             if chat not in self.courier.busy:
                 task.cancel()  # waiting for its slot: back to pending, at once
         busy = [t for t in tasks if not t.cancelled() and not t.done()]
+        loop = asyncio.get_running_loop()
+        recorded_by = loop.time() + self.grace + self.record_grace
         if busy:
             _, late = await asyncio.wait(busy, timeout=self.grace)
             chats = {task: chat for chat, task in self._inflight.items()}
             recording = [t for t in late if chats[t] in self.courier.recording]
             if recording:
                 log.warning("stopping waits for the database to record %d sent messages", len(recording))
-                await asyncio.wait(recording, timeout=self.record_grace)
+                await asyncio.wait(recording, timeout=max(0.0, recorded_by - loop.time()))
             for task in late:
-                task.cancel()
+                task.cancel()  # its record, if Telegram has its message, stays with the Ledger
         await asyncio.gather(*tasks, *([self._probe] if self._probe else []), return_exceptions=True)
+        # what Telegram has is recorded before the process ends (up to the same grace)
+        await self.courier.ledger.flush(timeout=max(0.0, recorded_by - loop.time()))
         self._inflight.clear()

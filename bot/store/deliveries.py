@@ -113,17 +113,23 @@ COLS = (
 )
 
 
-def delivery(r: tuple) -> Delivery:
-    """A row of ``SELECT {COLS}`` as a Delivery."""
+def delivery(r: tuple, texts: dict[str, tuple[str, ...]] | None = None) -> Delivery:
+    """A row of ``SELECT {COLS}`` as a Delivery (``texts``: messages decoded before, by their
+    JSON; chats sharing one rendering then share one decoded text)."""
     (rid, key, release, chat_id, kind, messages, chart_id, edit_of, events, state, attempts) = r[:11]
     sent_ids, sent_as, moved_from, detail, not_before, created_at = r[11:]
+    decoded = texts.get(messages) if texts is not None else None
+    if decoded is None:
+        decoded = tuple(json.loads(messages))
+        if texts is not None:
+            texts[messages] = decoded
     return Delivery(
         id=rid,
         key=key,
         release=release,
         chat_id=chat_id,
         kind=DeliveryKind(kind),
-        messages=tuple(json.loads(messages)),
+        messages=decoded,
         chart_id=chart_id,
         edit_of=edit_of,
         events=tuple((k, d) for k, d in json.loads(events)),

@@ -4,7 +4,8 @@ Rows are written by the hand-over in the poller's transaction (keyed, so a repla
 and drained by the sender: ``pending → sending → sent``, or ``failed`` (with the reason) or
 ``blocked`` (the chat blocked the bot). A row left ``sending`` by a crash goes back to
 ``pending`` on start; the messages of a row already sent are recorded one by one
-(``sent_ids``), so a resend repeats at most the message that was in flight.
+(``sent_ids``, many rows' in one write: :meth:`Outbox.sent_many`), so a resend repeats at most
+the message that was in flight.
 The hand-over's writers (:meth:`Outbox.add_chart`, :meth:`Outbox.add_many`) never commit: the
 caller's transaction decides. The sender's writers commit each change on its own; with
 ``epoch`` set (a leader on PostgreSQL, :mod:`~bot.store.leader`) they change a row only while that
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.store.database import Database
 from bot.store.db import iso
@@ -81,7 +82,9 @@ class Outbox:
         return changed
 
     def _select(self, where: str, args: tuple) -> list[Delivery]:
-        return [delivery(r) for r in self.conn.execute(f"SELECT {COLS} FROM deliveries AS d {where}", args)]
+        texts: dict[str, tuple[str, ...]] = {}  # chats sharing one rendering share its decoded text
+        rows = self.conn.execute(f"SELECT {COLS} FROM deliveries AS d {where}", args)
+        return [delivery(r, texts) for r in rows]
 
     # --- written at a hand-over (inside the caller's transaction) --------------------------------
 
@@ -105,19 +108,8 @@ class Outbox:
             return texts[id(value)]
 
         def values(d: NewDelivery) -> tuple:
-            messages, events = dumped(d.messages), json.dumps(d.events)
-            return (
-                d.key,
-                d.release,
-                d.chat_id,
-                str(d.kind),
-                messages,
-                d.chart_id,
-                d.edit_of,
-                events,
-                stamp,
-                stamp,
-            )
+            what = (d.key, d.release, d.chat_id, str(d.kind), dumped(d.messages), d.chart_id, d.edit_of)
+            return (*what, json.dumps(d.events), stamp, stamp)
 
         return self.conn.executemany(_INSERT, [values(d) for d in deliveries])
 
@@ -246,22 +238,32 @@ class Outbox:
                 (iso(now), detail, detail, iso(created_before)),
             ).rowcount
 
-    def sent_one(self, delivery_id: int, *, message_id: int, now: dt.datetime, sent_as: str = TEXT) -> None:
-        """One more message of the row is with Telegram (recorded before the next is sent), and how
-        it went (:data:`PHOTO`, :data:`TEXT` or :data:`PLAIN`: an edit must edit what is there)."""
+    def sent_many(
+        self, records: Sequence[tuple[int, Sequence[int], Sequence[str], bool]], *, now: dt.datetime
+    ) -> None:
+        """Rows' messages now with Telegram, in one write: (delivery id, the ids of all its messages
+        Telegram has, how each went — :data:`PHOTO`, :data:`TEXT` or :data:`PLAIN`: an edit must
+        edit what is there —, whether that is all of them: the row is ``sent``). The sender knows
+        them (a row is one courier's at a time), so nothing is read first (on PostgreSQL, a round
+        trip). With an epoch, each row only while it is the newest (:class:`Fenced` after)."""
+        sql = (
+            "UPDATE deliveries SET sent_ids = ?, sent_as = ?, updated_at = ?, state = CASE WHEN ? = 1"
+            " THEN 'sent' ELSE state END, detail = CASE WHEN ? = 1 THEN '' ELSE detail END WHERE id = ?"
+        )
+        rows = [
+            (json.dumps(list(ids)), json.dumps(list(how)), iso(now), int(last), int(last), row)
+            for row, ids, how, last in records
+        ]
+        if self.epoch is None:
+            self.conn.executemany(sql, rows)
+        elif self.conn.executemany(sql + FENCE, [(*r, self.epoch) for r in rows]) < len(rows):
+            check_epoch(self.conn, self.epoch)  # a row left unchanged: is another process leading?
+
+    def claim_many(self, ids: Sequence[int], *, now: dt.datetime) -> set[int]:
+        """:meth:`claim` for each of these rows, in one transaction (a round of the sender, one
+        write); the ids taken."""
         with self.conn:
-            ids, how = self.conn.execute(
-                "SELECT sent_ids, sent_as FROM deliveries WHERE id = ?", (delivery_id,)
-            ).fetchone()
-            self._fenced(
-                "UPDATE deliveries SET sent_ids = ?, sent_as = ?, updated_at = ? WHERE id = ?",
-                (
-                    json.dumps([*json.loads(ids), message_id]),
-                    json.dumps([*json.loads(how), sent_as]),
-                    iso(now),
-                    delivery_id,
-                ),
-            )
+            return {i for i in ids if self.claim(i, now=now)}
 
     def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
         """The chat blocked the bot: its unsent rows stop. Returns how many."""
