@@ -76,6 +76,16 @@ def db_url(request, tmp_path: Path):
     server.drop(url)
 
 
+@pytest.fixture
+def db(db_url):
+    """A connection to ``db_url``'s database (the sender's and outbox's tests), closed after."""
+    from bot.store.db import connect
+
+    conn = connect(db_url)
+    yield conn
+    conn.close()
+
+
 @pytest.fixture(scope="session")
 def real_bytes(tic_dir: Path):
     """read(name) → the bytes of a real Treasury file."""

@@ -15,16 +15,7 @@ from bot.notify.courier import backoff
 from bot.notify.pacer import pacer_for
 from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.render.alert import anew
-from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState
-
-
-@pytest.fixture
-def db(db_url):
-    """The outbox's database: SQLite, then PostgreSQL."""
-    conn = connect(db_url)
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -11,20 +11,11 @@ from sender_helpers import Desk, utc_now
 from telegram_server import TelegramServer
 
 from bot.notify.settings import TelegramSettings
-from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, NewDelivery
 
 PAID_ONE_OFFS = 300  # chats with one message each: 12 s at the free 25/s, under 1 s paid
 FREE_ONE_OFFS = 150  # 6 s at the free 25/s, as long as the group's three
 PRIVATE, MANY, GROUP = 7, 8, -100
-
-
-@pytest.fixture
-def db(db_url):
-    """The outbox's database: SQLite, then PostgreSQL."""
-    conn = connect(db_url)
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

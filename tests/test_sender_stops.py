@@ -14,14 +14,6 @@ from bot.store.outbox import DeliveryKind, DeliveryState
 
 
 @pytest.fixture
-def db(db_url):
-    """The outbox's database: SQLite, then PostgreSQL."""
-    conn = connect(db_url)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
 def server():
     with TelegramServer(hang_seconds=1.0) as s:
         yield s
