@@ -78,6 +78,8 @@ def status(port: int, path: str) -> str:
             return f"{answer.status} {answer.read().decode().strip()}"
     except urllib.error.HTTPError as err:
         return f"{err.code} {err.read().decode().strip()}"
+    except OSError as err:  # not listening (yet)
+        return f"down: {err}"
 
 
 def end_leader_session(url: str) -> int:
@@ -144,6 +146,8 @@ def release_day(
             drill.wait(lambda: leader_pid(check) == a_pid, 120)
             b.start()
             drill.wait(lambda: sessions(db, "tic-alert standby") >= 1, 120)
+            # its session opens before its first try for the lock; what it says once it has tried:
+            drill.wait(lambda: "waiting for leadership" in status(ports["B"], "/healthz"), 30)
             standing = {path: status(ports["B"], path) for path in ("/healthz", "/readyz")}
             drill.wait(lambda: check.execute("SELECT COUNT(*) FROM releases").fetchone()[0] >= 1, 60)
             switch = time.time() + rng.uniform(1, interval * 2)

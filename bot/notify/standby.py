@@ -35,6 +35,8 @@ class Standby:
     async def wait(self) -> None:
         """Until this process leads (at once on SQLite); cancel it to stop waiting."""
         started, told = time.monotonic(), False
+        if self.telemetry is not None and self.leadership.shared:
+            self.telemetry.standby = "trying for the leadership"  # not "ok" before it knows
         while True:
             if self.telemetry is not None:
                 self.telemetry.beat(BOT_LOOP)  # the standby's loop ticks
