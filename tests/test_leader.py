@@ -128,6 +128,8 @@ def test_a_paused_old_leaders_claim_fails_once_another_leads_and_it_changes_no_r
     new = Outbox(b.db, epoch=b.epoch)
     with pytest.raises(Fenced, match=r"b:2 leads since epoch 2; this process led epoch 1"):
         old.claim(second, now=desk_now())
+    with pytest.raises(Fenced):  # a round's claim: one statement, fenced for every row
+        old.claim_many([second, first], now=desk_now())
     with pytest.raises(Fenced):
         old.set_state(first, DeliveryState.SENT, now=desk_now())
     with pytest.raises(Fenced):

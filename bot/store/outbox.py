@@ -193,11 +193,8 @@ class Outbox:
         return self._fenced("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'", ())
 
     def claim(self, delivery_id: int, *, now: dt.datetime) -> bool:
-        """The sender takes a due row: ``pending → sending`` if it is still pending, in one
-        compare-and-set statement (of two senders, one gets it; a row blocked or moved since it
-        was read stays as it is; a leader fenced off raises Fenced). False: do not send it."""
-        sql = "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ? AND state = 'pending'"
-        return self._fenced(sql, (iso(now), delivery_id)) == 1
+        """The sender takes a due row (:meth:`claim_many` of one). False: do not send it."""
+        return delivery_id in self.claim_many([delivery_id], now=now)
 
     def set_state(
         self,
@@ -260,10 +257,24 @@ class Outbox:
             check_epoch(self.conn, self.epoch)  # a row left unchanged: is another process leading?
 
     def claim_many(self, ids: Sequence[int], *, now: dt.datetime) -> set[int]:
-        """:meth:`claim` for each of these rows, in one transaction (a round of the sender, one
-        write); the ids taken."""
-        with self.conn:
-            return {i for i in ids if self.claim(i, now=now)}
+        """The sender takes a round of due rows: each ``pending → sending`` if it is still pending,
+        all in one compare-and-set statement (of two senders, one gets a row; a row blocked or
+        moved since it was read stays as it is; a leader fenced off changes no row and raises
+        Fenced). The ids taken: only those may be sent."""
+        if not ids:
+            return set()
+        sql = (
+            "UPDATE deliveries SET state = 'sending', updated_at = ?"
+            f" WHERE id IN ({', '.join('?' * len(ids))}) AND state = 'pending'"
+        )
+        args = (iso(now), *ids)
+        if self.epoch is None:
+            return {i for (i,) in self.conn.execute(sql + " RETURNING id", args)}
+        # the fence is one subquery of the statement: it holds for every row or for none
+        taken = {i for (i,) in self.conn.execute(sql + FENCE + " RETURNING id", (*args, self.epoch))}
+        if not taken:
+            check_epoch(self.conn, self.epoch)
+        return taken
 
     def block_chat(self, chat_id: int, *, now: dt.datetime, detail: str) -> int:
         """The chat blocked the bot: its unsent rows stop. Returns how many."""
