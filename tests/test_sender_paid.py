@@ -85,3 +85,20 @@ def test_without_paid_broadcast_the_free_pace_and_no_paid_parameter(server):
     assert max(arrivals) - min(arrivals) >= (FREE_ONE_OFFS - 1) / 25.0 * 0.95  # the free 25/s
     assert min(gaps([s.at for s in server.sent(PRIVATE)])) >= 1.0
     assert min(gaps([s.at for s in server.sent(GROUP)])) >= 3.0
+
+
+def test_each_row_records_the_message_ids_telegram_gave_photos_and_texts_alike(server, db):
+    """The sender keeps only the message id of each answer (no Message built): the ids recorded
+    are Telegram's, for a chart uploaded once, the chart sent again by its file_id, and texts."""
+    desk = desk_for(server, paid=True, db=db)
+    chats = range(1, 21)
+    alerts = {chat: desk.alert(chat) for chat in chats}
+    follow_ups = {chat: desk.row(chat, DeliveryKind.FOLLOWUP, f"more {chat}", 1) for chat in chats}
+    desk.run(timeout=30.0)
+    assert server.uploads == 1
+    for chat in chats:
+        given = [s.message_id for s in server.sent(chat)]
+        assert [s.method for s in server.sent(chat)] == ["sendPhoto", "sendMessage"]
+        recorded = [*desk.outbox.get(alerts[chat]).sent_ids, *desk.outbox.get(follow_ups[chat]).sent_ids]
+        assert recorded == given
+    assert len({i for chat in chats for i in desk.outbox.get(alerts[chat]).sent_ids}) == len(chats)

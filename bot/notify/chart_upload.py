@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Bot, Message
 
 from bot.errors import StoreError
+from bot.notify import bare
 from bot.store.outbox import Outbox
 
 log = logging.getLogger("tic_alert.sender")
@@ -30,16 +31,14 @@ class ChartUpload:
             async with self._locks.setdefault(chart_id, asyncio.Lock()):
                 chart = self.outbox.chart_file(chart_id)  # uploaded by an earlier run, perhaps
                 if chart.file_id is None:
-                    msg = await self._photo(chat_id, chart.png, caption, mode)
+                    msg = await self.bot.send_photo(
+                        chat_id, chart.png, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
+                    )
                     self._remember(chart_id, msg)
                     return msg.message_id
                 file_id = self._file_ids[chart_id] = chart.file_id
-        return (await self._photo(chat_id, file_id, caption, mode)).message_id
-
-    async def _photo(self, chat_id: int, photo: bytes | str, caption: str, mode: Any) -> Message:
-        return await self.bot.send_photo(
-            chat_id, photo, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
-        )
+        params = dict(chat_id=chat_id, photo=file_id, caption=caption, parse_mode=mode)
+        return await bare.send(self.bot, "sendPhoto", **params, allow_paid_broadcast=self.paid)
 
     def _remember(self, chart_id: int, msg: Message) -> None:
         """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""

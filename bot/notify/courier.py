@@ -38,6 +38,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
+from bot.notify import bare
 from bot.notify.chart_upload import ChartUpload
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.keepalive import CONNECTIONS
@@ -300,8 +301,8 @@ class Courier:
                 body = plain_text(anew(text)) if as_plain else anew(text)
         elif i == 0 and row.chart_id is not None and not as_plain:
             return await self.charts.send(row.chat_id, row.chart_id, body, mode), PHOTO
-        msg = await self.bot.send_message(row.chat_id, body, parse_mode=mode, allow_paid_broadcast=self.paid)
-        return msg.message_id, how
+        params = dict(chat_id=row.chat_id, text=body, parse_mode=mode, allow_paid_broadcast=self.paid)
+        return await bare.send(self.bot, "sendMessage", **params), how
 
     async def _edit(self, chat_id: int, target: Delivery, i: int, body: str, mode: Any) -> int:
         """Edit message ``i`` of ``target`` as it was sent: a photo's caption, or a text (an alert
