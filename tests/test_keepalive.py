@@ -62,7 +62,7 @@ def test_an_upload_goes_through_httpx_and_the_rest_stays_on_the_kept_connection(
     assert server.uploads == 1
     assert [s.photo for s in server.sent()] == ["upload", first_id]
     assert server.calls("sendPhoto")[0].content_type == "multipart/form-data"
-    assert server.calls("sendPhoto")[1].content_type == "application/x-www-form-urlencoded"
+    assert server.calls("sendPhoto")[1].content_type == "application/json"
 
 
 def test_no_answer_in_time_is_a_timeout_and_the_connection_is_not_used_again(server):
@@ -132,7 +132,7 @@ class Recording(Canned):
         return await super().do_request()
 
 
-def test_gets_uploads_and_proxied_hosts_go_to_the_fallback_and_form_posts_do_not(server, monkeypatch):
+def test_gets_uploads_and_proxied_hosts_go_to_the_fallback_and_other_posts_do_not(server, monkeypatch):
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     base = f"{server.base_url}{TOKEN}"
