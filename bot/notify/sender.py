@@ -149,15 +149,10 @@ class Sender:
             await self._idle(0.2)
             return
         room = self.workers - len(self._inflight)
-        # the database's reads and writes in a thread: the loop goes on sending meanwhile (on
-        # PostgreSQL each is a round trip to a server that may be busy)
-        rows = await asyncio.to_thread(self.outbox.due, now=self.clock(), limit=room * 4) if room > 0 else []
-        start = [row for row in rows if row.chat_id not in self._inflight][:room]
-        taken = await self._claim(start) if start else set()
-        if taken is None:
+        start = await self._claim(room, frozenset(self._inflight)) if room > 0 else []
+        if start is None:
             await self._idle(0.5)
             return
-        start = [row for row in start if row.id in taken]
         for row in start:
             task = asyncio.create_task(self.courier.deliver(row))
             task.add_done_callback(partial(self._finished, row.chat_id))
@@ -167,13 +162,18 @@ class Sender:
         else:
             await asyncio.sleep(0)  # the rows just started take their slots before the next look
 
-    async def _claim(self, rows: list[Delivery]) -> set[int] | None:
-        """The rows about to start, each ``pending → sending`` (the outbox's compare-and-set) in one
-        write: the ids taken; None while the database refuses, or once another process leads."""
+    async def _claim(self, room: int, busy: frozenset[int]) -> list[Delivery] | None:
+        """Up to ``room`` due rows of chats not ``busy`` here, claimed (one write), read and claimed in
+        a thread (the loop sends meanwhile); None while the database refuses, or another leads."""
+        now = self.clock()
+
+        def take() -> list[Delivery]:  # a due row of a busy chat is rare (its task is ending)
+            rows = [r for r in self.outbox.due(now=now, limit=room + 8) if r.chat_id not in busy][:room]
+            taken = self.outbox.claim_many([r.id for r in rows], now=now) if rows else set()
+            return [r for r in rows if r.id in taken]
+
         try:
-            taken = await asyncio.to_thread(
-                self.outbox.claim_many, [row.id for row in rows], now=self.clock()
-            )
+            taken = await asyncio.to_thread(take)
         except Fenced as err:
             self.courier.fenced(str(err))  # nothing more starts here
             return None
