@@ -134,14 +134,11 @@ class Courier:
                     await self._set(row, PENDING)  # the rest after the restart
                     return
                 await self.pacer.own_slot(row.chat_id)
-                async with self.calls:  # a connection is free: the slot taken now is the send's
-                    await self.pacer.wait(row.chat_id)
-                    if not self.closing and not self.leading():
-                        self.fenced("this process's leader session ended")
-                    if self.closing:  # stopped, or stepped down, while it waited for its slot
-                        await self._set(row, PENDING)
-                        return
-                    api += await self._one(row, i, sent, last=i == unsent[-1])
+                took = await self._one(row, i, sent, last=i == unsent[-1])
+                if took is None:  # stopped, or stepped down, while it waited for its slot
+                    await self._set(row, PENDING)
+                    return
+                api += took
             if not unsent:
                 await self._set(row, SENT, detail="")
             self.watch.finished(row, SENT, api)
@@ -156,13 +153,20 @@ class Courier:
             log.exception("delivery %s failed", row.id)
             await self._fail(row, f"{type(err).__name__}: {err}")
 
-    async def _one(self, row: Delivery, i: int, sent: list[tuple[int, str]], last: bool) -> float:
-        """Message ``i``: sent, added to ``sent`` and recorded (the chat is busy until it is; the
-        ``last`` one makes the row ``sent`` in the same write); the seconds the Bot API took."""
-        self.busy.add(row.chat_id)
+    async def _one(self, row: Delivery, i: int, sent: list[tuple[int, str]], last: bool) -> float | None:
+        """Message ``i`` in its slot: sent (a connection held for the call alone), added to ``sent``
+        and recorded (the chat is busy until it is; the ``last`` one makes the row ``sent`` in the
+        same write); the seconds the Bot API took, or None when stopped before it went."""
         try:
-            started = time.monotonic()
-            message_id, how = await self._send(row, i, row.messages[i])
+            async with self.calls:  # a connection is free: the slot taken now is the send's
+                await self.pacer.wait(row.chat_id)
+                if not self.closing and not self.leading():
+                    self.fenced("this process's leader session ended")
+                if self.closing:
+                    return None
+                self.busy.add(row.chat_id)
+                started = time.monotonic()
+                message_id, how = await self._send(row, i, row.messages[i])
             api = time.monotonic() - started
             self.link.answered()
             self.pacer.sent(row.chat_id)
