@@ -2,11 +2,11 @@
 
 The fake runs in this process as in bench/fanout.py (limits on: 1,000/s for paid broadcasts); a
 child process pours ``sendMessage`` calls with ``allow_paid_broadcast=true`` and an HTML text
-like an alert's into it over ``--connections`` kept-alive HTTP/1.1 connections, each call to
-the next of ``--chats`` chats (so no chat gets two in a second), as fast as answers come, or at
-``--rate`` a second. The client is cheap on purpose (raw sockets, each request's bytes built
-before the clock starts), so what is measured is the fake. Printed: answers a second, 429s,
-the answers' latency, and the CPU seconds each side used.
+like an alert's (JSON bodies, as the bot sends) into it over ``--connections`` kept-alive
+HTTP/1.1 connections, each call to the next of ``--chats`` chats (so no chat gets two in a
+second), as fast as answers come, or at ``--rate`` a second. The client is cheap on purpose
+(raw sockets, each request's bytes built before the clock starts), so what is measured is the
+fake. Printed: answers a second, 429s, the answers' latency, and the CPU seconds each side used.
 
 Usage: python bench/fakeload.py [--calls 20000] [--connections 16] [--rate 0] [--chats 100000]
 """
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -36,12 +35,11 @@ TEXT = (
 
 
 def request(host: str, token: str, chat_id: int) -> bytes:
-    body = urlencode(
-        {"chat_id": chat_id, "text": TEXT, "parse_mode": "HTML", "allow_paid_broadcast": "true"}
-    ).encode()
+    params = {"chat_id": chat_id, "text": TEXT, "parse_mode": "HTML", "allow_paid_broadcast": True}
+    body = json.dumps(params, ensure_ascii=False).encode()  # as the bot's KeepAliveRequest sends it
     head = (
         f"POST /bot{token}/sendMessage HTTP/1.1\r\nHost: {host}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nAccept: */*\r\n\r\n"
     )
     return head.encode() + body
