@@ -271,3 +271,11 @@ def test_census_reads_both(db_url):
     assert got.queue == 1 and got.release == "2026-04"
     assert got.deliveries == {("pending", "alert"): 1}
     store.close()
+
+
+def test_a_sqlite_too_old_for_returning_is_refused_with_the_versions(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(StoreError, match=r"SQLite 3\.35 or newer is needed; this Python has 3\.31\.1"):
+        connect(tmp_path / "state.db")
+    assert not (tmp_path / "state.db").exists()

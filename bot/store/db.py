@@ -26,6 +26,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "NoDatabase", "connect", "from_iso", 
 log = logging.getLogger("tic_alert.store")
 _URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 UNWRITABLE = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")  # a SQLite file opened read-only instead
+MIN_SQLITE = (3, 35)  # UPDATE … RETURNING (2021; Debian 12 has 3.40, Ubuntu 22.04 3.37)
 
 
 class NoDatabase(StoreError):
@@ -103,6 +104,11 @@ def _unwritable(target: str | Path, err: StoreError) -> bool:
 
 
 def _sqlite(path: str | Path) -> SQLiteDatabase:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:  # the sender's claims use UPDATE … RETURNING
+        need = ".".join(map(str, MIN_SQLITE))
+        raise StoreError(
+            f"{path}: SQLite {need} or newer is needed; this Python has {sqlite3.sqlite_version}"
+        )
     memory = str(path) == ":memory:"
     file = None if memory else Path(path).expanduser()
     try:
