@@ -4,7 +4,8 @@
 (tests/telegram_server.py) through TIC_ALERT_TELEGRAM_API_URL; chats send their commands at
 ``--rate`` commands per second in all. Latency is measured from the moment an update is
 injected to the moment the fake receives the (first) reply, per command kind; the bot's peak RSS
-is its VmHWM from /proc.
+is its VmHWM from /proc. The bot runs under bench/counted.py, which counts its database round
+trips: printed per command (from the first command injected to the last reply).
 
 The fake does not enforce Telegram's 30 messages/s here: the bot's own limiter is set by the
 config this script writes (messages_per_second = --bot-rate). At Telegram's real 30/s cap,
@@ -77,12 +78,13 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
             "TIC_ALERT_CONFIG": str(config),
         }
         log = open(tmp / "bot.log", "w")  # noqa: SIM115
+        counts = tmp / "round-trips"
         proc = subprocess.Popen(
             [
                 sys.executable,
                 *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
-                "-m",
-                "bot",
+                str(ROOT / "bench" / "counted.py"),
+                str(counts),
                 "serve",
                 "--data-dir",
                 args.data_dir,
@@ -93,6 +95,8 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
         )
         try:
             server.wait_for(lambda s: s.commands, timeout=60)
+            time.sleep(0.3)  # the counter's file is rewritten every 0.1 s
+            before = int(counts.read_text())
             started = time.monotonic()
             sent_at: list[tuple[int, str, float]] = []
             gap = 1.0 / args.rate
@@ -112,6 +116,8 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
                 time.sleep(0.5)
             finished = time.monotonic()
             rss = peak_rss_mb(proc.pid)
+            time.sleep(0.3)
+            trips = int(counts.read_text()) - before
         finally:
             proc.terminate()
             proc.wait(20)
@@ -124,10 +130,11 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
             for (text, at), reply in zip(asked, replies):
                 lat.setdefault(text.split()[0], []).append(reply.at - at)
     print(
-        f"{args.chats} chats x {len(SCRIPT)} commands = {args.chats * len(SCRIPT)} commands, "
-        f"injected at {args.rate:g}/s; all answered after {finished - started:.1f} s"
+        f"{total} commands ({args.chats} chats x {len(SCRIPT)}), injected at {args.rate:g}/s;"
+        f" all answered after {finished - started:.1f} s: {total / (finished - started):.0f} a second"
         f" ({'postgresql' if db.startswith('postgres') else 'sqlite'})"
     )
+    print(f"database round trips: {trips / total:.2f} a command ({trips} in all)")
     allv = []
     for kind, values in lat.items():
         values.sort()
