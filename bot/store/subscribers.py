@@ -31,6 +31,21 @@ CHAT_COUNTS = (  # SQL: active, stopped and blocked chats
     " SUM(CASE WHEN blocked = 1 THEN 1 ELSE 0 END)"
 )
 
+# One chat with its settings, one statement: the chat's row, then its rules, watches (by entity)
+# and groups (by name), as rows of one shape. (PostgreSQL types a UNION's columns pair by pair
+# from the left: the first two SELECTs give every column its type.)
+CHAT_ROW, RULE_ROW, WATCH_ROW, GROUP_ROW = range(4)
+GET_CHAT = (
+    f"SELECT {CHAT_ROW}, type, title, mode, subscribed, blocked, NULL, NULL FROM chats WHERE chat_id = ?"
+    f" UNION ALL SELECT {RULE_ROW}, rule, muted_until, NULL, enabled, NULL, threshold, floor"
+    " FROM chat_rules WHERE chat_id = ?"
+    f" UNION ALL SELECT {WATCH_ROW}, entity, NULL, NULL, NULL, NULL, NULL, NULL"
+    " FROM chat_watches WHERE chat_id = ?"
+    f" UNION ALL SELECT {GROUP_ROW}, name, members, NULL, NULL, NULL, NULL, NULL"
+    " FROM chat_groups WHERE chat_id = ?"
+    " ORDER BY 1, 2"
+)
+
 
 @dataclass(frozen=True)
 class RuleSetting:
@@ -83,33 +98,31 @@ class Subscribers:
         )
 
     def get(self, chat_id: int) -> Chat | None:
-        row = self.conn.execute(
-            "SELECT chat_id, type, title, subscribed, blocked, mode FROM chats WHERE chat_id = ?", (chat_id,)
-        ).fetchone()
-        if row is None:
+        """The chat with all its settings, in one statement (on a server: one round trip)."""
+        rows = self.conn.execute(GET_CHAT, (chat_id,) * 4).fetchall()
+        if not rows or rows[0][0] != CHAT_ROW:
             return None
-        rules = {
-            rule: RuleSetting(threshold, None if enabled is None else bool(enabled), muted, floor)
-            for rule, threshold, enabled, muted, floor in self.conn.execute(
-                "SELECT rule, threshold, enabled, muted_until, floor FROM chat_rules WHERE chat_id = ?",
-                (chat_id,),
-            )
-        }
-        watches = tuple(
-            e
-            for (e,) in self.conn.execute(
-                "SELECT entity FROM chat_watches WHERE chat_id = ? ORDER BY entity", (chat_id,)
-            )
-        )
-        groups = {
-            name: tuple(json.loads(members))
-            for name, members in self.conn.execute(
-                "SELECT name, members FROM chat_groups WHERE chat_id = ? ORDER BY name", (chat_id,)
-            )
-        }
-        cid, ctype, title, subscribed, blocked, mode = row
+        rules: dict[str, RuleSetting] = {}
+        watches: list[str] = []
+        groups: dict[str, tuple[str, ...]] = {}
+        for part, name, text, _, flag, _, threshold, floor in rows[1:]:
+            if part == RULE_ROW:
+                rules[name] = RuleSetting(threshold, None if flag is None else bool(flag), text, floor)
+            elif part == WATCH_ROW:
+                watches.append(name)
+            else:
+                groups[name] = tuple(json.loads(text))
+        _, ctype, title, mode, subscribed, blocked, _, _ = rows[0]
         return Chat(
-            cid, ctype, title, bool(subscribed), bool(blocked), ChatMode(mode), rules, watches, groups
+            chat_id,
+            ctype,
+            title,
+            bool(subscribed),
+            bool(blocked),
+            ChatMode(mode),
+            rules,
+            tuple(watches),
+            groups,
         )
 
     def set_subscribed(self, chat_id: int, subscribed: bool, now: dt.datetime) -> None:
