@@ -103,14 +103,28 @@ def test_active_chats_carry_their_settings(subs):
 
 
 class Counted:
-    """A Database that counts the statements run through it."""
+    """A Database that keeps the statements run through it (each one a round trip to a server)."""
 
     def __init__(self, db):
-        self.db, self.statements = db, 0
+        self.db, self.sql = db, []
+
+    @property
+    def statements(self) -> int:
+        return len(self.sql)
 
     def execute(self, sql, args=()):
-        self.statements += 1
+        self.sql.append(sql)
         return self.db.execute(sql, args)
+
+    def executemany(self, sql, rows):
+        self.sql.append(sql)
+        return self.db.executemany(sql, rows)
+
+    def __enter__(self):
+        return self.db.__enter__()
+
+    def __exit__(self, *exc):
+        return self.db.__exit__(*exc)
 
 
 def test_one_chat_is_read_in_one_statement_with_every_setting(subs):

@@ -24,6 +24,7 @@ class ChatMode(StrEnum):
 
 
 MODES = tuple(ChatMode)
+TITLE_CHARS = 200  # of a chat's title, kept
 FOREVER = "9999-12-31"
 CHAT_COUNTS = (  # SQL: active, stopped and blocked chats
     "SUM(CASE WHEN subscribed = 1 AND blocked = 0 THEN 1 ELSE 0 END),"
@@ -76,6 +77,16 @@ class Chat:
         """Gets alerts: subscribed and not blocked."""
         return self.subscribed and not self.blocked
 
+    @classmethod
+    def met(cls, chat_id: int, chat_type: str, title: str) -> Chat:
+        """A chat as :meth:`Subscribers.touch` first records it: not subscribed, alerts only, no
+        settings of its own."""
+        return cls(chat_id, chat_type, title[:TITLE_CHARS], False, False, ChatMode.ALERTS)
+
+    def known_as(self, chat_type: str, title: str) -> bool:
+        """Recorded with this type and title (touching it again would change nothing)."""
+        return self.type == chat_type and self.title == title[:TITLE_CHARS]
+
     def muted(self, rule: str, today: dt.date) -> bool:
         setting = self.rules.get(rule)
         return bool(setting and setting.muted_until and setting.muted_until >= today.isoformat())
@@ -94,7 +105,7 @@ class Subscribers:
         self.conn.execute(
             "INSERT INTO chats (chat_id, type, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, title = excluded.title",
-            (chat_id, chat_type, title[:200], iso(now), iso(now)),
+            (chat_id, chat_type, title[:TITLE_CHARS], iso(now), iso(now)),
         )
 
     def get(self, chat_id: int) -> Chat | None:
