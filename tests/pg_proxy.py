@@ -13,6 +13,7 @@ PostgreSQL), which can lose the network on demand.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import struct
@@ -65,9 +66,10 @@ class Proxy:
         with self._lock:
             sockets, self._sockets = [self._listener, *self._sockets], []
         for s in sockets:
-            if rst:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
+            with contextlib.suppress(OSError):  # closed already (its other end had closed)
+                if rst:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
 
     def _accept(self) -> None:
         while not self._stop.is_set():
