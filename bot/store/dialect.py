@@ -16,8 +16,8 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * the driver's errors, turned into :class:`~bot.errors.StoreError` and
   :class:`~bot.errors.StoreUnavailable` with a reason in words (callers import neither driver);
 * the leader's lock (issue 19; :mod:`~bot.store.leader`): a session-level advisory lock, taken on
-  a session whose TCP keepalives let the server end it soon after its client goes silent; on
-  SQLite, one process, held at once;
+  a session the server ends 8 s after its client goes silent (:data:`LOCK_SESSION`), and the
+  end of the previous leader's sessions by a new one; on SQLite, one process, held at once;
 * JSON kept as text, looked into: its first element and its length (``json_extract`` /
   ``->> 0`` on a cast);
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.

@@ -23,8 +23,8 @@ from bot.store.dialect import POSTGRES, PROCESS_NAME, holder, one_line
 
 POOL_SIZE = 8  # connections per Database at most (the bot's loop, its command workers, a scrape)
 WAIT_SECONDS = 5.0  # for a free connection (as SQLite waits for its write lock): then "busy"
-# a session's client gives up on a silent server within ~10 s (a leader that lost its network
-# learns it at its next check; the server's side is set by the dialect's try_lead)
+# a session's client gives up on a silent server within ~10 s, when nothing between answers for
+# it (a leader does not wait for that: leader.TRUST; the server's side: dialect.LOCK_SESSION)
 KEEPALIVE = {
     "keepalives": 1,
     "keepalives_idle": 3,
