@@ -254,3 +254,30 @@ def test_a_leader_cut_off_from_the_server_stops_before_a_standby_can_lead(proces
         stop()
     leader.close()
     leader.db.close()
+
+
+def test_a_new_leader_ends_the_sessions_of_the_one_before_it(process, pg, pg_server):
+    """A transaction the old leader left open (its network cut mid-write) holds row locks the new
+    leader's recovery would wait for: the new leader ends the sessions named after the old one."""
+    import psycopg
+
+    old = process("x:9")
+    assert old.try_lead()
+    stray = psycopg.connect(pg, application_name="tic-alert x:9", autocommit=True)
+    stray.execute("BEGIN")
+    stray.execute("UPDATE tic_alert_schema SET version = version")  # a row lock, left open
+    old.close()  # its lock session ends (as the server ends a silent one)
+    assert process("y:8").try_lead()
+    database = pg.rsplit("/", 1)[1]
+
+    def gone() -> bool:
+        rows = pg_server.sql(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            f" WHERE datname = '{database}' AND application_name = 'tic-alert x:9'"
+        )
+        return rows[0][0] == 0
+
+    until(gone)
+    with pytest.raises(psycopg.OperationalError):
+        stray.execute("SELECT 1")
+    stray.close()
