@@ -4,7 +4,9 @@
 (tests/telegram_server.py) through TIC_ALERT_TELEGRAM_API_URL; chats send their commands at
 ``--rate`` commands per second in all. Latency is measured from the moment an update is
 injected to the moment the fake receives the (first) reply, per command kind; the bot's peak RSS
-is its VmHWM from /proc.
+is its VmHWM from /proc. The bot runs under bench/counted.py, which counts its database round
+trips: printed per command (from the first command injected to the last reply), with the bot's
+CPU time per command (what decides how many a second it can answer on a busy machine).
 
 The fake does not enforce Telegram's 30 messages/s here: the bot's own limiter is set by the
 config this script writes (messages_per_second = --bot-rate). At Telegram's real 30/s cap,
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pg_server import bench_databases  # noqa: E402
-from procstat import peak_rss_mb  # noqa: E402
+from procstat import cpu_seconds, peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 
 SCRIPT = [
@@ -77,12 +79,13 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
             "TIC_ALERT_CONFIG": str(config),
         }
         log = open(tmp / "bot.log", "w")  # noqa: SIM115
+        counts = tmp / "round-trips"
         proc = subprocess.Popen(
             [
                 sys.executable,
                 *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
-                "-m",
-                "bot",
+                str(ROOT / "bench" / "counted.py"),
+                str(counts),
                 "serve",
                 "--data-dir",
                 args.data_dir,
@@ -93,6 +96,9 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
         )
         try:
             server.wait_for(lambda s: s.commands, timeout=60)
+            time.sleep(0.3)  # the counter's file is rewritten every 0.1 s
+            before = int(counts.read_text())
+            cpu = cpu_seconds(proc.pid)
             started = time.monotonic()
             sent_at: list[tuple[int, str, float]] = []
             gap = 1.0 / args.rate
@@ -111,7 +117,10 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
             while len(server.sent()) < total and time.monotonic() < deadline:
                 time.sleep(0.5)
             finished = time.monotonic()
+            cpu = cpu_seconds(proc.pid) - cpu
             rss = peak_rss_mb(proc.pid)
+            time.sleep(0.3)
+            trips = int(counts.read_text()) - before
         finally:
             proc.terminate()
             proc.wait(20)
@@ -124,9 +133,13 @@ def bench(args: argparse.Namespace, tmp: Path, db: str) -> int:
             for (text, at), reply in zip(asked, replies):
                 lat.setdefault(text.split()[0], []).append(reply.at - at)
     print(
-        f"{args.chats} chats x {len(SCRIPT)} commands = {args.chats * len(SCRIPT)} commands, "
-        f"injected at {args.rate:g}/s; all answered after {finished - started:.1f} s"
+        f"{total} commands ({args.chats} chats x {len(SCRIPT)}), injected at {args.rate:g}/s;"
+        f" all answered after {finished - started:.1f} s: {total / (finished - started):.0f} a second"
         f" ({'postgresql' if db.startswith('postgres') else 'sqlite'})"
+    )
+    print(
+        f"database round trips: {trips / total:.2f} a command ({trips} in all);"
+        f" the bot's CPU: {cpu / total * 1000:.2f} ms a command"
     )
     allv = []
     for kind, values in lat.items():

@@ -65,7 +65,7 @@ def run(conn, n: int) -> None:
             subs.set_rule(chat, "holdings-3m-drop", threshold=40.0)
 
     timed("chats: touch + subscribe + set a rule", n, start)
-    timed("chats: get one (4 reads)", n // 10, lambda: [subs.get(chat) for chat in range(1, n // 10 + 1)])
+    timed("chats: get one, settings too", n // 10, lambda: [subs.get(chat) for chat in range(1, n // 10 + 1)])
     timed("chats: active_chats() (all, 4 reads)", 10, lambda: [subs.active_chats() for _ in range(10)])
     rows = [NewDelivery(f"r:{c}:0", "2026-04", c, DeliveryKind.ALERT, ("<b>alert</b>",)) for c in chats]
 

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 import pytest
+from test_store_subscribers import Counted
 
 from bot.config import load_settings
 from bot.notify.chatbot import ChatBot, Ctx, UsageError, shown, typed
@@ -110,6 +111,28 @@ def test_a_read_only_database_still_answers_reads_and_refuses_writes_clearly(bot
     assert bot.subscribers.get(5).active
 
 
+def test_a_command_reads_its_chat_once_and_records_it_only_when_that_changes_something(bot: ChatBot):
+    ask(bot, "/start")
+    bot.subscribers.conn = counted = Counted(bot.subscribers.conn)
+    for command in ("/status", "/rules", "/watching", "/chart japan"):
+        ask(bot, command)
+        assert counted.statements == 1, (command, counted.sql)  # the read: nothing to record
+        counted.sql.clear()
+    assert ask(bot, "/mode summary").startswith("Mode: summary")
+    assert counted.statements == 2 and counted.sql[1].startswith("UPDATE chats SET mode")
+    counted.sql.clear()
+    renamed = Ctx(5, "private", "Ann", 5, [], NOW)
+    asyncio.run(answer(bot, BY_NAME["status"], renamed))
+    assert counted.statements == 2 and counted.sql[1].startswith("INSERT INTO chats")  # a new title
+    assert bot.subscribers.get(5).title == "Ann"
+    counted.sql.clear()
+    asyncio.run(answer(bot, BY_NAME["status"], renamed))
+    assert counted.statements == 1
+    (reply,) = asyncio.run(answer(bot, BY_NAME["status"], Ctx(6, "group", "New", 6, [], NOW)))
+    assert reply.text.startswith("This chat: not subscribed")
+    assert bot.subscribers.get(6).title == "New"  # a chat met is recorded by its first command
+
+
 def test_postgres_read_only_answers_reads_and_refuses_writes_in_the_same_words(pg_server, rules):
     url = pg_server.create()
     db = connect(url)
@@ -118,13 +141,15 @@ def test_postgres_read_only_answers_reads_and_refuses_writes_in_the_same_words(p
     bot.db.alert, bot.db.clock = told.append, (clock := Clock())
     ask(bot, "/start")
     pg_server.read_only(url, True)  # e.g. the server became a standby
-    ask(bot, "/status")  # the ended session costs one statement; its replacement is read-only
+    # the ended session costs one statement (read again); its replacement is read-only
     assert ask(bot, "/status").startswith("This chat: subscribed")
     for command in ("/stop", "/mode summary", "/set holdings-3m-drop 80"):
         reply = ask(bot, command)
         assert reply.startswith("Not saved: the bot cannot write its database right now"), command
         assert "(the database is read-only)" in reply
-    assert len(told) == 1 and told[0].startswith("the database cannot be written")
+    assert told == [
+        "the database cannot be written (the database is read-only): commands that change settings fail"
+    ]
     pg_server.read_only(url, False)
     ask(bot, "/status")
     clock.now += 61

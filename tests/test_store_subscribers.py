@@ -102,6 +102,57 @@ def test_active_chats_carry_their_settings(subs):
     assert settings == (20.0, ("Japan",), {"Pair": ("Japan", "Belgium")})
 
 
+class Counted:
+    """A Database that keeps the statements run through it (each one a round trip to a server)."""
+
+    def __init__(self, db):
+        self.db, self.sql = db, []
+
+    @property
+    def statements(self) -> int:
+        return len(self.sql)
+
+    def execute(self, sql, args=()):
+        self.sql.append(sql)
+        return self.db.execute(sql, args)
+
+    def executemany(self, sql, rows):
+        self.sql.append(sql)
+        return self.db.executemany(sql, rows)
+
+    def __enter__(self):
+        return self.db.__enter__()
+
+    def __exit__(self, *exc):
+        return self.db.__exit__(*exc)
+
+
+def test_one_chat_is_read_in_one_statement_with_every_setting(subs):
+    """get() is one statement (one round trip to a server) and says what active_chats() says."""
+    for chat_id in (1, 2):
+        met(subs, chat_id)
+        subs.watch(chat_id, "Japan")
+        subs.set_group(chat_id, "Zed", ("Japan", "China"))
+    subs.set_mode(1, "summary", NOW)
+    subs.set_rule(1, RULE, threshold=20.0, floor=5.0)
+    subs.set_rule(1, "record-3m-decline", enabled=0, muted_until="2026-07-01")
+    subs.watch(1, "Belgium")
+    subs.watch(1, "Pair")  # a watch and a group of the same name
+    subs.set_group(1, "Pair", ("Japan", "Belgium"))
+    counted = Counted(subs.conn)
+    chat = Subscribers(counted).get(1)
+    assert counted.statements == 1
+    assert chat == next(c for c in subs.active_chats() if c.chat_id == 1)
+    assert (chat.type, chat.mode, chat.active) == ("private", ChatMode.SUMMARY, True)
+    assert chat.rules == {
+        RULE: RuleSetting(threshold=20.0, floor=5.0),
+        "record-3m-decline": RuleSetting(enabled=False, muted_until="2026-07-01"),
+    }
+    assert chat.watches == ("Belgium", "Japan", "Pair")
+    assert list(chat.groups.items()) == [("Pair", ("Japan", "Belgium")), ("Zed", ("Japan", "China"))]
+    assert subs.get(2).rules == {} and subs.get(2).watches == ("Japan",)
+
+
 def test_start_after_a_block_unblocks(subs):
     met(subs, 1)
     subs.set_blocked(1, True, NOW)

@@ -11,7 +11,6 @@ run on the event loop's thread, the CPU work (charts, history) in worker threads
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -19,12 +18,12 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from bot.data.entities import EntityNames, Group, known_countries
-from bot.errors import StoreError
+from bot.errors import StoreError, StoreUnavailable
 from bot.notify.db_health import DbHealth
 from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.rules.catalogue import AGGREGATES, Rule
-from bot.store.subscribers import Chat, ChatMode, Subscribers
+from bot.store.subscribers import Chat, Subscribers
 from bot.watch.calendar import Calendar
 
 # letters and marks that show nothing (str.isprintable() already refuses controls, format
@@ -69,7 +68,7 @@ class Ctx:
     user_id: int | None
     args: list[str]
     now: dt.datetime
-    recorded: bool = False  # the chat's row is written already (see ChatBot.record)
+    chat: Chat | None = None  # the chat's settings, read by ChatBot.record
 
 
 @dataclass(frozen=True)
@@ -112,24 +111,35 @@ class ChatBot:
             return await asyncio.to_thread(fn, *args)
 
     def record(self, ctx: Ctx) -> Ctx:
-        """Record the chat (or refresh its title) before a change to its settings: a database
-        that cannot be written raises here, before anything is said to be changed."""
+        """Before a change to the chat's settings: the chat read, and recorded if there is
+        something to record (see :meth:`chat`); a database that cannot be written raises here,
+        before anything is said to be changed. The Ctx returned carries the chat read."""
+        return replace(ctx, chat=self._known(ctx, strict=True))
+
+    def chat(self, ctx: Ctx) -> Chat:
+        """The asking chat's settings (one read; none when :meth:`record` read them). The chat is
+        recorded when that writes something: a chat not met before, a new type or title, or any
+        chat while writes fail (that write finds them working again). When the database cannot
+        be written, a chat it does not know has the defaults."""
+        return ctx.chat if ctx.chat is not None else self._known(ctx, strict=False)
+
+    def _known(self, ctx: Ctx, strict: bool) -> Chat:
+        try:
+            found = self.subscribers.get(ctx.chat_id)
+        except StoreUnavailable:  # once more: a session the server ended costs one statement
+            found = self.subscribers.get(ctx.chat_id)
+        if found is not None and found.known_as(ctx.chat_type, ctx.title) and self.db.failing is None:
+            return found
         try:
             self.subscribers.touch(ctx.chat_id, ctx.chat_type, ctx.title, ctx.now)
         except StoreError as err:
             self.db.failed(err, f"chat {ctx.chat_id}")
-            raise
+            if strict:
+                raise
+            return found or Chat.met(ctx.chat_id, ctx.chat_type, ctx.title)  # reads go on
         self.db.ok()
-        return replace(ctx, recorded=True)
-
-    def chat(self, ctx: Ctx) -> Chat:
-        """The asking chat's settings. To read them the chat is recorded if it can be; when the
-        database cannot be written, a chat it does not know has the defaults."""
-        if not ctx.recorded:
-            with contextlib.suppress(StoreError):  # noted by record(); reads go on
-                self.record(ctx)
-        found = self.subscribers.get(ctx.chat_id)
-        return found or Chat(ctx.chat_id, ctx.chat_type, ctx.title, False, False, ChatMode.ALERTS)
+        met = Chat.met(ctx.chat_id, ctx.chat_type, ctx.title)
+        return met if found is None else replace(found, type=met.type, title=met.title)
 
     def release(self) -> ReleaseView:
         """The release the answers come from, or a UsageError while none is loaded."""

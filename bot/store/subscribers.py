@@ -24,11 +24,27 @@ class ChatMode(StrEnum):
 
 
 MODES = tuple(ChatMode)
+TITLE_CHARS = 200  # of a chat's title, kept
 FOREVER = "9999-12-31"
 CHAT_COUNTS = (  # SQL: active, stopped and blocked chats
     "SUM(CASE WHEN subscribed = 1 AND blocked = 0 THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN subscribed = 0 AND blocked = 0 THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN blocked = 1 THEN 1 ELSE 0 END)"
+)
+
+# One chat with its settings, one statement: the chat's row, then its rules, watches (by entity)
+# and groups (by name), as rows of one shape. (PostgreSQL types a UNION's columns pair by pair
+# from the left: the first two SELECTs give every column its type.)
+CHAT_ROW, RULE_ROW, WATCH_ROW, GROUP_ROW = range(4)
+GET_CHAT = (
+    f"SELECT {CHAT_ROW}, type, title, mode, subscribed, blocked, NULL, NULL FROM chats WHERE chat_id = ?"
+    f" UNION ALL SELECT {RULE_ROW}, rule, muted_until, NULL, enabled, NULL, threshold, floor"
+    " FROM chat_rules WHERE chat_id = ?"
+    f" UNION ALL SELECT {WATCH_ROW}, entity, NULL, NULL, NULL, NULL, NULL, NULL"
+    " FROM chat_watches WHERE chat_id = ?"
+    f" UNION ALL SELECT {GROUP_ROW}, name, members, NULL, NULL, NULL, NULL, NULL"
+    " FROM chat_groups WHERE chat_id = ?"
+    " ORDER BY 1, 2"
 )
 
 
@@ -61,6 +77,16 @@ class Chat:
         """Gets alerts: subscribed and not blocked."""
         return self.subscribed and not self.blocked
 
+    @classmethod
+    def met(cls, chat_id: int, chat_type: str, title: str) -> Chat:
+        """A chat as :meth:`Subscribers.touch` first records it: not subscribed, alerts only, no
+        settings of its own."""
+        return cls(chat_id, chat_type, title[:TITLE_CHARS], False, False, ChatMode.ALERTS)
+
+    def known_as(self, chat_type: str, title: str) -> bool:
+        """Recorded with this type and title (touching it again would change nothing)."""
+        return self.type == chat_type and self.title == title[:TITLE_CHARS]
+
     def muted(self, rule: str, today: dt.date) -> bool:
         setting = self.rules.get(rule)
         return bool(setting and setting.muted_until and setting.muted_until >= today.isoformat())
@@ -79,37 +105,35 @@ class Subscribers:
         self.conn.execute(
             "INSERT INTO chats (chat_id, type, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, title = excluded.title",
-            (chat_id, chat_type, title[:200], iso(now), iso(now)),
+            (chat_id, chat_type, title[:TITLE_CHARS], iso(now), iso(now)),
         )
 
     def get(self, chat_id: int) -> Chat | None:
-        row = self.conn.execute(
-            "SELECT chat_id, type, title, subscribed, blocked, mode FROM chats WHERE chat_id = ?", (chat_id,)
-        ).fetchone()
-        if row is None:
+        """The chat with all its settings, in one statement (on a server: one round trip)."""
+        rows = self.conn.execute(GET_CHAT, (chat_id,) * 4).fetchall()
+        if not rows or rows[0][0] != CHAT_ROW:
             return None
-        rules = {
-            rule: RuleSetting(threshold, None if enabled is None else bool(enabled), muted, floor)
-            for rule, threshold, enabled, muted, floor in self.conn.execute(
-                "SELECT rule, threshold, enabled, muted_until, floor FROM chat_rules WHERE chat_id = ?",
-                (chat_id,),
-            )
-        }
-        watches = tuple(
-            e
-            for (e,) in self.conn.execute(
-                "SELECT entity FROM chat_watches WHERE chat_id = ? ORDER BY entity", (chat_id,)
-            )
-        )
-        groups = {
-            name: tuple(json.loads(members))
-            for name, members in self.conn.execute(
-                "SELECT name, members FROM chat_groups WHERE chat_id = ? ORDER BY name", (chat_id,)
-            )
-        }
-        cid, ctype, title, subscribed, blocked, mode = row
+        rules: dict[str, RuleSetting] = {}
+        watches: list[str] = []
+        groups: dict[str, tuple[str, ...]] = {}
+        for part, name, text, _, flag, _, threshold, floor in rows[1:]:
+            if part == RULE_ROW:
+                rules[name] = RuleSetting(threshold, None if flag is None else bool(flag), text, floor)
+            elif part == WATCH_ROW:
+                watches.append(name)
+            else:
+                groups[name] = tuple(json.loads(text))
+        _, ctype, title, mode, subscribed, blocked, _, _ = rows[0]
         return Chat(
-            cid, ctype, title, bool(subscribed), bool(blocked), ChatMode(mode), rules, watches, groups
+            chat_id,
+            ctype,
+            title,
+            bool(subscribed),
+            bool(blocked),
+            ChatMode(mode),
+            rules,
+            tuple(watches),
+            groups,
         )
 
     def set_subscribed(self, chat_id: int, subscribed: bool, now: dt.datetime) -> None:
