@@ -26,8 +26,9 @@ the companions); upgrade (from a schema-2 database); and, for issue 17:
 
 and, for issue 19, failover: bench/drill_failover.py (two `tic-alert run` on one PostgreSQL, the
 leader killed -9 mid-broadcast in each of ``--runs`` runs, then one run where the server ends the
-leader's session). Targets: lost 0, ≤ 1 duplicate per chat, the standby's first send ≤ 15 s after
-the kill; the old leader sends nothing after its session ends.
+leader's session; ``--how partition``: the leader's network to PostgreSQL goes dark in each run).
+Targets: lost 0, ≤ 1 duplicate per chat, the standby's first send ≤ 15 s after the kill; the old
+leader sends nothing after its session ends, or (partition) once the standby leads.
 
 ``--db postgresql`` runs each drill on a new PostgreSQL database (a throwaway server from the
 PostgreSQL binaries, tests/pg_server.py) instead of a new SQLite file.
@@ -37,6 +38,7 @@ Usage: python bench/drill.py [DATA_DIR] [--drill latency] [--subscribers 50] [--
          [--keep]   (keep each run's folder: database, config, the bot's log; removed otherwise)
        python bench/drill.py --drill outage --subscribers 200 --runs 5
        python bench/drill.py --drill migration --subscribers 20
+       python bench/drill.py --drill failover --how partition --subscribers 2000 --runs 10 --interval 5
        python bench/drill.py --drill flood [--commands 2000] [--chats 500]
        python bench/drill.py --drill failover --subscribers 2000 --runs 10   (PostgreSQL: always)
 """
@@ -521,6 +523,11 @@ def main() -> int:
     ap.add_argument("--commands", type=int, default=2000, help="flood: commands from one chat")
     ap.add_argument("--chats", type=int, default=500, help="flood: chats sending /chart and /backtest")
     ap.add_argument("--quiet-every", type=float, default=3.0, help="flood: the quiet chat's /next interval")
+    ap.add_argument(
+        "--how",
+        choices=("kill", "terminate", "partition", "reset"),
+        help="failover: each run takes the leader away so (default: kill, then one terminate)",
+    )
     ap.add_argument("--transcript", type=Path)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), help="each run on a new database of this kind")
     ap.add_argument("--keep", action="store_true", help="keep each run's folder (database, config, log)")

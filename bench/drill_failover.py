@@ -8,11 +8,19 @@ process B starts and stands by. Once the baseline release is recorded the Treasu
 is taken away:
 
 * ``kill``: ``kill -9`` of A (its sessions end with it; no clean-up at all);
-* ``terminate``: the server ends A's lock session (``pg_terminate_backend``); A lives on.
+* ``terminate``: the server ends A's lock session (``pg_terminate_backend``); A lives on;
+* ``partition``: A reaches PostgreSQL through a TCP proxy (tests/pg_proxy.py; B connects
+  directly), which turns into a black hole: nothing forwarded either way, no socket closed, as
+  a pulled cable. A lives on, and cannot learn whether it still leads: it must stop by itself
+  before B can lead (the lock's trust, bot/store/leader.py: 6 s after its last answered check;
+  the server ends the silent session 8 s after it at the earliest);
+* ``reset``: the same proxy closes A's connections with a RST instead (A learns at once).
 
 The two processes run with different bot tokens (both accepted by the fake), so every Bot API
 call is known to be A's or B's. Measured: chats alerted, lost, duplicates (most alerts one chat
-got), B's first send after the moment (target ≤ 15 s), A's sends after it (terminate: target 0),
+got), B's first send after the moment (target ≤ 15 s), A's sends after it (terminate: target 0;
+partition: A's sends after B took the lock, and after B's first send, target 0; when A's last
+send and B's taking the lock came, from the moment),
 getUpdates calls by B while standing by and by A after the moment (terminate: A's last, with
 timeout 0, marks the updates it handled as read; it must come before B's first poll), A's
 exit code (terminate: it steps down and exits with an error, 2), 429s (B's pacer does not know
@@ -24,11 +32,13 @@ stood by and once it led.
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import os
 import random
 import socket
 import statistics
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +46,7 @@ from pathlib import Path
 
 import drill
 import psycopg
+from pg_proxy import Proxy
 from poll_helpers import T5
 from telegram_methods import SEND_METHODS
 from telegram_server import TelegramServer
@@ -47,6 +58,7 @@ from bot.store.outbox import Outbox
 
 TOKENS = {"A": "42:DRILL-A", "B": "42:DRILL-B"}
 TARGET_FIRST_SEND = 15.0
+HOWS = ("kill", "terminate", "partition", "reset")
 
 
 def leader_pid(db) -> int | None:
@@ -111,12 +123,15 @@ def release_day(
     how: str = "kill",
     spread: float = 60.0,
 ) -> dict:
-    """One release day with a leader and a standby; the leader taken away (``how``: kill or
-    terminate) once a random share of the chats has its alert."""
+    """One release day with a leader and a standby; the leader taken away (``how``: one of
+    :data:`HOWS`) once a random share of the chats has its alert."""
     rng = random.Random(seed)
     config = drill.write_config(tmp, interval)
     chats = drill.chat_ids(subscribers, groups=False)
-    with FakeTreasury(hang_seconds=3.0) as treasury, TelegramServer(seed=seed, hang_seconds=3.0) as telegram:
+    with contextlib.ExitStack() as stack:
+        treasury = stack.enter_context(FakeTreasury(hang_seconds=3.0))
+        telegram = stack.enter_context(TelegramServer(seed=seed, hang_seconds=3.0))
+        proxy = stack.enter_context(Proxy.to(db)) if how in ("partition", "reset") else None
         telegram.limits(overall_per_s=30, per_chat_per_s=1, per_group_per_min=20)
         treasury.publish_all(eds["2026-03"])
         for name in REFERENCE:
@@ -129,9 +144,15 @@ def release_day(
             "TIC_ALERT_CONFIG": str(config),
         }
         ports = {name: free_port() for name in TOKENS}  # each process's /healthz and /readyz
+        path = {"A": proxy.url(db) if proxy else db, "B": db}  # A through the proxy, if any
         bots = {
             name: drill.Bot(
-                {**env, "TIC_ALERT_BOT_TOKEN": token, "TIC_ALERT_HTTP": f"127.0.0.1:{ports[name]}"},
+                {
+                    **env,
+                    "TIC_ALERT_DB": path[name],
+                    "TIC_ALERT_BOT_TOKEN": token,
+                    "TIC_ALERT_HTTP": f"127.0.0.1:{ports[name]}",
+                },
                 treasury.url + "/",
                 tmp / f"{name}.log",
             )
@@ -163,9 +184,14 @@ def release_day(
             at = time.monotonic()
             if how == "kill":
                 a.stop(kill=True)
-            else:
+            elif proxy is None:
                 assert end_leader_session(db) == 1, "one leader session to end"
-            ended = time.monotonic()  # the process is dead, or the server has ended its session
+            elif how == "partition":
+                proxy.black_hole()
+            else:
+                proxy.reset()
+            ended = time.monotonic()  # dead, its session ended on the server, or its network cut
+            took = drill.wait(lambda: epoch(check) > 1 and time.monotonic(), 120, 0.02) - at
             outbox = Outbox(check)
 
             def drained() -> bool:
@@ -178,9 +204,10 @@ def release_day(
             seen = {
                 "how": how,
                 "share": share,
-                "a_exit": a.proc.wait(30) if a.proc is not None else "killed",  # terminate: A steps down
+                "took": took,
+                "a_exit": exit_code(a),  # terminate, partition: A steps down (2)
                 "counts": outbox.counts("2026-04"),
-                "epoch": check.execute("SELECT epoch FROM leadership").fetchone()[0],
+                "epoch": epoch(check),
                 "standby_status": standing,
                 "leader_status": {path: status(ports["B"], path) for path in ("/healthz", "/readyz")},
             }
@@ -189,12 +216,28 @@ def release_day(
                 bot.stop()
             check.close()
         seen["noise"] = drill.stop_noise(tmp / "A.log")
-        return {**seen, **outcome(telegram, chats, at, ended)}
+        return {**seen, **outcome(telegram, chats, at, ended, at + took)}
 
 
-def outcome(telegram: TelegramServer, chats: list[int], at: float, ended: float) -> dict:
+def epoch(db) -> int:
+    return int(db.execute("SELECT epoch FROM leadership").fetchone()[0])
+
+
+def exit_code(bot: drill.Bot) -> int | str:
+    """The old leader's exit code (waiting up to a minute), "killed", or that it still runs."""
+    if bot.proc is None:
+        return "killed"
+    try:
+        return bot.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        bot.stop(kill=True)
+        return "still running a minute later (killed)"
+
+
+def outcome(telegram: TelegramServer, chats: list[int], at: float, ended: float, took: float) -> dict:
     """What the fake Bot API saw, by process, before and after ``at`` (the leader taken away:
-    its kill, or the call that ends its session, which returns at ``ended``)."""
+    its kill, or the call that ends its session, which returns at ``ended``; B seen leading at
+    ``took``)."""
     sent = [s for s in telegram.sent() if s.chat_id in set(chats)]
     alerts = collections.Counter(s.chat_id for s in sent if drill.is_alert(s))
     calls = [r for r in telegram.requests if r.method in SEND_METHODS]
@@ -209,6 +252,9 @@ def outcome(telegram: TelegramServer, chats: list[int], at: float, ended: float)
         "max_per_chat": max(alerts.values(), default=0),
         "first_after": min(b_after) - at if b_after else math.inf,
         "a_sends_after": sum(1 for r in by["A"] if r.at > ended),
+        "a_last_after": max((r.at for r in by["A"]), default=-math.inf) - at,
+        "a_after_takeover": sum(1 for r in by["A"] if r.at >= took),
+        "a_after_b_first": sum(1 for r in by["A"] if b_after and r.at >= min(b_after)),
         "b_sends_before": sum(1 for r in by["B"] if r.at < at),
         "b_polls_before": sum(1 for r in polls if r.token == TOKENS["B"] and r.at < at),
         "a_polls_after": sum(1 for r in polls if r.token == TOKENS["A"] and r.at > ended),
@@ -228,6 +274,12 @@ def report(n: int, r: dict, subscribers: int) -> None:
         f" the old leader's exit {r['a_exit']}; 429s {r['429']}; epoch {r['epoch']}; outbox {r['counts']};"
         f" tracebacks in the old leader's log {r['noise']}"
     )
+    if r["how"] in ("partition", "reset"):
+        print(
+            f"    the standby led {r['took']:.1f} s after the {r['how']}; the old leader's last send"
+            f" {r['a_last_after']:+.1f} s from it; its sends after the standby led {r['a_after_takeover']},"
+            f" after the standby's first send {r['a_after_b_first']}"
+        )
     if r.get("log"):
         print(f"    logs in {r['log']}")
     for role in ("standby", "leader"):
@@ -246,22 +298,37 @@ def summary(results: list[dict], subscribers: int) -> None:
         f" {TARGET_FIRST_SEND:g} s); the old leader's sends after it {after}"
         f"; the standby's getUpdates before it {sum(r['b_polls_before'] for r in results)}"
     )
+    if kinds in ("partition", "reset"):
+        lasts, took = [r["a_last_after"] for r in results], [r["took"] for r in results]
+        print(
+            f"{kinds}: the old leader's last send {min(lasts):+.1f}…{max(lasts):+.1f} s from the {kinds};"
+            f" the standby led {min(took):.1f}…{max(took):.1f} s after it; the old leader's sends after"
+            f" the standby led {sum(r['a_after_takeover'] for r in results)}, after its first send"
+            f" {sum(r['a_after_b_first'] for r in results)}; its exits"
+            f" {dict(collections.Counter(str(r['a_exit']) for r in results))}"
+        )
 
 
 def failover(args, data: Path, eds: dict, new_database) -> int:
-    """``--runs`` kill -9 runs, then one pg_terminate_backend run."""
+    """``--runs`` kill -9 runs, then one pg_terminate_backend run; or ``--runs`` runs of ``--how``."""
     rng = random.Random(args.seed)
     results: list[dict] = []
-    for how in ["kill"] * args.runs + ["terminate"]:
+    for how in ["kill"] * args.runs + ["terminate"] if args.how is None else [args.how] * args.runs:
         seed = rng.randrange(10**6)
         db = new_database()
-        results.append(one_failover(data, eds, args.subscribers, args.interval, seed, db, how, args.spread))
+        results.append(
+            one_failover(
+                data, eds, args.subscribers, args.interval, seed, db, how, args.spread, keep=args.keep
+            )
+        )
         report(len(results), results[-1], args.subscribers)
     print("---")
-    for how in ("kill", "terminate"):
-        summary([r for r in results if r["how"] == how], args.subscribers)
+    for how in HOWS:
+        if any(r["how"] == how for r in results):
+            summary([r for r in results if r["how"] == how], args.subscribers)
     print(
         f"(targets: lost 0, at most 2 alerts per chat, the standby's first send ≤ {TARGET_FIRST_SEND:g} s"
-        " after the kill; terminate: the old leader sends nothing after it and exits 2, the standby finishes)"
+        " after the kill; terminate: the old leader sends nothing after it and exits 2, the standby finishes;"
+        " partition: the old leader sends nothing once the standby leads, and exits 2)"
     )
     return 0

@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import drill
 
 from bot.store.db import SCHEMA_VERSION
+from bot.store.dialect import LOCK_SESSION_IDLE
+from bot.store.leader import TRUST
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,23 @@ def test_failover_the_standby_carries_on_after_a_kill_9_and_after_the_leaders_se
     assert r["a_exit"] == 2  # and stepped down with an error
     assert r["noise"] == 0
     assert r["first_after"] <= drill_failover.TARGET_FIRST_SEND
+
+
+def test_failover_when_the_leaders_network_to_the_database_goes_dark(tic_dir, eds, pg_server):
+    """A black hole between the leader and PostgreSQL (tests/pg_proxy.py): the old leader stops
+    sending before the standby can lead (leader.TRUST < dialect.LOCK_SESSION_IDLE), steps down
+    and exits; the standby carries on from the outbox."""
+    import drill_failover
+
+    r = drill_failover.one_failover(
+        tic_dir, eds, 40, 2.0, seed=7, db=pg_server.create(), how="partition", spread=6.0
+    )
+    assert r["lost"] == 0
+    assert r["max_per_chat"] <= 2  # the messages in flight at the cut, sent again by the standby
+    assert r["a_after_takeover"] == 0 and r["a_after_b_first"] == 0
+    assert r["a_last_after"] <= TRUST + 2.0  # it stopped by itself, trusting its lock no longer,
+    # and its last message reached the Bot API before the standby led (2 s before, by design)
+    assert r["took"] - r["a_last_after"] >= (LOCK_SESSION_IDLE - TRUST) / 2
+    assert r["first_after"] <= drill_failover.TARGET_FIRST_SEND
+    assert r["a_exit"] == 2  # stepped down, and ended although its database calls hang
+    assert r["b_sends_before"] == 0 and r["epoch"] == 2

@@ -8,6 +8,7 @@ import datetime as dt
 import time
 
 import pytest
+from pg_proxy import Proxy
 from sender_helpers import Desk
 from telegram_server import TelegramServer
 
@@ -15,7 +16,8 @@ from bot.errors import Fenced, StoreError
 from bot.notify.standby import Standby
 from bot.status_server import StatusServer
 from bot.store.db import connect
-from bot.store.leader import Leadership
+from bot.store.dialect import LOCK_SESSION_IDLE
+from bot.store.leader import TRUST, Leadership
 from bot.store.outbox import DeliveryState, Outbox
 from bot.telemetry import Telemetry
 
@@ -225,3 +227,59 @@ def test_holds_says_at_once_without_a_round_trip_that_the_server_ended_the_lock_
     end_session(pg_server, pg)
     until(lambda: not leadership.holds(), timeout=2)  # as soon as the server has hung up
     assert "session ended" in (leadership.lost() or "")
+
+
+def test_a_leader_cut_off_from_the_server_stops_before_a_standby_can_lead(process, pg):
+    """A black hole between the leader and the server (tests/pg_proxy.py): its check hangs, so
+    it trusts its lock TRUST s after its last answered check and no longer; the server ends the
+    silent session LOCK_SESSION_IDLE s after it at the earliest, and only then can a standby lead."""
+    with Proxy.to(pg) as proxy:
+        leader = Leadership(connect(proxy.url(pg)), "a:1")
+        standby = process("b:2")
+        assert leader.try_lead()
+        assert not standby.try_lead()
+        reasons: list[str] = []
+        stop = Standby(leader, every=1.0).watch(reasons.append)
+        time.sleep(1.5)  # a check or two answered
+        assert reasons == [] and leader.holds()
+        proxy.black_hole()
+        cut = time.monotonic()
+        until(lambda: not leader.holds(), timeout=TRUST + 5)
+        doubt = time.monotonic()  # from here on no message starts
+        until(lambda: reasons, timeout=5)
+        assert "not confirmed" in reasons[0]
+        assert doubt - cut <= TRUST + 0.5  # its last answered check was sent before the cut
+        until(standby.try_lead, timeout=LOCK_SESSION_IDLE + 10)
+        took = time.monotonic()
+        assert took - doubt >= LOCK_SESSION_IDLE - TRUST - 0.5  # the leader was in doubt first
+        assert took - cut <= 15.0
+        stop()
+    leader.close()
+    leader.db.close()
+
+
+def test_a_new_leader_ends_the_sessions_of_the_one_before_it(process, pg, pg_server):
+    """A transaction the old leader left open (its network cut mid-write) holds row locks the new
+    leader's recovery would wait for: the new leader ends the sessions named after the old one."""
+    import psycopg
+
+    old = process("x:9")
+    assert old.try_lead()
+    stray = psycopg.connect(pg, application_name="tic-alert x:9", autocommit=True)
+    stray.execute("BEGIN")
+    stray.execute("UPDATE tic_alert_schema SET version = version")  # a row lock, left open
+    old.close()  # its lock session ends (as the server ends a silent one)
+    assert process("y:8").try_lead()
+    database = pg.rsplit("/", 1)[1]
+
+    def gone() -> bool:
+        rows = pg_server.sql(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            f" WHERE datname = '{database}' AND application_name = 'tic-alert x:9'"
+        )
+        return rows[0][0] == 0
+
+    until(gone)
+    with pytest.raises(psycopg.OperationalError):
+        stray.execute("SELECT 1")
+    stray.close()

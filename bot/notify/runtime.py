@@ -40,7 +40,7 @@ from bot.notify.patience import Attempts, kind_of, until_telegram_answers
 from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
-from bot.notify.standby import Standby
+from bot.notify.standby import Standby, exit_within
 from bot.notify.trial import TrialAlert
 from bot.notify.view import ReleaseView
 from bot.render.alert import ReleaseMessages
@@ -293,10 +293,10 @@ class BotRuntime:
         stops as on SIGTERM and exits with an error (run_bot), to be started again as a standby."""
         if self.lost is not None:
             return
-        self.lost = why
-        self.sender.courier.closing = True
+        self.lost, self.sender.courier.closing = why, True
         log.error("lost the leadership: %s; stopping (no message starts any more)", why)
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)  # calls in flight finish, then it ends, whatever hangs
+        exit_within(self.sender.grace + 15.0)
 
     def _halt(self) -> None:
         """Run the ``on_stop`` hooks, once."""

@@ -5,14 +5,17 @@ leadership once a second. While another process leads this one says so once in t
 /healthz (200 "standby: …": waiting is what a standby is for, so it is healthy) and /readyz (503:
 it does not serve). Once leading, :meth:`Standby.watch` checks in a thread of its own, every
 second and at once when the server ends the lock's session, that the session lives and no newer
-epoch exists; if not, ``step_down`` is called (the runtime stops sending and exits, and its
-service manager starts it again as a standby). On SQLite the wait ends at once and nothing is watched.
+epoch exists, and in another that a check was answered lately (a cut-off network leaves the
+check hanging: past :data:`~bot.store.leader.TRUST` the lock is in doubt); if not, ``step_down``
+is called (the runtime stops sending and exits, and its service manager starts it again as a
+standby). On SQLite the wait ends at once and nothing is watched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -60,20 +63,46 @@ class Standby:
             log.warning("leading: epoch %s, %s%s", self.leadership.epoch, self.leadership.who, waited)
 
     def watch(self, step_down: Callable[[str], None]) -> Callable[[], None]:
-        """Check the leadership every second in a thread; ``step_down(why)`` once it is lost.
+        """Check the leadership every second in a thread, and its trust (``lapsed``: a check that
+        hangs on a dead network) in another; ``step_down(why)`` once, when either says it is lost.
         Returns what stops the checks."""
         if not self.leadership.shared:
             return lambda: None
-        stop = threading.Event()
+        stop, once = threading.Event(), threading.Lock()
+
+        def down(why: str) -> None:
+            if not stop.is_set() and once.acquire(blocking=False):
+                if self.telemetry is not None:
+                    self.telemetry.leader.set(0)
+                step_down(why)
 
         def check() -> None:
             while not stop.is_set():
                 why = self.leadership.lost(wait=self.every)
-                if why is not None and not stop.is_set():
-                    if self.telemetry is not None:
-                        self.telemetry.leader.set(0)
-                    step_down(why)
-                    return
+                if why is not None:
+                    return down(why)
 
-        threading.Thread(target=check, name="leadership", daemon=True).start()
+        def trust() -> None:
+            while not stop.wait(self.every / 4):
+                why = self.leadership.lapsed()
+                if why is not None:
+                    return down(why)
+
+        for target in (check, trust):
+            threading.Thread(target=target, name=f"leadership {target.__name__}", daemon=True).start()
         return stop.set
+
+
+def exit_within(seconds: float, code: int = 2) -> None:
+    """A process that stepped down ends within ``seconds`` whatever hangs: a statement to a
+    database it can no longer reach waits in a thread that would keep it alive for good (its
+    service manager starts it again, as a standby)."""
+
+    def end() -> None:
+        log.error("stepped down %g s ago and still running (the database does not answer): exiting", seconds)
+        logging.shutdown()
+        os._exit(code)
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()

@@ -16,8 +16,8 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 * the driver's errors, turned into :class:`~bot.errors.StoreError` and
   :class:`~bot.errors.StoreUnavailable` with a reason in words (callers import neither driver);
 * the leader's lock (issue 19; :mod:`~bot.store.leader`): a session-level advisory lock, taken on
-  a session whose TCP keepalives let the server end it soon after its client goes silent; on
-  SQLite, one process, held at once;
+  a session the server ends 8 s after its client goes silent (:data:`LOCK_SESSION`), and the
+  end of the previous leader's sessions by a new one; on SQLite, one process, held at once;
 * JSON kept as text, looked into: its first element and its length (``json_extract`` /
   ``->> 0`` on a cast);
 * the database's size, giving space back (``VACUUM`` / ``VACUUM FULL``), and which tables exist.
@@ -25,7 +25,9 @@ JSON kept as text that Python encodes, times as ISO 8601 text. What cannot be sh
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -34,6 +36,30 @@ from bot.errors import StoreError, StoreUnavailable
 # advisory lock keys (PostgreSQL): one per purpose, the same in every tic-alert process
 MIGRATION_LOCK = 0x71C_A1E_0001
 LEADER_LOCK = 0x71C_A1E_0002  # for one leader among `tic-alert run` processes (issue 19)
+
+# The leader's lock session as the server keeps it (issue 19): the server ends it, the lock with
+# it, once it has been silent for LOCK_SESSION_IDLE seconds at the earliest, whatever lies between
+# (a pulled cable, a proxy or NAT that swallows everything and answers TCP keepalives itself):
+# idle_session_timeout (PostgreSQL 14+; the leader asks every second). On older servers, and
+# behind nothing that answers for the client, TCP ends it: keepalives after 3 s idle, every 2 s,
+# 3 unanswered (9 s), and tcp_user_timeout (PostgreSQL 12+) when a reply stays unacknowledged 9 s.
+# A leader trusts its lock for less than this after its last answered check (leader.TRUST).
+LOCK_SESSION_IDLE = 8.0
+LOCK_SESSION = {
+    "idle_session_timeout": "8000",
+    "tcp_keepalives_idle": "3",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "9000",
+}
+# what a process's connections call themselves (application_name, unless its URL names one), so
+# that a new leader can end the sessions of the process that led before it (end_sessions)
+PROCESS_NAME = "tic-alert "
+
+
+def holder() -> str:
+    """Who this process is, in the ``leadership`` row, its connections' name and the log: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Runs(Protocol):
@@ -78,6 +104,10 @@ class Dialect:
     def try_lead(self, session: Runs) -> bool:
         """One try for the leader's lock on ``session`` (kept until the session ends)."""
         return True
+
+    def end_sessions(self, session: Runs, holder: str) -> int:
+        """The sessions of process ``holder`` ended, from ``session``; how many (none on SQLite)."""
+        return 0
 
     def size(self, db: Runs) -> int:
         """Bytes the database takes."""
@@ -164,17 +194,31 @@ class Postgres(Dialect):
         db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
     def try_lead(self, session: Runs) -> bool:
-        """The server probes an idle session after 3 s, every 2 s, and ends it after 3 probes
-        unanswered (the lock with it); pg_stat_activity names the sessions."""
-        (held,) = session.execute(
-            "SELECT set_config('tcp_keepalives_idle', '3', false),"
-            " set_config('tcp_keepalives_interval', '2', false),"
-            " set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(?)",
-            (LEADER_LOCK,),
-        ).fetchone()[3:]
+        """The lock session's :data:`LOCK_SESSION` settings (those this server knows), then one try
+        for the lock; pg_stat_activity names the sessions."""
+        names, values = zip(*LOCK_SESSION.items(), strict=True)
+        (held, _) = session.execute(
+            "SELECT pg_try_advisory_lock(?), (SELECT COUNT(set_config(name, value, false))"
+            " FROM unnest(?::text[], ?::text[]) AS s(name, value)"
+            " WHERE name IN (SELECT name FROM pg_settings))",
+            (LEADER_LOCK, list(names), list(values)),
+        ).fetchone()
         name = "tic-alert leader" if held else "tic-alert standby"
         session.execute("SELECT set_config('application_name', ?, false)", (name,))
         return bool(held)
+
+    def end_sessions(self, session: Runs, holder: str) -> int:
+        """A new leader ends the sessions of the process that led before (those of this role that
+        bear its name): cut off from the server, it may have left a transaction open whose row
+        locks the outbox's recovery would wait for, and the server may not notice for a long time
+        (a proxy or NAT that answers for it; a transaction cut mid-pipeline has no idle timeout)."""
+        (ended,) = session.execute(
+            "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND usename = current_user"
+            " AND application_name = ? AND pid <> pg_backend_pid()",
+            (PROCESS_NAME + holder,),
+        ).fetchone()
+        return int(ended)
 
     def size(self, db: Runs) -> int:
         return int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])

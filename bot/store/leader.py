@@ -3,10 +3,17 @@
 Each process opens a session of its own (:meth:`Database.session`: a connection outside the pool)
 and tries for one session-level advisory lock on it (``pg_try_advisory_lock``); the holder leads
 (the poller, Telegram's ``getUpdates``, the sender) for as long as that session lives. It ends when
-the process exits or is killed (the server sees the socket close at once), when the network goes
-silent (the session's TCP keepalives, set here, make the server drop it within ~10 s), or when
-someone ends it on the server (``pg_terminate_backend``); a standby trying every second then takes
-the lock.
+the process exits or is killed (the server sees the socket close at once), when the session goes
+silent (the server ends it :data:`~bot.store.dialect.LOCK_SESSION_IDLE` = 8 s after its last
+statement, or its TCP keepalives fail: :data:`~bot.store.dialect.LOCK_SESSION`), or when someone
+ends it on the server (``pg_terminate_backend``); a standby trying every second then takes the lock.
+
+A leader cut off from the server cannot learn any of this: its checks go unanswered. So it trusts
+its lock for :data:`TRUST` = 6 s after sending its last check that was answered, and no longer:
+past that, :meth:`Leadership.holds` is False (no message starts) and :meth:`Leadership.lapsed`
+says why (the runtime steps down). The server was active on the session after that check was
+sent, so it frees the lock 8 s after it at the earliest: the old leader's last message starts
+at least 2 s before a standby can lead (``LOCK_SESSION_IDLE - TRUST``, for a send in flight).
 
 Taking the lock, the new leader adds one to the epoch in the ``leadership`` row. The sender's
 writes carry the epoch their process led with and check it in the same statement (:data:`FENCE`),
@@ -21,21 +28,21 @@ epoch (the sender's writes are not fenced).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
+import logging
+import time
 from contextlib import ExitStack
 
 from bot.errors import Fenced, StoreError
 from bot.store.database import Database
 from bot.store.db import iso
+from bot.store.dialect import LOCK_SESSION_IDLE, holder
+
+log = logging.getLogger("tic_alert.leader")
 
 # appended to a sender's UPDATE … WHERE …: the row changes only while its epoch is the newest
 FENCE = " AND (SELECT epoch FROM leadership) = ?"
-
-
-def holder() -> str:
-    """Who this process is, in the ``leadership`` row and the log: host:pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+# seconds a leader trusts its lock after sending its last answered check (see the module's doc)
+TRUST = LOCK_SESSION_IDLE - 2.0
 
 
 def check_epoch(db: Database, epoch: int) -> None:
@@ -55,6 +62,7 @@ class Leadership:
         self.leading = not self.shared
         self._session: Database | None = None
         self._stack = ExitStack()
+        self.confirmed = 0.0  # (monotonic) when the last check that was answered was sent
 
     def try_lead(self, now: dt.datetime | None = None) -> bool:
         """Lead from now on if the lock is free (one try; True at once on SQLite). A StoreError
@@ -64,17 +72,23 @@ class Leadership:
         try:
             if self._session is None:
                 self._session = self._stack.enter_context(self.db.session())
+            asked = time.monotonic()
             if not self.db.dialect.try_lead(self._session):
                 return False
             stamp = iso(now or dt.datetime.now(dt.UTC))
-            (self.epoch,) = self._session.execute(
-                "UPDATE leadership SET epoch = epoch + 1, holder = ?, since = ? RETURNING epoch",
+            (self.epoch, before) = self._session.execute(
+                "WITH old AS (SELECT holder FROM leadership) UPDATE leadership"
+                " SET epoch = epoch + 1, holder = ?, since = ? RETURNING epoch, (SELECT holder FROM old)",
                 (self.who, stamp),
             ).fetchone()
+            if before and before not in (self.who, holder()):
+                ended = self.db.dialect.end_sessions(self._session, before)
+                if ended:
+                    log.warning("ended %d database sessions of the previous leader %s", ended, before)
         except StoreError:
             self.close()  # the next try opens a new session (the server may have restarted)
             raise
-        self.leading = True
+        self.leading, self.confirmed = True, asked
         return True
 
     def leader(self) -> str:
@@ -93,18 +107,29 @@ class Leadership:
         if self.epoch is None or session is None:
             return None
         session.idle(wait)
+        asked = time.monotonic()
         try:
-            check_epoch(session, self.epoch)
+            check_epoch(session, self.epoch)  # (a dead network: no answer for a long time)
         except Fenced as err:
             return str(err)
         except StoreError as err:
             return f"its database session ended ({err})"
+        self.confirmed = max(self.confirmed, asked)
         return None
 
+    def lapsed(self) -> str | None:
+        """While leading: None, or that no check was answered for :data:`TRUST` seconds (no I/O)."""
+        if self.epoch is None or time.monotonic() - self.confirmed < TRUST:
+            return None
+        return f"its lock was not confirmed for {TRUST:g} s (the database does not answer)"
+
     def holds(self) -> bool:
-        """Cheap enough before each message: True unless the server has hung up on the lock's
-        session (one system call; the session is asked only when the server said something)."""
+        """Cheap enough before each message: True unless the lock's trust has lapsed or the server
+        has hung up on its session (one system call; the session is asked only when the server
+        said something)."""
         session = self._session
+        if self.lapsed() is not None:
+            return False
         if self.epoch is None or session is None or not session.spoke():
             return True
         return self.lost() is None

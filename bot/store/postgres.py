@@ -19,12 +19,12 @@ from typing import Any
 
 from bot.errors import StoreError
 from bot.store.database import Database, Result
-from bot.store.dialect import POSTGRES, one_line
+from bot.store.dialect import POSTGRES, PROCESS_NAME, holder, one_line
 
 POOL_SIZE = 8  # connections per Database at most (the bot's loop, its command workers, a scrape)
 WAIT_SECONDS = 5.0  # for a free connection (as SQLite waits for its write lock): then "busy"
-# a session's client gives up on a silent server within ~10 s (a leader that lost its network
-# learns it at its next check; the server's side is set by the dialect's try_lead)
+# a session's client gives up on a silent server within ~10 s, when nothing between answers for
+# it (a leader does not wait for that: leader.TRUST; the server's side: dialect.LOCK_SESSION)
 KEEPALIVE = {
     "keepalives": 1,
     "keepalives_idle": 3,
@@ -46,7 +46,12 @@ class PostgresDatabase(Database):
 
         self.where = where
         self._errors = (psycopg.Error,)
-        params: dict[str, Any] = {"connect_timeout": 10, **conninfo_to_dict(url)}
+        # named after this process (dialect.end_sessions), unless the URL names them
+        params: dict[str, Any] = {
+            "connect_timeout": 10,
+            "application_name": PROCESS_NAME + holder(),
+            **conninfo_to_dict(url),
+        }
         if readonly:
             params["options"] = f"{params.get('options', '')} -c default_transaction_read_only=on".strip()
         self._params = params
