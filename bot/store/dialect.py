@@ -57,6 +57,12 @@ LOCK_SESSION = {
 PROCESS_NAME = "tic-alert "
 
 
+def session_name(who: str) -> str:
+    """The ``application_name`` of a process's sessions, as the server keeps it (63 bytes: a long
+    host name is cut, and the new leader must look for what was kept)."""
+    return (PROCESS_NAME + who).encode()[:63].decode("utf-8", "ignore")
+
+
 def holder() -> str:
     """Who this process is, in the ``leadership`` row, its connections' name and the log: host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -216,7 +222,7 @@ class Postgres(Dialect):
             "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND usename = current_user"
             " AND application_name = ? AND pid <> pg_backend_pid()",
-            (PROCESS_NAME + holder,),
+            (session_name(holder),),
         ).fetchone()
         return int(ended)
 

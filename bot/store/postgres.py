@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.errors import StoreError
 from bot.store.database import Database, Result
-from bot.store.dialect import POSTGRES, PROCESS_NAME, holder, one_line
+from bot.store.dialect import POSTGRES, holder, one_line, session_name
 
 POOL_SIZE = 8  # connections per Database at most (the bot's loop, its command workers, a scrape)
 WAIT_SECONDS = 5.0  # for a free connection (as SQLite waits for its write lock): then "busy"
@@ -49,7 +49,7 @@ class PostgresDatabase(Database):
         # named after this process (dialect.end_sessions), unless the URL names them
         params: dict[str, Any] = {
             "connect_timeout": 10,
-            "application_name": PROCESS_NAME + holder(),
+            "application_name": session_name(holder()),
             **conninfo_to_dict(url),
         }
         if readonly:
