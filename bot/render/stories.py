@@ -104,6 +104,20 @@ def at_level(e: Event) -> str:
     return f", to {num(e.level, sign=False)}bn, {when}"
 
 
+def member_line(m: Event) -> str:
+    """A member's own claim under its group's story: "China, Mainland at 652.3bn, the lowest since
+    Sep 2008" (a low or high), "China, Mainland -41.0, to 652.3bn, the lowest since Sep 2008" (a
+    move that ends at one), else its clause ("Ireland holdings fell a record 32.4bn …")."""
+    who = m.entity + ("" if m.basis in (HOLDINGS, LT_NET) else f" {BASIS_WORDS.get(m.basis, m.basis)}")
+    if KINDS[m.kind].claim == Claim.LEVEL:
+        word = "low" if m.direction == "low" else "high"
+        when = f"the {word}est since {month_name(m.extreme_since)}" if m.extreme_since else f"a record {word}"
+        return f"{who} at {num(m.value, sign=False)}bn, {when}"
+    if at_level(m):
+        return f"{who} {num(m.value)}{at_level(m)}"
+    return headline(m)
+
+
 def level_said(e: Event) -> tuple[str, str, str | None] | None:
     """The low/high an event states (basis, low or high, since when), to say it once a story."""
     if KINDS[e.kind].claim == Claim.LEVEL:

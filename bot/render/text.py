@@ -26,6 +26,7 @@ from bot.render.stories import (
     clause,
     headline,
     level_said,
+    member_line,
     month_name,
     num,
     ordinal,
@@ -56,6 +57,8 @@ def story_lines(s: Story) -> list[str]:
         rank = rank_phrase(e)
         if not lines:
             lines += [headline(e), *([rank] if rank else [])]
+        elif e.entity != s.lead.entity:  # the release's round-up of record levels
+            lines.append(f"– {headline(e)}")
         elif KINDS[e.kind].claim != Claim.LEVEL or level_said(e) not in said:
             lines.append(f"– {clause(e, level=not level)}" + (f"; {rank}" if rank else ""))
         if not level:
@@ -66,7 +69,8 @@ def story_lines(s: Story) -> list[str]:
         if split:
             more.insert(0, parts_phrase(e.parts) or "")
             parts = True
-        more += [_members_line(e, split), *(_within(e, group, v) for group, v in e.within)]
+        more += [_members_line(e, split), *(f"– {member_line(m)}" for m in e.members)]
+        more += [_within(e, group, v) for group, v in e.within]
         lines += [x for x in more if x and x not in lines]
     fired = [f"{e.rule} ({e.severity}; threshold {e.threshold:g})" for e in s.events]
     lines.append(f"rule{'s' if len(fired) > 1 else ''} {', '.join(fired)}; data month {s.lead.end}")
@@ -77,7 +81,8 @@ def _members_line(e: Event, parts_shown: bool) -> str:
     """ "of which Japan -166.3, China, Mainland -61.3": the members' moves folded into a group's
     event, but those its parts (when shown) already split by member (a group's net flows)."""
     if not e.folded:
-        return f"also fired for members: {', '.join(e.suppressed)}" if e.suppressed else ""
+        quiet = [m for m in e.suppressed if all(m != x.entity for x in e.members)]
+        return f"also fired for members: {', '.join(quiet)}" if quiet else ""
     split = {(m, num(v)) for p in e.parts for m, v in p.members} if parts_shown else set()
     what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
     shown = [(m, b, v) for m, b, v in e.folded if b != e.basis or (m, num(v)) not in split]

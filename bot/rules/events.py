@@ -6,10 +6,11 @@ divided by 1000). Months are ``YYYY-MM`` strings so events compare, hash and ser
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.rules.kinds import SEVERITIES
+from bot.rules.kinds import SEVERITIES, KindName
 
 # What a caveat says (bot.render words it):
 RANKED_ACROSS = "ranked_across"  # the rank's history spans a series break
@@ -107,6 +108,9 @@ class Event:
     suppressed: tuple[str, ...] = field(default=(), compare=False)  # members folded into a group event
     # (member, basis, $bn move) of the events folded into this one
     folded: tuple[tuple[str, str, float], ...] = field(default=(), compare=False)
+    # members' events on this group's move (or level) that claim what it does not (a low of
+    # their own, a record): told as lines of this story, not as stories of their own
+    members: tuple[Event, ...] = field(default=(), compare=False)
     # (group, $bn move) of a group's events on the same move told in this member's story instead
     within: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     size: float = field(default=0.0, compare=False)  # $bn the story is about: its move (or level move)
@@ -141,10 +145,27 @@ class Story:
         return max((e.severity for e in self.events), key=SEVERITIES.index)
 
 
+ROUNDUP_YEARS = 2.0  # a record level less rare than this is told in the release's round-up of records
+
+
 def stories(events: Iterable[Event]) -> list[Story]:
     """Events grouped by release and holder, in the order each holder first appears (the events
-    come in story order from :func:`bot.rules.release.order`: lead first, then its other claims)."""
+    come in story order from :func:`bot.rules.release.order`: lead first, then its other claims).
+    A holder's record high or low that is all it has to tell, and is not rare (the Grand Total's
+    record high a few months after the last, told every time, :mod:`bot.rules.levels`), joins the
+    release's one round-up of such records ("Grand Total holdings at 7,940.0bn: a record high
+    – United Kingdom holdings at 688.6bn: a record high"), one story however many there are."""
+    events = list(events)
+    alone = Counter((e.release, e.entity) for e in events)
     grouped: dict[tuple[str, str], list[Event]] = {}
     for e in events:
-        grouped.setdefault((e.release, e.entity), []).append(e)
+        key = (e.release, e.entity)
+        if alone[key] == 1 and in_roundup(e):
+            key = (e.release, "")
+        grouped.setdefault(key, []).append(e)
     return [Story(tuple(evs)) for evs in grouped.values()]
+
+
+def in_roundup(e: Event) -> bool:
+    """A record level (high or low) that is not rare: see :func:`stories`."""
+    return e.kind == KindName.MULTI_YEAR and e.extreme_since is None and e.rarity < ROUNDUP_YEARS

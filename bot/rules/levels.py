@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import HOLDINGS
+from bot.data.entities import FOREIGN_OFFICIAL, GRAND_TOTAL, HOLDINGS
 from bot.data.windows import DECIMALS
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
@@ -22,6 +22,11 @@ MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's ho
 # reaches further back than the one last told by this share of that claim's years (China's
 # lowest since May 2010, 11.7 years: again from lowest since Feb 2009, not every month)
 RETELL_SHARE = 0.02
+# every new record high or low of these, and of the TOP_HOLDERS largest countries that month, is
+# news, however soon after the last ("foreign holdings of Treasuries hit a record" is the headline
+# each time); a smaller holder's record is news when the extreme it beats is its horizon old
+ALWAYS_NEWS = (GRAND_TOTAL, FOREIGN_OFFICIAL)
+TOP_HOLDERS = 3
 
 
 def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
@@ -38,6 +43,8 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     told = np.zeros(level.shape, dtype=bool)
     labels = np.array(metrics.labels, dtype=object)
     least = horizon(metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)).to_numpy()
+    top = _largest(metrics, level)
+    year = level.index.year.to_numpy()
     for j, v, lo, hi in watched_spans(level, sel):
         y = s * v[lo:hi]
         months, last, news = as_far(y)
@@ -46,7 +53,8 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         since[lo:hi, j] = np.where(~np.isnan(y) & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
         with np.errstate(invalid="ignore"):
             eligible = news >= np.maximum(least[lo:hi, j], MIN_YEARS)
-        told[lo:hi, j] = _persisting_told(y, yrs, last, eligible)
+        eligible |= (last < 0) & (yrs >= MIN_YEARS) & top[lo:hi, j]  # a record of the largest
+        told[lo:hi, j] = _persisting_told(y, yrs, last, eligible, year[lo:hi])
     years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
     told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)
     return {
@@ -55,6 +63,17 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         "since": pd.DataFrame(since, index=level.index, columns=level.columns),
         "ok": told_frame,
     }
+
+
+def _largest(metrics: Metrics, level: pd.DataFrame) -> np.ndarray:
+    """Months × holders: an aggregate of :data:`ALWAYS_NEWS`, or among the :data:`TOP_HOLDERS`
+    largest countries by holdings that month."""
+    held = metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)
+    countries = [c for c in level.columns if c in set(metrics.countries)]
+    place = held[countries].rank(axis=1, ascending=False, method="min").reindex(columns=level.columns)
+    out = (place <= TOP_HOLDERS).to_numpy()
+    out[:, [i for i, c in enumerate(level.columns) if c in ALWAYS_NEWS]] = True
+    return out
 
 
 @dataclass(frozen=True)
@@ -110,23 +129,29 @@ def news_years(y: np.ndarray, years: np.ndarray, last: np.ndarray) -> np.ndarray
     return np.where(record, np.where(peak >= 0, (pos - peak) / 12, 0.0), years)
 
 
-def _persisting_told(y: np.ndarray, years: np.ndarray, last: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Rows where a low/high is news (y = sign × level): it starts (nothing eligible in the
-    previous REPEAT months), or it goes beyond the level last told and its "since" reaches further
-    back than the one last told, by :data:`RETELL_SHARE` of that claim's years (a record is
-    eligible only when the extreme it beats is old, :func:`news_years`). A forward scan over
-    months ≤ t, so the backtest and the live release agree."""
+def _persisting_told(
+    y: np.ndarray, years: np.ndarray, last: np.ndarray, eligible: np.ndarray, year: np.ndarray
+) -> np.ndarray:
+    """Rows where a low/high is news (y = sign × level, ``year``: each row's calendar year): it
+    starts (nothing eligible in the previous REPEAT months), or it goes beyond the level last told
+    and its "since" reaches further back than the one last told, into an earlier calendar year
+    (the press's "lowest since 2008", told the month it was "since 2009") or by
+    :data:`RETELL_SHARE` of that claim's years (a record is eligible only when the extreme it
+    beats is old, :func:`news_years`). A forward scan over months ≤ t, so the backtest and the
+    live release agree."""
     out = np.zeros(len(y), dtype=bool)
-    told: tuple[float, float] | None = None  # level, and the row its "since" may not reach (−inf: a record)
+    # the level last told, the row its "since" may not reach (−inf: a record) and its since's year
+    told: tuple[float, float, int] | None = None
     for t in range(len(y)):
         if not eligible[t]:
             continue
         fresh = not eligible[max(0, t - REPEAT) : t].any()
         since = float(last[t]) if last[t] >= 0 else -np.inf
-        if not fresh and told is not None and y[t] > told[0]:
-            fresh = since == -np.inf or since < told[1]  # a record is eligible only when rare
+        since_year = int(year[int(last[t])]) if last[t] >= 0 else -1
+        if not fresh and told is not None and y[t] > told[0]:  # a record is eligible only when rare
+            fresh = since == -np.inf or since < told[1] or since_year < told[2]
         if fresh:
-            out[t], told = True, (float(y[t]), since - RETELL_SHARE * 12 * float(years[t]))
+            out[t], told = True, (float(y[t]), since - RETELL_SHARE * 12 * float(years[t]), since_year)
     return out
 
 

@@ -16,7 +16,7 @@ from bot.data.windows import DECIMALS
 from bot.rules.catalogue import Rule
 from bot.rules.kinds import MAX_TOP_K
 from bot.rules.metrics import Metrics, run_lengths
-from bot.rules.rarity import as_far_back, horizon
+from bot.rules.rarity import as_far_back, horizon, rank_years
 from bot.rules.selection import Frames, rule_values, selection, sign, watched_spans
 
 
@@ -71,9 +71,10 @@ def streak(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
 
 def largest_since(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     """Years since a move as large the rule's way (same basis and window) in the entity's history
-    of windows; none as large: a record, its years the whole history. News from the holder's
-    :func:`~bot.rules.rarity.horizon` on (2 years for $1tn holders and aggregates, longer for
-    smaller ones)."""
+    of windows; none as large: a record, its years the whole history; the 2nd or 3rd largest in
+    history: at least its history over its place (:func:`~bot.rules.rarity.rank_years`). News
+    from the holder's :func:`~bot.rules.rarity.horizon` on (2 years for $1tn holders and
+    aggregates, longer for smaller ones)."""
     value = rule_values(metrics, rule)
     sel = selection(metrics, rule, value).any(axis=0)
     s = sign(rule.direction)
@@ -82,10 +83,15 @@ def largest_since(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     labels = np.array(metrics.labels, dtype=object)
     for j, v, lo, hi in watched_spans(value, sel):
         y = s * v[lo:hi]
-        months, last = as_far_back(y, runs=False, at=np.flatnonzero(wanted[lo:hi]))
+        at = np.flatnonzero(wanted[lo:hi])
+        months, last = as_far_back(y, runs=False, at=at)
+        place = np.zeros(hi - lo, dtype=int)
+        place[at] = rank_in_history(magnitudes(v[lo:hi], s), at)[0]
+        rows = np.arange(hi - lo)
+        ranked = rank_years(place, rows + 1, recent=(last >= 0) & (rows - last < rule.window))
         with np.errstate(invalid="ignore"):
             moved = y > 0
-        years[lo:hi, j] = np.where(moved, months / 12.0, np.nan)
+        years[lo:hi, j] = np.where(moved, np.maximum(months / 12.0, ranked), np.nan)
         since[lo:hi, j] = np.where(moved & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
     metric = pd.DataFrame(years, index=value.index, columns=value.columns).round(DECIMALS)
     least = horizon(metrics.values(HOLDINGS).reindex(index=value.index, columns=value.columns))

@@ -16,13 +16,15 @@ import pandas as pd
 RECORD_YEARS = 20.0  # rarity cap: as rare as anything in twenty years counts as a record
 HORIZON_YEARS = 2.0  # the shortest horizon, for holders of :data:`HORIZON_SIZE` $bn and more
 HORIZON_SIZE = 1000.0  # $bn
-MAX_HORIZON = 10.0  # years: the longest horizon asked of a small holder
+MAX_HORIZON = 5.0  # years: the longest horizon asked of a small holder (the press's "five-year low")
+TOP_RANKS = 3  # a place this high in a holder's whole history is rare in itself ("the 2nd largest on record")
 
 
 def horizon(size: np.ndarray | pd.DataFrame) -> np.ndarray | pd.DataFrame:
     """The fewest years since as far for a level or a "largest since" move to be news for a
-    holder of ``size`` $bn: 2 years from $1tn, growing as 1/sqrt(size) (4 years at $250bn, 6.3 at
-    $100bn), at most 10 years; 10 where the size is unknown."""
+    holder of ``size`` $bn: 2 years from $1tn, growing as 1/sqrt(size) (4 years at $250bn, 5 at
+    $160bn), at most 5 years: a $25bn reserve holder's five-year low is news; 5 where the size is
+    unknown."""
     with np.errstate(divide="ignore", invalid="ignore"):
         years = HORIZON_YEARS * np.sqrt(HORIZON_SIZE / size)
     out = np.clip(years, HORIZON_YEARS, MAX_HORIZON)
@@ -54,6 +56,19 @@ def as_far_back(y: np.ndarray, runs: bool, at: np.ndarray | None = None) -> tupl
     last[rows] = found
     months[rows] = np.where(found >= 0, rows - found, rows - start[rows])
     return np.where(np.isnan(y), np.nan, months), last
+
+
+def rank_years(
+    rank: np.ndarray | int, months: np.ndarray | int, recent: np.ndarray | bool = False
+) -> np.ndarray:
+    """A place in history as years of rarity: the 2nd or 3rd largest in ``months`` of history is
+    as rare as one in history / place years (the 2nd largest monthly rise in 26 years: one in 13
+    years), however recent the larger ones. Not the 1st (a record's rarity is its history, or the
+    years since the record of its own episode it extends) nor past :data:`TOP_RANKS`; 0 where a
+    larger one is ``recent`` (its window shares months with this one: the same episode)."""
+    rank = np.asarray(rank)
+    ok = (rank >= 2) & (rank <= TOP_RANKS) & ~np.asarray(recent, dtype=bool)
+    return np.where(ok, np.asarray(months, dtype="float64") / 12.0 / np.maximum(rank, 1), 0.0)
 
 
 def rarity(years: float) -> float:

@@ -133,6 +133,7 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
                 covered.setdefault(_move_of(e, m), []).append(i)
     out: list[Event] = []
     folded: dict[int, list[Event]] = {}
+    lines: dict[int, list[Event]] = {}  # group event → its members' own claims, told as lines of it
     for e in events:
         by = covered.get((e.release, e.rule, e.entity), [])
         if not by and _tells_moves(e):
@@ -142,21 +143,51 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
                 if all(f is not e for f in folded.setdefault(i, [])):
                     folded[i].append(e)
             if int(e.rarity) <= max(int(events[i].rarity) for i in by):
+                host = max(by, key=lambda i: (int(events[i].rarity), -i))
+                if _own_claim(e, events[host]):
+                    lines.setdefault(host, []).append(e)
                 continue  # the group's line tells it ("of which"); a member's rarer story leads
         out.append(e)
     if folded:
         told = {id(events[i]): sorted(f, key=lambda x: -abs(x.size)) for i, f in folded.items()}
+        own = {id(events[i]): tuple(m) for i, m in lines.items()}
         out = [
             replace(
                 e,
                 suppressed=tuple(f.entity for f in told[id(e)]),
-                folded=tuple((f.entity, f.basis, f.size) for f in told[id(e)]),
+                folded=tuple((f.entity, f.basis, f.size) for f in told[id(e)] if f not in own.get(id(e), ())),
+                members=own.get(id(e), ()),
             )
             if id(e) in told
             else e
             for e in out
         ]
     return _into_members(out, groups)
+
+
+def _own_claim(member: Event, group: Event) -> bool:
+    """Does a member's event claim what its group's does not, so that it is a line of the group's
+    story ("China, Mainland at 652.3bn, the lowest since Sep 2008") rather than only a figure in
+    its "of which": a low or high of its own (a level, or where its move ends), a record where the
+    group's is not, or a claim of another kind."""
+    if KINDS[member.kind].claim == Claim.LEVEL or member.level_since is not None:
+        return _said_level(member) != _said_level(group)
+    if KINDS[member.kind].claim != KINDS[group.kind].claim:
+        return True
+    return _record(member) and not _record(group)
+
+
+def _said_level(e: Event) -> tuple[str, str | None] | None:
+    """The low/high an event states: which way and since when (None: a record; or no level)."""
+    if KINDS[e.kind].claim == Claim.LEVEL:
+        return (e.direction, e.extreme_since)
+    if e.level_since is not None:
+        return ("low" if e.value < 0 else "high", e.level_since[1])
+    return None
+
+
+def _record(e: Event) -> bool:
+    return KINDS[e.kind].says_record and e.rank is not None and e.rank.rank == 1
 
 
 def _into_members(events: list[Event], groups: Mapping[str, tuple[str, ...]]) -> list[Event]:
