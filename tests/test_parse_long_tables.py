@@ -120,7 +120,8 @@ def test_form_s_real_figures(real_bytes):
     assert cell(df, "Grand Total", "1977-01", "lt_net") == pytest.approx((1632 - 1122) / 1000)
     assert df.period.min() == pd.Period("1977-01", "M")
     assert df.period.max() == pd.Period("2023-01", "M")
-    assert set(df.series) == {"lt_net"}
+    domestic = {"lt_net", "agency_net", "corp_net", "equity_net", "total_lt_net"}
+    assert set(df.series) == domestic | {"foreign_bonds_net", "foreign_stocks_net"}
 
 
 S1_HEAD = (

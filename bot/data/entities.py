@@ -32,6 +32,61 @@ LT_NET = "lt_net"  # net long-term (bonds & notes) transactions, > 0 = foreigner
 ST_NET = "st_net"  # net short-term transactions (estimated by Treasury as a change in position)
 LT_VALUATION = "lt_valuation"  # valuation change of long-term holdings
 
+# Every long-term U.S. security, not only Treasuries (SLT Table 1, 2020 on; Form S, 1977-2023):
+# holdings, net transactions (> 0 = foreigners bought) and valuation change, by asset class.
+TOTAL_LT_HOLDINGS = "total_lt_holdings"  # all long-term U.S. securities
+TOTAL_LT_NET = "total_lt_net"
+TOTAL_LT_VALUATION = "total_lt_valuation"
+AGENCY_HOLDINGS = "agency_holdings"  # U.S. agency bonds
+AGENCY_NET = "agency_net"
+AGENCY_VALUATION = "agency_valuation"
+CORP_HOLDINGS = "corp_holdings"  # U.S. corporate & other bonds
+CORP_NET = "corp_net"
+CORP_VALUATION = "corp_valuation"
+EQUITY_HOLDINGS = "equity_holdings"  # U.S. corporate equity
+EQUITY_NET = "equity_net"
+EQUITY_VALUATION = "equity_valuation"
+# U.S. residents' net purchases of foreign securities (Form S only, to 2023-01): > 0 = U.S.
+# residents bought foreign bonds / stocks from foreigners (a capital outflow).
+FOREIGN_BONDS_NET = "foreign_bonds_net"
+FOREIGN_STOCKS_NET = "foreign_stocks_net"
+
+# Asset classes, as the rules, messages and CSV/JSON columns name them.
+TREASURY = "treasury"
+AGENCY = "agency"
+CORPORATE = "corporate"
+EQUITY = "equity"
+TOTAL_LT = "total_lt"
+FOREIGN_BONDS = "foreign_bonds"
+FOREIGN_STOCKS = "foreign_stocks"
+ASSETS = (TOTAL_LT, TREASURY, AGENCY, CORPORATE, EQUITY, FOREIGN_BONDS, FOREIGN_STOCKS)
+# Each asset's series by kind ("holdings", "net", "valuation"): the one map from asset to series.
+ASSET_SERIES: dict[str, dict[str, str]] = {
+    TREASURY: {"holdings": LT_HOLDINGS, "net": LT_NET, "valuation": LT_VALUATION},
+    AGENCY: {"holdings": AGENCY_HOLDINGS, "net": AGENCY_NET, "valuation": AGENCY_VALUATION},
+    CORPORATE: {"holdings": CORP_HOLDINGS, "net": CORP_NET, "valuation": CORP_VALUATION},
+    EQUITY: {"holdings": EQUITY_HOLDINGS, "net": EQUITY_NET, "valuation": EQUITY_VALUATION},
+    TOTAL_LT: {"holdings": TOTAL_LT_HOLDINGS, "net": TOTAL_LT_NET, "valuation": TOTAL_LT_VALUATION},
+    FOREIGN_BONDS: {"net": FOREIGN_BONDS_NET},
+    FOREIGN_STOCKS: {"net": FOREIGN_STOCKS_NET},
+}
+# Series → asset class (the Treasury-only series of Table 3 and the MFH files are not in it:
+# HOLDINGS, NET, ST_* are Treasuries too, but bills and bonds together; see asset_of).
+SERIES_ASSET: dict[str, str] = {s: a for a, kinds in ASSET_SERIES.items() for s in kinds.values()}
+# The net-flow series of every asset (what the flow rules rank), headline first.
+FLOW_SERIES = tuple(ASSET_SERIES[a]["net"] for a in ASSETS)
+
+
+def asset_of(series: str) -> str:
+    """The asset class of a panel series: ``treasury`` for every Treasury series (holdings,
+    net, bills), else the class of :data:`SERIES_ASSET`; a KeyError for an unknown series."""
+    if series in SERIES_ASSET:
+        return SERIES_ASSET[series]
+    if series in (HOLDINGS, HOLDINGS_PRIOR, NET, ST_HOLDINGS, ST_NET):
+        return TREASURY
+    raise KeyError(series)
+
+
 _FOOTNOTE = re.compile(r"\s+\d+/\s*$")
 _SPACES = re.compile(r"\s+")
 

@@ -9,24 +9,30 @@ on demand (:meth:`Panel.window`), respecting series breaks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from bot.data.crosscheck import SUSPECT_COLUMNS, check_table1
 from bot.data.entities import (
+    AGENCY_NET,
+    CORP_NET,
     DEFAULT_GROUPS,
+    EQUITY_NET,
     GRAND_TOTAL,
     HOLDINGS,
     LT_NET,
+    TOTAL_LT_NET,
     Group,
     normalize_label,
 )
 from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
 from bot.data.ranking import WindowRank, magnitudes, rank_in_history
-from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE3, family_rank, tie_rank
+from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE1, SLT_TABLE3, family_rank, tie_rank
 from bot.data.windows import DECIMALS, STOCKS, AppliedBreak, compute_windows
 
 # Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
@@ -44,6 +50,14 @@ SAME_RELEASE = (
     frozenset({"mfhhis01.txt", "mfhhis01.csv"}),
 )
 FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
+FORM_S_TO_SLT1 = Break(FORM_S_TO_SLT.period, "Form S → SLT Table 1 net transactions", comparable=False)
+# Net flows come from Form S until it froze (2023-01) and from the SLT tables after: each SLT
+# table, the series it continues, and the break where it takes over. Where both print a month
+# before the break (none do today: the SLT net cells are n.a. until 2023-01), Form S's is kept.
+FLOW_HANDOVERS = (
+    (SLT_TABLE3, FORM_S_TO_SLT, (LT_NET,)),
+    (SLT_TABLE1, FORM_S_TO_SLT1, (TOTAL_LT_NET, AGENCY_NET, CORP_NET, EQUITY_NET)),
+)
 
 
 def published(vintage: str) -> str:
@@ -187,6 +201,7 @@ class Panel:
 def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_GROUPS) -> Panel:
     """Merge parsed files into one panel: precedence per cell, conflicts reported, groups summed."""
     files = list(files)
+    files = [_before_handover(f, files) for f in files]
     order = sorted(range(len(files)), key=lambda i: precedence(files[i].name, files[i].vintage))
     rank_of = {i: r for r, i in enumerate(order)}
     frames = [
@@ -212,21 +227,29 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     differs = np.abs(values[newest] - values[preferred]) > _tolerance(
         sources.iloc[newest].reset_index(drop=True), sources.iloc[preferred].reset_index(drop=True)
     )
-    kept = np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred)
+    kept = np.sort(np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred))
+    lost = np.ones(len(allrows), dtype=bool)
+    lost[kept] = False
+    # only the cells some other file also prints are compared (a merge of every row was 70 MB)
+    contested = kept[np.isin(cell[kept], cell[lost])]
     del values, sources, pub_rank, order, preferred, newest, differs, cell
     allrows = allrows.drop(columns="_rank")
-    winners = allrows.iloc[np.sort(kept)]
-    losers = allrows.drop(index=allrows.index[kept])
-    del allrows
-    conflicts = _conflicts(winners, losers)
-    del losers
+    conflicts = _conflicts(allrows.iloc[contested], allrows[lost])
+    del lost, contested
     breaks = _breaks(files)
-    data = winners.reset_index(drop=True)
-    del winners
+    data = allrows.iloc[kept]
+    del allrows
+    data.index = pd.RangeIndex(len(data))
     groups = tuple(groups)
     data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
     warnings = [w for f in files for w in f.warnings]
     suspect = _suspect(conflicts)
+    by_name = {f.name: f for f in files}
+    if SLT_TABLE1 in by_name:  # Table 1's identities, and its Treasuries vs Table 3's
+        cells, found = check_table1(by_name[SLT_TABLE1], by_name.get(SLT_TABLE3))
+        if len(cells):
+            suspect = pd.concat([suspect.reindex(columns=SUSPECT_COLUMNS), cells], ignore_index=True)
+        warnings += found
     if len(suspect):
         warnings.append(
             f"{len(suspect)} cells differ between files of one release (suspect), e.g. "
@@ -280,9 +303,26 @@ def _breaks(files: list[ParsedFile]) -> list[AppliedBreak]:
     for f in files:
         for b in f.breaks:
             applied.append(AppliedBreak(b, STOCKS, frozenset({f.name})))
-    if {FORM_S, SLT_TABLE3} <= {f.name for f in files}:
-        applied.append(AppliedBreak(FORM_S_TO_SLT, (LT_NET,), frozenset({SLT_TABLE3})))
+    names = {f.name for f in files}
+    for table, brk, series in FLOW_HANDOVERS:
+        if {FORM_S, table} <= names:
+            applied.append(AppliedBreak(brk, series, frozenset({table})))
     return applied
+
+
+def _before_handover(f: ParsedFile, files: list[ParsedFile]) -> ParsedFile:
+    """An SLT table's net flows before it takes over from Form S are dropped when Form S is
+    there (see FLOW_HANDOVERS): Form S wins the months both print."""
+    handover = next(((b, s) for t, b, s in FLOW_HANDOVERS if t == f.name), None)
+    if handover is None or not any(g.name == FORM_S for g in files):
+        return f
+    brk, series = handover
+    frame = f.frame
+    early = frame["series"].isin(series).to_numpy() & (frame["period"].array.asi8 < brk.period.ordinal)  # type: ignore[union-attr]
+    early &= frame["value"].notna().to_numpy()
+    if not early.any():
+        return f
+    return dataclasses.replace(f, frame=frame[~early])
 
 
 def _group_rows(data: pd.DataFrame, group: Group) -> pd.DataFrame:

@@ -27,6 +27,7 @@ HEADLINE = "slt_table5.txt"  # the release signal: its newest month is the relea
 MFH_HISTORY = "mfhhis01.txt"
 MFH_HISTORY_CSV = "mfhhis01.csv"
 SLT_TABLE3 = "slt_table3.txt"
+SLT_TABLE1 = "slt_table1.txt"
 FORM_S = "s1_globl.txt"
 
 # In the order that breaks a tie between two files of the same family and publication.
@@ -51,6 +52,16 @@ SOURCES: tuple[Source, ...] = (
         SLT_TABLE3,
         "SLT Table 3",
         "Treasuries by country: holdings, net transactions, valuation",
+        "slt",
+        "$mn",
+        False,
+        True,
+        "month",
+    ),
+    Source(
+        SLT_TABLE1,
+        "SLT Table 1",
+        "all long-term U.S. securities by country and type: holdings, net transactions, valuation",
         "slt",
         "$mn",
         False,

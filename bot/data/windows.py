@@ -9,10 +9,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS
+from bot.data.entities import ASSET_SERIES, HOLDINGS, LT_HOLDINGS, ST_HOLDINGS
 from bot.data.parse import Break
 
-STOCKS = (HOLDINGS, LT_HOLDINGS, ST_HOLDINGS)  # levels: a window is a change
+# levels: a window is a change (Treasury holdings, and every asset's holdings of SLT Table 1)
+STOCKS = tuple(
+    dict.fromkeys(
+        [
+            HOLDINGS,
+            LT_HOLDINGS,
+            ST_HOLDINGS,
+            *(k["holdings"] for k in ASSET_SERIES.values() if "holdings" in k),
+        ]
+    )
+)
 # flows (net transactions, valuation change): a window is a sum
 DECIMALS = 6  # windows are rounded to 1e-6 $bn ($1,000), far below the files' $1mn precision
 

@@ -15,6 +15,7 @@ from bot.data.parse.form_s import parse_form_s
 from bot.data.parse.mfh_legacy import parse_mfh_legacy
 from bot.data.parse.mfhhis import Break, parse_mfhhis
 from bot.data.parse.slt3d import parse_slt3d
+from bot.data.parse.table1 import parse_table1
 from bot.data.parse.table3 import parse_table3
 from bot.data.parse.table5 import parse_table5
 from bot.errors import ParseError
@@ -29,6 +30,8 @@ class ParsedFile:
     vintage: str
     breaks: list[Break] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the file's typed lines ($mn, every column), for the panel's cross-checks (SLT Table 1)
+    lines: pd.DataFrame | None = None
 
 
 def _frame_only(parser: Callable[[bytes, str], pd.DataFrame]) -> Callable[[bytes, str], ParsedFile]:
@@ -45,12 +48,18 @@ def _history(data: bytes, name: str) -> ParsedFile:
     return ParsedFile(name, h.frame, h.stamp, h.breaks, h.warnings)
 
 
+def _table1(data: bytes, name: str) -> ParsedFile:
+    t = parse_table1(data, name)
+    return ParsedFile(name, t.frame, str(t.frame["vintage"].iloc[0]), warnings=t.warnings, lines=t.lines)
+
+
 PARSERS: dict[str, Callable[[bytes, str], ParsedFile]] = {
     "slt_table5.txt": _frame_only(parse_table5),
     "mfhhis01.txt": _history,
     "mfhhis01.csv": _history,
     "mfh.txt": _frame_only(parse_mfh_legacy),
     "slt_table3.txt": _frame_only(parse_table3),
+    "slt_table1.txt": _table1,
     "s1_globl.txt": _frame_only(parse_form_s),
     "slt3d_globl.csv": _frame_only(parse_slt3d),
 }
@@ -74,6 +83,7 @@ __all__ = [
     "parse_mfh_legacy",
     "parse_mfhhis",
     "parse_slt3d",
+    "parse_table1",
     "parse_table3",
     "parse_table5",
 ]
