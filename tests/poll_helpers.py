@@ -24,6 +24,10 @@ from bot.watch.settings import PollerSettings
 
 ET = ZoneInfo("America/New_York")
 T5, T3, MFH, MFH_CSV = "slt_table5.txt", "slt_table3.txt", "mfhhis01.txt", "mfhhis01.csv"
+T1 = "slt_table1.txt"
+# The companions the tests' editions hold (see editions): slt_table1.txt joined the release's files
+# later; its own tests pass ``companions=COMPANIONS`` and an edition with it (editions(…, table1=True)).
+EDITION_COMPANIONS = (T3, MFH, MFH_CSV)
 
 
 class SimClock:
@@ -47,8 +51,11 @@ def et(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=ET)
 
 
-def editions(read: Callable[[str], bytes], march_mfh: bytes) -> dict[str, dict[str, bytes]]:
-    """Three consecutive releases derived from the real files: data through Feb, Mar and Apr 2026."""
+def editions(
+    read: Callable[[str], bytes], march_mfh: bytes, table1: bool = False
+) -> dict[str, dict[str, bytes]]:
+    """Three consecutive releases derived from the real files: data through Feb, Mar and Apr 2026
+    (``table1``: with slt_table1.txt)."""
     t5, t3, mfh = read(T5), read(T3), read(MFH)
     eds = {
         "2026-02": {
@@ -59,6 +66,11 @@ def editions(read: Callable[[str], bytes], march_mfh: bytes) -> dict[str, dict[s
         "2026-03": {T5: table5_without_newest(t5), T3: table3_without_newest(t3), MFH: march_mfh},
         "2026-04": {T5: t5, T3: t3, MFH: mfh},
     }
+    if table1:  # Table 1 has Table 3's long layout: the same cut drops its newest months
+        t1 = read(T1)
+        for months, month in ((2, "2026-02"), (1, "2026-03")):
+            eds[month][T1] = table3_without_newest(t1, months)
+        eds["2026-04"][T1] = t1
     for files in eds.values():  # the comma-delimited twin: the real one is the .txt, tabs → commas
         files[MFH_CSV] = files[MFH].replace(b"\t", b",")
     return eds
@@ -89,6 +101,7 @@ def make_poller(
     conditional: bool = True,
     build_panel: Callable[[dict[str, bytes]], Any] | None = None,
     handover: Handover | None = None,
+    companions: tuple[str, ...] = EDITION_COMPANIONS,
     **overrides: Any,
 ) -> tuple[Poller, Recorder]:
     settings = replace(TEST_SETTINGS, **overrides)
@@ -105,5 +118,6 @@ def make_poller(
         handover=handover or rec,
         operator=rec.operator,
         reference_files=(),
+        companions=companions,
     )
     return poller, rec

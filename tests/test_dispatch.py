@@ -31,7 +31,8 @@ class Desk:
             self.conn, rules=rules, groups=SETTINGS.groups, channels=channels, clock=lambda: NOW
         )
         self.eds = eds
-        self.frozen = {n: b for n, b in read_dir(tic_dir).items() if n not in (T5, T3, MFH, MFH_CSV)}
+        moving = (T5, T3, MFH, MFH_CSV, "slt_table1.txt")  # the files a release changes
+        self.frozen = {n: b for n, b in read_dir(tic_dir).items() if n not in moving}
         self.held: dict[str, bytes] = {}
         self.month = ""
 

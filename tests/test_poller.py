@@ -9,11 +9,12 @@ import time
 import pytest
 import schedule
 from conftest import MARCH_EDITION
-from poll_helpers import MFH, MFH_CSV, T3, T5, SimClock, editions, et, make_poller
+from poll_helpers import MFH, MFH_CSV, T1, T3, T5, SimClock, editions, et, make_poller
 from treasury_server import FakeTreasury
 from vintages import table5_revised
 
 from bot.data.load import panel_from_bytes
+from bot.data.sources import COMPANIONS
 from bot.store.state import Store
 from bot.watch.loop import run_forever
 from bot.watch.outcomes import PollOutcome
@@ -92,6 +93,55 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
     assert sum(r.status == 304 for r in heads) >= len(heads) - 3
     assert 180 <= len(heads) <= 195  # 15:58, then every 15 s in the 15:59-16:45 window, then hourly
     assert rec.events == []
+
+
+def test_table1_is_watched_like_table3_and_a_release_without_it_still_closes(
+    real_bytes, clock, server, store
+):
+    eds = editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes(), table1=True)
+    publish = et(2026, 6, 18, 16, 0, 7)
+    server.publish_all(eds["2026-03"])
+    server.publish(T5, eds["2026-04"][T5], publish.timestamp())
+    server.publish(T3, eds["2026-04"][T3], publish.timestamp() + 60)
+    server.publish(T1, eds["2026-04"][T1], publish.timestamp() + 180)
+    server.publish(MFH, eds["2026-04"][MFH], publish.timestamp() + 300)
+    server.publish(MFH_CSV, eds["2026-04"][MFH_CSV], publish.timestamp() + 300)
+    panels = []
+    poller, rec = make_poller(
+        store,
+        server.url,
+        clock,
+        build_panel=lambda files: panels.append(panel_from_bytes(files, ())) or panels[-1],
+        companions=COMPANIONS,
+    )
+    assert T1 in COMPANIONS
+    run(poller, clock, et(2026, 6, 18, 16, 50))
+    april = [r for r in rec.releases if r.month == "2026-04"]
+    assert [tuple(f for f, _, _ in r.files) for r in april] == [
+        (T5,),
+        (T5, T3),
+        (T5, T3, T1),
+        (T5, T3, T1, MFH_CSV, MFH),
+    ]
+    assert april[-1].closed
+    done = {f.file: f.complete_at for f in store.files_of_release("2026-04")}
+    assert publish + dt.timedelta(seconds=180) <= done[T1] <= publish + dt.timedelta(seconds=195)
+    assert str(panels[-1].latest(series="equity_net")) == "2026-04"
+    assert rec.events == []
+
+
+def test_a_release_whose_table1_never_comes_closes_without_it(real_bytes, clock, server, store):
+    eds = editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes(), table1=True)
+    server.publish_all(eds["2026-03"])
+    server.publish_all({n: b for n, b in eds["2026-04"].items() if n != T1})
+    poller, rec = make_poller(
+        store, server.url, clock, build_panel=lambda files: panel_from_bytes(files, ()), companions=COMPANIONS
+    )
+    run(poller, clock, et(2026, 6, 18, 17, 0))
+    april = [r for r in rec.releases if r.month == "2026-04"]
+    assert april[-1].closed
+    assert april[-1].pending == (T1,)
+    assert {f for f, _, _ in april[-1].files} == {T5, T3, MFH, MFH_CSV}
 
 
 def test_hundred_polls_and_a_restart_record_one_release(eds, clock, server, db_url):

@@ -77,6 +77,7 @@ class Poller:
         operator: Callable[[OperatorEvent], None] = log_operator_event,
         reference_files: tuple[str, ...] = REFERENCE,
         committed: Callable[[], None] = lambda: None,
+        companions: tuple[str, ...] = COMPANIONS,
     ):
         self.store = store
         self.files = KeptFiles(store, fetcher, base_url)
@@ -88,6 +89,7 @@ class Poller:
         self.handover = handover if handover is not None else LogHandover()
         self.operator = operator
         self.reference_files = reference_files
+        self.companions = companions  # the files polled after the headline (sources.COMPANIONS)
         self.committed = committed  # after a hand-over's transaction commits (wakes the sender)
         self.failures, _ = store.trailing_errors(HEADLINE)  # restart-safe streak
         self.last_poll: dt.datetime | None = None
@@ -191,7 +193,7 @@ class Poller:
         with self.store.transaction():
             vid = self.store.add_vintage(HEADLINE, body, sha, month, res.etag, res.last_modified, now)
             self.store.set_held(HEADLINE, vid, res.etag, res.last_modified, now)
-            before = {f: (h.vintage_id if (h := self.store.held(f)) else None) for f in COMPANIONS}
+            before = {f: (h.vintage_id if (h := self.store.held(f)) else None) for f in self.companions}
             self.store.add_release(month, months, vid, latest is None, self._gather_until(now), before, now)
         detail = f"release {month}: {', '.join(months)}"
         self.store.log_poll(now, HEADLINE, Logged.NEW_RELEASE, status=200, size=len(body), detail=detail)
