@@ -1,4 +1,5 @@
-"""Fuzz the parsers with realistic mutants of the seven real files (issue 9: never a wrong alert).
+"""Fuzz the parsers with realistic mutants of every real file a parser reads (issue 9: never a
+wrong alert).
 
 Each mutant replaces one file and runs through the steps of ``tic-alert check --data-dir``: parse
 every file, check the release months, build the panel, evaluate the default rules for the newest
@@ -177,7 +178,7 @@ def main() -> int:
     ap.add_argument("--mutants", type=int, default=300, help="mutants per file (default 300)")
     ap.add_argument("--seed", type=int, default=9)
     ap.add_argument("--budget", type=float, default=2.0, help="seconds before a mutant counts as a hang")
-    ap.add_argument("--files", help="comma-separated file names to mutate (default: all seven)")
+    ap.add_argument("--files", help="comma-separated file names to mutate (default: all of them)")
     ap.add_argument("--without", default="", help="comma-separated file names left out of every run")
     args = ap.parse_args()
     d = Path(args.data_dir)

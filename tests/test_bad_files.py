@@ -174,6 +174,40 @@ def test_table3_one_figure_scaled_is_a_parse_error(files, column, factor):
         parse_file("slt_table3.txt", data)
 
 
+@pytest.mark.parametrize("column", [3, 4, 5, 9, 10, 12, 13, 15, 16, 17])  # all but Table 3's columns
+@pytest.mark.parametrize("row", [b"Of Which: Foreign Official\t99990\t2026-03", b"Japan\t42609\t2025-11"])
+def test_table1_one_figure_scaled_is_withheld_with_a_warning(files, base_events, column, row):
+    """slt_table1.txt: a slipped digit breaks a sum (types = total, Official + Non-Official =
+    Grand Total): the cells are suspect, the entity fires nothing, the panel says why."""
+
+    def scale(line: bytes) -> bytes:
+        cells = line.split(b"\t")
+        value = int(cells[column])
+        cells[column] = str(value * 10 if value else 1000).encode()
+        return b"\t".join(cells)
+
+    data = _edit_line(files["slt_table1.txt"], row, scale)
+    panel = panel_from_bytes({**files, "slt_table1.txt": data}, GROUPS)
+    assert not panel.suspect.empty
+    assert any(w.startswith("slt_table1.txt:") and "withheld" in w for w in panel.warnings)
+    events = {(e.rule, e.entity) for e in evaluate(panel, load_rules(GROUPS))}
+    assert events <= base_events, events - base_events
+
+
+def test_table1_treasuries_unlike_table3_are_suspect(files):
+    def scale(line: bytes) -> bytes:
+        cells = line.split(b"\t")
+        cells[7] = str(int(cells[7]) * 2).encode()  # for_lt_treas_net
+        cells[4] = str(int(cells[4]) + int(cells[7]) // 2).encode()  # the total follows: sums still hold
+        return b"\t".join(cells)
+
+    data = _edit_line(files["slt_table1.txt"], b"China, Mainland\t41408\t2026-03", scale)
+    panel = panel_from_bytes({**files, "slt_table1.txt": data}, GROUPS)
+    assert set(panel.suspect["source_kept"]) == {"slt_table3.txt"}
+    assert set(panel.suspect["entity"]) >= {"China, Mainland"}
+    assert "Japan + China" in panel.suspect_entities()
+
+
 @pytest.mark.parametrize("name", ["mfhhis01.txt", "mfhhis01.csv"])
 @pytest.mark.parametrize("how", ["negative", "changed"])
 def test_mfhhis_foreign_official_rows_are_checked(files, name, how):
