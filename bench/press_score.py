@@ -17,8 +17,9 @@ subscriber gets them (the :data:`~bot.render.stories.TOLD` rarest in the alert, 
 "Told as the story" is lead + told. A claim matches an event on the same holder (or a member's
 line of a group's story), the same asset and the same direction, and a compatible claim: a
 level (low, high, record low/high) is told by a low/high or by a move that says where it ends; a
-streak by a streak; a rank by a rank change; a move (record, ranked, largest since, move, sign)
-by any move or net flow of the holder that way. The press conflates holdings and net flows for
+streak by a streak; a rank by a rank change; a sign change ("the first net selling since …") by
+a turn; a move (record, ranked, largest since, move) by any move, run or turn of the holder that
+way. The press conflates holdings and net flows for
 Treasuries, so either tells a Treasury move.
 """
 
@@ -111,7 +112,9 @@ def tells(e: Event, c: Claimed) -> bool:
         return claim == Claim.STREAK
     if c.claim == "rank":
         return claim == Claim.RANK
-    return claim in (Claim.MOVE, Claim.STREAK) or (c.claim == "sign" and claim == Claim.STREAK)
+    if c.claim == "sign":
+        return claim == Claim.TURN
+    return claim in (Claim.MOVE, Claim.STREAK, Claim.TURN)
 
 
 def lines_of(s: Story) -> list[tuple[str, Event]]:

@@ -110,7 +110,8 @@ def test_a_members_rarer_record_leads_its_group(history):
     assert "United Kingdom" in group.lead.suppressed  # the group line keeps its split
     assert "United Kingdom -25.6" in story_lines(group)[2]
     china = story(history, "2008-09", "China, Mainland")  # overtaking Japan is a line of China's story
-    assert [e.rule for e in china.events][:3] == ["record-1m-increase", "rank-change", "record-3m-increase"]
+    rules_ = [e.rule for e in china.events]
+    assert rules_[:2] == ["record-1m-increase", "rank-change"] and "record-3m-increase" in rules_
     assert "– rose to 1st largest holder in Sep 2008 (from 2nd), passing Japan" in story_lines(china)
     # China + Belgium's records that month were China's (Belgium +0.6 and +0.0): said in its story
     assert "China + Belgium" not in leads + [s.lead.entity for s in stories(told(history, "2008-09"))]
@@ -124,25 +125,34 @@ def test_a_persisting_low_is_told_again_when_lower_since_an_earlier_date(history
     assert lows["2025-05"].value < lows["2025-04"].value
     # May 2025: since Jan 2009 → Dec 2008, one month further back but an earlier year ("the lowest
     # since 2008"): told that month (round two), not when "since" had gone back 2% of 16 years.
-    # Later lows, since Oct or Sep 2008, stay in 2008 and are not far enough back: not news as a
-    # low …
-    assert [m for m in lows if m > "2025-05"] == []
-    # … but the month's record-sized fall says where it ended
+    # China is one of the three largest holders: its low is told again each month it reaches
+    # back further (Jul: Oct 2008; Nov: Sep 2008) or is 1% below the one last told (Oct 2025:
+    # 687.7 after 695.6; Mar 2026: 652.3 after 683.9), not a little lower since the same month
+    # (Jun 2025: 731.4 after 732.7; Dec 2025: 683.5 after 683.9; Apr 2026: 651.1 after 652.3)
+    later = {m: (lows[m].extreme_since, lows[m].value) for m in lows if m > "2025-05"}
+    assert later == {
+        "2025-07": ("2008-10", 695.6),
+        "2025-10": ("2008-10", 687.7),
+        "2025-11": ("2008-09", 683.9),
+        "2026-03": ("2008-09", 652.3),
+    }
+    # the month's fall says where it ended too (one story: the low is said once)
     fall = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
     assert headline(fall).endswith(", to 652.3bn, the lowest since Sep 2008")
 
 
 def test_a_moves_end_level_carries_the_break_its_lowest_since_crosses(history):
-    """China's "to 652.3bn, the lowest since Sep 2008" (2026-03) compares levels across the
+    """Brazil's "to 167.8bn, the lowest since Jul 2010" (2025-10) compares levels across the
     non-comparable Dec 2011 break (Series XIII): it says so, as multi-year-low's claim does, even
-    when no multi-year-low fires in that release (review finding 5)."""
-    fall = one(history, "2026-03", "largest-1m-decline", "China, Mainland")
-    china = [e for e in told(history, "2026-03") if e.entity == "China, Mainland"]
-    assert "multi_year" not in {e.kind for e in china}
+    when no multi-year-low fires in that release (review finding 5; China's 2026-03 fall, the
+    example before round two, now has its low told too)."""
+    fall = one(history, "2025-10", "holdings-12m-drop-pct", "Brazil")
+    brazil = [e for e in told(history, "2025-10") if e.entity == "Brazil"]
+    assert "multi_year" not in {e.kind for e in brazil}
     assert fall.level_since is not None
-    assert fall.level_since[1] == "2008-09"
+    assert fall.level_since[1] == "2010-07"
     assert [(n.kind, n.brk) for n in fall.notes] == [("compared_across", "Series XIII (Dec 2011)")]
-    lines = story_lines(story(history, "2026-03", "China, Mainland"))
+    lines = story_lines(story(history, "2025-10", "Brazil"))
     assert "note: levels compared across a series break: Series XIII (Dec 2011)" in lines
     # a move whose end is no rare level says no level, and so no break: Japan + China, 2026-04
     group = one(history, "2026-04", "holdings-3m-drop", "Japan + China")
@@ -172,6 +182,7 @@ def test_one_story_per_holder_rarest_claim_first(history):
     brazil = story(history, "2024-12", "Brazil")
     assert [e.rule for e in brazil.events] == [
         "record-3m-decline",
+        "holder-flow-record-selling",  # issue 24: its record sales of all long-term securities
         "record-3m-net-selling",
         "record-1m-net-selling",
         "multi-year-low",
@@ -184,19 +195,29 @@ def test_one_story_per_holder_rarest_claim_first(history):
     # the lead's own low compares levels across Dec 2011: its note follows its parts
     assert lines[3] == "note: levels compared across a series break: Series XIII (Dec 2011)"
     assert lines[4].startswith(
+        "– record net sales of long-term U.S. securities of 28.3bn (Dec 2024); the largest monthly"
+    )
+    assert lines[5] == "note: ranked across a series break: Form S → SLT Table 1 net transactions (Feb 2023)"
+    assert lines[6].startswith(
         "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); the largest 3-month"
     )
     # the net records are Table 3 months ranked against Form S history (said once: review 18)
-    assert lines[5] == "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)"
-    assert lines[6].startswith(
+    assert lines[7] == "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)"
+    assert lines[8].startswith(
         "– record net sales of notes & bonds of 26.2bn (Dec 2024); the largest monthly"
     )
     text = "\n".join(lines)
     assert text.count("201.6bn") == 1 and text.count("of which:") == 1  # the low and the parts said once
-    assert lines[-1].startswith("rules record-3m-decline (major; threshold 1), record-3m-net-selling")
+    assert lines[-1].startswith("rules record-3m-decline (major; threshold 1), holder-flow-record-selling")
     total = story(history, "2013-06", "Grand Total")  # four records on one holder: one story
-    assert len(total.events) == 4
-    assert len(stories(told(history, "2013-06"))) == 5
+    treasury = ["record-3m-net-selling", "record-1m-net-selling", "record-3m-decline", "record-1m-decline"]
+    assert [e.rule for e in total.events if e.asset == "treasury" and e.kind == "record"] == treasury
+    # with issue 24, its record sales of all long-term securities (3 months and June) lead it, and
+    # its runs of stock and agency-bond sales and of foreign-stock buying are lines of it: one story
+    assert total.lead.rule == "flow-record-3m-selling" and len(total.events) == 10
+    # and three more stories: Foreign Official's 2nd-longest fall (round two: a top-3 place), Japan's
+    # record, and China's first fall since January in the round-up of the largest holders
+    assert len(stories(told(history, "2013-06"))) == 7
 
 
 def test_the_2022_10_record_is_first_or_second_and_stories_go_rarest_first(history):
@@ -253,7 +274,8 @@ def test_a_groups_move_that_is_its_members_told_move_is_said_in_the_members_stor
     march = told(history, "2026-03")
     assert not [e for e in march if e.entity == "China + Belgium" and e.window == 1]
     china = story(history, "2026-03", "China, Mainland")
-    assert china.lead.within == (("China + Belgium", -41.7),)
+    fall = next(e for e in china.events if e.rule == "largest-1m-decline")
+    assert fall.within == (("China + Belgium", -41.7),)
     assert "China + Belgium -41.7 (the rest of the group -0.7)" in story_lines(china)
     group = story(history, "2026-03", "China + Belgium")
     assert group.lead.window == 3

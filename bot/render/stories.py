@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
-from bot.render.wording import part_label, rank_what
+from bot.data.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS
+from bot.render.wording import BY_US_RESIDENTS, FLOW_WORDS, flow_words, is_flow, part_label, rank_what
 from bot.rules.events import LT_HOLDINGS_CHANGE, VALUATION_LT, Event, Part
 from bot.rules.kinds import KINDS, Claim, KindName
 
@@ -47,9 +47,11 @@ def month_name(m: str | pd.Period, fmt: str = "%b %Y") -> str:
 def span(e: Event) -> str:
     """The window in words: end-Jul → end-Oct 2022 for a stock, Dec 2015–Feb 2016 for a flow."""
     start, end = pd.Period(e.start, "M"), pd.Period(e.end, "M")
-    if e.basis == LT_NET or KINDS[e.kind].claim == Claim.LEVEL:
+    if is_flow(e.basis) or KINDS[e.kind].claim in (Claim.LEVEL, Claim.TURN):
         if start == end:
             return end.strftime("%b %Y")
+        if start.month == 1 and end.month == 12 and start.year == end.year:
+            return f"in {end.year}"
         first = start.strftime("%b") if start.year == end.year else start.strftime("%b %Y")
         return f"{first}–{end.strftime('%b %Y')}"
     before = start - 1
@@ -76,7 +78,7 @@ BASIS_WORDS = {HOLDINGS: "holdings", LT_HOLDINGS: "bonds & notes holdings", ST_H
 def headline(e: Event) -> str:
     """One sentence: who, what basis, how much, over which window (:data:`HEADLINES`)."""
     claim = KINDS[e.kind].claim
-    joined = claim == Claim.STREAK or (claim == Claim.MOVE and e.basis == LT_NET)
+    joined = claim == Claim.STREAK or (claim in (Claim.MOVE, Claim.TURN) and is_flow(e.basis))
     return f"{e.entity}{': ' if joined else ' '}{clause(e)}"
 
 
@@ -108,7 +110,9 @@ def member_line(m: Event) -> str:
     """A member's own claim under its group's story: "China, Mainland at 652.3bn, the lowest since
     Sep 2008" (a low or high), "China, Mainland -41.0, to 652.3bn, the lowest since Sep 2008" (a
     move that ends at one), else its clause ("Ireland holdings fell a record 32.4bn …")."""
-    who = m.entity + ("" if m.basis in (HOLDINGS, LT_NET) else f" {BASIS_WORDS.get(m.basis, m.basis)}")
+    who = m.entity + (
+        "" if m.basis == HOLDINGS or is_flow(m.basis) else f" {BASIS_WORDS.get(m.basis, m.basis)}"
+    )
     if KINDS[m.kind].claim == Claim.LEVEL:
         word = "low" if m.direction == "low" else "high"
         when = f"the {word}est since {month_name(m.extreme_since)}" if m.extreme_since else f"a record {word}"
@@ -153,9 +157,11 @@ def _rank_change(e: Event, level: bool) -> str:
 
 
 def _streak(e: Event, level: bool) -> str:
-    if e.basis == LT_NET:
+    if is_flow(e.basis):
         side = "sellers" if e.direction == "decline" else "buyers"
-        doing = f"net {side} of notes & bonds"
+        doing = f"net {side} of {flow_words(e.basis)}"
+        if e.basis in BY_US_RESIDENTS:  # the buyers are U.S. residents, not the holder
+            doing = f"U.S. residents net {side} of {FLOW_WORDS[e.basis]}"
     else:
         doing = f"{BASIS_WORDS.get(e.basis, '')} {'fell' if e.direction == 'decline' else 'rose'}"
     run = f"for the {ordinal(e.streak or 0)} month running"
@@ -165,9 +171,11 @@ def _streak(e: Event, level: bool) -> str:
 def _move(e: Event, level: bool) -> str:
     amount = f"{abs(e.value):,.1f}%" if e.unit == "pct" else f"{abs(e.value):,.1f}bn"
     is_record = KINDS[e.kind].says_record and e.rank is not None and e.rank.rank == 1
-    if e.basis == LT_NET:
+    if is_flow(e.basis):
         verb = "net sales" if e.value < 0 else "net purchases"
-        return f"{'record ' if is_record else ''}{verb} of notes & bonds of {amount} ({span(e)})"
+        when = span(e)
+        when = when if when.startswith("in ") else f"({when})"
+        return f"{'record ' if is_record else ''}{verb} of {flow_words(e.basis)} of {amount} {when}"
     verb = "fell" if e.value < 0 else "rose"
     what = BASIS_WORDS.get(e.basis, "")
     verb += " a record" if is_record else ""
@@ -176,6 +184,18 @@ def _move(e: Event, level: bool) -> str:
     return f"{what} {verb} {amount}{share} in {months_word(e.window)} ({span(e)})" + (
         at_level(e) if level else ""
     )
+
+
+def _turn(e: Event, level: bool) -> str:
+    """ "holdings rose 2.1bn in Jul 2022, the first rise since Nov 2021"; for net flows, "net
+    sellers of notes & bonds (22.5bn in Apr 2017) for the first time since Oct 2016"."""
+    since = f"since {month_name(e.extreme_since)}" if e.extreme_since else "in its history"
+    amount = f"{abs(e.value):,.1f}bn"
+    if is_flow(e.basis):
+        side = "sellers" if e.value < 0 else "buyers"
+        return f"net {side} of {flow_words(e.basis)} ({amount} in {span(e)}) for the first time {since}"
+    verb, noun = ("fell", "fall") if e.value < 0 else ("rose", "rise")
+    return f"{BASIS_WORDS.get(e.basis, '')} {verb} {amount} in {span(e)}, the first {noun} {since}"
 
 
 # the English of each kind's clause (its headline after the holder): one table, one row per kind
@@ -187,6 +207,7 @@ HEADLINES: dict[KindName, Callable[[Event, bool], str]] = {
     KindName.STREAK: _streak,
     KindName.MULTI_YEAR: _level,
     KindName.RANK_CHANGE: _rank_change,
+    KindName.FIRST_SINCE: _turn,
 }
 
 

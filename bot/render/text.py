@@ -35,7 +35,7 @@ from bot.render.stories import (
     states_level,
 )
 from bot.render.summary import HolderRow, ReleaseSummary
-from bot.render.wording import note_text
+from bot.render.wording import FLOW_WORDS, note_text
 from bot.rules.events import Event, Story, stories
 from bot.rules.kinds import KINDS, Claim
 
@@ -85,6 +85,7 @@ def _members_line(e: Event, parts_shown: bool) -> str:
         return f"also fired for members: {', '.join(quiet)}" if quiet else ""
     split = {(m, num(v)) for p in e.parts for m, v in p.members} if parts_shown else set()
     what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
+    what |= {b: f" net {FLOW_WORDS[b]}" for b in FLOW_WORDS if b != LT_NET}
     shown = [(m, b, v) for m, b, v in e.folded if b != e.basis or (m, num(v)) not in split]
     return "of which " + ", ".join(f"{m}{what.get(b, '')} {num(v)}" for m, b, v in shown) if shown else ""
 

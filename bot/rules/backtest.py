@@ -18,11 +18,12 @@ import pandas as pd
 from bot.data.panel import Panel
 from bot.rules.build import build_event
 from bot.rules.candidates import candidates, fires
-from bot.rules.catalogue import Rule
+from bot.rules.catalogue import Rule, instances
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
 from bot.rules.overrides import Overrides, check_overrides, floor_for, threshold_for
-from bot.rules.release import newest_month, one_story
+from bot.rules.release import newest_month
+from bot.rules.story import one_story
 
 DEFAULT_START = pd.Period("2000-01", "M")
 
@@ -43,7 +44,7 @@ def backtest(
     last = pd.Period(end, "M") if end is not None else newest_month(panel)
     months = metrics.index[(metrics.index >= first) & (metrics.index <= last)]
     events: list[Event] = []
-    for rule in rules:
+    for rule in instances(rules):
         threshold = threshold_for(rule, overrides)
         if threshold is None:
             continue

@@ -35,6 +35,8 @@ def fires(rule: Rule, frame: pd.DataFrame, threshold: float, floor: float) -> np
     A streak is told at milestones, not every month it persists: 2, 3, 4, 6, 8, 12, 16, 24 …
     months (2^k and 3·2^k) from the threshold on; the same set for every threshold, so a stricter
     threshold only removes events (a threshold between milestones is told first at the next one).
+    A rule with ``every_month`` (the largest holders' runs, which the press counts month by
+    month: "a fifth straight monthly decline") tells every month from the threshold on.
     """
     return fires_arrays(
         rule,
@@ -51,7 +53,7 @@ def fires_arrays(
     """:func:`fires` on the candidates' metric and move arrays."""
     with np.errstate(invalid="ignore"):
         ok = np.asarray(meets_threshold(rule.spec, metric, threshold)) & (np.isnan(move) | (move >= floor))
-        if rule.spec.claim == Claim.STREAK:
+        if rule.spec.claim == Claim.STREAK and not rule.every_month:
             ok &= milestone(metric)
     return ok
 
@@ -110,4 +112,5 @@ CANDIDATES: dict[KindName, Callable[[Metrics, Rule, np.ndarray], Frames]] = {
     KindName.STREAK: moves.streak,
     KindName.MULTI_YEAR: levels.multi_year,
     KindName.RANK_CHANGE: levels.rank_change,
+    KindName.FIRST_SINCE: moves.first_since,
 }

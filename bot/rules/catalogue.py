@@ -13,13 +13,16 @@ import math
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.data.entities import (
+    ASSET_SERIES,
+    ASSETS,
     FOREIGN_NON_OFFICIAL,
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
+    TREASURY,
     EntityNames,
     Group,
     known_countries,
@@ -34,10 +37,12 @@ RULES_FILE = "rules.toml"
 GROUPS = "@groups"  # every configured group
 COUNTRIES = "@countries"  # every single country with data
 MAJOR = "@major"  # countries on the Major Foreign Holders roster at the month (Table 5 / mfhhis01)
-SELECTORS = (GROUPS, COUNTRIES, MAJOR)
+LARGEST = "@largest"  # the largest holders at the month: Grand Total, Foreign Official, the top 3 countries
+SELECTORS = (GROUPS, COUNTRIES, MAJOR, LARGEST)
 AGGREGATES = (GRAND_TOTAL, FOREIGN_OFFICIAL, FOREIGN_NON_OFFICIAL)
 
 COMMON_FIELDS = (
+    "assets",
     "id",
     "description",
     "kind",
@@ -75,11 +80,31 @@ class Rule:
     enabled: bool = True
     floor: float = 0.0  # smallest $bn move that is news (moves, records, streaks); overridable
     min_size: float = 0.0  # smallest holder ($bn of holdings at the month) the rule speaks about
+    every_month: bool = False  # streak: told every month of a run from the threshold, not at milestones
+    calendar_year: bool = False  # record/largest_since with window 12: calendar years only (December)
+    # the asset classes whose net flows a basis-"net" rule reads, as written (empty: Treasury notes
+    # & bonds); the engine evaluates one instance per asset (:meth:`instances`), each with its asset
+    assets: tuple[str, ...] = ()
+    asset: str = TREASURY
 
     @property
     def series(self) -> str:
-        """The panel series the rule reads."""
+        """The panel series the rule reads (an instance's asset's net flows for basis "net")."""
+        if self.basis == "net" and self.asset != TREASURY:
+            return ASSET_SERIES[self.asset]["net"]
         return BASES[self.basis]
+
+    def instances(self) -> tuple[Rule, ...]:
+        """The rule as the engine evaluates it: one instance per asset it reads, each with the
+        rule's id, threshold and floor (a subscriber's setting applies to every asset)."""
+        if not self.assets:
+            return (self,)
+        return tuple(replace(self, asset=a, assets=()) for a in self.assets)
+
+    @property
+    def key(self) -> str:
+        """Unique per instance: the id, and the asset for another asset than Treasuries."""
+        return self.id if self.asset == TREASURY else f"{self.id}/{self.asset}"
 
     @property
     def spec(self) -> Kind:
@@ -180,6 +205,30 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
         if unit == "pct" and basis == "net":
             raise bad("unit", "'bn' (a percent change needs a level: use holdings)")
         extra["unit"] = unit
+    if "assets" in item:
+        raw_assets = item["assets"]
+        if not kind.assets or basis != "net":
+            kinds = ", ".join(k for k in KINDS if KINDS[k].assets)
+            raise bad("assets", f"nothing (only a basis 'net' rule of kind {kinds})")
+        if (
+            not isinstance(raw_assets, list)
+            or not raw_assets
+            or any(a not in ASSETS for a in raw_assets)
+            or len(set(raw_assets)) != len(raw_assets)
+        ):
+            raise bad("assets", "a list of distinct asset classes from " + ", ".join(ASSETS))
+        extra["assets"] = tuple(raw_assets)
+        extra["asset"] = raw_assets[0]
+    if "calendar_year" in kind.extra:
+        calendar = item.get("calendar_year", False)
+        if not isinstance(calendar, bool) or (calendar and window != 12):
+            raise bad("calendar_year", "true or false (true with window = 12)")
+        extra["calendar_year"] = calendar
+    if "every_month" in kind.extra:
+        every = item.get("every_month", False)
+        if not isinstance(every, bool):
+            raise bad("every_month", "true or false")
+        extra["every_month"] = every
     for key in ("min_history", "top_n"):
         if key in kind.extra:
             v = item.get(key, DEFAULTS[key])
@@ -236,3 +285,8 @@ def resolve_entity(name: str, group_names: Iterable[str] = ()) -> str | None:
     if text in SELECTORS:
         return text
     return EntityNames([*group_names, *AGGREGATES, *sorted(known_countries())]).resolve(text)
+
+
+def instances(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    """Every rule as the engine evaluates it (:meth:`Rule.instances`: one per asset it reads)."""
+    return tuple(r for rule in rules for r in rule.instances())

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, LT_VALUATION, NET, ST_HOLDINGS, Group
+from bot.data.entities import (
+    ASSET_SERIES,
+    HOLDINGS,
+    LT_NET,
+    LT_VALUATION,
+    NET,
+    ST_HOLDINGS,
+    Group,
+    asset_of,
+)
 from bot.data.sources import source_label
 from bot.data.windows import DECIMALS, STOCKS
 from bot.rules.events import (
@@ -54,7 +63,7 @@ def decompose(
 
     For holdings (bills + bonds & notes): SLT Table 3 net transactions and valuation change of
     bonds & notes (from 2023-02), else Form S net purchases of notes & bonds (to 2023-01). For a
-    flow basis (net transactions): the valuation change and bonds & notes holdings change.
+    flow basis (net transactions): the valuation change and holdings change of that asset.
     What the parts do not explain is shown as a remainder, labelled as derived.
     """
     notes: list[Caveat] = []
@@ -84,20 +93,26 @@ def decompose(
         else:
             parts.append(Part(REST_AFTER_NET, round(value - net, DECIMALS), "derived"))
         return tuple(parts), notes
-    # a flow basis: the members' shares, then what happened to prices and to the stock
+    # a flow basis: the members' shares, then what happened to prices and to the stock of the
+    # same asset (Treasury notes & bonds: SLT Table 3; stocks, corporate and agency bonds, all
+    # long-term securities: SLT Table 1; foreign securities: no stock in the files)
     members = _members(metrics, group, series, start, end)
     if members:
         parts.append(Part(NET_BY_MEMBER, value, "", members))
-    valuation, vsrc = flow_sum(metrics, entity, LT_VALUATION, start, end)
+    asset = asset_of(series)
+    of_asset = ASSET_SERIES.get(asset, {})
+    if "valuation" not in of_asset:
+        return tuple(parts), notes
+    valuation, vsrc = flow_sum(metrics, entity, of_asset["valuation"], start, end)
     if valuation is not None:
-        parts.append(Part(VALUATION_LT, valuation, vsrc))
-        stock = _stock_change(metrics, entity, LT_HOLDINGS, start, end)
+        parts.append(Part(VALUATION_LT, valuation, vsrc, asset=asset))
+        stock = _stock_change(metrics, entity, of_asset["holdings"], start, end)
         if stock is not None:
-            src = metrics.source_column(LT_HOLDINGS, entity)[
+            src = metrics.source_column(of_asset["holdings"], entity)[
                 metrics.position(start) - 1 : metrics.position(end) + 1
             ]
             names = " + ".join(sorted({source_label(str(n)) for n in src}))
-            parts.append(Part(LT_HOLDINGS_CHANGE, round(stock, DECIMALS), names))
+            parts.append(Part(LT_HOLDINGS_CHANGE, round(stock, DECIMALS), names, asset=asset))
     return tuple(parts), notes
 
 

@@ -6,11 +6,11 @@ divided by 1000). Months are ``YYYY-MM`` strings so events compare, hash and ser
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.rules.kinds import SEVERITIES, KindName
+from bot.data.entities import TREASURY, asset_of
+from bot.rules.kinds import KINDS, SEVERITIES, Claim
 
 # What a caveat says (bot.render words it):
 RANKED_ACROSS = "ranked_across"  # the rank's history spans a series break
@@ -55,6 +55,7 @@ class Part:
     value: float | None  # None: the data do not cover the whole window (a break, or no data)
     source: str  # the file(s) the figure comes from, or "derived" for a remainder
     members: tuple[tuple[str, float | None], ...] = ()  # a group's figure per member
+    asset: str = TREASURY  # what a valuation or holdings-change part is of
 
     @property
     def derived(self) -> bool:
@@ -122,9 +123,16 @@ class Event:
     level_since: tuple[float, str | None] | None = field(default=None, compare=False)
 
     @property
+    def asset(self) -> str:
+        """The asset class the event is about (treasury, equity, corporate, agency, total_lt, …)."""
+        return asset_of(self.basis)
+
+    @property
     def key(self) -> str:
-        """Deterministic identity: release, rule, entity, window."""
-        return f"{self.release}|{self.rule}|{self.entity}|{self.start}..{self.end}"
+        """Deterministic identity: release, rule, entity, window (and the asset, for a rule that
+        reads several: ``|equity``; Treasury events keep the key they always had)."""
+        key = f"{self.release}|{self.rule}|{self.entity}|{self.start}..{self.end}"
+        return key if self.asset == TREASURY else f"{key}|{self.asset}"
 
 
 @dataclass(frozen=True)
@@ -145,27 +153,27 @@ class Story:
         return max((e.severity for e in self.events), key=SEVERITIES.index)
 
 
-ROUNDUP_YEARS = 2.0  # a record level less rare than this is told in the release's round-up of records
+ROUNDUP_YEARS = 2.0  # a level, run or turn less rare than this is told in the release's round-up
 
 
 def stories(events: Iterable[Event]) -> list[Story]:
     """Events grouped by release and holder, in the order each holder first appears (the events
-    come in story order from :func:`bot.rules.release.order`: lead first, then its other claims).
-    A holder's record high or low that is all it has to tell, and is not rare (the Grand Total's
-    record high a few months after the last, told every time, :mod:`bot.rules.levels`), joins the
-    release's one round-up of such records ("Grand Total holdings at 7,940.0bn: a record high
-    – United Kingdom holdings at 688.6bn: a record high"), one story however many there are."""
+    come in story order from :func:`bot.rules.story.order`: lead first, then its other claims).
+    A holder's levels, runs or turns, when they are all it has to tell and none is rare (the Grand Total's
+    record high a few months after the last, China's low a month deeper: told every time for the
+    largest holders) joins the release's one round-up of them ("Grand Total holdings at
+    7,940.0bn: a record high – United Kingdom holdings at 688.6bn: a record high"), one story
+    however many there are."""
     events = list(events)
-    alone = Counter((e.release, e.entity) for e in events)
+    bigger = {(e.release, e.entity) for e in events if not in_roundup(e)}
     grouped: dict[tuple[str, str], list[Event]] = {}
     for e in events:
         key = (e.release, e.entity)
-        if alone[key] == 1 and in_roundup(e):
-            key = (e.release, "")
-        grouped.setdefault(key, []).append(e)
+        grouped.setdefault(key if key in bigger else (e.release, ""), []).append(e)
     return [Story(tuple(evs)) for evs in grouped.values()]
 
 
 def in_roundup(e: Event) -> bool:
-    """A record level (high or low) that is not rare: see :func:`stories`."""
-    return e.kind == KindName.MULTI_YEAR and e.extreme_since is None and e.rarity < ROUNDUP_YEARS
+    """A level, a run or a turn that is not rare (told because the holder is one of the largest,
+    :attr:`bot.rules.metrics.Metrics.largest`): see :func:`stories`."""
+    return KINDS[e.kind].claim in (Claim.LEVEL, Claim.STREAK, Claim.TURN) and e.rarity < ROUNDUP_YEARS

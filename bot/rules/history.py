@@ -20,7 +20,8 @@ from bot.rules.catalogue import Rule
 from bot.rules.events import Event
 from bot.rules.metrics import Metrics
 from bot.rules.overrides import Override, check_overrides, floor_for
-from bot.rules.release import inhibit, newest_month, order
+from bot.rules.release import newest_month
+from bot.rules.story import inhibit, order
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,10 @@ class History:
         self._frames: dict[str, pd.DataFrame] = {}
 
     def _candidates(self, rule: Rule) -> pd.DataFrame:
-        if rule.id not in self._frames:
-            self._frames[rule.id] = candidates(self.metrics, rule, self.months)
-        return self._frames[rule.id]
+        """An instance's candidates (:meth:`Rule.instances`: one per asset it reads)."""
+        if rule.key not in self._frames:
+            self._frames[rule.key] = candidates(self.metrics, rule, self.months)
+        return self._frames[rule.key]
 
     def at(
         self, rule: Rule, threshold: float | None = None, last: int = 3, floor: float | None = None
@@ -61,19 +63,18 @@ class History:
             value = (
                 check_overrides([rule], {rule.id: Override(threshold=threshold)})[rule.id].threshold or 0.0
             )
-        frame = self._candidates(rule)
         low = floor_for(rule, {rule.id: Override(floor=floor)})
-        hits = frame if frame.empty else frame[fires(rule, frame, value, low)]
-        periods = sorted(set(hits["period"]), reverse=True) if len(hits) else []
+        hits = []  # (instance, its candidates that fire)
+        for one in rule.instances():
+            frame = self._candidates(one)
+            hits.append((one, frame if frame.empty else frame[fires(one, frame, value, low)]))
+        periods = sorted({p for _, h in hits for p in h["period"]}, reverse=True)
         shown = set(periods[:last])
-        events = (
-            [
-                build_event(self.metrics, rule, row, value, str(row["period"]))
-                for row in hits[hits["period"].isin(shown)].to_dict("records")
-            ]
-            if shown
-            else []
-        )
+        events = [
+            build_event(self.metrics, one, row, value, str(row["period"]))
+            for one, h in hits
+            for row in h[h["period"].isin(shown)].to_dict("records")
+        ]
         latest = order(inhibit(events, self.panel), [rule])
         latest.sort(key=lambda e: e.release, reverse=True)
         return RuleHistory(

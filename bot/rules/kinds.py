@@ -35,6 +35,7 @@ class KindName(StrEnum):
     STREAK = "streak"
     MULTI_YEAR = "multi_year"
     RANK_CHANGE = "rank_change"
+    FIRST_SINCE = "first_since"
 
 
 class Claim(StrEnum):
@@ -44,6 +45,7 @@ class Claim(StrEnum):
     LEVEL = "level"
     RANK = "rank"
     STREAK = "streak"
+    TURN = "turn"  # the first move this way since a month: a turn after a run the other way
 
 
 class Measure(StrEnum):
@@ -78,6 +80,7 @@ class Kind:
     only_entity: str | None = None  # the one entity a rule of this kind may watch
     countries_only: bool = False  # only single countries (it ranks countries among holders)
     size_months: int | None = None  # a level's story size: its move over these months (None: the window)
+    assets: bool = False  # a rule of this kind may read the net flows of other assets (``assets = [...]``)
 
     @property
     def replaces_moves(self) -> bool:
@@ -107,6 +110,7 @@ KINDS: dict[str, Kind] = {
             floor=Measure.WINDOW,
             ranks=Measure.WINDOW,
             tells=2,
+            assets=True,
         ),
         Kind(
             KindName.RECORD,
@@ -116,12 +120,13 @@ KINDS: dict[str, Kind] = {
             True,
             1,
             MAX_TOP_K,
-            extra=("min_history",),
+            extra=("min_history", "calendar_year"),
             threshold_means="top k: fire when the window ranks k-th or better in its history",
             floor=Measure.WINDOW,
             ranks=Measure.WINDOW,
             tells=0,
             says_record=True,
+            assets=True,
         ),
         Kind(
             KindName.LARGEST_SINCE,
@@ -131,11 +136,13 @@ KINDS: dict[str, Kind] = {
             False,
             0.5,
             100,
+            extra=("calendar_year",),
             threshold_means="years since a move as large (a record counts its whole history)",
             floor=Measure.WINDOW,
             ranks=Measure.WINDOW,
             tells=1,
             says_record=True,
+            assets=True,
         ),
         Kind(
             KindName.OFFICIAL_SELLING,
@@ -158,11 +165,13 @@ KINDS: dict[str, Kind] = {
             True,
             2,
             600,
+            extra=("every_month",),
             threshold_means="consecutive months of net selling (or decline) needed",
             claim=Claim.STREAK,
             floor=Measure.RUN,
             ranks=Measure.RUN,
             window_one=True,
+            assets=True,
         ),
         Kind(
             KindName.MULTI_YEAR,
@@ -176,6 +185,20 @@ KINDS: dict[str, Kind] = {
             claim=Claim.LEVEL,
             window_one=True,
             size_months=3,
+        ),
+        Kind(
+            KindName.FIRST_SINCE,
+            ("holdings", "lt_holdings", "net"),
+            ("decline", "increase"),
+            "higher",
+            True,
+            2,
+            600,
+            threshold_means="months since the last month that moved this way (a turn after a run)",
+            claim=Claim.TURN,
+            floor=Measure.WINDOW,
+            window_one=True,
+            assets=True,
         ),
         Kind(
             KindName.RANK_CHANGE,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import FOREIGN_OFFICIAL, GRAND_TOTAL, HOLDINGS
+from bot.data.entities import HOLDINGS
 from bot.data.windows import DECIMALS
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics
@@ -22,11 +22,12 @@ MIN_YEARS = 0.5  # the shortest span a low/high claims, whatever the holder's ho
 # reaches further back than the one last told by this share of that claim's years (China's
 # lowest since May 2010, 11.7 years: again from lowest since Feb 2009, not every month)
 RETELL_SHARE = 0.02
-# every new record high or low of these, and of the TOP_HOLDERS largest countries that month, is
-# news, however soon after the last ("foreign holdings of Treasuries hit a record" is the headline
-# each time); a smaller holder's record is news when the extreme it beats is its horizon old
-ALWAYS_NEWS = (GRAND_TOTAL, FOREIGN_OFFICIAL)
-TOP_HOLDERS = 3
+# the largest holders' (Metrics.largest) every new record high or low is news, however soon after
+# the last ("foreign holdings of Treasuries hit a record" is the headline each time), and so is
+# a low (high) deeper than the one last told from LARGEST_YEARS; a smaller holder's record is news
+# when the extreme it beats is its horizon old
+LARGEST_YEARS = 1.0
+DEEPER = 0.01  # a largest holder's persisting low (high) is news again this share beyond the last told
 
 
 def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
@@ -43,7 +44,7 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
     told = np.zeros(level.shape, dtype=bool)
     labels = np.array(metrics.labels, dtype=object)
     least = horizon(metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)).to_numpy()
-    top = _largest(metrics, level)
+    top = metrics.largest.reindex(index=level.index, columns=level.columns, fill_value=False).to_numpy()
     year = level.index.year.to_numpy()
     for j, v, lo, hi in watched_spans(level, sel):
         y = s * v[lo:hi]
@@ -51,10 +52,11 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         yrs = months / 12.0
         years[lo:hi, j] = yrs
         since[lo:hi, j] = np.where(~np.isnan(y) & (last >= 0), labels[lo:hi][np.clip(last, 0, None)], None)
+        largest = top[lo:hi, j]
         with np.errstate(invalid="ignore"):
-            eligible = news >= np.maximum(least[lo:hi, j], MIN_YEARS)
-        eligible |= (last < 0) & (yrs >= MIN_YEARS) & top[lo:hi, j]  # a record of the largest
-        told[lo:hi, j] = _persisting_told(y, yrs, last, eligible, year[lo:hi])
+            eligible = news >= np.where(largest, LARGEST_YEARS, np.maximum(least[lo:hi, j], MIN_YEARS))
+        eligible |= (last < 0) & (yrs >= MIN_YEARS) & largest  # a record of the largest
+        told[lo:hi, j] = _persisting_told(y, yrs, last, eligible, year[lo:hi], largest)
     years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
     told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)
     return {
@@ -63,17 +65,6 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         "since": pd.DataFrame(since, index=level.index, columns=level.columns),
         "ok": told_frame,
     }
-
-
-def _largest(metrics: Metrics, level: pd.DataFrame) -> np.ndarray:
-    """Months × holders: an aggregate of :data:`ALWAYS_NEWS`, or among the :data:`TOP_HOLDERS`
-    largest countries by holdings that month."""
-    held = metrics.values(HOLDINGS).reindex(index=level.index, columns=level.columns)
-    countries = [c for c in level.columns if c in set(metrics.countries)]
-    place = held[countries].rank(axis=1, ascending=False, method="min").reindex(columns=level.columns)
-    out = (place <= TOP_HOLDERS).to_numpy()
-    out[:, [i for i, c in enumerate(level.columns) if c in ALWAYS_NEWS]] = True
-    return out
 
 
 @dataclass(frozen=True)
@@ -130,18 +121,27 @@ def news_years(y: np.ndarray, years: np.ndarray, last: np.ndarray) -> np.ndarray
 
 
 def _persisting_told(
-    y: np.ndarray, years: np.ndarray, last: np.ndarray, eligible: np.ndarray, year: np.ndarray
+    y: np.ndarray,
+    years: np.ndarray,
+    last: np.ndarray,
+    eligible: np.ndarray,
+    year: np.ndarray,
+    largest: np.ndarray,
 ) -> np.ndarray:
     """Rows where a low/high is news (y = sign × level, ``year``: each row's calendar year): it
     starts (nothing eligible in the previous REPEAT months), or it goes beyond the level last told
     and its "since" reaches further back than the one last told, into an earlier calendar year
     (the press's "lowest since 2008", told the month it was "since 2009") or by
     :data:`RETELL_SHARE` of that claim's years (a record is eligible only when the extreme it
-    beats is old, :func:`news_years`). A forward scan over months ≤ t, so the backtest and the
-    live release agree."""
+    beats is old, :func:`news_years`); for one of the ``largest`` holders that month, whenever it
+    is :data:`DEEPER` of the level last told beyond it, or its "since" reaches back further (China
+    "the lowest since May 2010" month after month as it fell from 1,047bn to 868bn; not at
+    683.5bn a month after 683.9bn). A forward scan over months ≤ t, so the backtest and the live
+    release agree."""
     out = np.zeros(len(y), dtype=bool)
-    # the level last told, the row its "since" may not reach (−inf: a record) and its since's year
-    told: tuple[float, float, int] | None = None
+    # the level last told, the row its "since" may not reach (−inf: a record), its since's year,
+    # and its since (−inf: a record)
+    told: tuple[float, float, int, float] | None = None
     for t in range(len(y)):
         if not eligible[t]:
             continue
@@ -149,9 +149,12 @@ def _persisting_told(
         since = float(last[t]) if last[t] >= 0 else -np.inf
         since_year = int(year[int(last[t])]) if last[t] >= 0 else -1
         if not fresh and told is not None and y[t] > told[0]:  # a record is eligible only when rare
-            fresh = since == -np.inf or since < told[1] or since_year < told[2]
+            deeper = y[t] - told[0] >= DEEPER * abs(told[0]) or since < told[3]
+            further = since < told[1] or since_year < told[2] or (bool(largest[t]) and deeper)
+            fresh = since == -np.inf or further
         if fresh:
-            out[t], told = True, (float(y[t]), since - RETELL_SHARE * 12 * float(years[t]), since_year)
+            limit = since - RETELL_SHARE * 12 * float(years[t])
+            out[t], told = True, (float(y[t]), limit, since_year, since)
     return out
 
 

@@ -14,13 +14,17 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, is_country
+from bot.data.entities import FOREIGN_OFFICIAL, GRAND_TOTAL, HOLDINGS, is_country
 from bot.data.panel import Panel
 from bot.data.sources import MFH_FAMILY
 from bot.data.windows import uses_source
 
 ROSTER_RANK = 5  # the roster's 5th-smallest holder at the month is the yardstick ...
 ROSTER_SHARE = 0.5  # ... and a holder below half of it was not on the roster then
+# the largest holders, whose every new extreme, turn and short run the press reports: these
+# aggregates, and the TOP_HOLDERS largest countries by holdings at the month
+ALWAYS_NEWS = (GRAND_TOTAL, FOREIGN_OFFICIAL)
+TOP_HOLDERS = 3
 
 
 class Metrics:
@@ -78,6 +82,20 @@ class Metrics:
         with np.errstate(invalid="ignore"):
             big = level.to_numpy() >= ROSTER_SHARE * ref[:, None]
         return listed & pd.DataFrame(big, index=level.index, columns=cols)
+
+    @cached_property
+    def largest(self) -> pd.DataFrame:
+        """True where an entity is one of the largest holders at the month: an aggregate of
+        :data:`ALWAYS_NEWS`, or among the :data:`TOP_HOLDERS` largest countries by holdings then
+        (month-t figures only)."""
+        held = self.values(HOLDINGS)
+        countries = [c for c in held.columns if c in set(self.countries)]
+        place = held[countries].rank(axis=1, ascending=False, method="min").reindex(columns=held.columns)
+        out = place <= TOP_HOLDERS
+        for c in ALWAYS_NEWS:
+            if c in out.columns:
+                out[c] = held[c].notna()
+        return out
 
     @cached_property
     def break_rows(self) -> list[tuple[int, frozenset[str], bool]]:

@@ -101,3 +101,34 @@ def largest_since(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         "since": pd.DataFrame(since, index=value.index, columns=value.columns),
         "ok": metric >= least,
     }
+
+
+def first_since(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
+    """A month that moves the rule's way after months that did not: the months since the last
+    month that moved this way (the run the other way, plus one) and that month ("net sellers for
+    the first time since Oct 2016"). Over the entity's unbroken months only (a gap ends the
+    history), and not when nothing before moved this way (no "since" to say)."""
+    value = rule_values(metrics, rule)
+    s = sign(rule.direction)
+    v = value.to_numpy(dtype="float64")
+    months = np.full(v.shape, np.nan)
+    since = np.full(v.shape, None, dtype=object)
+    labels = np.array(metrics.labels, dtype=object)
+    rows = np.arange(len(v))
+    for j in range(v.shape[1]):
+        col = v[:, j]
+        with np.errstate(invalid="ignore"):
+            way = s * col > 0
+        gap = np.maximum.accumulate(np.where(np.isnan(col), rows, -1))  # the last gap at or before
+        last = np.maximum.accumulate(np.where(way, rows, -1))  # the last row moving this way
+        before = np.append(-1, last[:-1])  # ... before this row
+        ok = way & (before >= 0) & (before > gap)
+        months[ok, j] = (rows - before)[ok]
+        since[ok, j] = labels[before[ok]]
+    metric = pd.DataFrame(months, index=value.index, columns=value.columns)
+    return {
+        "value": value,
+        "metric": metric,
+        "since": pd.DataFrame(since, index=value.index, columns=value.columns),
+        "ok": metric >= 2,
+    }

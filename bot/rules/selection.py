@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bot.data.windows import DECIMALS, compute_windows
-from bot.rules.catalogue import COUNTRIES, GROUPS, MAJOR, Rule
+from bot.rules.catalogue import COUNTRIES, GROUPS, LARGEST, MAJOR, Rule
 from bot.rules.metrics import Metrics
 
 DOWN = ("decline", "low", "down")
@@ -37,19 +37,24 @@ def _select(metrics: Metrics, rule: Rule, like: pd.DataFrame) -> pd.DataFrame:
             names |= {g.name for g in metrics.panel.groups}
         elif e == COUNTRIES:
             names |= set(metrics.countries)
-        elif e != MAJOR:
+        elif e not in (MAJOR, LARGEST):
             names.add(e)
     cols = [c for c in like.columns if c in names]
     sel.loc[:, cols] = True
-    if MAJOR in rule.entities:
-        major = metrics.major.reindex(index=like.index, columns=like.columns, fill_value=False)
-        sel |= major.fillna(False).astype(bool)
+    for selector, by_month in ((MAJOR, "major"), (LARGEST, "largest")):
+        if selector in rule.entities:
+            frame = getattr(metrics, by_month)
+            sel |= frame.reindex(index=like.index, columns=like.columns, fill_value=False).astype(bool)
     return sel
 
 
 def rule_values(metrics: Metrics, rule: Rule) -> pd.DataFrame:
-    """The figure a change/record rule watches: the window in $bn, or in % of the starting level."""
+    """The figure a change/record rule watches: the window in $bn, or in % of the starting level
+    (a calendar-year rule: only the windows that end in December)."""
     w = metrics.window(rule.series, rule.window)
+    if rule.calendar_year:  # calendar years only: the twelve months to each December
+        key = ("december", rule.series, rule.window)
+        return metrics.memo(key, lambda: w[w.index.month == 12].reindex(w.index))
     if rule.unit != "pct":
         return w
 
@@ -73,7 +78,7 @@ def rule_values(metrics: Metrics, rule: Rule) -> pd.DataFrame:
 
 def rule_column(metrics: Metrics, rule: Rule, entity: str) -> np.ndarray:
     """One entity's :func:`rule_values` as an array over the panel's months (all NaN if none)."""
-    if rule.unit != "pct":
+    if rule.unit != "pct" and not rule.calendar_year:
         return metrics.window_column(rule.series, rule.window, entity)
     frame = rule_values(metrics, rule)
     return frame[entity].to_numpy() if entity in frame.columns else np.full(len(metrics.index), np.nan)

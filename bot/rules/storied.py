@@ -75,10 +75,17 @@ def rank_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | No
     return _back(metrics, y, i)
 
 
+def turn_rarity(metrics: Metrics, rule: Rule, entity: str, i: int, run: int | None, metric: float) -> Found:
+    """The years since the last month that moved this way (the candidate's metric, in months)."""
+    since = metrics.labels[i - int(metric)] if 0 < metric <= i else None
+    return rarity(metric / 12), since
+
+
 # how each claim's rarity is found
 RARITY: dict[Claim, Callable[[Metrics, Rule, str, int, int | None, float], Found]] = {
     Claim.MOVE: move_rarity,
     Claim.STREAK: run_rarity,
     Claim.LEVEL: level_rarity,
     Claim.RANK: rank_rarity,
+    Claim.TURN: turn_rarity,
 }
