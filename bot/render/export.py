@@ -31,6 +31,7 @@ def event_dict(e: Event) -> dict[str, Any]:
     ]
     out["notes"] = [note_text(n) for n in e.notes]
     out["key"] = e.key
+    out["asset"] = e.asset  # treasury, agency, corporate, equity, total_lt, foreign_bonds, foreign_stocks
     return out
 
 
@@ -42,6 +43,7 @@ CSV_COLUMNS = [
     "severity",
     "entity",
     "basis",
+    "asset",
     "window",
     "start",
     "end",
@@ -78,6 +80,7 @@ def to_csv(events: Iterable[Event]) -> str:
                 "severity": e.severity,
                 "entity": e.entity,
                 "basis": e.basis,
+                "asset": e.asset,
                 "window": e.window,
                 "start": e.start,
                 "end": e.end,

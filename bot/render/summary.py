@@ -10,6 +10,10 @@ from typing import Any
 import pandas as pd
 
 from bot.data.entities import (
+    AGENCY_NET,
+    CORP_NET,
+    EQUITY_NET,
+    FOREIGN_NON_OFFICIAL,
     FOREIGN_OFFICIAL,
     GRAND_TOTAL,
     HOLDINGS,
@@ -17,12 +21,16 @@ from bot.data.entities import (
     LT_NET,
     LT_VALUATION,
     ST_HOLDINGS,
+    TOTAL_LT_NET,
     is_country,
 )
 from bot.data.panel import Panel
 from bot.data.ranking import WindowRank
+from bot.data.windows import STOCKS
 
 WINDOWS = (1, 3, 12)
+# the Treasury's headline: net foreign purchases of long-term U.S. securities, then by type
+FLOW_TYPES = (LT_NET, AGENCY_NET, CORP_NET, EQUITY_NET)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class HolderRow:
     change_3m: float | None
     change_12m: float | None
     rank_3m: WindowRank | None
+    rank_1m: WindowRank | None = None  # the month's own figure in history (net flows)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,17 @@ class OfficialFlows:
 
 
 @dataclass(frozen=True)
+class HeadlineFlows:
+    """The release's headline (the Treasury's own first line): net foreign purchases of long-term
+    U.S. securities in the month, in all and by type, and by the official and private sectors
+    where the files split them; each with its month's rank in history (``rank_1m``)."""
+
+    total: HolderRow  # all long-term U.S. securities, all foreigners
+    types: tuple[HolderRow, ...]  # Treasury notes & bonds, agency bonds, corporate bonds, stocks
+    sectors: tuple[HolderRow, ...]  # Foreign Official and Foreign Non-Official, all securities
+
+
+@dataclass(frozen=True)
 class ReleaseSummary:
     """The newest month of a panel at a glance; every number comes from the panel as printed."""
 
@@ -73,6 +93,7 @@ class ReleaseSummary:
     foreign_official_flows: OfficialFlows | None
     conflicts: int  # cells that differ between file vintages
     warnings: tuple[str, ...]
+    headline: HeadlineFlows | None = None  # None: no flows of all long-term securities in the files
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (`check --json`)."""
@@ -116,6 +137,24 @@ def build_summary(panel: Panel, top: int = 10) -> ReleaseSummary:
         foreign_official_flows=flows,
         conflicts=len(panel.conflicts),
         warnings=tuple(panel.warnings),
+        headline=headline_flows(panel),
+    )
+
+
+def headline_flows(panel: Panel) -> HeadlineFlows | None:
+    """The headline flows at the newest month of all foreigners' net purchases of long-term U.S.
+    securities (the release month, or the month before when SLT Table 1 is not out yet)."""
+    if not panel.has(GRAND_TOTAL, TOTAL_LT_NET):
+        return None
+    month = panel.latest(GRAND_TOTAL, TOTAL_LT_NET)
+    return HeadlineFlows(
+        total=_row(panel, GRAND_TOTAL, TOTAL_LT_NET, month),
+        types=tuple(_row(panel, GRAND_TOTAL, s, month) for s in FLOW_TYPES if panel.has(GRAND_TOTAL, s)),
+        sectors=tuple(
+            _row(panel, e, TOTAL_LT_NET, month)
+            for e in (FOREIGN_OFFICIAL, FOREIGN_NON_OFFICIAL)
+            if month in panel.series(e, TOTAL_LT_NET).index
+        ),
     )
 
 
@@ -142,4 +181,5 @@ def _row(panel: Panel, entity: str, series: str, month: pd.Period) -> HolderRow:
         change_3m=changes[3],
         change_12m=changes[12],
         rank_3m=panel.rank(entity, series, 3) if month in w3.index else None,
+        rank_1m=panel.rank(entity, series, 1) if here and series not in STOCKS else None,
     )

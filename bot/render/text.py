@@ -17,7 +17,16 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from bot.data.entities import HOLDINGS, LT_HOLDINGS, LT_NET, ST_HOLDINGS
+from bot.data.entities import (
+    AGENCY_NET,
+    CORP_NET,
+    EQUITY_NET,
+    HOLDINGS,
+    LT_HOLDINGS,
+    LT_NET,
+    ST_HOLDINGS,
+    TREASURY,
+)
 from bot.data.ranking import WindowRank
 from bot.render.stories import (
     INFORMATIVE_RANK,
@@ -34,7 +43,7 @@ from bot.render.stories import (
     rank_phrase,
     states_level,
 )
-from bot.render.summary import HolderRow, ReleaseSummary
+from bot.render.summary import HeadlineFlows, HolderRow, ReleaseSummary
 from bot.render.wording import FLOW_WORDS, note_text
 from bot.rules.events import Event, Story, stories
 from bot.rules.kinds import KINDS, Claim
@@ -72,7 +81,10 @@ def story_lines(s: Story) -> list[str]:
         more += [_members_line(e, split), *(f"– {member_line(m)}" for m in e.members)]
         more += [_within(e, group, v) for group, v in e.within]
         lines += [x for x in more if x and x not in lines]
-    fired = [f"{e.rule} ({e.severity}; threshold {e.threshold:g})" for e in s.events]
+    fired = [
+        f"{e.rule} ({'' if e.asset == TREASURY else e.asset + '; '}{e.severity}; threshold {e.threshold:g})"
+        for e in s.events
+    ]
     lines.append(f"rule{'s' if len(fired) > 1 else ''} {', '.join(fired)}; data month {s.lead.end}")
     return lines
 
@@ -142,6 +154,8 @@ def story_line(s: Story) -> str:
     return f"{s.lead.release}  {s.severity:<7}  {rule:<24}  {body}"
 
 
+FLOW_RANKED = 10  # the headline flows say their rank when it is among the ten largest
+
 # --- the release message --------------------------------------------------------------------------------
 
 
@@ -152,6 +166,7 @@ def summary_lines(summary: ReleaseSummary, verbose: bool = False) -> list[str]:
     lines = [
         f"TIC release: data for {month.strftime('%B %Y')} ({summary.unit})",
         *(["Files: " + "; ".join(f"{n} {v}" for n, v in summary.files.items())] if verbose else []),
+        *(headline_lines(summary.headline) if summary.headline else []),
         "",
         f"{'Holdings of U.S. Treasuries':<28}{month.strftime('%b %Y'):>10}{'1m':>9}{'3m':>9}{'12m':>9}",
     ]
@@ -183,6 +198,33 @@ def summary_lines(summary: ReleaseSummary, verbose: bool = False) -> list[str]:
     if summary.conflicts and verbose:
         lines += ["", f"Note: {summary.conflicts} cells differ between file vintages (newer file kept)."]
     return lines
+
+
+TYPE_WORDS = {LT_NET: "Treasuries", AGENCY_NET: "agencies", CORP_NET: "corporates", EQUITY_NET: "stocks"}
+
+
+def headline_lines(h: HeadlineFlows) -> list[str]:
+    """ "Net foreign purchases of long-term U.S. securities, Apr 2026 (> 0 = bought): +205.9, the
+    5th largest net buying on record (since Jan 1977); Treasuries +50.5, agencies …": the
+    Treasury's own headline, each figure ranked when it is among the ten largest of its way."""
+    when = pd.Period(h.total.month, "M").strftime("%b %Y")
+    types = ", ".join(f"{TYPE_WORDS.get(r.series, r.series)} {num(r.value)}{_flow_rank(r)}" for r in h.types)
+    lines = ["", f"Net foreign purchases of long-term U.S. securities, {when} (> 0 = bought):"]
+    lines.append(f"  {num(h.total.value)}{_flow_rank(h.total)}" + (f": {types}" if types else ""))
+    if h.sectors:
+        lines.append("  " + ", ".join(f"{r.entity} {num(r.value)}{_flow_rank(r)}" for r in h.sectors))
+    return lines
+
+
+def _flow_rank(r: HolderRow) -> str:
+    """ " (the 5th largest net buying on record, since Jan 1977)" for a month among the ten
+    largest of its way in five years of history or more; "" otherwise."""
+    k = r.rank_1m
+    if k is None or k.rank > FLOW_RANKED or k.windows < RANKED_HISTORY:
+        return ""
+    way = "net selling" if k.direction == "decline" else "net buying"
+    place = "largest" if k.rank == 1 else f"{ordinal(k.rank)} largest"
+    return f" (the {place} {way} on record, since {month_name(k.since)})"
 
 
 def _row(r: HolderRow, label: str | None = None) -> str:

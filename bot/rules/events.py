@@ -163,14 +163,16 @@ def stories(events: Iterable[Event]) -> list[Story]:
     record high a few months after the last, China's low a month deeper: told every time for the
     largest holders) joins the release's one round-up of them ("Grand Total holdings at
     7,940.0bn: a record high – United Kingdom holdings at 688.6bn: a record high"), one story
-    however many there are."""
+    however many there are, and the release's last."""
     events = list(events)
     bigger = {(e.release, e.entity) for e in events if not in_roundup(e)}
     grouped: dict[tuple[str, str], list[Event]] = {}
     for e in events:
         key = (e.release, e.entity)
         grouped.setdefault(key if key in bigger else (e.release, ""), []).append(e)
-    return [Story(tuple(evs)) for evs in grouped.values()]
+    # the round-up is a release's last story: the lesser news, told when nothing bigger fills the alert
+    order = {k: (k[0], k[1] == "", i) for i, k in enumerate(grouped)}
+    return [Story(tuple(grouped[k])) for k in sorted(grouped, key=order.__getitem__)]
 
 
 def in_roundup(e: Event) -> bool:
