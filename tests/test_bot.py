@@ -107,7 +107,7 @@ def test_watch_is_forgiving_and_unknown_names_get_suggestions(tmp_path: Path):
         assert "Watching Japan + China." in ask(server, 5, "/watch JAPAN+china")[0]
         assert "Watching United Kingdom." in ask(server, 5, "/watch uk")[0]
         reply = ask(server, 5, "/watch japn")[0]
-        assert "No country or group called 'japn'. Did you mean: Japan" in reply
+        assert "No country, group or asset called 'japn'. Did you mean: Japan" in reply
         assert settings_of(tmp_path / "s.db", 5).watches == ("Japan", "Japan + China", "United Kingdom")
         reply = ask(server, 5, "/group Benelux = belgium + luxembourg + netherlands")[0]
         assert "Benelux = Belgium + Luxembourg + Netherlands" in reply

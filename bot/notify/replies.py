@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from bot.notify.assets import shown_watch
 from bot.notify.selection import overrides_for
 from bot.render.text import headline, month_name
 from bot.rules.catalogue import Rule
@@ -92,7 +93,8 @@ def history_text(h: RuleHistory) -> str:
 def status_text(chat: Chat, rules: Sequence[Rule], today: dt.date) -> str:
     state = "subscribed" if chat.active else ("blocked" if chat.blocked else "not subscribed (/start)")
     lines = [f"This chat: {state}; mode {chat.mode}."]
-    lines.append("Watching: " + (", ".join(chat.watches) if chat.watches else "everything the rules cover"))
+    watching = ", ".join(shown_watch(w) for w in chat.watches)
+    lines.append("Watching: " + (watching or "everything the rules cover"))
     if chat.groups:
         lines.append("Own groups: " + "; ".join(f"{n} = {' + '.join(m)}" for n, m in chat.groups.items()))
     changed = [f"{r.id}: {rule_state(chat, r, today)}" for r in rules if r.id in chat.rules]

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.data.entities import Group
+from bot.notify.assets import event_assets
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
 from bot.rules.overrides import Override
 from bot.rules.release import ReleaseCandidates
-from bot.store.subscribers import Chat, ChatMode
+from bot.store.subscribers import ASSET_PREFIX, Chat, ChatMode
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,19 @@ def overrides_for(chat: Chat, rules: Sequence[Rule], today: dt.date) -> dict[str
 
 
 def watched(event: Event, watches: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None) -> bool:
-    """An event a watching chat gets: on a watched entity, on a group holding one (a chat's own
-    group stands for its members), with a watched member folded in, telling a group's move that
-    holds a watched one (:attr:`Event.within`), or on an aggregate."""
-    if not watches or event.entity in AGGREGATES:
+    """An event a watching chat gets: of a watched asset (a chat that watches none gets every
+    asset), and on a watched entity, on a group holding one (a chat's own group stands for its
+    members), with a watched member folded in, telling a group's move that holds a watched one
+    (:attr:`Event.within`), or on an aggregate (a chat that watches no entity gets every one)."""
+    assets = event_assets(watches)
+    if assets and event.asset not in assets:
+        return False
+    entities = [w for w in watches if not w.startswith(ASSET_PREFIX)]
+    if not entities or event.entity in AGGREGATES:
         return True
     groups = groups or {}
-    names = set(watches)
-    for name in watches:
+    names = set(entities)
+    for name in entities:
         names.update(groups.get(name, ()))
     members = set(groups.get(event.entity, ())) | set(event.suppressed)
     for group, _ in event.within:

@@ -26,6 +26,7 @@ class ChatMode(StrEnum):
 MODES = tuple(ChatMode)
 TITLE_CHARS = 200  # of a chat's title, kept
 FOREVER = "9999-12-31"
+ASSET_PREFIX = "asset:"  # a watch row of an asset class ("asset:equity"), not of an entity
 CHAT_COUNTS = (  # SQL: active, stopped and blocked chats
     "SUM(CASE WHEN subscribed = 1 AND blocked = 0 THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN subscribed = 0 AND blocked = 0 THEN 1 ELSE 0 END),"
@@ -86,6 +87,11 @@ class Chat:
     def known_as(self, chat_type: str, title: str) -> bool:
         """Recorded with this type and title (touching it again would change nothing)."""
         return self.type == chat_type and self.title == title[:TITLE_CHARS]
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The countries and groups it watches (its watch rows less the assets')."""
+        return tuple(w for w in self.watches if not w.startswith(ASSET_PREFIX))
 
     def muted(self, rule: str, today: dt.date) -> bool:
         setting = self.rules.get(rule)

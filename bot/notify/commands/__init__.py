@@ -87,12 +87,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "watch",
-        "<country or group>",
-        "only get events on what you watch (plus the aggregates)",
+        "<country, group or asset>",
+        "only get events on what you watch (plus the aggregates); an asset (stocks, corporates,"
+        " agencies, all securities, treasuries, foreign securities): only its events",
         watch,
         settings=True,
     ),
-    Command("unwatch", "<country or group|all>", "stop watching", unwatch, settings=True),
+    Command("unwatch", "<country, group or asset|all>", "stop watching", unwatch, settings=True),
     Command("watching", "", "what this chat watches", watching),
     Command(
         "group",
@@ -110,7 +111,12 @@ COMMANDS: tuple[Command, ...] = (
         heavy=True,
     ),
     Command(
-        "chart", "<country or group> [years]", "holdings chart (default 5 years, up to 26)", chart, heavy=True
+        "chart",
+        "<country or group> [asset] [years]",
+        "holdings chart, or an asset's monthly net flows (stocks, corporates, agencies, all securities,"
+        " foreign securities); default 5 years, up to 26",
+        chart,
+        heavy=True,
     ),
     Command("next", "", "the next release: date, 4 p.m. ET and UTC", next_releases),
     Command(
@@ -166,4 +172,5 @@ def help_text() -> str:
     lines = ["tic-alert watches the Treasury's TIC data and alerts you minutes after each release.", ""]
     lines += [f"{c.usage} — {c.about}" for c in COMMANDS if not c.admin]
     lines += ["", "Rules are named by id (see /rules); countries by name: china, uk, japan+china …"]
+    lines += ["Assets: stocks, corporates, agencies, all securities, treasuries, foreign securities."]
     return "\n".join(lines)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bot.data.entities import is_country
+from bot.data.entities import TREASURY, is_country
+from bot.notify.assets import asset_named, joined, read_target, shown_watch, watched_assets
 from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names
+from bot.store.subscribers import ASSET_PREFIX, Chat
 
 MAX_GROUPS = 10
 MAX_WATCHES = 30
@@ -12,18 +14,13 @@ MAX_GROUP_NAME = 40
 
 async def watch(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     chat = bot.chat(ctx)
-    entity = bot.entity(chat, " ".join(ctx.args))
-    if len(chat.watches) >= MAX_WATCHES and entity not in chat.watches:
+    rows = _rows(bot, chat, " ".join(ctx.args), asset_first=True)
+    if len({*chat.watches, *rows}) > MAX_WATCHES:
         raise UsageError(f"A chat watches at most {MAX_WATCHES} names; /unwatch one first.")
-    new = bot.subscribers.watch(ctx.chat_id, entity)
-    watching = ", ".join(sorted({*chat.watches, entity}))
-    lead = f"Watching {entity}." if new else f"Already watching {entity}."
-    return [
-        Reply(
-            f"{lead} You get events on: {watching}, and on the aggregates (Grand Total, "
-            "Foreign Official). /unwatch all to get every event again."
-        )
-    ]
+    new = [row for row in rows if bot.subscribers.watch(ctx.chat_id, row)]
+    what = " and ".join(shown_watch(r) for r in rows)
+    lead = f"Watching {what}." if new else f"Already watching {what}."
+    return [Reply(f"{lead} {scope((*chat.watches, *new))}")]
 
 
 async def unwatch(bot: ChatBot, ctx: Ctx) -> list[Reply]:
@@ -32,17 +29,42 @@ async def unwatch(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     if text.lower() == "all":
         n = bot.subscribers.unwatch(ctx.chat_id)
         return [Reply(f"Stopped watching {n} names: you get every event again.")]
-    entity = bot.entity(chat, text)
-    if not bot.subscribers.unwatch(ctx.chat_id, entity):
-        return [Reply(f"You were not watching {entity}.")]
-    return [Reply(f"Stopped watching {entity}.")]
+    rows = _rows(bot, chat, text, asset_first=True)
+    gone = [row for row in rows if bot.subscribers.unwatch(ctx.chat_id, row)]
+    if not gone:
+        return [Reply(f"You were not watching {' and '.join(shown_watch(r) for r in rows)}.")]
+    left = tuple(w for w in chat.watches if w not in gone)
+    return [Reply(f"Stopped watching {' and '.join(shown_watch(r) for r in gone)}. {scope(left)}")]
 
 
 async def watching(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     chat = bot.chat(ctx)
     if not chat.watches:
         return [Reply("You watch nothing in particular: you get events on every entity the rules cover.")]
-    return [Reply("Watching: " + ", ".join(chat.watches))]
+    listed = ", ".join(shown_watch(w) for w in chat.watches)
+    return [Reply(f"Watching: {listed}.\n{scope(chat.watches)}")]
+
+
+def _rows(bot: ChatBot, chat: Chat, text: str, asset_first: bool) -> list[str]:
+    """The watch rows ``text`` names: an entity's name, an asset's row, or both."""
+    entity, asset = read_target(entity_names(bot.groups, chat), text, asset_first)
+    return [r for r in (entity, asset.row if asset else None) if r is not None]
+
+
+def scope(watches: tuple[str, ...]) -> str:
+    """What a chat with these watch rows gets, in a sentence or three."""
+    entities = sorted(w for w in watches if not w.startswith(ASSET_PREFIX))
+    assets = watched_assets(watches)
+    who = "on every country and group"
+    if entities:
+        who = f"on: {', '.join(entities)}, and on the aggregates (Grand Total, Foreign Official)"
+    if not assets:
+        return f"You get events {who}. /unwatch all to get every event again."
+    labels = joined([a.label for a in assets])
+    text = f"You get events {who}, and only of {labels}."
+    if not any(a.key == TREASURY for a in assets):
+        text += " No Treasury holdings or flows any more: /watch treasuries to keep them too."
+    return text + " /unwatch all to get every event again."
 
 
 async def group(bot: ChatBot, ctx: Ctx) -> list[Reply]:
@@ -59,6 +81,8 @@ async def group(bot: ChatBot, ctx: Ctx) -> list[Reply]:
         raise UsageError("Write the group as a name, =, then countries joined by +.")
     if not any(c.isalnum() for c in name):
         raise UsageError("A group's name needs a letter or a digit.")
+    if name.casefold().startswith(ASSET_PREFIX) or asset_named(name) is not None:
+        raise UsageError(f"{name!r} names an asset (/watch stocks …); pick another name.")
     if len(name) > MAX_GROUP_NAME:
         raise UsageError(f"A group's name is at most {MAX_GROUP_NAME} characters.")
     names = entity_names(bot.groups)
