@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import InitVar, dataclass, field
+from typing import TypeVar
 
 import pandas as pd
 
 from bot.data.entities import HOLDINGS
 from bot.data.panel import Panel
 from bot.render.alert import ReleaseMessages
-from bot.render.charts import holdings_chart
+from bot.render.charts import FlowChart, flow_chart, holdings_chart
 from bot.render.summary import ReleaseSummary, build_summary
 from bot.render.text import month_name, num
 from bot.rules.catalogue import Rule
@@ -28,6 +29,7 @@ from bot.rules.release import ReleaseCandidates, newest_month
 
 MAX_CHART_YEARS = 26
 CHART_CACHE = 64
+T = TypeVar("T")
 
 
 @dataclass
@@ -44,7 +46,7 @@ class ReleaseView:
     history: History = field(init=False)
     _messages: ReleaseMessages = field(init=False, repr=False)  # the alerts, as delivered
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _charts: dict[tuple, bytes | None] = field(default_factory=dict, repr=False)
+    _charts: dict[tuple, object] = field(default_factory=dict, repr=False)
     _chart_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _histories: dict[tuple[str, float | None, float | None], RuleHistory] = field(
         default_factory=dict, repr=False
@@ -80,7 +82,28 @@ class ReleaseView:
         """An entity's holdings over ``years`` to the release's month (cached per release and entity)."""
         return self._chart(("entity", entity, years, members), self._entity_chart, entity, years, members)
 
-    def _chart(self, key: tuple, make: Callable[..., bytes | None], *args: object) -> bytes | None:
+    def flow_chart(
+        self, entity: str, series: tuple[str, ...], what: str, years: int, members: tuple[str, ...] = ()
+    ) -> FlowChart | None:
+        """An entity's monthly net flows (the sum of ``series``: net-flow series of the panel) over
+        ``years`` to the release's month, titled "<entity>: <what>, monthly, $bn" (cached per
+        release, entity, series and years); None when there is no figure in those years."""
+        key = ("flows", entity, series, what, years, members)
+        return self._chart(key, self._flow_chart, entity, series, what, years, members)
+
+    def _flow_chart(
+        self, entity: str, series: tuple[str, ...], what: str, years: int, members: tuple[str, ...]
+    ) -> FlowChart | None:
+        holders = members or (entity,)
+        frame = pd.concat(
+            [self.panel.series(h, s).rename(f"{h}|{s}") for h in holders for s in series], axis=1
+        )
+        flows = frame.dropna().sum(axis=1)  # a month missing for any part is a gap, never a guess
+        sources = self.panel.rows(holders[0], series[0])["source"]
+        title = f"{entity}: {what}, monthly, $bn"
+        return flow_chart(flows, title, pd.Period(self.month, "M"), years, sources)
+
+    def _chart(self, key: tuple, make: Callable[..., T], *args: object) -> T:
         """Render once per key: concurrent askers wait for the first rendering, then share it.
 
         At most CHART_CACHE charts are kept (the oldest asked goes first), so chats asking for
@@ -88,7 +111,7 @@ class ReleaseView:
         with self._chart_lock:
             if key in self._charts:
                 self._charts[key] = self._charts.pop(key)  # most recently used last
-                return self._charts[key]
+                return self._charts[key]  # type: ignore[return-value]
             png = make(*args)
             self._charts[key] = png
             while len(self._charts) > CHART_CACHE:
