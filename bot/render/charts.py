@@ -199,9 +199,10 @@ def _align_zero(a: Axes, b: Axes) -> None:
     zero = min(max(heights), 0.9)
     for axis, (lo, hi) in zip((a, b), limits):
         lo, hi = min(lo, 0.0), max(hi, 0.0)
-        if -lo / (hi - lo or 1) < zero:
+        now = -lo / (hi - lo) if hi > lo else zero
+        if now < zero:
             lo = -zero * hi / (1 - zero)
-        else:
+        elif now > zero:  # only when ``zero`` was capped: zero > 0
             hi = -lo * (1 - zero) / zero
         axis.set_ylim(lo, hi)
 
