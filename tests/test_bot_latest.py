@@ -58,12 +58,15 @@ def test_testalert_goes_through_the_outbox_and_the_sender(tmp_path, tic_dir):
         TelegramServer() as server,
         RunningBot(server, tmp_path / "s.db", read_dir(tic_dir), admins=(1,)) as bot,
     ):
+        # /latest: the alert as this chat would get it (a photo, and text for what its caption
+        # cannot hold); then /testalert sends the same messages and says it queued them
+        expected = len(bot.chatbot.view.alert(bot.chatbot.view.release.fire(), every=False).texts)
         server.user_message(1, "/latest")
-        (latest,) = server.wait_for(1, timeout=20, chat_id=1)
+        latest = server.wait_for(expected, timeout=20, chat_id=1)
         server.user_message(1, "/testalert")
-        got = server.wait_for(3, timeout=20, chat_id=1)[1:]
+        got = server.wait_for(2 * expected + 1, timeout=20, chat_id=1)[expected:]
         photo = next(s for s in got if s.method == "sendPhoto")
-        assert photo.text == latest.text  # the same alert, now as a delivery
+        assert photo.text == latest[0].text  # the same alert, now as a delivery
         assert any("Test alert queued for 2026-04" in (s.text or "") for s in got)
         row = sent_row(Outbox(bot.store.conn))
         assert row.kind is DeliveryKind.TEST
@@ -76,15 +79,16 @@ def march_view(real_panel, rules) -> ReleaseView:
 
 
 def test_latest_tells_every_story_the_alert_left_out(real_panel, rules):
-    """2026-03 has six stories: the alert tells the five rarest and ends "… and 1 more: /latest";
-    /latest tells all six (Canada's record 3-month net selling too), each message within
-    Telegram's limits, the caption the alert's own (review finding 4)."""
+    """2026-03 has eight stories (six before the round two and the flows): the alert tells the
+    five rarest and ends "… and 3 more: /latest"; /latest tells all eight (Canada's record 3-month
+    net selling too), each message within Telegram's limits, the caption the alert's own (review
+    finding 4)."""
     view = march_view(real_panel, rules)
     events = view.release.fire()
-    assert len(stories(events)) == 6
+    assert len(stories(events)) == 8
     alert = view.alert(events, every=False)
     latest = view.alert(events, every=False, capped=False)
-    assert alert.texts[-1].endswith("… and 1 more: /latest")
+    assert alert.texts[-1].endswith("… and 3 more: /latest")
     assert "/latest" not in "".join(latest.texts)
     assert "Canada" not in "".join(alert.texts)
     assert "Canada: record net sales of notes &amp; bonds" in "".join(latest.texts)

@@ -44,37 +44,42 @@ def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_
         first = texts(day, 101)
         assert len(first) == 1
         assert day.telegram.sent(101)[0].method == "sendPhoto"
-        # China's multi-year low (651.1bn) persists from earlier releases: told then, not again (issue 8)
-        assert "TIC release: data for April 2026</b> · 1 alert" in first[0]
+        # China's multi-year low (651.1bn) persists from earlier releases: told then, not again
+        # (issue 8; 0.2% below March's, since the same Sep 2008). Round two: the largest holders'
+        # runs and records are a second story, the round-up (the UK's record high)
+        assert "TIC release: data for April 2026</b> · 2 alerts" in first[0]
+        assert "United Kingdom holdings at 937.5bn in Apr 2026: a record high" in first[0]
         assert "Japan + China holdings fell 58.7bn" in first[0]
         assert "651.1bn" not in first[0]
         assert "net transactions n.a." in first[0]  # slt_table3 is not out yet
         assert len(first[0]) <= CAPTION_LIMIT
-        assert texts(day, 102) == []  # Japan + China's -58.7 is below its threshold
+        (other,) = texts(day, 102)  # Japan + China's -58.7 is below its threshold: the round-up only
+        assert "Japan + China" not in other.split("\n")[2] and "· 1 alert" in other
         assert texts(day, 103) == []
         assert texts(day, 104) == []
         assert texts(day, 105) == []
-        assert day.telegram.uploads == 1  # one chart per distinct first event
+        assert day.telegram.uploads == 2  # one chart per distinct first event (101's, 102's)
 
         for _ in range(3):  # the same release polled again: nothing more
             assert "nothing new" in day.poll()
         day.settle()
-        assert len(day.telegram.sent()) == 1
+        assert len(day.telegram.sent()) == 2
 
         day.treasury.publish(T3, eds["2026-04"][T3], day.clock.epoch() + 1)
         assert "slt_table3.txt shows release 2026-04" in day.poll()
         counts = day.settle()
-        assert counts == {"pending": 0, "sending": 0, "sent": 2, "failed": 0, "blocked": 0}
+        # an edit each for 101 and 102 (the round-up's runs get their net transactions too)
+        assert counts == {"pending": 0, "sending": 0, "sent": 4, "failed": 0, "blocked": 0}
         edits = [s for s in day.telegram.sent(101, edits=True) if s.method == "editMessageCaption"]
         assert len(edits) == 1
         assert "net transactions -58.6 (SLT Table 3; Japan -14.5" in edits[0].text
         assert day.telegram.message(101, day.telegram.sent(101)[0].message_id)["caption"].count("58.7bn") == 1
-        assert len(texts(day, 101)) == 1 and len(texts(day, 102)) == 0  # edited in place, never sent again
+        assert len(texts(day, 101)) == 1 and len(texts(day, 102)) == 1  # edited in place, never sent again
 
         day.treasury.publish(MFH, eds["2026-04"][MFH], day.clock.epoch() + 1)
         day.poll()
         day.settle()
-        assert len(day.telegram.sent(edits=True)) == 2  # one photo, one edit
+        assert len(day.telegram.sent(edits=True)) == 4  # a photo and an edit each for 101 and 102
 
 
 def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, db_url, eds):

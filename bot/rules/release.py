@@ -51,12 +51,14 @@ class ReleaseCandidates:
         self.metrics = metrics or Metrics(panel)
         self.month = pd.Period(month, "M") if month is not None else newest_month(panel)
         self.rules = tuple(rules)
+        self.instances = instances(self.rules)  # one per asset a rule reads
         self.by_rule: dict[str, RuleCandidates] = {}
         self._chosen: dict[tuple[str, float, int, float], tuple[Event, ...]] = {}
         self._keys: dict[str, list[float]] = {}
+        self._told: dict[tuple[int, ...], tuple[Event, ...]] = {}  # fired events' ids → their stories
         self._groups = {g.name for g in panel.groups}
         self._frames: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # rule key → metric, move
-        for rule in instances(self.rules):
+        for rule in self.instances:
             frame = candidates(self.metrics, rule, [self.month])
             asc = rule.spec.stricter == "lower"
             frame = frame.sort_values(["metric", "entity"], ascending=[asc, True], kind="stable")
@@ -74,7 +76,7 @@ class ReleaseCandidates:
         if overrides and not checked:
             overrides = check_overrides(self.rules, overrides)
         fired: list[Event] = []
-        for rule in instances(self.rules):
+        for rule in self.instances:
             threshold = threshold_for(rule, overrides)
             if threshold is None:
                 continue
@@ -85,7 +87,12 @@ class ReleaseCandidates:
                 fired.extend(self._pick(rule, float(threshold), count, floor_for(rule, overrides)))
         suspect = self.metrics.panel.suspect_entities()  # files of one release disagree: no alert
         fired = [e for e in fired if e.entity not in suspect]
-        return one_story(fired, self.metrics.panel, self.rules)
+        # subscribers whose settings fire the same events are told the same stories: the events
+        # are this object's own (memoised in _pick), so their ids say which they are
+        told = tuple(map(id, fired))
+        if told not in self._told:
+            self._told[told] = tuple(one_story(fired, self.metrics.panel, self.rules))
+        return list(self._told[told])
 
     def _pick(self, rule: Rule, threshold: float, count: int, floor: float) -> tuple[Event, ...]:
         """Of the first ``count`` candidates, those the floor and persistence keep (:func:`fires`),
