@@ -18,7 +18,7 @@ from bot.rules.events import COMPARED_ACROSS, RANKED_ACROSS, Caveat, Event, Part
 from bot.rules.kinds import Claim, Measure
 from bot.rules.levels import level_since
 from bot.rules.metrics import Metrics, run_lengths
-from bot.rules.rarity import rank_years, rarity
+from bot.rules.rarity import rank_years, rarity, same_episode
 from bot.rules.selection import rule_column, sign
 from bot.rules.storied import RARITY
 
@@ -67,7 +67,7 @@ def build_event(
     passed = _passed(metrics, rule, entity, t) if kind.claim == Claim.RANK else ()
     rare, as_far = RARITY[kind.claim](metrics, rule, entity, i, run, float(row["metric"]))
     if rank is not None and kind.claim in (Claim.MOVE, Claim.STREAK):  # a top-3 place is rare too
-        recent = as_far is not None and (t - pd.Period(as_far, "M")).n < (1 if run else rule.window)
+        recent = as_far is not None and bool(same_episode((t - pd.Period(as_far, "M")).n, rule.window))
         history = (pd.Period(rank.until, "M") - pd.Period(rank.since, "M")).n + 1
         rare = rarity(max(rare, float(rank_years(rank.rank, history, recent))))
     at_level = None  # where a holdings move ends, when that level is a claim of its own

@@ -16,7 +16,7 @@ from bot.data.windows import DECIMALS
 from bot.rules.catalogue import Rule
 from bot.rules.kinds import MAX_TOP_K
 from bot.rules.metrics import Metrics, run_lengths
-from bot.rules.rarity import as_far_back, horizon, rank_years
+from bot.rules.rarity import as_far_back, horizon, rank_years, same_episode
 from bot.rules.selection import Frames, rule_values, selection, sign, watched_spans
 
 
@@ -88,7 +88,7 @@ def largest_since(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         place = np.zeros(hi - lo, dtype=int)
         place[at] = rank_in_history(magnitudes(v[lo:hi], s), at)[0]
         rows = np.arange(hi - lo)
-        ranked = rank_years(place, rows + 1, recent=(last >= 0) & (rows - last < rule.window))
+        ranked = rank_years(place, rows + 1, recent=(last >= 0) & same_episode(rows - last, rule.window))
         with np.errstate(invalid="ignore"):
             moved = y > 0
         years[lo:hi, j] = np.where(moved, np.maximum(months / 12.0, ranked), np.nan)

@@ -18,6 +18,8 @@ HORIZON_YEARS = 2.0  # the shortest horizon, for holders of :data:`HORIZON_SIZE`
 HORIZON_SIZE = 1000.0  # $bn
 MAX_HORIZON = 5.0  # years: the longest horizon asked of a small holder (the press's "five-year low")
 TOP_RANKS = 3  # a place this high in a holder's whole history is rare in itself ("the 2nd largest on record")
+# ... unless a larger one is this recent (or shares its window): the same episode, told already
+EPISODE_MONTHS = 12
 
 
 def horizon(size: np.ndarray | pd.DataFrame) -> np.ndarray | pd.DataFrame:
@@ -63,12 +65,19 @@ def rank_years(
 ) -> np.ndarray:
     """A place in history as years of rarity: the 2nd or 3rd largest in ``months`` of history is
     as rare as one in history / place years (the 2nd largest monthly rise in 26 years: one in 13
-    years), however recent the larger ones. Not the 1st (a record's rarity is its history, or the
-    years since the record of its own episode it extends) nor past :data:`TOP_RANKS`; 0 where a
-    larger one is ``recent`` (its window shares months with this one: the same episode)."""
+    years), though the larger ones are a few years back. Not the 1st (a record's rarity is its
+    history, or the years since the record of its own episode it extends) nor past
+    :data:`TOP_RANKS`; 0 where a larger one is ``recent`` (:func:`same_episode`)."""
     rank = np.asarray(rank)
     ok = (rank >= 2) & (rank <= TOP_RANKS) & ~np.asarray(recent, dtype=bool)
     return np.where(ok, np.asarray(months, dtype="float64") / 12.0 / np.maximum(rank, 1), 0.0)
+
+
+def same_episode(months_back: np.ndarray | int, window: int) -> np.ndarray:
+    """Is a larger move ``months_back`` before this one's end the same episode: within
+    :data:`EPISODE_MONTHS`, or sharing the window's months (the month after a record month, a
+    run that had been longer a year ago)."""
+    return np.asarray(months_back) < max(window, EPISODE_MONTHS)
 
 
 def rarity(years: float) -> float:
