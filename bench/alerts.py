@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from bot.config import load_settings
-from bot.data.entities import LT_NET
 from bot.data.load import panel_from_bytes, read_dir
 from bot.render.alert import rarest
 from bot.render.stories import SINCE_YEARS, TOLD, at_level
 from bot.render.text import stated_twice, story_lines
+from bot.render.wording import is_flow
 from bot.rules.backtest import backtest
 from bot.rules.catalogue import load_rules
 from bot.rules.events import Event, Story, stories
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
                     if i == 0 and j == 0:
                         row[1].add(m)
     for name, (anywhere, lead) in sorted(table.items(), key=lambda kv: (-len(kv[1][0]), kv[0])):
-        print(f"  {name:<44} {len(anywhere):4} {len(lead):4}")
+        print(f"  {name:<56} {len(anywhere):4} {len(lead):4}")
     print("\nlead stories as a subscriber reads them:")
     for m in leads:
         ss = by_release.get(m, [])
@@ -112,19 +112,29 @@ def ending(e: Event) -> str:
 
 
 def story(e: Event) -> str:
-    """What an event claims, as an analyst files it: claim, how rare, which way."""
+    """What an event claims, as an analyst files it: asset, claim, how rare, which way."""
+    return f"{e.asset}: {_claim(e)}"
+
+
+def _claim(e: Event) -> str:
     claim = KINDS[e.kind].claim
     up = e.value > 0 if claim != Claim.LEVEL else e.direction == "high"
     if claim == Claim.LEVEL:
         return f"level: {'record' if e.extreme_since is None else 'N-year'} {'high' if up else 'low'}"
     if claim == Claim.RANK:
         return f"rank: {'moves up' if (e.rank_to or 0) < (e.rank_from or 0) else 'moves down'}"
+    if claim == Claim.TURN:
+        return (
+            f"turn: first {'buying' if up else 'selling'} since"
+            if is_flow(e.basis)
+            else f"turn: first {'rise' if up else 'fall'} since"
+        )
     if claim == Claim.STREAK:
-        if e.basis == LT_NET:
+        if is_flow(e.basis):
             return f"streak: net {'buying' if up else 'selling'}"
         return f"streak: holdings {'rising' if up else 'falling'}"
-    what = "net flows" if e.basis == LT_NET else "move"
-    way = ("buying" if up else "selling") if e.basis == LT_NET else ("rise" if up else "fall")
+    what = "net flows" if is_flow(e.basis) else "move"
+    way = ("buying" if up else "selling") if is_flow(e.basis) else ("rise" if up else "fall")
     if e.rank is not None and e.rank.rank == 1 and KINDS[e.kind].says_record:
         rare = "record"
     elif e.extreme_since is not None and e.rarity >= SINCE_YEARS:
