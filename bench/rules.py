@@ -2,9 +2,10 @@
 
     PYTHONPATH=. python bench/rules.py [DATA_DIR]
 
-1. all default rules × all entities on the full panel (≤ 0.5 s)
+1. all default rules × all entities on the full panel (≤ 1 s: issue 24's target for a release's
+   rules, every asset in; 0.5 s before, with a fifth of the rules and Treasuries only)
 2. 10,000 subscribers with random overrides (≤ 1 s)
-3. full backtest 2000 → newest month (≤ 5 s)
+3. full backtest 2000 → newest month (≤ 10 s: issue 24's; 5 s before)
 4. render the release as delivered: a summary-mode chat's alert (caption, text, summary) and
    its chart, and `check`'s text (≤ 0.5 s)
 """
@@ -60,7 +61,7 @@ def main() -> int:
     print(f"panel from {data_dir} ({len(panel.data):,} cells) built in {time.perf_counter() - start:.2f} s")
     release = timed(
         f"1. {len(rules)} default rules x all entities, newest release",
-        0.5,
+        1.0,
         lambda: ReleaseCandidates(panel, rules),
     )
     candidates = sum(len(rc.events) for rc in release.by_rule.values())
@@ -71,7 +72,7 @@ def main() -> int:
         1.0,
         lambda: [release.fire(o) for o in subscribers],
     )
-    events = timed("3. full backtest 2000-01 -> newest month", 5.0, lambda: backtest(panel, rules))
+    events = timed("3. full backtest 2000-01 -> newest month", 10.0, lambda: backtest(panel, rules))
     summary = build_summary(panel)
     default_events = release.fire()
 
