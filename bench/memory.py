@@ -104,7 +104,9 @@ def main() -> int:
     settings = load_settings(env={})
     rules = settings.rules()
     real = read_dir(args.data)
-    eds = editions(lambda name: real[name], (args.data.parent / "2026-03-18" / "mfhhis01.txt").read_bytes())
+    eds = editions(
+        lambda name: real[name], (args.data.parent / "2026-03-18" / "mfhhis01.txt").read_bytes(), table1=True
+    )
     march = {**real, **eds["2026-03"]}
     april = {**real, T5: eds["2026-04"][T5]}  # the headline only: the companions come later
     del eds
