@@ -156,12 +156,12 @@ def test_buttons_switch_rules_and_membership_keeps_state(tmp_path: Path):
             "• largest-1m-increase [info] — threshold 5 years; floor 25bn",
             "• largest-3m-decline [notable] — threshold 5 years; floor 40bn",
             "• largest-3m-increase [info] — threshold 5 years; floor 40bn",
-            "• multi-year-low [notable] — threshold 2 years",
-            "• multi-year-high [info] — threshold 3 years",
+            "• multi-year-low [notable] — threshold 1 year",  # round two: the largest from a year
+            "• multi-year-high [info] — threshold 1 year",
             "• record-1m-net-selling [notable] — threshold top 1; floor 25bn",
             "• record-1m-net-buying [info] — threshold top 1; floor 25bn",
             "• record-3m-increase [notable] — threshold top 1; floor 50bn",
-            "• holdings-rise-streak [info] — threshold 12 months; floor 50bn",
+            "• holdings-rise-streak [info] — threshold 12 months; floor 20bn",  # holders from $25bn
             "• holdings-3m-drop [notable] — threshold 50bn; floor 50bn",
             "• holdings-12m-drop-pct [info] — threshold 25%; floor 25bn",
         ):
@@ -193,11 +193,15 @@ def test_a_flooding_chat_is_slowed_down_once(tmp_path: Path):
 
 
 def test_latest_and_chart_send_photos(tmp_path: Path, files):
-    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files) as bot:
         ask(server, 4, "/start")
-        (got,) = ask(server, 4, "/latest")  # as the alert: the caption holds the one event
-        assert got.startswith("TIC release: data for April 2026 · 1 alert")
-        assert "Japan + China holdings fell 58.7bn" in got
+        # as the alert: the caption, and text for the stories it cannot hold (April 2026: three
+        # stories since the flows of issue 24 and the round-up of issue 23)
+        view = bot.chatbot.view
+        pieces = len(view.alert(view.release.fire(), every=False).texts)
+        got = ask(server, 4, "/latest", n=pieces)
+        assert got[0].startswith("TIC release: data for April 2026 · 3 alerts")
+        assert "Japan + China holdings fell 58.7bn" in "\n".join(got)
         ask(server, 4, "/chart japan+china")
         ask(server, 4, "/chart japan+china")
         photos = [s for s in server.sent(4) if s.method == "sendPhoto"]

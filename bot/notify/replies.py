@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from bot.notify.assets import shown_watch
 from bot.notify.selection import overrides_for
+from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.render.text import headline, month_name
 from bot.rules.catalogue import Rule
 from bot.rules.history import RuleHistory
@@ -30,6 +31,8 @@ def threshold_words(rule: Rule, value: float) -> str:
     if rule.spec.name == KindName.RECORD:
         return f"top {value:g}"
     unit = THRESHOLD_UNITS.get(rule.spec.name, "%" if rule.unit == "pct" else "bn")
+    if value == 1 and unit.endswith("s"):
+        unit = unit[:-1]  # "1 year", "1 month"
     return f"{value:g}{unit}"
 
 
@@ -59,11 +62,17 @@ def rules_text(chat: Chat, rules: Sequence[Rule], today: dt.date) -> str:
         " move that is news, /backtest <rule> to see history):",
         "",
     ]
+    described = list(lines)
     for rule in rules:
         lines.append(f"• {rule.id} [{rule.severity}] — {rule_state(chat, rule, today)}")
-        lines.append(f"  {rule.description}")
-    lines += ["", "Buttons switch a rule on or off for this chat."]
-    return "\n".join(lines)
+        described += [lines[-1], f"  {rule.description}"]
+    end = ["", "Buttons switch a rule on or off for this chat."]
+    text = "\n".join([*described, *end])
+    if telegram_length(text) <= TEXT_LIMIT:
+        return text
+    # one message, so its buttons can edit it: without the descriptions (/backtest <rule> shows
+    # what a rule has told)
+    return "\n".join([*lines, *end[:1], "What a rule tells: /backtest <rule>.", *end[1:]])
 
 
 def rules_buttons(chat: Chat, rules: Sequence[Rule], today: dt.date) -> tuple[tuple[str, str], ...]:
