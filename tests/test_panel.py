@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from bot.data.entities import Group
-from bot.data.panel import build_panel, published
+from bot.data.merge import published
+from bot.data.panel import build_panel
 from bot.data.parse import Break, ParsedFile, parse_file
 from bot.data.parse.common import COLUMNS
 from bot.data.ranking import WindowRank

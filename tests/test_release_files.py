@@ -56,6 +56,7 @@ def test_poller_check_and_bot_build_their_panels_from_the_same_files(tic_dir: Pa
             fake.url,
             clock,
             build_panel=lambda f: panels.append(panel_from_bytes(f, GROUPS)) or panels[-1],
+            companions=COMPANIONS,  # every companion of today's releases, slt_table1.txt too
         )
         poller.reference_files = REFERENCE
         poller.poll()

@@ -1,7 +1,7 @@
 """One tidy, vintage-aware panel built from every parsed Treasury file.
 
 Rows are (entity, series, period) → value in $bn, with the file it came from and that file's
-vintage. Where several files hold the same cell, precedence decides (see :func:`precedence`)
+vintage. Where several files hold the same cell, precedence decides (see :func:`bot.data.merge.precedence`)
 and every disagreement beyond rounding is kept in ``Panel.conflicts``. Groups are sums of their
 members, only for months where every member has a value. Changes over N months are derived
 on demand (:meth:`Panel.window`), respecting series breaks.
@@ -29,26 +29,13 @@ from bot.data.entities import (
     Group,
     normalize_label,
 )
+from bot.data.merge import cell_codes, conflicts_of, precedence, published, suspect_cells, tolerance
 from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
 from bot.data.ranking import WindowRank, magnitudes, rank_in_history
-from bot.data.sources import FORM_S, MN_FILES, SLT_TABLE1, SLT_TABLE3, family_rank, tie_rank
+from bot.data.sources import FORM_S, SLT_TABLE1, SLT_TABLE3
 from bot.data.windows import DECIMALS, STOCKS, AppliedBreak, compute_windows
 
-# Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
-# not a revision, though, so where files agree within rounding the Major Foreign Holders family
-# (the figures the Treasury headlines, $bn to one decimal) is kept, and a $mn file only fills
-# cells the MFH family lacks (countries off the MFH roster, 2020 onwards). Ties (same family,
-# same publication) fall back to the catalogue's order (bot.data.sources.SOURCES).
-EXACT_TOLERANCE = 1e-9  # two files in the same unit print the same figure exactly, or it is a revision
-ROUNDING_TOLERANCE = 0.05 + 1e-9  # a $mn figure vs its $bn rounding to 0.1
-# Files published together, in one release, that print the same cells: where they disagree
-# beyond rounding (ROUNDING_TOLERANCE across units, exact within one) one of them is wrong, not
-# revised; those cells are suspect (Panel.suspect) and the rules fire nothing on them.
-SAME_RELEASE = (
-    frozenset({"slt_table5.txt", "slt_table3.txt"}),
-    frozenset({"mfhhis01.txt", "mfhhis01.csv"}),
-)
 FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
 FORM_S_TO_SLT1 = Break(FORM_S_TO_SLT.period, "Form S → SLT Table 1 net transactions", comparable=False)
 # Net flows come from Form S until it froze (2023-01) and from the SLT tables after: each SLT
@@ -58,25 +45,6 @@ FLOW_HANDOVERS = (
     (SLT_TABLE3, FORM_S_TO_SLT, (LT_NET,)),
     (SLT_TABLE1, FORM_S_TO_SLT1, (TOTAL_LT_NET, AGENCY_NET, CORP_NET, EQUITY_NET)),
 )
-
-
-def published(vintage: str) -> str:
-    """A sortable publication date for a vintage.
-
-    A footer stamp (``2026-05-18``) is used as printed. A data month (``2026-04``) is published
-    about the 15th of the month two later (DESIGN §4: a release carries data for month M−2),
-    so it sorts as the first day of that month: after any stamp of the month before.
-    """
-    if len(vintage) == 10:
-        return vintage
-    month = pd.Period(vintage, "M") + 2
-    return f"{month}-01"
-
-
-def precedence(name: str, vintage: str) -> tuple[int, str, int]:
-    """Sort key of a file for a contested cell: smaller wins."""
-    inverted = "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in published(vintage))
-    return family_rank(name), inverted, tie_rank(name)
 
 
 @dataclass
@@ -213,7 +181,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
         return Panel(pd.DataFrame(columns=COLUMNS), files={f.name: f.vintage for f in files})
     allrows = pd.concat(frames, ignore_index=True)
     del frames  # (the intermediate copies go as soon as they are used: a panel build's peak is RSS)
-    cell = _cell_codes(allrows)
+    cell = cell_codes(allrows)
     pub = allrows["vintage"].map({v: published(v) for v in allrows["vintage"].unique()})
     pub_rank = pd.factorize(pub, sort=True)[0]  # later publication → larger number
     # Preferred: the MFH family, newest first (see sources.family_rank) ...
@@ -224,7 +192,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     newest = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
     values = allrows["value"].to_numpy()
     sources = allrows["source"]
-    differs = np.abs(values[newest] - values[preferred]) > _tolerance(
+    differs = np.abs(values[newest] - values[preferred]) > tolerance(
         sources.iloc[newest].reset_index(drop=True), sources.iloc[preferred].reset_index(drop=True)
     )
     kept = np.sort(np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred))
@@ -234,7 +202,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     contested = kept[np.isin(cell[kept], cell[lost])]
     del values, sources, pub_rank, order, preferred, newest, differs, cell
     allrows = allrows.drop(columns="_rank")
-    conflicts = _conflicts(allrows.iloc[contested], allrows[lost])
+    conflicts = conflicts_of(allrows.iloc[contested], allrows[lost])
     del lost, contested
     breaks = _breaks(files)
     data = allrows.iloc[kept]
@@ -243,7 +211,7 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     groups = tuple(groups)
     data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
     warnings = [w for f in files for w in f.warnings]
-    suspect = _suspect(conflicts)
+    suspect = suspect_cells(conflicts)
     by_name = {f.name: f for f in files}
     if SLT_TABLE1 in by_name:  # Table 1's identities, and its Treasuries vs Table 3's
         cells, found = check_table1(by_name[SLT_TABLE1], by_name.get(SLT_TABLE3))
@@ -260,42 +228,6 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
             )
         )
     return Panel(data, breaks, conflicts, warnings, {f.name: f.vintage for f in files}, groups, suspect)
-
-
-def _suspect(conflicts: pd.DataFrame) -> pd.DataFrame:
-    """The conflicts between two files of the same release (see SAME_RELEASE)."""
-    if conflicts.empty:
-        return conflicts
-    pairs = [frozenset({a, b}) for a, b in zip(conflicts["source_kept"], conflicts["source_other"])]
-    same = np.array([p in SAME_RELEASE for p in pairs], dtype=bool)
-    same &= (conflicts["vintage_kept"] == conflicts["vintage_other"]).to_numpy()
-    return conflicts[same].reset_index(drop=True)
-
-
-def _cell_codes(rows: pd.DataFrame) -> np.ndarray:
-    """One int64 per (entity, series, month): equal codes are the same cell."""
-    entity = pd.factorize(rows["entity"])[0].astype(np.int64)
-    series = pd.factorize(rows["series"])[0].astype(np.int64)
-    month = rows["period"].array.asi8  # type: ignore[union-attr]
-    month = month - month.min()
-    return (entity * (series.max() + 1) + series) * (month.max() + 1) + month
-
-
-def _tolerance(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Two figures agree if equal in the same unit, or within the rounding of a $bn figure."""
-    same_unit = a.isin(MN_FILES).to_numpy() == b.isin(MN_FILES).to_numpy()
-    return np.where(same_unit, EXACT_TOLERANCE, ROUNDING_TOLERANCE)
-
-
-def _conflicts(winners: pd.DataFrame, losers: pd.DataFrame) -> pd.DataFrame:
-    """Cells where another file disagrees with the kept value beyond rounding."""
-    cols = ["entity", "series", "period"]
-    m = losers[[*cols, "value", "source", "vintage"]].merge(
-        winners[[*cols, "value", "source", "vintage"]], on=cols, suffixes=("_other", "_kept")
-    )
-    m["difference"] = m["value_other"] - m["value_kept"]
-    tol = _tolerance(m["source_other"], m["source_kept"])
-    return m[m["difference"].abs() > tol].reset_index(drop=True)
 
 
 def _breaks(files: list[ParsedFile]) -> list[AppliedBreak]:
