@@ -193,7 +193,10 @@ def _turn(e: Event, level: bool) -> str:
     amount = f"{abs(e.value):,.1f}bn"
     if is_flow(e.basis):
         side = "sellers" if e.value < 0 else "buyers"
-        return f"net {side} of {flow_words(e.basis)} ({amount} in {span(e)}) for the first time {since}"
+        doing = f"net {side} of {flow_words(e.basis)}"
+        if e.basis in BY_US_RESIDENTS:  # the buyers are U.S. residents, not the holder
+            doing = f"U.S. residents net {side} of {FLOW_WORDS[e.basis]}"
+        return f"{doing} ({amount} in {span(e)}) for the first time {since}"
     verb, noun = ("fell", "fall") if e.value < 0 else ("rose", "rise")
     return f"{BASIS_WORDS.get(e.basis, '')} {verb} {amount} in {span(e)}, the first {noun} {since}"
 

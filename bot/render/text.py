@@ -21,6 +21,9 @@ from bot.data.entities import (
     AGENCY_NET,
     CORP_NET,
     EQUITY_NET,
+    FOREIGN_NON_OFFICIAL,
+    FOREIGN_OFFICIAL,
+    GRAND_TOTAL,
     HOLDINGS,
     LT_HOLDINGS,
     LT_NET,
@@ -103,8 +106,17 @@ def _members_line(e: Event, parts_shown: bool) -> str:
 
 
 def _within(e: Event, group: str, value: float) -> str:
-    """ "China + Belgium -41.7 (the rest of the group -0.7)": a group's same move, told here."""
-    return f"{group} {num(value)} (the rest of the group {num(value - e.size)})"
+    """ "China + Belgium -41.7 (the rest of the group -0.7)": a group's same move, told here (the
+    Grand Total's: "Grand Total +1,824.9 (Foreign Official +119.4)", its other sector)."""
+    rest = (
+        OTHER_SECTOR.get(e.entity, "the rest of the group")
+        if group == GRAND_TOTAL
+        else "the rest of the group"
+    )
+    return f"{group} {num(value)} ({rest} {num(value - e.size)})"
+
+
+OTHER_SECTOR = {FOREIGN_OFFICIAL: FOREIGN_NON_OFFICIAL, FOREIGN_NON_OFFICIAL: FOREIGN_OFFICIAL}
 
 
 def stated_twice(told: Iterable[Story]) -> int:
