@@ -32,8 +32,9 @@ def story_of(history, release: str, entity: str):
 
 
 def test_rank_years_is_history_over_place_for_the_2nd_and_3rd_only():
-    assert rank_years(2, 312) == pytest.approx(13.0)  # the 2nd largest in 26 years: one in 13
-    assert rank_years(3, 312) == pytest.approx(312 / 12 / 3)
+    assert rank_years(2, 180) == pytest.approx(7.5)  # the 2nd largest in 15 years: one in 7.5
+    assert rank_years(3, 180) == pytest.approx(5.0)
+    assert rank_years(2, 312) == pytest.approx(10.0)  # 26 years count as a record's: at most 20
     assert list(rank_years(np.array([1, 4, 0]), 312)) == [0.0, 0.0, 0.0]  # a record, 4th: recency
     assert rank_years(2, 312, recent=True) == 0.0  # the larger one shares its window
 
@@ -41,7 +42,7 @@ def test_rank_years_is_history_over_place_for_the_2nd_and_3rd_only():
 def test_a_2nd_largest_fall_is_told_though_the_largest_was_2_5_years_before(history):
     e = one(history, "2022-09", "largest-1m-decline", "Grand Total")
     assert (e.value, e.extreme_since, e.rank.rank) == (-241.2, "2020-03", 2)  # 2.5 years < 3
-    assert e.rarity >= 11  # 22.5 years of history over 2nd place
+    assert e.rarity == pytest.approx(10.0)  # 22.5 years of history (capped at 20) over 2nd place
     assert rank_phrase(e).startswith("the largest monthly decline since Mar 2020 (2nd largest on record")
 
 

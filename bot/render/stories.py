@@ -223,7 +223,10 @@ def rank_phrase(e: Event) -> str | None:
         return None
     streak = KINDS[e.kind].claim == Claim.STREAK
     word = "longest" if streak else "largest"
-    history = f"since {month_name(r.since)}, {r.of} {'runs' if streak else 'periods'}"
+    if e.calendar_year:  # calendar years: "since 1977, 9 years"
+        history = f"since {r.since[:4]}, {r.of} years"
+    else:
+        history = f"since {month_name(r.since)}, {r.of} {'runs' if streak else 'periods'}"
     what = rank_what(e)
     if r.rank > 1 and e.extreme_since and e.rarity >= SINCE_YEARS:  # "largest since <date>"
         place = f"{ordinal(r.rank)} {word}"
@@ -239,7 +242,8 @@ def rank_phrase(e: Event) -> str | None:
             text += f"; {label} {prev_value:.0f} months to {month_name(prev_month)}"
         else:
             shown = f"{prev_value:+,.1f}%" if e.unit == "pct" else num(prev_value)
-            text += f"; {label} {shown} in {month_name(prev_month)}"
+            when = prev_month[:4] if e.calendar_year else month_name(prev_month)
+            text += f"; {label} {shown} in {when}"
     return text
 
 

@@ -124,7 +124,7 @@ def stated_twice(told: Iterable[Story]) -> int:
     figure (entity, basis, window, value) in two stories, or twice in one story's text."""
     where: dict[tuple[str, str, str, str, str, float, str], list[Story]] = {}
     for s in told:
-        for e in s.events:
+        for e in (x for ev in s.events for x in (ev, *ev.members)):  # members' own lines too
             where.setdefault((e.release, e.entity, e.basis, e.start, e.end, e.value, e.unit), []).append(s)
     twice = 0
     for (*_, value, unit), found in where.items():

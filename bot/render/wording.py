@@ -66,7 +66,7 @@ def rank_what(e: Event) -> str:
     """What an event's rank ranks: "3-month decline", "monthly net selling", "net selling streak"."""
     if KINDS[e.kind].claim == Claim.STREAK:
         return f"{noun(e)} streak"
-    span = f"{e.window}-month" if e.window > 1 else "monthly"
+    span = "yearly" if e.calendar_year else f"{e.window}-month" if e.window > 1 else "monthly"
     unit = " (%)" if e.unit == "pct" else ""
     return f"{span} {noun(e)}{unit}"
 

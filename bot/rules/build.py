@@ -103,6 +103,7 @@ def build_event(
         size=round(size, DECIMALS) if np.isfinite(size) else 0.0,
         rarity=round(rare, 2),
         level_since=at_level,
+        calendar_year=rule.calendar_year,
     )
 
 

@@ -121,6 +121,7 @@ class Event:
     # as high (a rise), and that month (None: a record over the unbroken run of months); None: not
     # a holdings move, or not as low (high) in two years (its breaks are in ``notes``)
     level_since: tuple[float, str | None] | None = field(default=None, compare=False)
+    calendar_year: bool = False  # a calendar year's flow, ranked among calendar years
 
     @property
     def asset(self) -> str:

@@ -65,12 +65,15 @@ def rank_years(
 ) -> np.ndarray:
     """A place in history as years of rarity: the 2nd or 3rd largest in ``months`` of history is
     as rare as one in history / place years (the 2nd largest monthly rise in 26 years: one in 13
-    years), though the larger ones are a few years back. Not the 1st (a record's rarity is its
+    years), though the larger ones are a few years back; the history capped at
+    :data:`RECORD_YEARS` as a record's is, so a 2nd place is never as rare as a record (Form S's
+    49 years of flows: at most 10 years for a 2nd place). Not the 1st (a record's rarity is its
     history, or the years since the record of its own episode it extends) nor past
     :data:`TOP_RANKS`; 0 where a larger one is ``recent`` (:func:`same_episode`)."""
     rank = np.asarray(rank)
     ok = (rank >= 2) & (rank <= TOP_RANKS) & ~np.asarray(recent, dtype=bool)
-    return np.where(ok, np.asarray(months, dtype="float64") / 12.0 / np.maximum(rank, 1), 0.0)
+    history = np.minimum(np.asarray(months, dtype="float64") / 12.0, RECORD_YEARS)  # capped as a record's
+    return np.where(ok, history / np.maximum(rank, 1), 0.0)
 
 
 def same_episode(months_back: np.ndarray | int, window: int) -> np.ndarray:

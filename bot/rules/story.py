@@ -10,8 +10,10 @@ from dataclasses import replace
 import numpy as np
 
 from bot.data.entities import (
+    FOREIGN_BONDS,
     FOREIGN_NON_OFFICIAL,
     FOREIGN_OFFICIAL,
+    FOREIGN_STOCKS,
     GRAND_TOTAL,
     HOLDINGS,
     LT_HOLDINGS,
@@ -46,6 +48,7 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
     out: list[Event] = []
     folded: dict[int, list[Event]] = {}
     lines: dict[int, list[Event]] = {}  # group event → its members' own claims, told as lines of it
+    levels: set[tuple[object, ...]] = set()  # (release, member, basis, low/high) said so
     for e in events:
         by = covered.get((e.release, e.rule, e.basis, e.entity), [])
         if not by and _tells_moves(e):
@@ -56,8 +59,12 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
                     folded[i].append(e)
             if int(e.rarity) <= max(int(events[i].rarity) for i in by):
                 host = max(by, key=lambda i: (int(events[i].rarity), -i))
-                if _own_claim(e, events[host]):
+                # a member's low is said once in a release (its move that ends there, or the low;
+                # under the first of its groups that tells it)
+                level = (e.release, e.entity, e.basis, _said_level(e))
+                if _own_claim(e, events[host]) and (level[-1] is None or level not in levels):
                     lines.setdefault(host, []).append(e)
+                    levels.add(level)
                 continue  # the group's line tells it ("of which"); a member's rarer story leads
         out.append(e)
     if folded:
@@ -245,4 +252,9 @@ def weight(e: Event) -> float:
     elif claim == Claim.LEVEL and e.metric >= 10:
         rarity = 2.0
     size = e.size if np.isfinite(e.size) else 0.0
-    return round(abs(size) * rarity, 6)
+    return round(abs(size) * rarity * ASSET_WEIGHT.get(e.asset, 1.0), 6)
+
+
+# U.S. residents' trades in foreign securities weigh half: this bot's readers follow foreigners'
+# holdings of and flows into U.S. assets; a record of them leads only when nothing as rare does
+ASSET_WEIGHT = {FOREIGN_BONDS: 0.5, FOREIGN_STOCKS: 0.5}
