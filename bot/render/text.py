@@ -67,8 +67,8 @@ def story_lines(s: Story) -> list[str]:
     said: set[tuple[str, str, str | None] | None] = set()
     for e in s.events:
         rank = rank_phrase(e)
-        if not lines:
-            lines += [headline(e), *([rank] if rank else [])]
+        if not lines:  # the round-up is no story of one holder: "Also: …"
+            lines += [("Also: " if s.roundup else "") + headline(e), *([rank] if rank else [])]
         elif e.entity != s.lead.entity:  # the release's round-up of record levels
             lines.append(f"– {headline(e)}")
         elif KINDS[e.kind].claim != Claim.LEVEL or level_said(e) not in said:

@@ -153,6 +153,11 @@ class Story:
         """The most severe of its events' severities."""
         return max((e.severity for e in self.events), key=SEVERITIES.index)
 
+    @property
+    def roundup(self) -> bool:
+        """The release's round-up of the largest holders' lesser news (:func:`stories`)."""
+        return all(in_roundup(e) for e in self.events)
+
 
 ROUNDUP_YEARS = 2.0  # a level, run or turn less rare than this is told in the release's round-up
 
