@@ -98,6 +98,19 @@ def _sample(history, real_panel, raw) -> list:
     return picked
 
 
+def test_runs_across_the_switch_from_form_s_to_table_1_equal_the_raw_lines(history, real_panel, raw):
+    """A run of buying that starts in Form S months and goes on in SLT Table 1 months (the Grand
+    Total's all long-term securities, Aug 2022 → Mar 2023): its figure is the two files' lines."""
+    groups = {g.name: g.members for g in real_panel.groups}
+    crossing = [
+        x for e in history for x in (e, *e.members) if x.asset != "treasury" and x.start <= "2023-01" < x.end
+    ]
+    assert crossing
+    for e in crossing:
+        names = groups.get(e.entity, (e.entity,))
+        assert e.value == pytest.approx(_sum(raw, names, e.asset, e.start, e.end), abs=TOLERANCE_BN), e.key
+
+
 def test_twenty_flow_events_equal_the_raw_lines(history, real_panel, raw):
     picked = _sample(history, real_panel, raw)
     assert len(picked) == 20

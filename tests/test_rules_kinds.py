@@ -158,6 +158,7 @@ def test_official_net_selling_shows_valuation_and_holdings_change():
     assert [(part_label(x), x.value) for x in e.parts] == [
         ("valuation change of bonds & notes", -4.0),
         ("change in bonds & notes holdings", -11.0),
+        ("other", 0.0),  # what net (-7) and valuation (-4) leave of the holdings change (-11)
     ]
     assert evaluate(p, [fo], {"fo": Override(7.5)}) == []
     assert [e.end for e in backtest(p, [fo], "2020-01")] == ["2020-02", "2020-04"]

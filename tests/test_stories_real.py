@@ -188,8 +188,8 @@ def test_one_story_per_holder_rarest_claim_first(history):
         "multi-year-low",
     ]
     lines = story_lines(brazil)
-    assert lines[0] == (
-        "Brazil holdings fell a record 33.0bn (14.1% of holdings) in three months "
+    assert lines[0] == (  # a story that tells other assets too names the Treasuries
+        "Brazil Treasury holdings fell a record 33.0bn (14.1% of holdings) in three months "
         "(end-Sep → end-Dec 2024), to 201.6bn, the lowest since Mar 2011"
     )
     # the lead's own low compares levels across Dec 2011: its note follows its parts
@@ -199,12 +199,12 @@ def test_one_story_per_holder_rarest_claim_first(history):
     )
     assert lines[5] == "note: ranked across a series break: Form S → SLT Table 1 net transactions (Feb 2023)"
     assert lines[6].startswith(
-        "– record net sales of notes & bonds of 27.9bn (Oct–Dec 2024); the largest 3-month"
+        "– record net sales of Treasury notes & bonds of 27.9bn (Oct–Dec 2024); the largest 3-month"
     )
     # the net records are Table 3 months ranked against Form S history (said once: review 18)
     assert lines[7] == "note: ranked across a series break: Form S → SLT Table 3 net transactions (Feb 2023)"
     assert lines[8].startswith(
-        "– record net sales of notes & bonds of 26.2bn (Dec 2024); the largest monthly"
+        "– record net sales of Treasury notes & bonds of 26.2bn (Dec 2024); the largest monthly"
     )
     text = "\n".join(lines)
     assert text.count("201.6bn") == 1 and text.count("of which:") == 1  # the low and the parts said once

@@ -52,34 +52,28 @@ def test_a_2nd_largest_rise_is_told_though_the_largest_was_2_4_years_before(hist
     assert rank_phrase(e).startswith("the largest monthly increase since Jun 2021 (2nd largest on record")
 
 
-def test_a_window_whose_larger_one_shares_its_months_gets_no_rank_rarity(history):
-    # Nov 2022: the Grand Total's 3-month fall (-308.0) is the 2nd largest, but the largest ended a
-    # month before (Oct 2022): the same episode, not a second story
-    nov = [e for e in history if e.release == "2022-11" and e.entity == "Grand Total" and e.window == 3]
-    assert all(e.rarity < 2 or e.rank is None or e.rank.rank == 1 for e in nov)
+def test_a_place_behind_a_larger_one_of_the_same_episode_gets_no_rank_rarity(history):
+    # Aug 2015: China + Belgium's 3-month fall (-91.9) is the 3rd largest on record, but the
+    # larger one ended in May 2015, a quarter before: the same episode, rare as its recency only
+    e = one(history, "2015-08", "holdings-3m-drop", "China + Belgium")
+    assert (e.rank.rank, e.extreme_since, e.rarity) == (3, "2015-05", 0.25)
 
 
 # --- every record of the largest ---------------------------------------------------------------
 
 
 def test_the_largest_holders_record_highs_are_one_round_up_story(history):
-    s = [
-        s
-        for s in stories(e for e in history if e.release == "2003-04")
-        if len({e.entity for e in s.events}) > 1
-    ]
-    assert len(s) == 1
-    highs = {e.entity for e in s[0].events if e.rule == "multi-year-high"}
-    assert highs == {"Grand Total", "Japan"}
-    # China's record high is a line of its own story: its 10-month rise is rarer than two years
-    china = story_of(history, "2003-04", "China, Mainland")
-    assert [e.rule for e in china.events] == ["largest-rise-streak", "multi-year-high"]
-    assert all(e.rarity < 2 for e in s[0].events)
-    lines = story_lines(s[0])
-    high = "Grand Total holdings at 1,278.0bn in Apr 2003: a record high (3.1 years of data)"
-    assert lines[0] == f"Also: {high}" or f"– {high}" in lines  # its headline, or a line of it
-    assert lines[0].startswith("Also: ")  # the round-up is no story of one holder
-    assert any(x.startswith("– Japan") for x in lines)
+    """May 2005: the UK's, China's and the Foreign Official sector's record highs (and the UK's
+    4-month rise), none rare, are one story, the release's round-up, its last."""
+    told = stories(e for e in history if e.release == "2005-05")
+    (s,) = [s for s in told if s.roundup]
+    assert s is told[-1]
+    highs = {e.entity for e in s.events if e.rule == "multi-year-high"}
+    assert highs == {"United Kingdom", "China, Mainland", "Foreign Official"}
+    assert all(e.extreme_since is None and e.rarity < 2 for e in s.events if e.rule == "multi-year-high")
+    lines = story_lines(s)
+    assert lines[0].startswith("Also: United Kingdom: holdings rose for the 4th month running")
+    assert "– China, Mainland holdings at 243.1bn in May 2005: a record high (5.2 years of data)" in lines
 
 
 def _level_rule(direction: str):
@@ -94,7 +88,7 @@ def test_every_record_of_a_top_3_holder_is_told_not_of_a_4th(direction):
     """Four holders move the same way (a new record every month); the three largest are told
     every month, the 4th only when the extreme it beats is its horizon old (never here)."""
     step = -1.0 if direction == "low" else 1.0
-    path = [step * i for i in range(60)]
+    path = [step * i for i in range(96)]
     p = panel(
         {
             "Japan": [1000 + x for x in path],
@@ -105,8 +99,9 @@ def test_every_record_of_a_top_3_holder_is_told_not_of_a_4th(direction):
     )
     events = backtest(p, [_level_rule(direction)], "2020-01")
     japan = {e.end for e in events if e.entity == "Japan"}
-    # from the rule's threshold on (2 years of history: the span a record claims)
-    assert {str(m) for m in pd.period_range("2022-01", "2024-12", freq="M")} <= japan
+    # from five years of data on (levels.RECORD_HISTORY: "a record" in two years says little)
+    assert {str(m) for m in pd.period_range("2025-01", "2027-12", freq="M")} <= japan
+    assert not {m for m in japan if m < "2025-01"}
     assert all(e.extreme_since is None for e in events if e.entity == "Japan")
     assert len([e for e in events if e.entity == "Belgium"]) <= 1  # at most when it starts
 
@@ -127,11 +122,18 @@ def test_a_members_own_record_high_is_a_line_of_its_groups_high(history):
 
 
 def test_a_members_move_with_its_own_line_is_not_also_a_figure_in_of_which(history):
-    s = story_of(history, "2022-10", "Japan + China")
-    lines = story_lines(s)
-    member = [x for x in lines if x.startswith("– Japan ")]
-    assert member and "to 1,064.4bn" in member[0]
-    assert not any(x.startswith("of which") and "Japan -166.3" in x for x in lines)
+    # Nov 2016: China's 3-month fall ends at its lowest since 2010, a claim of its own: a line of
+    # Japan + China's story, not also "of which China -135.8"; the one-month fall keeps its figure
+    lines = story_lines(story_of(history, "2016-11", "Japan + China"))
+    assert "– China, Mainland -135.8, to 1,049.3bn, the lowest since May 2010" in lines
+    assert not [x for x in lines if x.startswith("of which ") and "-135.8" in x]
+    assert "of which China, Mainland -66.4" in lines
+    # Oct 2022: Japan's and China's lows are stories of their own; Japan + China's says their
+    # moves as figures only (not the same low twice in one release)
+    lines = story_lines(story_of(history, "2022-10", "Japan + China"))
+    assert "of which Japan -166.3, China, Mainland -61.3" in lines
+    assert not [x for x in lines if x.startswith("– Japan") or x.startswith("– China")]
+    assert story_of(history, "2022-10", "Japan").lead.rule == "multi-year-low"
 
 
 # --- a new extreme in the month it happens -----------------------------------------------------

@@ -134,10 +134,11 @@ def level_said(e: Event) -> tuple[str, str, str | None] | None:
 def _level(e: Event, level: bool) -> str:
     word = "low" if e.direction == "low" else "high"
     years = f"{e.metric:.1f}".rstrip("0").rstrip(".")
+    years += " year" if years == "1" else " years"
     when = (
-        f"{word}est since {month_name(e.extreme_since)} ({years} years)"
+        f"{word}est since {month_name(e.extreme_since)} ({years})"
         if e.extreme_since
-        else f"a record {word} ({years} years of data)"
+        else f"a record {word} ({years} of data)"
     )
     what = BASIS_WORDS.get(e.basis, "")
     if not level:
@@ -251,17 +252,19 @@ def parts_phrase(parts: Sequence[Part]) -> str | None:
     """ "of which: net transactions in bonds & notes −29.6 (Form S: Japan −46.5, China, Mainland
     +16.9); …" for a holdings move. Net transactions are not made of prices and the stock: for
     them, what the holdings did beside ("change in bonds & notes holdings −96.5 (SLT Table 5), of
-    which valuation −52.6 (SLT Table 3)")."""
+    which valuation −52.6 (SLT Table 3), other −59.8 (remainder)")."""
     if not parts:
         return None
     held = next((p for p in parts if p.kind == LT_HOLDINGS_CHANGE), None)
     valuation = next((p for p in parts if p.kind == VALUATION_LT), None)
     if held is None:
         return "of which: " + "; ".join(_part(p) for p in parts)
-    split = [p for p in parts if p not in (held, valuation)]
+    rest = next((p for p in parts if p.derived), None)
+    split = [p for p in parts if p not in (held, valuation, rest)]
     beside = _part(held) + (
         f", of which valuation {num(valuation.value)} ({valuation.source})" if valuation else ""
     )
+    beside += f", other {num(rest.value)} (remainder)" if rest else ""
     return "; ".join([*(["of which: " + "; ".join(_part(p) for p in split)] if split else []), beside])
 
 

@@ -143,10 +143,13 @@ def build_summary(panel: Panel, top: int = 10) -> ReleaseSummary:
 
 def headline_flows(panel: Panel) -> HeadlineFlows | None:
     """The headline flows at the newest month of all foreigners' net purchases of long-term U.S.
-    securities (the release month, or the month before when SLT Table 1 is not out yet)."""
+    securities: the release month (or the month before); None when the files hold no such month
+    (a release whose SLT Table 1 is not out yet)."""
     if not panel.has(GRAND_TOTAL, TOTAL_LT_NET):
         return None
     month = panel.latest(GRAND_TOTAL, TOTAL_LT_NET)
+    if panel.has(GRAND_TOTAL, HOLDINGS) and month < panel.latest(GRAND_TOTAL, HOLDINGS) - 1:
+        return None  # SLT Table 1 not out (Form S froze in Jan 2023): no headline of another year
     return HeadlineFlows(
         total=_row(panel, GRAND_TOTAL, TOTAL_LT_NET, month),
         types=tuple(_row(panel, GRAND_TOTAL, s, month) for s in FLOW_TYPES if panel.has(GRAND_TOTAL, s)),

@@ -65,14 +65,20 @@ def story_lines(s: Story) -> list[str]:
     parts = level = False
     # the lows/highs stated: a move's "to 652.3bn, the lowest since …", or a level's
     said: set[tuple[str, str, str | None] | None] = set()
+    # a story that tells other assets too names the Treasuries ("Treasury holdings fell 138.4bn")
+    mixed = any(e.asset != TREASURY for e in s.events) and any(e.asset == TREASURY for e in s.events)
+
+    def named(e: Event, text: str) -> str:
+        return treasury_words(text) if mixed and e.asset == TREASURY else text
+
     for e in s.events:
         rank = rank_phrase(e)
         if not lines:  # the round-up is no story of one holder: "Also: …"
-            lines += [("Also: " if s.roundup else "") + headline(e), *([rank] if rank else [])]
+            lines += [("Also: " if s.roundup else "") + named(e, headline(e)), *([rank] if rank else [])]
         elif e.entity != s.lead.entity:  # the release's round-up of record levels
-            lines.append(f"– {headline(e)}")
+            lines.append(f"– {named(e, headline(e))}")
         elif KINDS[e.kind].claim != Claim.LEVEL or level_said(e) not in said:
-            lines.append(f"– {clause(e, level=not level)}" + (f"; {rank}" if rank else ""))
+            lines.append(f"– {named(e, clause(e, level=not level))}" + (f"; {rank}" if rank else ""))
         if not level:
             said.add(level_said(e))
         level |= states_level(e)
@@ -92,12 +98,21 @@ def story_lines(s: Story) -> list[str]:
     return lines
 
 
+def treasury_words(text: str) -> str:
+    """ "holdings fell 138.4bn" → "Treasury holdings fell 138.4bn", "net sales of notes & bonds" →
+    "net sales of Treasury notes & bonds": the first such words of a Treasury claim."""
+    for words in ("notes & bonds", "bonds & notes holdings", "holdings"):
+        at = text.find(words)
+        if at >= 0 and (at == 0 or text[at - 1] == " "):
+            return f"{text[:at]}Treasury {text[at:]}"
+    return text
+
+
 def _members_line(e: Event, parts_shown: bool) -> str:
     """ "of which Japan -166.3, China, Mainland -61.3": the members' moves folded into a group's
     event, but those its parts (when shown) already split by member (a group's net flows)."""
-    if not e.folded:
-        quiet = [m for m in e.suppressed if all(m != x.entity for x in e.members)]
-        return f"also fired for members: {', '.join(quiet)}" if quiet else ""
+    if not e.folded:  # members told as lines of their own, as stories of their own, or lows
+        return ""
     split = {(m, num(v)) for p in e.parts for m, v in p.members} if parts_shown else set()
     what = {LT_HOLDINGS: " bonds & notes", ST_HOLDINGS: " bills", LT_NET: " net"}
     what |= {b: f" net {FLOW_WORDS[b]}" for b in FLOW_WORDS if b != LT_NET}

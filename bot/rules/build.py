@@ -67,7 +67,13 @@ def build_event(
     passed = _passed(metrics, rule, entity, t) if kind.claim == Claim.RANK else ()
     rare, as_far = RARITY[kind.claim](metrics, rule, entity, i, run, float(row["metric"]))
     if rank is not None and kind.claim in (Claim.MOVE, Claim.STREAK):  # a top-3 place is rare too
-        recent = as_far is not None and bool(same_episode((t - pd.Period(as_far, "M")).n, rule.window))
+        # a larger one of the same episode (rarity.same_episode) makes no place rare
+        recent = False
+        if as_far is not None:
+            back = (t - pd.Period(as_far, "M")).n  # months from the larger one to this one's end
+            # a run: from the larger run's end to this run's start (one month between two runs of
+            # selling is the same selling)
+            recent = bool(same_episode(back - run + 1, 1) if run else same_episode(back, rule.window))
         history = (pd.Period(rank.until, "M") - pd.Period(rank.since, "M")).n + 1
         rare = rarity(max(rare, float(rank_years(rank.rank, history, recent))))
     at_level = None  # where a holdings move ends, when that level is a claim of its own

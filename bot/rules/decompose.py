@@ -113,6 +113,8 @@ def decompose(
             ]
             names = " + ".join(sorted({source_label(str(n)) for n in src}))
             parts.append(Part(LT_HOLDINGS_CHANGE, round(stock, DECIMALS), names, asset=asset))
+            # what net purchases and prices do not explain (reclassifications, revisions, rounding)
+            parts.append(Part(REST_AFTER_LT, round(stock - value - valuation, DECIMALS), "derived"))
     return tuple(parts), notes
 
 

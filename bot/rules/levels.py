@@ -27,6 +27,7 @@ RETELL_SHARE = 0.02
 # a low (high) deeper than the one last told from LARGEST_YEARS; a smaller holder's record is news
 # when the extreme it beats is its horizon old
 LARGEST_YEARS = 1.0
+RECORD_HISTORY = 5.0  # years of data before a record of the largest is news (as min_history 60)
 DEEPER = 0.01  # a largest holder's persisting low (high) is news again this share beyond the last told
 
 
@@ -55,7 +56,7 @@ def multi_year(metrics: Metrics, rule: Rule, wanted: np.ndarray) -> Frames:
         largest = top[lo:hi, j]
         with np.errstate(invalid="ignore"):
             eligible = news >= np.where(largest, LARGEST_YEARS, np.maximum(least[lo:hi, j], MIN_YEARS))
-        eligible |= (last < 0) & (yrs >= MIN_YEARS) & largest  # a record of the largest
+        eligible |= (last < 0) & (yrs >= RECORD_HISTORY) & largest  # a record of the largest
         told[lo:hi, j] = _persisting_told(y, yrs, last, eligible, year[lo:hi], largest)
     years_frame = pd.DataFrame(years, index=level.index, columns=level.columns).round(DECIMALS)
     told_frame = pd.DataFrame(told, index=level.index, columns=level.columns)

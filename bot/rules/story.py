@@ -61,20 +61,32 @@ def inhibit(events: Iterable[Event], panel: Panel) -> list[Event]:
                 host = max(by, key=lambda i: (int(events[i].rarity), -i))
                 # a member's low is said once in a release (its move that ends there, or the low;
                 # under the first of its groups that tells it)
-                level = (e.release, e.entity, e.basis, _said_level(e))
+                level = _level_key(e)
                 if _own_claim(e, events[host]) and (level[-1] is None or level not in levels):
                     lines.setdefault(host, []).append(e)
                     levels.add(level)
                 continue  # the group's line tells it ("of which"); a member's rarer story leads
         out.append(e)
     if folded:
+        # a member's low that its own story states is told there, not again as a line of its group's
+        stated = {_level_key(x) for x in out if _said_level(x) is not None}
+        own = {id(events[i]): tuple(m for m in ms if _level_key(m) not in stated) for i, ms in lines.items()}
+        said = {id(m) for ms in own.values() for m in ms}
         told = {id(events[i]): sorted(f, key=lambda x: -abs(x.size)) for i, f in folded.items()}
-        own = {id(events[i]): tuple(m) for i, m in lines.items()}
+        # "of which" figures: members' moves not said as a line (a low's "size" is no claim of it)
+        figures = {
+            k: tuple(
+                (f.entity, f.basis, f.size)
+                for f in fs
+                if id(f) not in said and KINDS[f.kind].claim != Claim.LEVEL
+            )
+            for k, fs in told.items()
+        }
         out = [
             replace(
                 e,
                 suppressed=tuple(f.entity for f in told[id(e)]),
-                folded=tuple((f.entity, f.basis, f.size) for f in told[id(e)] if f not in own.get(id(e), ())),
+                folded=figures[id(e)],
                 members=own.get(id(e), ()),
             )
             if id(e) in told
@@ -94,6 +106,11 @@ def _own_claim(member: Event, group: Event) -> bool:
     if KINDS[member.kind].claim != KINDS[group.kind].claim:
         return True
     return _record(member) and not _record(group)
+
+
+def _level_key(e: Event) -> tuple[object, ...]:
+    """What a low/high claim says of whom: release, holder, series, which way and since when."""
+    return (e.release, e.entity, e.basis, _said_level(e))
 
 
 def _said_level(e: Event) -> tuple[str, str | None] | None:
