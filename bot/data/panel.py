@@ -82,6 +82,12 @@ class Panel:
         self._wide: dict[tuple[str, str], pd.DataFrame] = {}
         self._windows: dict[tuple[str, int], pd.DataFrame] = {}
 
+    def trim(self) -> None:
+        """Forget the wide frames and windows built so far (rebuilt on their next use): a panel a
+        release keeps for its view holds what it reads, not every view the rules took of it."""
+        self._wide.clear()
+        self._windows.clear()
+
     def has(self, entity: str, series: str = HOLDINGS) -> bool:
         return (entity, series) in self._index
 

@@ -105,6 +105,7 @@ class Dispatcher:
         candidates = [ReleaseCandidates(panel, self.rules, m, metrics) for m in months]
         chats = self.subscribers.active_chats()
         audience = recipients(candidates, chats, self.channels, self.rules, now.date(), self.groups)
+        metrics.trim()  # every chat's events are chosen: the rules' frames are not needed again
         told: dict[int, list[Told]] = {}
         for d in self.outbox.told(month):
             told.setdefault(d.chat_id, []).append(d)

@@ -65,6 +65,7 @@ class ReleaseView:
         self._messages = messages
         self.summary = messages.summary
         self.history = History(self.panel, self.release.metrics)
+        self.release.metrics.trim()  # the candidates are built: keep a release's view small
 
     @property
     def month(self) -> str:

@@ -36,6 +36,13 @@ class Metrics:
         self._memo: dict[tuple[object, ...], pd.DataFrame] = {}
         self._cols: dict[tuple[str, ...], object] = {}
 
+    def trim(self) -> None:
+        """Forget the derived frames and columns, and the panel's (rebuilt on their next use):
+        once a release's candidates are built, /backtest and /set rebuild what they read."""
+        self._memo.clear()
+        self._cols.clear()
+        self.panel.trim()
+
     def memo(self, key: tuple[object, ...], make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """A derived frame computed once per panel (e.g. a window as a percent of its start)."""
         if key not in self._memo:
