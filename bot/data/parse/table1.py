@@ -47,7 +47,8 @@ from bot.data.entities import (
     TOTAL_LT_VALUATION,
     canonical_name,
 )
-from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings, tidy
+from bot.data.parse.slt import slt_block
 from bot.errors import ParseError
 
 FILE = "slt_table1.txt"
@@ -97,17 +98,7 @@ def parse_table1(data: bytes, file: str = FILE) -> Table1:
     names = [c.strip() for c in lines[header].split("\t")]
     if names[: len(HEADER)] != HEADER:
         raise ParseError(file, header + 1, "columns " + ", ".join(HEADER), lines[header])
-    start = header + 1
-    stop = next((i for i in range(start, len(lines)) if not lines[i].split("\t", 1)[0].strip()), None)
-    if stop is None:
-        raise ParseError(file, len(lines), "a blank line and the notes after the data (truncated?)")
-    if stop == start:
-        raise ParseError(file, start + 1, "data lines after the column names")
-    df = long_table(lines, start, stop, file, list(range(len(HEADER))), HEADER)
-    codes = df["country_code"].str.strip()
-    if not codes.str.isdigit().all():
-        at = int((~codes.str.isdigit()).idxmax())
-        raise ParseError(file, int(df.at[at, "_line"]), "a numeric country code", codes[at])
+    df, codes = slt_block(lines, header, file, HEADER)
     _check_aggregates(df, codes, file)
     names_map = {n: canonical_name(n) for n in df["country"].unique()}
     check_codes(df, "country", "country_code", names_map, file)
