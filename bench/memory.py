@@ -124,20 +124,28 @@ def main() -> int:
         "the poller's panel of the new release", lambda: panel_from_bytes(april, settings.groups)
     )
     dispatcher = Dispatcher(conn, rules=rules, groups=settings.groups)
-    done = steps.run(
-        f"compose for {args.subscribers} chats (+ charts)",
-        lambda: dispatcher.dispatch("2026-04", ["2026-04"], fresh),
-    )
+
+    def hand_over(panel):  # type: ignore[no-untyped-def]  # as `run`: compose, commit
+        queued = dispatcher.compose("2026-04", ["2026-04"], panel)
+        queued.commit()
+        return queued
+
+    queued = steps.run(f"compose for {args.subscribers} chats (+ charts)", lambda: hand_over(fresh))
+    done = queued.done
+    # as `run` does: the new view takes the hand-over's candidates and renderer, not built again
     view = steps.run(
-        "the bot adopts it (new view; the old one still held)", lambda: ReleaseView(fresh, rules)
+        "the bot adopts it (new view; the old one still held)",
+        lambda: ReleaseView(fresh, rules, queued.candidates, queued.messages),
     )
     del panel  # the old view and its panel go once the new view is in place
     companions = {**april, T3: real[T3], MFH: real[MFH]}
     fresh = steps.run(
         "a companion arrives: the poller's panel again", lambda: panel_from_bytes(companions, settings.groups)
     )
-    steps.run("compose the edits", lambda: dispatcher.dispatch("2026-04", ["2026-04"], fresh))
-    view = steps.run("the bot adopts that one too", lambda: ReleaseView(fresh, rules))
+    queued = steps.run("compose the edits", lambda: hand_over(fresh))
+    view = steps.run(
+        "the bot adopts that one too", lambda: ReleaseView(fresh, rules, queued.candidates, queued.messages)
+    )
     print(f"composed: {done}; view {view.month}")
     final, hwm = rss()
     print(f"peak RSS {hwm:.1f} MB; RSS at the end {final:.1f} MB")
