@@ -66,7 +66,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from drill_flood import run as flood  # noqa: E402
 from pg_server import bench_databases  # noqa: E402
-from poll_helpers import MFH, MFH_CSV, T3, T5, editions  # noqa: E402
+from poll_helpers import MFH, MFH_CSV, T1, T3, T5, editions  # noqa: E402
 from procstat import peak_rss_mb  # noqa: E402
 from telegram_server import TelegramServer  # noqa: E402
 from treasury_server import FakeTreasury  # noqa: E402
@@ -389,9 +389,12 @@ def publish_companions(
     restart: bool,
     interval: float,
 ) -> None:
-    """slt_table3.txt and the MFH history (and its CSV twin) at random moments after ``switch``."""
+    """slt_table3.txt (with slt_table1.txt) and the MFH history (and its CSV twin) at random
+    moments after ``switch``."""
     t3 = later if restart else switch + rng.uniform(interval * 1.5, spread)
     treasury.publish(T3, eds["2026-04"][T3], t3)
+    if T1 in eds["2026-04"]:  # SLT Table 1 is published with Table 3
+        treasury.publish(T1, eds["2026-04"][T1], t3)
     mfh_at = later + rng.uniform(0, spread / 3)
     treasury.publish(MFH, eds["2026-04"][MFH], mfh_at)
     treasury.publish(MFH_CSV, eds["2026-04"][MFH_CSV], mfh_at + rng.uniform(0, spread / 6))
@@ -537,7 +540,7 @@ def main() -> int:
         flood(data, args.commands, args.chats, args.quiet_every, keep=args.keep)
         return 0
     march = data.parent / "2026-03-18" / "mfhhis01.txt"
-    eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes())
+    eds = editions(lambda name: (data / name).read_bytes(), march.read_bytes(), table1=True)
     if args.drill == "failover":
         from drill_failover import failover
 

@@ -20,7 +20,8 @@ from bot.store.leader import TRUST
 
 @pytest.fixture(scope="module")
 def eds(real_bytes):
-    return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
+    # today's Treasury directory: SLT Table 1 too (a companion, published with Table 3)
+    return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes(), table1=True)
 
 
 def run(tic_dir, eds, **kw):
