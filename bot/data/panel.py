@@ -115,17 +115,23 @@ class Panel:
         """
         key = (series, column)
         if key not in self._wide:
-            at = self._by_series.get(series)
-            rows = None if at is None else self.data.take(at)
-            if rows is None or rows.empty:
-                frame = pd.DataFrame(index=self.months, dtype="float64" if column == "value" else "object")
-            else:
-                frame = rows.pivot(index="period", columns="entity", values=column).reindex(self.months)
-                frame.columns.name = None
-                if column == "value":
-                    frame = frame.astype("float64")
-            self._wide[key] = frame
+            self._wide[key] = self._pivot(self._by_series.get(series), column)
         return self._wide[key]
+
+    def _pivot(self, at: np.ndarray | None, column: str) -> pd.DataFrame:
+        """The rows at ``at`` placed as months × entities (entities sorted, as ``pivot`` gives
+        them); placed with numpy, a tenth of ``DataFrame.pivot``'s time (bench/rules.py)."""
+        numeric = column == "value"
+        if at is None or len(at) == 0:
+            return pd.DataFrame(index=self.months, dtype="float64" if numeric else "object")
+        codes, names = pd.factorize(self.data["entity"].to_numpy()[at], sort=True)
+        cells = (self.data["period"].array.asi8[at] - self.months[0].ordinal) * len(names) + codes
+        if np.bincount(cells).max() > 1:
+            raise ValueError(f"the panel holds a cell twice in {self.data['series'].iloc[at[0]]}")
+        grid = np.full(len(self.months) * len(names), np.nan, dtype="float64" if numeric else object)
+        grid[cells] = self.data[column].to_numpy()[at]
+        grid = grid.reshape(len(self.months), len(names))
+        return pd.DataFrame(grid, index=self.months, columns=pd.Index(names))
 
     def windows(self, series: str, months: int) -> pd.DataFrame:
         """Change over ``months`` (stocks) or sum over ``months`` (flows) for every entity, by

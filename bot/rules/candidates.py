@@ -85,8 +85,13 @@ def _floor_move(metrics: Metrics, rule: Rule, frames: Frames) -> pd.DataFrame:
 
 
 def _stack(frames: Frames, sel: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
-    ok = frames["ok"].fillna(False).astype(bool) & sel
-    mask = ok.to_numpy(dtype=bool) & wanted[:, None]
+    ok = frames["ok"]
+    if not (sel.columns.equals(ok.columns) and sel.index.equals(ok.index)):
+        sel = sel.reindex(index=ok.index, columns=ok.columns, fill_value=False)
+    at = np.flatnonzero(wanted)  # the wanted months only: a release asks for one of ~600
+    ok_at = ok.to_numpy()[at]
+    mask = np.zeros(ok.shape, dtype=bool)
+    mask[at] = np.where(pd.isna(ok_at), False, ok_at).astype(bool) & sel.to_numpy(dtype=bool)[at]
     rows, cols = np.nonzero(mask)
     out = pd.DataFrame(
         {

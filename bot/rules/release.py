@@ -59,16 +59,14 @@ class ReleaseCandidates:
         self._groups = {g.name for g in panel.groups}
         self._frames: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # rule key → metric, move
         for rule in self.instances:
-            frame = candidates(self.metrics, rule, [self.month])
-            asc = rule.spec.stricter == "lower"
-            frame = frame.sort_values(["metric", "entity"], ascending=[asc, True], kind="stable")
+            rows = _strongest_first(rule, candidates(self.metrics, rule, [self.month]))
             events = tuple(
-                build_event(self.metrics, rule, row, rule.threshold, str(self.month))
-                for row in frame.to_dict("records")
+                build_event(self.metrics, rule, row, rule.threshold, str(self.month)) for row in rows
             )
             self.by_rule[rule.key] = RuleCandidates(rule, events)
-            self._frames[rule.key] = (frame["metric"].to_numpy("float64"), frame["move"].to_numpy("float64"))
-            self._keys[rule.key] = [-strength(rule.spec, float(m)) for m in frame["metric"]]  # ascending
+            metric = np.array([row["metric"] for row in rows], dtype="float64")
+            self._frames[rule.key] = (metric, np.array([row["move"] for row in rows], dtype="float64"))
+            self._keys[rule.key] = [-strength(rule.spec, float(m)) for m in metric]  # ascending
 
     def fire(self, overrides: Overrides | None = None, checked: bool = False) -> list[Event]:
         """The events under a subscriber's settings (rule id → :class:`Override`)."""
@@ -106,6 +104,15 @@ class ReleaseCandidates:
                 chosen = tuple(replace(e, threshold=threshold) for e in chosen)
             self._chosen[key] = chosen
         return self._chosen[key]
+
+
+def _strongest_first(rule: Rule, frame: pd.DataFrame) -> list[dict[str, object]]:
+    """A month's candidate rows as records, strongest metric first, ties by entity (a month has a
+    few dozen rows: plain Python sorts them in a tenth of ``sort_values`` + ``to_dict``)."""
+    columns = {c: frame[c].tolist() for c in frame.columns}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    sign_ = 1.0 if rule.spec.stricter == "lower" else -1.0
+    return sorted(rows, key=lambda row: (sign_ * float(row["metric"]), str(row["entity"])))
 
 
 def newest_month(panel: Panel) -> pd.Period:
