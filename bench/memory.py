@@ -138,6 +138,9 @@ def main() -> int:
         lambda: ReleaseView(fresh, rules, queued.candidates, queued.messages),
     )
     del panel  # the old view and its panel go once the new view is in place
+    # the hand-over (its rows and their texts) goes when the poll that made it returns (the
+    # poller keeps it in a local of Poller._hand_over): the companion comes on a later poll
+    del queued
     companions = {**april, T3: real[T3], MFH: real[MFH]}
     fresh = steps.run(
         "a companion arrives: the poller's panel again", lambda: panel_from_bytes(companions, settings.groups)

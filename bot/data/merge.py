@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bot.data.sources import MN_FILES, family_rank, tie_rank
+from bot.data.stack import Stack, factorize
 
 # Precedence within a cell: the newest publication wins. A $mn figure and its $bn rounding are
 # not a revision, though, so where files agree within rounding the Major Foreign Holders family
@@ -54,19 +55,13 @@ def suspect_cells(conflicts: pd.DataFrame) -> pd.DataFrame:
     return conflicts[same].reset_index(drop=True)
 
 
-def cell_codes(rows: pd.DataFrame) -> np.ndarray:
-    """One int64 per (entity, series, month): equal codes are the same cell."""
-    entity = pd.factorize(rows["entity"])[0].astype(np.int64)
-    series = pd.factorize(rows["series"])[0].astype(np.int64)
-    month = rows["period"].array.asi8  # type: ignore[union-attr]
-    month = month - month.min()
-    return (entity * (series.max() + 1) + series) * (month.max() + 1) + month
-
-
 def tolerance(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Two figures agree if equal in the same unit, or within the rounding of a $bn figure."""
-    same_unit = a.isin(MN_FILES).to_numpy() == b.isin(MN_FILES).to_numpy()
-    return np.where(same_unit, EXACT_TOLERANCE, ROUNDING_TOLERANCE)
+    return _tolerance(a.isin(MN_FILES).to_numpy(), b.isin(MN_FILES).to_numpy())
+
+
+def _tolerance(a_in_mn: np.ndarray, b_in_mn: np.ndarray) -> np.ndarray:
+    return np.where(a_in_mn == b_in_mn, EXACT_TOLERANCE, ROUNDING_TOLERANCE)
 
 
 def conflicts_of(winners: pd.DataFrame, losers: pd.DataFrame) -> pd.DataFrame:
@@ -78,3 +73,56 @@ def conflicts_of(winners: pd.DataFrame, losers: pd.DataFrame) -> pd.DataFrame:
     m["difference"] = m["value_other"] - m["value_kept"]
     tol = tolerance(m["source_other"], m["source_kept"])
     return m[m["difference"].abs() > tol].reset_index(drop=True)
+
+
+def choose(stack: Stack, ranks: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of every row with a value: the positions kept (one per cell, sorted), the kept ones some
+    other row also prints (contested), and the others (lost); see the precedence above.
+    ``ranks``: each frame's place in :func:`precedence` order."""
+    values = stack.column("value").astype("float64", copy=False)
+    valid = np.flatnonzero(~np.isnan(values))
+    values = values[valid]
+    cell = _cells(stack, valid)
+    vintage, pubs = factorize(stack.column("vintage", valid))
+    later = pd.factorize(np.array([published(v) for v in pubs]), sort=True)[0]
+    pub_rank = later[vintage].astype(np.int32)  # later publication → larger number
+    del vintage
+    # Preferred: the MFH family, newest first (see sources.family_rank) ...
+    rank = np.repeat(np.asarray(ranks, dtype=np.int32), np.diff(stack.starts))[valid]
+    preferred = _first_of_each(cell, rank)
+    del rank
+    # ... unless a newer publication differs beyond rounding: then the newer file wins.
+    newest = _first_of_each(cell, -pub_rank)
+    source, names = factorize(stack.column("source", valid))
+    in_mn = np.isin(names, list(MN_FILES))[source]  # a $mn file's figure: compared within rounding
+    del source
+    differs = np.abs(values[newest] - values[preferred]) > _tolerance(in_mn[newest], in_mn[preferred])
+    del in_mn, values
+    kept = np.sort(np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred))
+    is_lost = np.ones(len(valid), dtype=bool)
+    is_lost[kept] = False
+    # only the cells some other file also prints are compared (a merge of every row was 70 MB)
+    contested = kept[np.isin(cell[kept], cell[is_lost])]
+    return valid[kept], valid[contested], valid[is_lost]
+
+
+def _cells(stack: Stack, at: np.ndarray) -> np.ndarray:
+    """One int64 per (entity, series, month) of the rows at ``at``: equal codes, same cell
+    (computed in place: each temporary is one more 4 MB array)."""
+    cell = factorize(stack.column("entity", at))[0].astype(np.int64, copy=False)
+    series = factorize(stack.column("series", at))[0]
+    cell *= series.max() + 1
+    cell += series
+    del series
+    month = stack.column("period", at)
+    month -= month.min()
+    cell *= month.max() + 1
+    cell += month
+    return cell
+
+
+def _first_of_each(cell: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Per distinct cell, the position of its row with the smallest ``key`` (ties: the first)."""
+    order = np.lexsort((key, cell))
+    ordered = cell[order]
+    return order[np.r_[True, ordered[1:] != ordered[:-1]]]

@@ -29,11 +29,12 @@ from bot.data.entities import (
     Group,
     normalize_label,
 )
-from bot.data.merge import cell_codes, conflicts_of, precedence, published, suspect_cells, tolerance
+from bot.data.merge import choose, conflicts_of, precedence, suspect_cells
 from bot.data.parse import Break, ParsedFile
 from bot.data.parse.common import COLUMNS
 from bot.data.ranking import WindowRank, magnitudes, rank_in_history
 from bot.data.sources import FORM_S, SLT_TABLE1, SLT_TABLE3
+from bot.data.stack import Stack, factorize, positions_by
 from bot.data.windows import DECIMALS, STOCKS, AppliedBreak, compute_windows
 
 FORM_S_TO_SLT = Break(pd.Period("2023-02", "M"), "Form S → SLT Table 3 net transactions", comparable=False)
@@ -72,8 +73,9 @@ class Panel:
 
     def __post_init__(self) -> None:
         # row positions, not frames: split frames were two more copies of the data (~12 MB a panel)
-        self._index = self.data.groupby(["entity", "series"], sort=False).indices
-        self._by_series = self.data.groupby("series", sort=False).indices
+        entity, series = self.data["entity"].to_numpy(), self.data["series"].to_numpy()
+        self._index: dict[tuple[str, str], np.ndarray] = positions_by(entity, series)  # type: ignore[assignment]
+        self._by_series: dict[str, np.ndarray] = {k[0]: v for k, v in positions_by(series).items()}  # type: ignore[misc]
         if len(self.data):
             lo, hi = self.data["period"].min(), self.data["period"].max()
             self.months = pd.period_range(lo, hi, freq="M")
@@ -124,7 +126,7 @@ class Panel:
         numeric = column == "value"
         if at is None or len(at) == 0:
             return pd.DataFrame(index=self.months, dtype="float64" if numeric else "object")
-        codes, names = pd.factorize(self.data["entity"].to_numpy()[at], sort=True)
+        codes, names = factorize(self.data["entity"].to_numpy()[at], sort=True)
         cells = (self.data["period"].array.asi8[at] - self.months[0].ordinal) * len(names) + codes
         if np.bincount(cells).max() > 1:
             raise ValueError(f"the panel holds a cell twice in {self.data['series'].iloc[at[0]]}")
@@ -184,44 +186,25 @@ def build_panel(files: Iterable[ParsedFile], groups: Iterable[Group] = DEFAULT_G
     files = [_before_handover(f, files) for f in files]
     order = sorted(range(len(files)), key=lambda i: precedence(files[i].name, files[i].vintage))
     rank_of = {i: r for r, i in enumerate(order)}
-    frames = [
-        f.frame[f.frame["value"].notna()].assign(_rank=rank_of[i])
-        for i, f in enumerate(files)
-        if len(f.frame)
-    ]
-    if not frames:
+    used = [i for i, f in enumerate(files) if len(f.frame)]
+    if not used:
         return Panel(pd.DataFrame(columns=COLUMNS), files={f.name: f.vintage for f in files})
-    allrows = pd.concat(frames, ignore_index=True)
-    del frames  # (the intermediate copies go as soon as they are used: a panel build's peak is RSS)
-    cell = cell_codes(allrows)
-    pub = allrows["vintage"].map({v: published(v) for v in allrows["vintage"].unique()})
-    pub_rank = pd.factorize(pub, sort=True)[0]  # later publication → larger number
-    # Preferred: the MFH family, newest first (see sources.family_rank) ...
-    order = np.lexsort((allrows["_rank"].to_numpy(), cell))
-    preferred = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
-    # ... unless a newer publication differs beyond rounding: then the newer file wins.
-    order = np.lexsort((-pub_rank, cell))
-    newest = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
-    values = allrows["value"].to_numpy()
-    sources = allrows["source"]
-    differs = np.abs(values[newest] - values[preferred]) > tolerance(
-        sources.iloc[newest].reset_index(drop=True), sources.iloc[preferred].reset_index(drop=True)
-    )
-    kept = np.sort(np.where(differs & (pub_rank[newest] > pub_rank[preferred]), newest, preferred))
-    lost = np.ones(len(allrows), dtype=bool)
-    lost[kept] = False
-    # only the cells some other file also prints are compared (a merge of every row was 70 MB)
-    contested = kept[np.isin(cell[kept], cell[lost])]
-    del values, sources, pub_rank, order, preferred, newest, differs, cell
-    allrows = allrows.drop(columns="_rank")
-    conflicts = conflicts_of(allrows.iloc[contested], allrows[lost])
-    del lost, contested
+    stack = Stack([files[i].frame for i in used])
+    kept, contested, lost = choose(stack, [rank_of[i] for i in used])
+    conflicts = conflicts_of(stack.rows(contested), stack.rows(lost))
+    del contested, lost
     breaks = _breaks(files)
-    data = allrows.iloc[kept]
-    del allrows
-    data.index = pd.RangeIndex(len(data))
     groups = tuple(groups)
-    data = pd.concat([data, *(_group_rows(data, g) for g in groups)], ignore_index=True)
+    # the groups' rows are summed from their members' kept rows, then gathered with the rest in
+    # one pass (a concat of the kept rows and the groups' was one more copy of the panel)
+    entity = stack.column("entity", kept)
+    sums = [_group_rows(stack.rows(kept[_members(entity, g)]), g) for g in groups]
+    del entity
+    with_groups = Stack([*stack.frames, *sums])
+    at = np.concatenate([kept, np.arange(len(stack), len(with_groups))])
+    del stack, kept, sums
+    data = with_groups.rows(at, categorical=("source", "vintage"))
+    del with_groups, at
     warnings = [w for f in files for w in f.warnings]
     suspect = suspect_cells(conflicts)
     by_name = {f.name: f for f in files}
@@ -269,12 +252,15 @@ def _before_handover(f: ParsedFile, files: list[ParsedFile]) -> ParsedFile:
     return dataclasses.replace(f, frame=frame[~early])
 
 
-def _group_rows(data: pd.DataFrame, group: Group) -> pd.DataFrame:
-    """A group's rows: the sum of its members, only where every member has the cell."""
-    # members are matched like row labels: case, quotes and spacing don't matter
+def _members(entity: np.ndarray, group: Group) -> np.ndarray:
+    """Where ``entity`` is one of the group's members, matched like row labels: case, quotes and
+    spacing don't matter."""
     wanted = {normalize_label(m) for m in group.members}
-    entities = [e for e in data["entity"].unique() if normalize_label(e) in wanted]
-    members = data[data["entity"].isin(entities)]
+    return np.isin(entity, [e for e in pd.unique(entity) if normalize_label(e) in wanted])
+
+
+def _group_rows(members: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """A group's rows: the sum of its members' rows, only where every member has the cell."""
     files = sorted(members["source"].unique())
     flags = pd.DataFrame({name: members["source"] == name for name in files})
     flags[["series", "period", "value"]] = members[["series", "period", "value"]]

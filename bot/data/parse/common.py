@@ -177,20 +177,37 @@ def tidy(
 ) -> pd.DataFrame:
     """Wide typed frame → the standard tidy columns, one row per entity, series and month."""
     k = len(value_columns)
+    # a column at a time, each a typed Series: one temporary column at most (a dict of arrays
+    # was copied whole, and a bare object array is scanned for dates: Form S's parse peaked at
+    # three times what it keeps; bench/memory.py)
+    out = pd.DataFrame(index=pd.RangeIndex(len(df) * k))
+    out["entity"] = _column(np.tile(entity.to_numpy(), k), out.index)
+    # an object array: every row refers to the same few str objects (a str array would become
+    # one new Python string per row, 6 MB a panel)
+    out["series"] = _column(
+        np.repeat(np.array(list(value_columns.values()), dtype=object), len(df)), out.index
+    )
     ordinals = np.tile(df["period"].array.asi8, k)  # type: ignore[union-attr]
-    out = pd.DataFrame(
-        {
-            "entity": np.tile(entity.to_numpy(), k),
-            # an object array: every row refers to the same few str objects (a str array would
-            # become one new Python string per row, 6 MB a panel)
-            "series": np.repeat(np.array(list(value_columns.values()), dtype=object), len(df)),
-            "period": pd.PeriodIndex.from_ordinals(ordinals, freq="M"),
-            "value": np.concatenate([df[c].to_numpy(dtype="float64") / scale for c in value_columns]),
-        }
+    out["period"] = pd.PeriodIndex.from_ordinals(ordinals, freq="M")
+    del ordinals
+    out["value"] = _column(
+        np.concatenate([df[c].to_numpy(dtype="float64") / scale for c in value_columns]), out.index
     )
     out["source"] = source
     out["vintage"] = vintage
-    return out[COLUMNS]
+    return _in_order(out)
+
+
+def _column(values: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(values, index=index, dtype=values.dtype, copy=False)
+
+
+def _in_order(df: pd.DataFrame) -> pd.DataFrame:
+    """``df``, built with :data:`COLUMNS` in order, as it is: ``df[COLUMNS]`` would copy it all
+    (Form S: a 14 MB copy, half of the parse's peak; bench/memory.py)."""
+    if list(df.columns) != COLUMNS:
+        raise AssertionError(f"columns {list(df.columns)}, not {COLUMNS}")
+    return df
 
 
 def check_months_descending(months: list[pd.Period], file: str, line: int) -> None:
@@ -239,7 +256,7 @@ class Rows:
         )
         df["source"] = self.source
         df["vintage"] = self.vintage
-        return df[COLUMNS]
+        return _in_order(df)
 
 
 def check_total(
