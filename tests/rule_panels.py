@@ -7,7 +7,7 @@ import pandas as pd
 from bot.data.entities import Group
 from bot.data.panel import Panel, build_panel
 from bot.data.parse import Break, ParsedFile
-from bot.data.parse.common import COLUMNS
+from bot.data.parse.frame import COLUMNS
 from bot.rules.catalogue import Rule, load_rules
 
 JC = Group("Japan + China", ("Japan", "China, Mainland"))

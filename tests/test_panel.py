@@ -11,7 +11,7 @@ from bot.data.entities import Group
 from bot.data.merge import published
 from bot.data.panel import build_panel
 from bot.data.parse import Break, ParsedFile, parse_file
-from bot.data.parse.common import COLUMNS
+from bot.data.parse.frame import COLUMNS
 from bot.data.ranking import WindowRank
 
 P = lambda s: pd.Period(s, "M")  # noqa: E731

@@ -31,7 +31,7 @@ from bot.data.entities import (
 )
 from bot.data.merge import choose, conflicts_of, precedence, suspect_cells
 from bot.data.parse import Break, ParsedFile
-from bot.data.parse.common import COLUMNS
+from bot.data.parse.frame import COLUMNS
 from bot.data.ranking import WindowRank, magnitudes, rank_in_history
 from bot.data.sources import FORM_S, SLT_TABLE1, SLT_TABLE3
 from bot.data.stack import Stack, factorize, positions_by

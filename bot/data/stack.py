@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.data.parse.common import COLUMNS
+from bot.data.parse.frame import COLUMNS
 
 
 class Stack:

@@ -28,7 +28,8 @@ from bot.data.entities import (
     TOTAL_LT_NET,
     canonical_name,
 )
-from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table
+from bot.data.parse.frame import tidy
 from bot.errors import ParseError
 
 FILE = "s1_globl.txt"

@@ -12,14 +12,8 @@ from bot.data.entities import (
     GRAND_TOTAL,
     normalize_label,
 )
-from bot.data.parse.common import (
-    Rows,
-    check_months_descending,
-    check_total,
-    decode_lines,
-    mfh_row,
-    parse_value,
-)
+from bot.data.parse.common import check_months_descending, check_total, decode_lines, mfh_row, parse_value
+from bot.data.parse.frame import Rows
 from bot.data.parse.mfhhis import check_official_split
 from bot.errors import ParseError
 

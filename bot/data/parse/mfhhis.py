@@ -26,7 +26,8 @@ from bot.data.entities import (
     ST_HOLDINGS,
     normalize_label,
 )
-from bot.data.parse.common import Rows, check_total, decode_lines, mfh_row, parse_value
+from bot.data.parse.common import check_total, decode_lines, mfh_row, parse_value
+from bot.data.parse.frame import Rows
 from bot.errors import ParseError
 
 ALL_OTHER = "All Other (MFH history roster)"

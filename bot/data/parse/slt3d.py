@@ -7,7 +7,8 @@ import re
 import pandas as pd
 
 from bot.data.entities import HOLDINGS, LT_HOLDINGS, ST_HOLDINGS, canonical_row
-from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings, long_table
+from bot.data.parse.frame import tidy
 from bot.errors import ParseError
 
 FILE = "slt3d_globl.csv"

@@ -23,7 +23,8 @@ from bot.data.entities import (
     ST_NET,
     canonical_name,
 )
-from bot.data.parse.common import check_codes, decode_lines, entity_warnings, tidy
+from bot.data.parse.common import check_codes, decode_lines, entity_warnings
+from bot.data.parse.frame import tidy
 from bot.data.parse.slt import slt_block
 from bot.errors import ParseError
 

@@ -14,14 +14,8 @@ from bot.data.entities import (
     check_entity,
     normalize_label,
 )
-from bot.data.parse.common import (
-    Rows,
-    check_months_descending,
-    check_total,
-    decode_lines,
-    parse_month,
-    parse_value,
-)
+from bot.data.parse.common import check_months_descending, check_total, decode_lines, parse_month, parse_value
+from bot.data.parse.frame import Rows
 from bot.errors import ParseError
 
 FILE = "slt_table5.txt"
