@@ -6,7 +6,7 @@ fake Bot API, which enforces Telegram's limits (30 messages/s overall, 1/s per c
     every ``--quiet-every`` seconds.
 
 Every accepted command is owed its reply: a command the bot's per-chat limit admits
-(``[telegram] commands_per_minute`` in any 60 s, README) is owed as many messages as it gets
+(``[telegram] commands_per_minute`` in any 60 s, docs/commands.md) is owed as many messages as it gets
 when asked alone (measured first, by a calibration chat, one command at a time); a flood beyond
 the limit is owed one "slow down" notice. Printed: replies owed, received and lost, 429s the bot
 drew, the quiet chat's reply latency (p50, p99, max, unanswered), and the log lines with

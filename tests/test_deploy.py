@@ -73,7 +73,7 @@ def test_hadolint_passes_the_dockerfile():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_dockerfile_does_what_readme_says():
+def test_the_dockerfile_does_what_the_operations_doc_says():
     steps, final = instructions(), final_stage()
     bases = [args.split()[0] for op, args in steps if op == "FROM"]
     assert all(b.startswith("python:3.1") and b.endswith("-slim") for b in bases)  # slim Python ≥ 3.11

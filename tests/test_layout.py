@@ -87,6 +87,28 @@ def test_no_import_from_a_later_stage_into_an_earlier_one():
     assert back_edges(graph()) == []
 
 
+# The pure stages (bytes → Panel → Events → text + PNG) reach no edge: no poller, no Telegram, no
+# database. What they take from the store today, row types only (render tells an edit of a message
+# as it was sent: DeliveryKind, Told); a new edge must be argued here, not slipped in.
+PURE = ("data", "rules", "render")
+EDGES = ("bot.watch", "bot.notify", "bot.store")
+PURE_EDGE_IMPORTS = {"bot.render.alert → bot.store.outbox"}
+
+
+def edge_imports(g: dict[str, set[str]]) -> set[str]:
+    return {
+        f"{a} → {b}"
+        for a, deps in g.items()
+        if a.split(".")[1:2] and a.split(".")[1] in PURE
+        for b in deps
+        if b.startswith(tuple(f"{e}." for e in EDGES)) or b in EDGES
+    }
+
+
+def test_the_pure_stages_reach_no_edge():
+    assert edge_imports(graph()) == PURE_EDGE_IMPORTS
+
+
 def test_no_import_cycles():
     assert cycles(graph()) == []
 
