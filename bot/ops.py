@@ -15,6 +15,7 @@ from bot.config import Settings, load_settings
 from bot.errors import StoreError, TicAlertError
 from bot.packaged import toml_text
 from bot.store.db import describe
+from bot.store.outbox import Delivery, Outbox
 
 AddParser = Callable[..., argparse.ArgumentParser]
 
@@ -35,6 +36,16 @@ def add_operator_commands(add: AddParser, month: Callable[[str], str]) -> None:
     pru.add_argument("--keep-releases", type=_at_least_one, required=True, metavar="N")
     pru.add_argument("--vacuum", action="store_true", help="then give the freed space back to the disk")
     pru.set_defaults(func=cmd_prune)
+    reh = add(
+        "rehearse", help="deliver the newest release's alert to --chat (or the admins), marked a rehearsal"
+    )
+    reh.add_argument("--release", type=month, metavar="YYYY-MM", help="this data month (default: the newest)")
+    reh.add_argument("--data-dir", metavar="DIR", type=Path, help="the Treasury files (default: those held)")
+    reh.add_argument(
+        "--chat", type=int, action="append", metavar="ID", help="a chat id (repeatable; default: the admins)"
+    )
+    reh.add_argument("--timeout", type=float, default=120.0, metavar="S", help="give up after S seconds")
+    reh.set_defaults(func=cmd_rehearse)
 
 
 def _at_least_one(text: str) -> int:
@@ -67,6 +78,68 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return 0
     finally:
         conn.close()
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    import asyncio
+    import datetime as dt
+
+    from bot.data.load import only_release_files, panel_from_bytes, read_dir
+    from bot.data.sources import HEADLINE
+    from bot.notify import rehearsal
+    from bot.store.db import connect
+    from bot.store.state import Store
+    from bot.store.subscribers import Subscribers
+    from bot.wiring import token_of
+
+    settings = load_settings(args.config)
+    token, rules = token_of(settings), settings.rules()
+    chats = args.chat or list(settings.telegram.admins)
+    if not chats:
+        raise TicAlertError("rehearse: no chat: give --chat ID or set [telegram] admins (TIC_ALERT_ADMINS)")
+    if args.data_dir is None:  # the held files: the service's database, never a new one
+        connect(settings.db_path, create=False).close()
+    store = Store(settings.db_path)
+    try:
+        files = read_dir(args.data_dir) if args.data_dir else only_release_files(store.held_bodies())
+        if HEADLINE not in files:
+            raise TicAlertError(f"rehearse: no release held in {describe(settings.db_path)}: give --data-dir")
+        panel = panel_from_bytes(files, settings.groups)
+        if args.release and args.release > str(panel.latest()):
+            raise TicAlertError(f"rehearse: the files hold data up to {panel.latest()}, not {args.release}")
+        now = dt.datetime.now(dt.UTC)
+        subs = Subscribers(store.conn)
+        plan = rehearsal.compose(panel, rules, settings.groups, chats, subs, month=args.release, now=now)
+        outbox = rehearsal.own_outbox(store.conn, plan.release)
+        plan.queue(outbox, now=now)
+        print(f"rehearsal {plan.release}: {len(plan.rows)} alert(s) for {plan.month} queued", flush=True)
+        done = rehearsal.deliver(token, settings.telegram, outbox, plan.release, args.timeout)
+        rows, failure = asyncio.run(done)
+        return _rehearsed(outbox, rows, failure, args.timeout)
+    finally:
+        store.close()
+
+
+def _rehearsed(outbox: Outbox, rows: list[Delivery], failure: str, timeout: float) -> int:
+    """One line per chat; rows still unsent after the timeout are given up (not sent later)."""
+    import datetime as dt
+
+    from bot.store.outbox import DeliveryState
+
+    ok = bool(rows)
+    for row in rows:
+        state, detail = row.state, row.detail
+        if state in (DeliveryState.PENDING, DeliveryState.SENDING):
+            detail = f"not sent within {timeout:g} s" + (
+                f" (last: {failure or detail})" if failure or detail else ""
+            )
+            with outbox.conn:
+                outbox.set_state(row.id, DeliveryState.FAILED, now=dt.datetime.now(dt.UTC), detail=detail)
+            state = DeliveryState.FAILED
+        ok = ok and state == DeliveryState.SENT
+        what = f"{len(row.sent_ids)} message(s)" if state == DeliveryState.SENT else detail
+        print(f"  chat {row.chat_id}: {state} {what}".rstrip())
+    return 0 if ok else 1
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:

@@ -70,6 +70,7 @@ class Outbox:
 
     def __init__(self, conn: Database, epoch: int | None = None):
         self.conn, self.epoch = conn, epoch  # epoch: the leadership the sender's writes need
+        self.only: str | None = None  # a rehearsal's sender: it claims and recovers this release's rows only
 
     def _fenced(self, sql: str, args: tuple) -> int:
         """A sender's UPDATE: rows changed; with an epoch, none unless it is still the newest
@@ -144,12 +145,13 @@ class Outbox:
     def due(self, *, now: dt.datetime, limit: int = 200) -> list[Delivery]:
         """Pending rows whose time has come, oldest first, each the oldest unsent row of its chat
         (a follow-up never overtakes an alert waiting out a 429)."""
+        only, args = (" AND release = ?", (self.only,)) if self.only else ("", ())
         return self._select(
-            "WHERE state = 'pending' AND (not_before IS NULL OR not_before <= ?)"
+            f"WHERE state = 'pending' AND (not_before IS NULL OR not_before <= ?){only}"
             " AND NOT EXISTS (SELECT 1 FROM deliveries AS e WHERE e.chat_id = d.chat_id AND e.id < d.id"
             " AND e.state IN ('pending', 'sending'))"
             " ORDER BY id LIMIT ?",
-            (iso(now), limit),
+            (iso(now), *args, limit),
         )
 
     def tally(self, release: str | None = None) -> dict[tuple[str, str], int]:
@@ -190,7 +192,8 @@ class Outbox:
     def recover(self) -> int:
         """After a crash, or a takeover from a leader that died: rows left ``sending`` are sent
         again (their sent messages are skipped; the one in flight may be repeated)."""
-        return self._fenced("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'", ())
+        only, args = (" AND release = ?", (self.only,)) if self.only else ("", ())
+        return self._fenced(f"UPDATE deliveries SET state = 'pending' WHERE state = 'sending'{only}", args)
 
     def claim(self, delivery_id: int, *, now: dt.datetime) -> bool:
         """The sender takes a due row (:meth:`claim_many` of one). False: do not send it."""
