@@ -2,7 +2,8 @@
 would have fired since 2000), ``poll`` (watch for releases), ``calendar`` (the next release dates),
 ``serve`` (the Telegram bot), ``run`` (the poller and the bot in one process), and the operator's
 ``outbox`` (the deliveries by state), ``config`` (``config check``: the effective configuration,
-validated), ``backup`` (a consistent copy of the database) and ``prune`` (old releases' rows)."""
+validated), ``backup`` (a consistent copy of the database), ``prune`` (old releases' rows) and
+``rehearse`` (a release's alert delivered to a few chats, marked as a rehearsal)."""
 
 from __future__ import annotations
 

@@ -84,6 +84,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     import asyncio
     import datetime as dt
 
+    from telegram.error import TelegramError
+
     from bot.data.load import only_release_files, panel_from_bytes, read_dir
     from bot.data.sources import HEADLINE
     from bot.notify import rehearsal
@@ -114,7 +116,10 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         plan.queue(outbox, now=now)
         print(f"rehearsal {plan.release}: {len(plan.rows)} alert(s) for {plan.month} queued", flush=True)
         done = rehearsal.deliver(token, settings.telegram, outbox, plan.release, args.timeout)
-        rows, failure = asyncio.run(done)
+        try:
+            rows, failure = asyncio.run(done)
+        except TelegramError as err:  # the Bot API refused the token, or never answered getMe
+            rows, failure = outbox.of_release(plan.release), f"the Bot API: {err}"
         return _rehearsed(outbox, rows, failure, args.timeout)
     finally:
         store.close()

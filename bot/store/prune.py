@@ -56,16 +56,16 @@ def prune(conn: Database, keep: int) -> Pruned:
 
 def _delete(conn: Database, oldest_kept: str, previous: str, since: str) -> Pruned:
     run = conn.execute
-    # operator rows and test alerts sit under their own release names ('op', 'test', which sort
-    # after every month): they go by age, once finished
-    apart = f"('{OPERATOR_RELEASE}', '{TEST_RELEASE}')"
+    # operator rows, test alerts and rehearsals sit under their own release names ('op', 'test',
+    # 'rehearsal:…', which sort after every month): they go by age, once finished
+    apart = f"(release IN ('{OPERATOR_RELEASE}', '{TEST_RELEASE}') OR kind = 'test')"
     deliveries = run(
-        f"DELETE FROM deliveries WHERE (release NOT IN {apart} AND release < ?)"
-        f" OR (release IN {apart} AND created_at < ? AND state IN ('sent', 'failed', 'blocked'))",
+        f"DELETE FROM deliveries WHERE (NOT {apart} AND release < ?)"
+        f" OR ({apart} AND created_at < ? AND state IN ('sent', 'failed', 'blocked'))",
         (oldest_kept, since),
     ).rowcount
     charts = run(
-        "DELETE FROM charts WHERE substr(key, 1, 7) < ?"
+        "DELETE FROM charts WHERE (substr(key, 1, 7) < ? OR substr(key, 1, 10) = 'rehearsal:')"
         " AND id NOT IN (SELECT chart_id FROM deliveries WHERE chart_id IS NOT NULL)",
         (oldest_kept,),
     ).rowcount
