@@ -9,11 +9,13 @@ import argparse
 import os
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.errors import StoreError, TicAlertError
 from bot.packaged import toml_text
+from bot.store.database import Database
 from bot.store.db import describe
 from bot.store.outbox import Delivery, Outbox
 
@@ -54,16 +56,29 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
+# a shell's environment is not the service's: its TIC_ALERT_DB is in the unit or the compose file
+NOT_THE_SERVICE = (
+    "; is it the service's? The service's TIC_ALERT_DB is set in its unit or compose file: run operator"
+    " commands in its environment (deploy/tic-alert.service, compose.yaml say how)"
+)
+
+
+def _opened(open_db: Callable[[], Database], cmd: str) -> Database:
+    """A read of the database that is not there: a non-zero exit naming where it looked."""
+    from bot.store.db import NoDatabase
+
+    try:
+        return open_db()
+    except NoDatabase as err:
+        raise TicAlertError(f"{cmd}: {err}{NOT_THE_SERVICE}") from None
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from bot.store.db import NoDatabase, open_readonly
+    from bot.store.db import open_readonly
     from bot.store.outbox import Outbox
 
     settings = load_settings(args.config)
-    try:
-        conn = open_readonly(settings.db_path)
-    except NoDatabase:
-        print(f"No deliveries yet (no database at {describe(settings.db_path)}).")
-        return 0
+    conn = _opened(partial(open_readonly, settings.db_path), "outbox")
     try:
         outbox = Outbox(conn)
         release = args.release or outbox.latest_release()
@@ -100,7 +115,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     if not chats:
         raise TicAlertError("rehearse: no chat: give --chat ID or set [telegram] admins (TIC_ALERT_ADMINS)")
     if args.data_dir is None:  # the held files: the service's database, never a new one
-        connect(settings.db_path, create=False).close()
+        _opened(partial(connect, settings.db_path, create=False), "rehearse").close()
     store = Store(settings.db_path)
     try:
         files = read_dir(args.data_dir) if args.data_dir else only_release_files(store.held_bodies())
@@ -216,6 +231,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise TicAlertError(f"backup: {out} exists; give a new file name")
     if not is_postgres(src) and out.resolve() == Path(src).resolve():
         raise TicAlertError("backup: OUT.db is the database itself")
+    if not is_postgres(src) and not Path(src).expanduser().is_file():
+        raise TicAlertError(f"backup: {src}: no database there to back up{NOT_THE_SERVICE}")
     check, version = backup(src, out)
     print(f"backed up {src} to {out}: {out.stat().st_size:,} bytes, schema v{version}, check {check}")
     return 0 if check == "ok" else 1
@@ -226,7 +243,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     from bot.store.prune import compact, prune
 
     settings = load_settings(args.config)
-    db = connect(settings.db_path, create=False)
+    db = _opened(partial(connect, settings.db_path, create=False), "prune")
     try:
         done = prune(db, args.keep_releases)
         print(f"pruned to the newest {args.keep_releases} release(s): {done.describe()}")
