@@ -8,6 +8,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -129,6 +130,53 @@ def test_the_systemd_unit_restarts_on_failure_and_keeps_the_token_out():
         copy.unlink()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
+
+
+def unit_comments() -> list[str]:
+    text = (ROOT / "deploy" / "tic-alert.service").read_text(encoding="utf-8")
+    return [line[1:].strip() for line in text.split("[Unit]")[0].splitlines() if line.startswith("#")]
+
+
+def test_the_units_recipe_makes_the_folder_and_never_puts_the_token_on_a_command_line():
+    comments = unit_comments()
+    recipe = " ".join(comments)
+    assert "install -d -m 700 /etc/tic-alert" in recipe
+    assert recipe.index("install -d -m 700 /etc/tic-alert") < recipe.index("/etc/tic-alert/env")
+    assert "sudoedit /etc/tic-alert/env" in recipe
+    for line in comments:  # a command with the token in it: in the shell's history and in ps
+        assert not re.search(r"\b(echo|export|printf|env)\b.*TIC_ALERT_BOT_TOKEN=", line), line
+        assert "123456:" not in line, line
+
+
+def test_the_unit_and_compose_give_operator_commands_the_services_database():
+    recipe = " ".join(unit_comments())
+    assert "systemd-run" in recipe and "-p EnvironmentFile=/etc/tic-alert/env" in recipe
+    assert "-E TIC_ALERT_DB=/var/lib/tic-alert/tic-alert.db" in recipe  # as the unit's Environment=
+    assert "-p User=tic-alert" in recipe and "-p DynamicUser=yes" in recipe  # the service's own user
+    for command in ("outbox", "backup", "rehearse"):
+        assert f"tic {command}" in recipe
+    compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    for command in ("outbox", "backup", "rehearse"):
+        assert f"docker compose exec tic-alert tic-alert {command}" in compose
+
+
+def test_the_unit_reloads_on_sighup():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(ROOT / "deploy" / "tic-alert.service")
+    assert unit["Service"]["ExecReload"] == "/bin/kill -HUP $MAINPID"
+
+
+def test_the_build_context_leaves_out_the_token_the_virtualenv_and_the_tests():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()} - {
+        ""
+    }
+    for pattern in (".venv", "*.env", "tests/", ".git", "**/__pycache__", ".pytest_cache", ".ruff_cache"):
+        assert pattern in ignored, pattern
+    copied = [a.split()[:-1] for op, a in instructions() if op == "COPY" and "--from" not in a]
+    for sources in copied:  # what the Dockerfile copies is not ignored
+        for source in sources:
+            assert source not in ignored and f"{source}/" not in ignored, source
 
 
 def free_port() -> int:
