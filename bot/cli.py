@@ -253,7 +253,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.wiring import run_bot
 
-    run_bot(load_settings(args.config), args.data_dir, args.source_url, with_poller=args.command == "run")
+    load = partial(load_settings, args.config)
+    run_bot(load(), args.data_dir, args.source_url, with_poller=args.command == "run", load=load)
     return 0
 
 

@@ -6,6 +6,7 @@ Like bot.cli this sits above every stage: it reads Settings and passes each stag
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bot.heap import give_back, limit_arenas
 from bot.notify.dispatch import Dispatcher, Queued
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.heartbeat import TELEGRAM, keep_beating
+from bot.notify.reload import Loaded, Reloads
 from bot.notify.runtime import BotRuntime, Offer, load_files, operator_sink
 from bot.rules.catalogue import Rule
 from bot.status_server import Check, DatabaseCollector, StatusServer
@@ -61,6 +63,11 @@ class Offered:
     def commit(self) -> None:
         q = self.queued
         self.offer(self.panel, q.candidates if q else (), q.messages if q else None)
+
+
+def loaded(settings: Settings) -> Loaded:
+    """What SIGHUP reads again (`run`, `serve`): the rules, the groups and the calendar."""
+    return Loaded(tuple(settings.rules()), tuple(settings.groups), settings.poller.calendar())
 
 
 def build_poller(
@@ -105,14 +112,19 @@ def keep_polling(
     poller: Poller,
     watch: PollWatch,
     should_stop: Callable[[], bool] = lambda: False,
+    reloads: Reloads | None = None,
 ) -> None:
-    """The poller's loop with its heartbeat, per-poll log lines and metrics, and the daily prune."""
+    """The poller's loop with its heartbeat, per-poll log lines and metrics, and the daily prune;
+    a reload (SIGHUP) adopted between two ticks."""
     watch.telemetry.expect(POLLER_LOOP, settings.stall_seconds)
     daily = DailyPrune(store.conn, settings.keep_releases)
 
     def observe(result: PollResult | None, seconds: float) -> None:
         watch.after_tick(result, seconds)
         daily.tick()
+        fresh = reloads.take() if reloads else None
+        if fresh is not None:
+            fresh.adopt_in_poller(poller, watch)
         if result is not None:  # a poll may have built a panel: its peak goes back to the system
             give_back()
 
@@ -156,6 +168,17 @@ def poller_thread(make: Callable[[threading.Event], None]) -> tuple[Callable[[],
     return thread.start, halt
 
 
+def _files(
+    settings: Settings, data_dir: Path | None, fetched: Callable[[], dict[str, bytes]]
+) -> dict[str, bytes]:
+    """The release's files for a reload's view, on a connection of the reload's own thread."""
+    own = Store(settings.db_path)
+    try:
+        return load_files(own, data_dir, fetched)
+    finally:
+        own.close()
+
+
 def token_of(settings: Settings) -> str:
     if not settings.bot_token:
         raise TicAlertError(
@@ -164,9 +187,16 @@ def token_of(settings: Settings) -> str:
     return settings.bot_token
 
 
-def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, with_poller: bool) -> None:
+def run_bot(
+    settings: Settings,
+    data_dir: Path | None,
+    source_url: str | None,
+    with_poller: bool,
+    load: Callable[[], Settings] | None = None,
+) -> None:
     """`serve` (with_poller False) or `run`: the bot in this thread, the poller in another; on a
-    shared database, once this process leads (an error when it lost the lead and stepped down)."""
+    shared database, once this process leads (an error when it lost the lead and stepped down).
+    ``load`` reads the settings again on SIGHUP (the rules, groups and calendar are adopted)."""
     token = token_of(settings)
     limit_arenas()  # before any thread starts: the poller's and the workers' peaks share heaps
     rules = settings.rules()
@@ -180,6 +210,13 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
             store, rules, settings.groups, settings.poller.calendar(), settings.telegram, token, telemetry
         )
         runtime.background.append(lambda: keep_beating(runtime.app.bot, telemetry))
+        base = source_url or settings.source_url
+        session = make_session(settings.user_agent, retries=0)  # the runtime retries, with one line
+        get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
+        fetched = partial(fetch_all, lambda url: get(url), base)
+        read = partial(loaded, settings) if load is None else lambda: loaded(load())
+        reloads = Reloads(read, runtime, partial(_files, settings, data_dir, fetched))
+        signal.signal(signal.SIGHUP, reloads.signalled)
         if with_poller:
 
             def loop(stop: threading.Event) -> None:
@@ -189,7 +226,7 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
                     poller = build_poller(
                         settings, own, rules, source_url, runtime.wake, runtime.offer, watch
                     )
-                    keep_polling(settings, own, poller, watch, stop.is_set)
+                    keep_polling(settings, own, poller, watch, stop.is_set, reloads)
                 finally:
                     own.close()
 
@@ -198,16 +235,14 @@ def run_bot(settings: Settings, data_dir: Path | None, source_url: str | None, w
             runtime.on_start.append(partial(telemetry.expect, POLLER_LOOP, settings.stall_seconds))
             runtime.on_start.append(start)
             runtime.on_stop.append(stop)
-        base = source_url or settings.source_url
-        session = make_session(settings.user_agent, retries=0)  # the runtime retries, with one line
-        get = partial(fetch, session, timeout=settings.timeout_seconds, max_bytes=settings.max_body_bytes)
         runtime.run(
-            partial(load_files, store, data_dir, lambda: fetch_all(lambda url: get(url), base)),
+            partial(load_files, store, data_dir, fetched),
             patient=data_dir is None,  # a folder that cannot be read is the operator's to fix
         )
         if runtime.lost is not None:
             raise TicAlertError(f"stepped down, another tic-alert leads: {runtime.lost}")
     finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         if runtime is not None:
             runtime.leadership.close()
         store.close()
