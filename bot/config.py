@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.config_files import read_toml
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import ConfigError
 from bot.notify.settings import TelegramSettings, telegram_settings
-from bot.packaged import config_file, read_toml, toml_text
+from bot.packaged import config_file, toml_text
 from bot.rules.catalogue import RULES_FILE, Rule, load_rules
 from bot.status_server import parse_listen
 from bot.store.db import describe, expand
@@ -166,7 +166,7 @@ def operator_rules_text(path: Path) -> str:
     The file has the shipped format ([[rule]] tables). A table whose id is a shipped rule's
     changes only the fields it names (``id = "holdings-3m-drop"`` and ``threshold = 80`` is a whole
     file); a new id must be a whole rule. Shipped rules it does not name keep their defaults."""
-    shipped = tomllib.loads(config_file(RULES_FILE).read_text(encoding="utf-8"))["rule"]
+    shipped = read_toml(config_file(RULES_FILE), f"config/{RULES_FILE}")["rule"]
     own = read_toml(path, f"rules {path}")
     unknown = sorted(set(own) - {"rule"})
     if unknown:

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config_files import read_toml
 from bot.errors import ConfigError
-from bot.packaged import config_file, read_toml
+from bot.packaged import config_file
 
 UTC = dt.UTC
 _KEYS = {
