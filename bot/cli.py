@@ -27,6 +27,7 @@ from bot.data.parse import PARSERS
 from bot.data.sources import RELEASE_FILES
 from bot.errors import FetchError, TicAlertError
 from bot.logs import setup_logging
+from bot.masking import mask
 from bot.ops import add_operator_commands
 from bot.render.stories import TOLD
 from bot.render.summary import build_summary
@@ -268,15 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no complaint at exit either
         return 141
     except (TicAlertError, OSError) as err:
-        print(f"tic-alert: error: {_secret_free(err)}", file=sys.stderr)
+        print(f"tic-alert: error: {mask(str(err))}", file=sys.stderr)
         return 2
     except Exception as err:  # a bug: still one line, with what it was
-        print(f"tic-alert: internal error: {type(err).__name__}: {_secret_free(err)}", file=sys.stderr)
+        print(f"tic-alert: internal error: {type(err).__name__}: {mask(str(err))}", file=sys.stderr)
         return 70
 
 
 def _logging(args: argparse.Namespace) -> None:
-    """Level and format from the options, else the environment; the token redacted from any record."""
+    """Level and format from the options, else the environment; secrets masked in every record."""
     from bot.notify.redact import redact_in_logs
 
     redact_in_logs(os.environ.get("TIC_ALERT_BOT_TOKEN", ""))
@@ -284,10 +285,3 @@ def _logging(args: argparse.Namespace) -> None:
     fmt = args.log_format or os.environ.get("TIC_ALERT_LOG_FORMAT") or "text"
     if level or args.command in ("poll", "serve", "run"):  # the others print their own answers
         setup_logging(level or "info", fmt)
-
-
-def _secret_free(err: BaseException) -> str:
-    """The error's text without the bot token (a library may quote it, e.g. in a URL)."""
-    text = str(err)
-    token = os.environ.get("TIC_ALERT_BOT_TOKEN")
-    return text.replace(token, "<token>") if token else text

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.errors import StoreError, TicAlertError
+from bot.masking import mask
 from bot.packaged import toml_text
 from bot.store.db import describe
 
@@ -102,7 +103,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"http: {f'{http[0]}:{http[1]} (/healthz, /readyz, /metrics)' if http else 'off'}")
     print(f"admins: {', '.join(map(str, settings.telegram.admins)) or 'none'}")
     print("\n# the effective configuration (TIC_ALERT_BOT_TOKEN is never in it; a URL's password is masked)")
-    print(toml_text(settings.effective))
+    print(mask(toml_text(settings.effective)))
     return 0
 
 

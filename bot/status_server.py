@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.errors import ConfigError
+from bot.masking import mask
 from bot.store.census import census
 from bot.telemetry import Telemetry
 
@@ -105,7 +106,7 @@ class StatusServer:
             try:
                 problem = check()
             except Exception as err:  # a check must answer, not raise
-                problem = f"{type(err).__name__}: {err}"
+                problem = f"{type(err).__name__}: {mask(str(err))}"
             if problem:
                 problems.append(f"{name}: {problem}")
         if problems:

@@ -18,7 +18,7 @@ import pytest
 BOT = Path(__file__).resolve().parent.parent / "bot"
 FOUNDATION = (
     *("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot.heap", "bot"),
-    "bot.config_files",  # every configuration file read within its caps
+    *("bot.config_files", "bot.masking"),  # every configuration file read within its caps; secrets masked
 )
 STAGES = ("data", "store", "watch", "rules", "render", "notify")
 TOP = ("bot.config", "bot.cli", "bot.arguments", "bot.ops", "bot.wiring", "bot.status_server", "bot.__main__")
