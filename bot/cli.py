@@ -25,7 +25,7 @@ from bot.data.fetch import fetch, make_session
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.data.parse import PARSERS
 from bot.data.sources import RELEASE_FILES
-from bot.errors import FetchError, TicAlertError
+from bot.errors import ConfigError, FetchError, TicAlertError
 from bot.logs import setup_logging
 from bot.masking import mask
 from bot.ops import add_operator_commands
@@ -268,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `tic-alert backtest ... | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no complaint at exit either
         return 141
+    except ConfigError as err:  # every section's refusal in one wording: "[section] key = value: …"
+        print(f"tic-alert: config error: {mask(str(err))}", file=sys.stderr)
+        return 2
     except (TicAlertError, OSError) as err:
         print(f"tic-alert: error: {mask(str(err))}", file=sys.stderr)
         return 2

@@ -18,7 +18,11 @@ import pytest
 BOT = Path(__file__).resolve().parent.parent / "bot"
 FOUNDATION = (
     *("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot.heap", "bot"),
-    *("bot.config_files", "bot.masking"),  # every configuration file read within its caps; secrets masked
+    *(
+        "bot.config_files",
+        "bot.settings_schema",
+        "bot.masking",
+    ),  # every stage's settings read, checked, shown
 )
 STAGES = ("data", "store", "watch", "rules", "render", "notify")
 TOP = ("bot.config", "bot.cli", "bot.arguments", "bot.ops", "bot.wiring", "bot.status_server", "bot.__main__")
