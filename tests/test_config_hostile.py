@@ -117,6 +117,29 @@ CASES = [
         2,
         ROOT + "[telegram] admins = [42, 100000000000000000000]: an item: must be ≤ 9,007,199,254,740,992",
     ),
+    (
+        "a database that is not a SQLite file",
+        "",
+        {"TIC_ALERT_DB": "{notadb}"},
+        2,
+        ROOT + '[store] db_path (TIC_ALERT_DB) = "{notadb}": cannot read the state database'
+        " (file is not a database)",
+    ),
+    (
+        "a database under a file",
+        '[store]\ndb_path = "{notadb}/tic.db"\n',
+        {"TIC_ALERT_DB": ""},  # the file's db_path, not the environment's
+        2,
+        ROOT + '[store] db_path = "{notadb}/tic.db": cannot be made: {notadb} is not a folder',
+    ),
+    (
+        "a PostgreSQL database that cannot be reached",
+        "",
+        {"TIC_ALERT_DB": "postgresql://tic@127.0.0.1:9/tic?connect_timeout=2"},  # nothing listens on 9
+        2,
+        ROOT + '[store] db_path (TIC_ALERT_DB) = "postgresql://tic@127.0.0.1:9/tic?connect_timeout=2":'
+        " cannot open the state database (connection failed:",
+    ),
 ]
 
 
