@@ -26,8 +26,9 @@ from bot.data.fetch import fetch, make_session
 from bot.data.load import fetch_all, panel_from_bytes, read_dir
 from bot.data.parse import PARSERS
 from bot.data.sources import RELEASE_FILES
-from bot.errors import FetchError, TicAlertError
+from bot.errors import ConfigError, FetchError, TicAlertError
 from bot.logs import setup_logging
+from bot.masking import mask
 from bot.ops import add_operator_commands
 from bot.render.stories import TOLD
 from bot.render.summary import build_summary
@@ -269,16 +270,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `tic-alert backtest ... | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no complaint at exit either
         return 141
+    except ConfigError as err:  # every section's refusal in one wording: "[section] key = value: …"
+        print(f"tic-alert: config error: {mask(str(err))}", file=sys.stderr)
+        return 2
     except (TicAlertError, OSError) as err:
-        print(f"tic-alert: error: {_secret_free(err)}", file=sys.stderr)
+        print(f"tic-alert: error: {mask(str(err))}", file=sys.stderr)
         return 2
     except Exception as err:  # a bug: still one line, with what it was
-        print(f"tic-alert: internal error: {type(err).__name__}: {_secret_free(err)}", file=sys.stderr)
+        print(f"tic-alert: internal error: {type(err).__name__}: {mask(str(err))}", file=sys.stderr)
         return 70
 
 
 def _logging(args: argparse.Namespace) -> None:
-    """Level and format from the options, else the environment; the token redacted from any record."""
+    """Level and format from the options, else the environment; secrets masked in every record."""
     from bot.notify.redact import redact_in_logs
 
     redact_in_logs(os.environ.get("TIC_ALERT_BOT_TOKEN", ""))
@@ -286,10 +290,3 @@ def _logging(args: argparse.Namespace) -> None:
     fmt = args.log_format or os.environ.get("TIC_ALERT_LOG_FORMAT") or "text"
     if level or args.command in ("poll", "serve", "run"):  # the others print their own answers
         setup_logging(level or "info", fmt)
-
-
-def _secret_free(err: BaseException) -> str:
-    """The error's text without the bot token (a library may quote it, e.g. in a URL)."""
-    text = str(err)
-    token = os.environ.get("TIC_ALERT_BOT_TOKEN")
-    return text.replace(token, "<token>") if token else text

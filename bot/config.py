@@ -1,6 +1,7 @@
 """Settings: packaged defaults (config/tic-alert.toml), an optional user file, then the environment.
 
-Read once at startup by :func:`load_settings`; a bad key or value is a ConfigError naming it.
+Read once at startup by :func:`load_settings`; a bad key or value is a ConfigError naming it, in
+the one wording of :mod:`bot.settings_schema` (every section is a dataclass checked by its fields).
 The release calendar is its own file (config/calendar.toml, or ``poller.calendar_file``),
 read by :func:`bot.watch.calendar.load_calendar` through :meth:`PollerSettings.calendar`.
 The bot token comes from ``TIC_ALERT_BOT_TOKEN`` only and is never printed.
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot.config_files import read_toml
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import ConfigError
-from bot.notify.settings import TelegramSettings, telegram_settings
-from bot.packaged import config_file, read_toml, toml_text
+from bot.notify.settings import MAX_CHATS, TelegramSettings, telegram_settings
+from bot.packaged import config_file, toml_text
 from bot.rules.catalogue import RULES_FILE, Rule, load_rules
+from bot.settings_schema import build, http_url, refuse, setting, shown
 from bot.status_server import parse_listen
 from bot.store.db import describe, expand
 from bot.watch.settings import PollerSettings, poller_settings
@@ -30,32 +33,38 @@ ENV_OVERRIDES = {
     "TIC_ALERT_DB": ("store", "db_path"),
     "TIC_ALERT_HTTP": ("http", "listen"),
 }
-_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "source": {"base_url": str, "timeout_seconds": (int, float), "user_agent": str, "max_body_bytes": int},
-    "store": {"db_path": str, "keep_releases": int},
-    "rules": {"file": str},
-    "http": {"listen": str, "stall_seconds": (int, float)},
-    "poller": {
-        "window_start": str,
-        "window_end": str,
-        "in_window_seconds": (int, float),
-        "out_of_window_seconds": (int, float),
-        "tick_seconds": (int, float),
-        "failures_before_event": int,
-        "max_backoff_seconds": (int, float),
-        "companion_grace_minutes": (int, float),
-        "retries": int,
-        "retry_backoff_factor": (int, float),
-        "calendar_file": str,
-    },
-}
-# Finite, sensible ranges, checked at startup (NaN and inf are refused).
-RANGES: dict[tuple[str, str], tuple[float, float]] = {
-    ("source", "timeout_seconds"): (0.1, 300),
-    ("source", "max_body_bytes"): (1_000, 1_000_000_000),
-    ("store", "keep_releases"): (0, 10_000),  # 0: never prune
-    ("http", "stall_seconds"): (10, 86_400),
-}
+MAX_GROUPS, MAX_MEMBERS = 100, 250
+
+
+def _base_url(text: str) -> str:
+    return http_url(text) if text.endswith("/") else http_url(text) + "/"
+
+
+# The sections of the settings file besides [poller] (bot.watch.settings), [telegram]
+# (bot.notify.settings) and [groups] (countries by name, below); the packaged file gives every key.
+@dataclass(frozen=True)
+class SourceSection:
+    base_url: str = setting(parse=_base_url, chars=2000)
+    timeout_seconds: float = setting(lo=0.1, hi=300)
+    user_agent: str = setting(chars=200)
+    max_body_bytes: int = setting(lo=1_000, hi=1_000_000_000)
+
+
+@dataclass(frozen=True)
+class StoreSection:
+    db_path: str = setting(chars=4096)  # a SQLite file's path or a postgresql:// URL
+    keep_releases: int = setting(lo=0, hi=10_000)  # 0: never prune
+
+
+@dataclass(frozen=True)
+class RulesSection:
+    file: str = setting(chars=4096)
+
+
+@dataclass(frozen=True)
+class HttpSection:
+    listen: tuple[str, int] | None = setting(parse=parse_listen, chars=300)
+    stall_seconds: float = setting(lo=10, hi=86_400)
 
 
 @dataclass(frozen=True)
@@ -96,32 +105,35 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         rules_file = own.get("rules", {}).get("file") if isinstance(own.get("rules"), dict) else None
         if isinstance(rules_file, str) and rules_file and not Path(rules_file).expanduser().is_absolute():
             data["rules"]["file"] = str(p.parent / rules_file)  # relative to the file that names it
+    origins: dict[str, dict[str, str]] = {section: {} for section in data}
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             data[section][key] = env[var]
+            origins[section][key] = var
     if env.get("TIC_ALERT_ADMINS"):
-        data["telegram"]["admins"] = _chat_ids(env["TIC_ALERT_ADMINS"], "TIC_ALERT_ADMINS")
-    _check(data)
-    base_url = data["source"]["base_url"]
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"source.base_url: expected an http(s) URL, found {base_url!r}")
-    if not base_url.endswith("/"):
-        base_url += "/"
+        data["telegram"]["admins"] = _chat_ids(env["TIC_ALERT_ADMINS"])
+        origins["telegram"]["admins"] = "TIC_ALERT_ADMINS"
+    source = build(SourceSection, "source", data["source"], origins["source"])
+    store = build(StoreSection, "store", data["store"], origins["store"])
+    http = build(HttpSection, "http", data["http"], origins["http"])
+    rules = build(RulesSection, "rules", data["rules"])
     return Settings(
-        source_url=base_url,
-        timeout_seconds=float(data["source"]["timeout_seconds"]),
-        user_agent=data["source"]["user_agent"],
-        max_body_bytes=int(data["source"]["max_body_bytes"]),
-        db_path=expand(data["store"]["db_path"]),
+        source_url=source.base_url,
+        timeout_seconds=source.timeout_seconds,
+        user_agent=source.user_agent,
+        max_body_bytes=source.max_body_bytes,
+        db_path=expand(store.db_path),
         groups=_groups(data.get("groups", {})),
         bot_token=env.get("TIC_ALERT_BOT_TOKEN") or None,
-        poller=poller_settings(data.get("poller", {})),
-        telegram=telegram_settings(data.get("telegram", {}), env.get("TIC_ALERT_TELEGRAM_API_URL")),
-        http_listen=parse_listen(data["http"]["listen"], "http.listen (or TIC_ALERT_HTTP)"),
-        stall_seconds=float(data["http"]["stall_seconds"]),
-        keep_releases=int(data["store"]["keep_releases"]),
-        rules_file=Path(data["rules"]["file"]).expanduser() if data["rules"]["file"] else None,
-        effective={**data, "store": {**data["store"], "db_path": describe(data["store"]["db_path"])}},
+        poller=poller_settings(data["poller"]),
+        telegram=telegram_settings(
+            data["telegram"], env.get("TIC_ALERT_TELEGRAM_API_URL"), origins["telegram"]
+        ),
+        http_listen=http.listen,
+        stall_seconds=http.stall_seconds,
+        keep_releases=store.keep_releases,
+        rules_file=Path(rules.file).expanduser() if rules.file else None,
+        effective={**data, "store": {**data["store"], "db_path": describe(store.db_path)}},
     )
 
 
@@ -129,35 +141,23 @@ def _overlay(base: dict[str, Any], top: dict[str, Any], where: str) -> dict[str,
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
     for section, values in top.items():
         if section not in out:
-            raise ConfigError(f"config {where}: unknown section [{section}]")
+            raise ConfigError(f"[{section}]: unknown section ({', '.join(out)}) (in config file {where})")
         if not isinstance(values, dict):
-            raise ConfigError(f"config {where}: [{section}] must be a table")
+            raise ConfigError(f"[{section}] = {shown(values)}: expected a table (in config file {where})")
         out[section].update(values)
     return out
 
 
-def _check(data: dict[str, Any]) -> None:
-    for section, keys in _SCHEMA.items():
-        for key, value in data.get(section, {}).items():
-            if key not in keys:
-                raise ConfigError(f"config: unknown setting {section}.{key}")
-            if not isinstance(value, keys[key]) or isinstance(value, bool):
-                raise ConfigError(f"config: {section}.{key} has a bad value {value!r}")
-    for (section, key), (lo, hi) in RANGES.items():
-        value = data[section][key]
-        if not lo <= value <= hi:  # NaN fails both comparisons
-            raise ConfigError(f"config: {section}.{key} must be {lo:g}..{hi:g}, found {value!r}")
-
-
-def _chat_ids(text: str, where: str) -> list[int]:
-    """ "123, -100456" → [123, -100456]; anything else is a ConfigError naming ``where``."""
-    ids = []
-    for part in text.split(","):
-        part = part.strip()
-        if not re.fullmatch(r"-?\d{1,20}", part):
-            raise ConfigError(f"{where}: expected chat ids separated by commas, found {part!r}")
-        ids.append(int(part))
-    return ids
+def _chat_ids(text: str) -> list[int]:
+    """ "123, -100456" → [123, -100456]; anything else refused naming TIC_ALERT_ADMINS."""
+    parts = text.split(",", MAX_CHATS)  # one more than may be given, the rest unsplit
+    if len(parts) > MAX_CHATS:
+        head = text[:40] + "…"
+        raise refuse("telegram", "admins", "TIC_ALERT_ADMINS", None, head, f"more than {MAX_CHATS:,} items")
+    if not all(re.fullmatch(r"\s*-?\d{1,20}\s*", part) for part in parts):
+        problem = "expected chat ids separated by commas"
+        raise refuse("telegram", "admins", "TIC_ALERT_ADMINS", None, text, problem)
+    return [int(part) for part in parts]
 
 
 def operator_rules_text(path: Path) -> str:
@@ -166,8 +166,8 @@ def operator_rules_text(path: Path) -> str:
     The file has the shipped format ([[rule]] tables). A table whose id is a shipped rule's
     changes only the fields it names (``id = "holdings-3m-drop"`` and ``threshold = 80`` is a whole
     file); a new id must be a whole rule. Shipped rules it does not name keep their defaults."""
-    shipped = tomllib.loads(config_file(RULES_FILE).read_text(encoding="utf-8"))["rule"]
-    own = read_toml(path, f"rules {path}")
+    shipped = read_toml(config_file(RULES_FILE), f"config/{RULES_FILE}")["rule"]
+    own = read_toml(path, f"[rules] file = {shown(str(path))}")
     unknown = sorted(set(own) - {"rule"})
     if unknown:
         raise ConfigError(f"rules {path}: unknown top-level key {unknown[0]!r} (expected [[rule]] tables)")
@@ -187,22 +187,24 @@ def operator_rules_text(path: Path) -> str:
 
 
 def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:
+    if len(raw) > MAX_GROUPS:
+        raise ConfigError(f"[groups]: more than {MAX_GROUPS} groups")
+    names = EntityNames(sorted(known_countries()))
     groups = []
     for name, members in raw.items():
-        if (
-            not isinstance(members, list)
-            or len(members) < 2
-            or not all(isinstance(m, str) and m.strip() for m in members)
-        ):
-            raise ConfigError(f"config: group {name!r} must list at least two country names")
-        names = EntityNames(sorted(known_countries()))
+        bad = partial(refuse, "groups", name, None, None, members)
+        if not isinstance(members, list) or not all(isinstance(m, str) and m.strip() for m in members):
+            raise bad("expected a list of country names")
+        if not 2 <= len(members) <= MAX_MEMBERS:
+            raise bad(f"must list at least two countries, at most {MAX_MEMBERS}")
+        if len(name) > 100:
+            raise bad("a group's name is at most 100 characters")
         canonical = []
         for m in members:
             found = names.resolve(m)
             if found is None:  # a typo would silently drop the group and all its events
                 hint = ", ".join(names.suggest(m))
-                also = f" (did you mean {hint}?)" if hint else ""
-                raise ConfigError(f"config: group {name!r}: unknown country {m!r}{also}")
+                raise bad(f"unknown country {shown(m)}" + (f" (did you mean {hint}?)" if hint else ""))
             canonical.append(found)
         groups.append(Group(name, tuple(canonical)))
     return tuple(groups)

@@ -13,10 +13,12 @@ from functools import partial
 from pathlib import Path
 
 from bot.config import Settings, load_settings
-from bot.errors import StoreError, TicAlertError
+from bot.errors import ConfigError, StoreError, TicAlertError
+from bot.masking import mask
 from bot.packaged import toml_text
+from bot.settings_schema import refuse
 from bot.store.database import Database
-from bot.store.db import describe
+from bot.store.db import describe, is_postgres
 from bot.store.outbox import Delivery, Outbox
 
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -171,13 +173,14 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)  # settings and groups: a bad key fails here, named
     rules = settings.rules()
     calendar = settings.poller.calendar()
+    database = _db_state(settings)  # one it would use but cannot open fails here, named
     nxt = next_slots(calendar, dt.datetime.now(dt.UTC), 1)[0]
     shipped = {r.id: r for r in load_rules(settings.groups)}
     changed = [r.id for r in rules if shipped.get(r.id) != r]
     where = args.config or os.environ.get("TIC_ALERT_CONFIG")
     print(f"config: packaged defaults{f' + {where}' if where else ''} + environment: OK")
     print(f"token: {_masked(settings.bot_token)}")
-    print(f"database: {describe(settings.db_path)} ({_db_state(settings)})")
+    print(f"database: {describe(settings.db_path)} ({database})")
     print(
         f"rules: {len(rules)} ({sum(r.enabled for r in rules)} on by default)"
         + (
@@ -195,7 +198,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"http: {f'{http[0]}:{http[1]} (/healthz, /readyz, /metrics)' if http else 'off'}")
     print(f"admins: {', '.join(map(str, settings.telegram.admins)) or 'none'}")
     print("\n# the effective configuration (TIC_ALERT_BOT_TOKEN is never in it; a URL's password is masked)")
-    print(toml_text(settings.effective))
+    print(mask(toml_text(settings.effective)))
     return 0
 
 
@@ -207,23 +210,52 @@ def _masked(token: str | None) -> str:
 
 
 def _db_state(settings: Settings) -> str:
+    """The database's size, or that it is not there yet; one that cannot be opened (or made) is a
+    ConfigError naming [store] db_path."""
     from bot.store.db import NoDatabase, open_readonly
+
+    def refusal(problem: str) -> ConfigError:
+        origin = "TIC_ALERT_DB" if os.environ.get("TIC_ALERT_DB") else None
+        return refuse("store", "db_path", origin, None, settings.db_path, problem)
 
     try:
         db = open_readonly(settings.db_path)
     except NoDatabase:
+        problem = _cannot_make(settings.db_path)
+        if problem:
+            raise refusal(problem) from None
         return "not there yet: poll or run makes it"
     except StoreError as err:
-        return str(err).split(": ", 1)[-1]
+        raise refusal(str(err).split(": ", 1)[-1]) from err
     try:
         return f"{db.dialect.size(db):,} bytes"
     finally:
         db.close()
 
 
+def _cannot_make(target: str) -> str | None:
+    """Why ``poll`` or ``run`` could not make the SQLite file ``target``; None if they can (or it is
+    a PostgreSQL database: its server said there is no schema yet)."""
+    if is_postgres(target) or target == ":memory:":
+        return None
+    path = Path(target).expanduser().absolute()
+    try:
+        if path.exists():
+            return None if path.is_file() else "not a file"
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+    except OSError as err:
+        return f"cannot be made ({err.strerror})"
+    if not folder.is_dir():
+        return f"cannot be made: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot be made: {folder} is not writable"
+    return None
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.store.backup import backup
-    from bot.store.db import is_postgres
 
     settings = load_settings(args.config)
     src, out = settings.db_path, args.out

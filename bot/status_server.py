@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.errors import ConfigError
+from bot.masking import mask
 from bot.store.census import census
 from bot.telemetry import Telemetry
 
@@ -31,15 +32,16 @@ log = logging.getLogger("tic_alert.http")
 Check = Callable[[], str | None]
 
 
-def parse_listen(text: str, where: str = "http.listen") -> tuple[str, int] | None:
-    """ "HOST:PORT" (or "[::1]:PORT") → (host, port); "" → None (off). Port 0 picks a free one."""
+def parse_listen(text: str) -> tuple[str, int] | None:
+    """ "HOST:PORT" (or "[::1]:PORT") → (host, port); "" → None (off). Port 0 picks a free one;
+    anything else is a ValueError (bot.config names the key)."""
     text = text.strip()
     if not text:
         return None
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"config: {where}: expected HOST:PORT such as 127.0.0.1:9108, found {text!r}")
+        raise ValueError("expected HOST:PORT such as 127.0.0.1:9108")
     return host, int(port)
 
 
@@ -105,7 +107,7 @@ class StatusServer:
             try:
                 problem = check()
             except Exception as err:  # a check must answer, not raise
-                problem = f"{type(err).__name__}: {err}"
+                problem = f"{type(err).__name__}: {mask(str(err))}"
             if problem:
                 problems.append(f"{name}: {problem}")
         if problems:

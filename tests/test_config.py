@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -54,20 +55,18 @@ def test_user_file_is_laid_over_defaults(tmp_path: Path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[source]\ntimeout = 5\n", "unknown setting source.timeout"),
-        ("[source]\ntimeout_seconds = 'soon'\n", "source.timeout_seconds has a bad value"),
-        ("[source]\nbase_url = 'ftp://x/'\n", "source.base_url: expected an http(s) URL"),
-        ("[sauce]\nx = 1\n", "unknown section [sauce]"),
-        ("[groups]\nsolo = ['Japan']\n", "group 'solo' must list at least two"),
+        ("[source]\ntimeout = 5\n", "[source] timeout = 5: unknown setting (did you mean timeout_seconds?)"),
+        ("[source]\ntimeout_seconds = 'soon'\n", '[source] timeout_seconds = "soon": expected a number'),
+        ("[source]\nbase_url = 'ftp://x/'\n", '[source] base_url = "ftp://x/": expected an http(s) URL'),
+        ("[sauce]\nx = 1\n", "[sauce]: unknown section"),
+        ("[groups]\nsolo = ['Japan']\n", '[groups] solo = ["Japan"]: must list at least two countries'),
         ("[source\n", "not valid TOML"),
     ],
 )
 def test_bad_settings_fail_with_the_key_named(tmp_path: Path, text: str, message: str):
     f = tmp_path / "bad.toml"
     f.write_text(text)
-    with pytest.raises(
-        ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
-    ):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(f, env={})
 
 
@@ -79,5 +78,7 @@ def test_missing_config_file(tmp_path: Path):
 def test_a_misspelt_group_member_stops_startup_naming_member_and_group(tmp_path: Path):
     f = tmp_path / "mine.toml"
     f.write_text('[groups]\n"Asia" = ["japan", "chyna"]\n')
-    with pytest.raises(ConfigError, match=r"'Asia'.*'chyna'"):
+    with pytest.raises(
+        ConfigError, match=r'^\[groups\] Asia = \["japan", "chyna"\]: unknown country "chyna"'
+    ):
         load_settings(f, env={})

@@ -2,7 +2,8 @@
 
 Stages, earliest first: data (bytes → Panel), store (SQLite or PostgreSQL), watch (is there a new release?),
 rules (Panel → Events), render (Events → text + PNG), notify (→ Telegram). A module may import
-the foundation (errors, packaged, telemetry: the metrics every stage records into, logs) and its
+the foundation (errors, packaged, telemetry: the metrics every stage records into, logs, and the
+settings' reading, schema and masking) and its
 own or an earlier stage, never a later one; config, cli, wiring and the HTTP status server wire
 the stages together and no stage imports them (a stage's settings are passed in).
 """
@@ -15,7 +16,14 @@ from pathlib import Path
 import pytest
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-FOUNDATION = ("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot.heap", "bot")
+FOUNDATION = (
+    *("bot.errors", "bot.packaged", "bot.telemetry", "bot.logs", "bot.heap", "bot"),
+    *(
+        "bot.config_files",
+        "bot.settings_schema",
+        "bot.masking",
+    ),  # every stage's settings read, checked, shown
+)
 STAGES = ("data", "store", "watch", "rules", "render", "notify")
 TOP = ("bot.config", "bot.cli", "bot.arguments", "bot.ops", "bot.wiring", "bot.status_server", "bot.__main__")
 

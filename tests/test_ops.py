@@ -72,7 +72,7 @@ def test_config_check_refuses_a_bad_rules_file_naming_the_key(tmp_path: Path, ca
     assert "threshold" in err
     config.write_text('[http]\nlisten = "somewhere"\n')
     assert main(["config", "check", "--config", str(config)]) == 2
-    assert "http.listen" in capsys.readouterr().err
+    assert '[http] listen = "somewhere": expected HOST:PORT' in capsys.readouterr().err
 
 
 def test_config_check_prints_the_effective_config_token_masked(tmp_path: Path, capsys, monkeypatch):
@@ -92,7 +92,9 @@ def test_config_check_prints_the_effective_config_token_masked(tmp_path: Path, c
     assert "not there yet" in out
     assert not (tmp_path / "not").exists()
     monkeypatch.setenv("TIC_ALERT_ADMINS", "42, alice")
-    with pytest.raises(ConfigError, match="TIC_ALERT_ADMINS: expected chat ids"):
+    with pytest.raises(
+        ConfigError, match=r'^\[telegram\] admins \(TIC_ALERT_ADMINS\) = "42, alice": expected chat ids'
+    ):
         load_settings()
 
 

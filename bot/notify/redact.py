@@ -1,10 +1,11 @@
-"""The libraries' log lines fit to read: the bot token out of every one (it is part of every Bot
-API URL), and a proxy's error page one line, not a page and a traceback."""
+"""The libraries' log lines fit to read: the bot token (it is part of every Bot API URL) and every
+password out of every one, and a proxy's error page one line, not a page and a traceback."""
 
 from __future__ import annotations
 
 import logging
 
+from bot.masking import mask, remember
 from bot.notify.telegram_errors import page_gist
 
 INVALID_JSON = "Can not load invalid JSON data"  # python-telegram-bot's words, with the whole body
@@ -36,16 +37,18 @@ class OneLinePage(logging.Filter):
         return True
 
 
-def redact_in_logs(secret: str) -> None:
-    """No log record, from any library, carries ``secret``: it is replaced as the record is made.
+def redact_in_logs(secret: str = "") -> None:
+    """No log record, from any library, carries a secret: :func:`bot.masking.mask` is applied as
+    the record is made (``secret``, the bot token, is remembered for it).
 
     python-telegram-bot logs its Bot API URL (token included) at DEBUG and httpx every request
-    URL at INFO; a record factory catches those and anything else, whatever the handlers.
+    URL at INFO; psycopg's pool may quote the database's address. A record factory catches those
+    and anything else, whatever the handlers; it is installed once.
     """
-    if not secret:
-        return
+    if secret:
+        remember(secret)
     previous = logging.getLogRecordFactory()
-    if getattr(previous, "redacts", None) == secret:
+    if getattr(previous, "masks", False):
         return
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
@@ -54,13 +57,15 @@ def redact_in_logs(secret: str) -> None:
             text = record.getMessage()
         except Exception:  # a malformed record: leave it to the handler to report
             return record
-        if secret in text:
-            record.msg, record.args = text.replace(secret, "<token>"), None
+        masked = mask(text)
+        if masked != text:
+            record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[0] is not None:  # a traceback can quote it too
             trace = logging.Formatter().formatException(record.exc_info)
-            if secret in trace:
-                record.exc_info, record.exc_text = None, trace.replace(secret, "<token>")
+            masked = mask(trace)
+            if masked != trace:
+                record.exc_info, record.exc_text = None, masked
         return record
 
-    factory.redacts = secret  # type: ignore[attr-defined]
+    factory.masks = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)

@@ -17,6 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.errors import StoreError
+from bot.masking import mask, remember_url
 from bot.store.database import Database, SQLiteDatabase
 from bot.store.dialect import one_line
 from bot.store.postgres import PostgresDatabase
@@ -43,8 +44,11 @@ def expand(target: str) -> str:
 
 
 def describe(target: str | Path) -> str:
-    """The target for messages and logs: a URL's password masked."""
-    return re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1****@", str(target))
+    """The target for messages and logs: a URL's passwords masked (every form: bot.masking), and
+    remembered, so that a library's message quoting one is masked as well."""
+    if is_postgres(target):
+        remember_url(str(target))
+    return mask(str(target))
 
 
 def _missing(target: str | Path) -> bool:

@@ -20,30 +20,31 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import ConfigError
-from bot.packaged import config_file, read_toml
+from bot.config_files import read_toml
+from bot.packaged import config_file
+from bot.settings_schema import build, setting
 
 UTC = dt.UTC
-_KEYS = {
-    "timezone": str,
-    "release_time": str,
-    "dates": list,
-    "postponed": list,
-    "fallback_business_day": int,
-    "fallback_extra_days": int,
-}
+MAX_DATES = 1_000  # some 80 years of releases
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone") from None
 
 
 @dataclass(frozen=True)
 class Calendar:
     """Official and postponed release dates plus the fallback rule for the other months."""
 
-    tz: ZoneInfo
-    release_time: dt.time
-    dates: tuple[dt.date, ...]
-    postponed: tuple[dt.date, ...] = ()
-    fallback_business_day: int = 11
-    fallback_extra_days: int = 3
+    tz: ZoneInfo = setting(key="timezone", chars=100, parse=_zone)
+    release_time: dt.time = setting()
+    dates: tuple[dt.date, ...] = setting(items=MAX_DATES)
+    postponed: tuple[dt.date, ...] = setting((), items=MAX_DATES)
+    fallback_business_day: int = setting(11, lo=1, hi=20)
+    fallback_extra_days: int = setting(3, lo=0, hi=5)
 
     @property
     def known_months(self) -> frozenset[tuple[int, int]]:
@@ -75,61 +76,20 @@ class Window:
     end: dt.datetime
 
 
-def load_calendar(source: str | Path | Traversable | None = None) -> Calendar:
-    """Read and check a calendar TOML file (default: the packaged config/calendar.toml)."""
+def load_calendar(source: str | Path | Traversable | None = None, what: str | None = None) -> Calendar:
+    """Read and check a calendar TOML file (default: the packaged config/calendar.toml); ``what``
+    names it in a refusal of the file itself (default "calendar file PATH")."""
     if source is None:
         source = config_file("calendar.toml")
     where = str(source)
     file = Path(source) if isinstance(source, str) else source
-    data = read_toml(file, f"calendar file {where}")
+    data = read_toml(file, what or f"calendar file {where}")
     return calendar_from_dict(data, where)
 
 
 def calendar_from_dict(data: dict[str, Any], where: str = "calendar") -> Calendar:
     """Build a Calendar from parsed TOML; a bad value is a ConfigError naming its key."""
-    for key, value in data.items():
-        if key not in _KEYS:
-            raise ConfigError(f"{where}: unknown setting calendar.{key}")
-        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
-            raise ConfigError(f"{where}: calendar.{key} has a bad value {value!r}")
-    for key in ("timezone", "release_time", "dates"):
-        if key not in data:
-            raise ConfigError(f"{where}: calendar.{key} is missing")
-    try:
-        tz = ZoneInfo(data["timezone"])
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ConfigError(f"{where}: calendar.timezone: unknown zone {data['timezone']!r}") from err
-    release_time = parse_clock(data["release_time"], f"{where}: calendar.release_time")
-    dates = _dates(data["dates"], f"{where}: calendar.dates")
-    postponed = _dates(data.get("postponed", []), f"{where}: calendar.postponed")
-    nth = data.get("fallback_business_day", 11)
-    extra = data.get("fallback_extra_days", 3)
-    if not 1 <= nth <= 20:
-        raise ConfigError(f"{where}: calendar.fallback_business_day must be 1..20, found {nth}")
-    if not 0 <= extra <= 5:
-        raise ConfigError(f"{where}: calendar.fallback_extra_days must be 0..5, found {extra}")
-    return Calendar(tz, release_time, tuple(sorted(dates)), tuple(sorted(postponed)), nth, extra)
-
-
-def parse_clock(text: str, what: str) -> dt.time:
-    """``"16:00"`` → a time; anything else is a ConfigError naming ``what``."""
-    try:
-        hour, minute = (int(p) for p in text.split(":"))
-        return dt.time(hour, minute)
-    except ValueError:
-        raise ConfigError(f"{what}: expected a time as HH:MM, found {text!r}") from None
-
-
-def _dates(values: list[Any], what: str) -> list[dt.date]:
-    out = []
-    for v in values:
-        try:
-            out.append(v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
-        except ValueError:
-            raise ConfigError(f"{what}: expected dates as YYYY-MM-DD, found {v!r}") from None
-    if len(set(out)) != len(out):
-        raise ConfigError(f"{what}: a date is listed twice")
-    return out
+    return build(Calendar, "calendar", data, within=None if where == "calendar" else f"calendar file {where}")
 
 
 # --- business days -------------------------------------------------------------------------
