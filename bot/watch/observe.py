@@ -1,5 +1,7 @@
 """What each poll tells the operator: one log line per file fetched (file, outcome, HTTP status,
-ms), the poll metrics, and the poller loop's heartbeat.
+ms), or, for a poll that failed, one warning line for the whole tick (each failed file and why,
+in a few words, and how many polls in a row failed); the poll metrics, and the poller loop's
+heartbeat. (urllib3's own retry warnings are silenced in :func:`bot.logs.setup_logging`.)
 
 :meth:`PollWatch.fetcher` wraps the poller's fetcher to time each request; :func:`run_forever`
 calls :meth:`PollWatch.after_tick` after every tick (a tick that polled has a result).
@@ -14,7 +16,7 @@ from collections.abc import Callable
 
 from bot.data.fetch import FetchResult
 from bot.data.sources import HEADLINE
-from bot.errors import FetchError
+from bot.errors import FetchError, brief
 from bot.telemetry import Telemetry
 from bot.watch.calendar import Calendar, release_moment, window_on
 from bot.watch.outcomes import Fetcher, PollOutcome, PollResult
@@ -33,6 +35,9 @@ class PollWatch:
         self.calendar = calendar
         self.wall = wall
         self._fetches: list[tuple[str, int | None, float, str]] = []  # (file, status, ms, outcome)
+        self._why: dict[str, str] = {}  # file → why its fetch failed, this tick
+        self.failed_in_a_row = 0
+        self._base = ""  # the URL the last failed fetch asked, less its file name
 
     def fetcher(self, inner: Fetcher) -> Fetcher:
         def fetch(url: str, etag: str | None, last_modified: str | None) -> FetchResult:
@@ -42,6 +47,7 @@ class PollWatch:
                 res = inner(url, etag, last_modified)
             except FetchError as err:
                 self._fetches.append((file, err.status, _ms(started), f"error ({err.kind})"))
+                self._why[file], self._base = err.reason, url.rsplit("/", 1)[0] + "/"
                 raise
             self._fetches.append(
                 (file, res.status, _ms(started), "not modified" if res.not_modified else "fetched")
@@ -53,21 +59,27 @@ class PollWatch:
     def after_tick(self, result: PollResult | None, seconds: float) -> None:
         self.telemetry.beat(LOOP)
         fetches, self._fetches = self._fetches, []
+        why, self._why = self._why, {}
         if result is None:
             return
         outcome = str(result.outcome).replace(" ", "_")
         self.telemetry.polls.labels(outcome).inc()
         self.telemetry.poll_seconds.observe(seconds)
-        if result.outcome != PollOutcome.ERROR:
-            self.telemetry.last_success.set(self.wall())
+        if result.outcome == PollOutcome.ERROR:
+            self.failed_in_a_row += 1
+            return self._failed(result, why, seconds)
+        self.failed_in_a_row = 0
+        self.telemetry.last_success.set(self.wall())
         for file, status, ms, fetched in fetches:
             said = outcome if file == HEADLINE else fetched.replace(" ", "_")
-            log.info(
-                "poll %s: %s, HTTP %s, %.0f ms",
+            log.log(
+                logging.WARNING if file in why else logging.INFO,
+                "poll %s: %s, HTTP %s, %.0f ms%s",
                 file,
                 said,
                 status if status is not None else "-",
                 ms,
+                f" ({why[file]})" if file in why else "",
                 extra={"file": file, "outcome": said, "status": status, "ms": round(ms)},
             )
         if not fetches:  # e.g. a parse fault before any request: still one line
@@ -78,6 +90,23 @@ class PollWatch:
             and not result.release.baseline
         ):
             self._detected(result.release.month, result.release.first_seen)
+
+    def _failed(self, result: PollResult, why: dict[str, str], seconds: float) -> None:
+        """One line for a failed poll: the files that failed grouped by why, where, how long."""
+        files: dict[str, list[str]] = {}
+        for file, reason in why.items():
+            files.setdefault(reason, []).append(file)
+        said = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in files.items())
+        said = said or brief(result.message)  # e.g. a parse fault: no request failed
+        where = f" from {self._base}" if why else ""
+        log.warning(
+            "poll failed%s (%d in a row, %.0f ms): %s",
+            where,
+            self.failed_in_a_row,
+            seconds * 1000,
+            said,
+            extra={"outcome": "error", "failed_in_a_row": self.failed_in_a_row, "ms": round(seconds * 1000)},
+        )
 
     def _detected(self, month: str, seen: dt.datetime) -> None:
         day = seen.astimezone(self.calendar.tz).date()
