@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 
 from bot.data.fetch import FetchResult
 from bot.data.sources import HEADLINE
@@ -38,6 +39,7 @@ class PollWatch:
         self._why: dict[str, str] = {}  # file → why its fetch failed, this tick
         self.failed_in_a_row = 0
         self._base = ""  # the URL the last failed fetch asked, less its file name
+        self._published: dt.datetime | None = None  # the headline's Last-Modified, this tick
 
     def fetcher(self, inner: Fetcher) -> Fetcher:
         def fetch(url: str, etag: str | None, last_modified: str | None) -> FetchResult:
@@ -52,6 +54,8 @@ class PollWatch:
             self._fetches.append(
                 (file, res.status, _ms(started), "not modified" if res.not_modified else "fetched")
             )
+            if file == HEADLINE and not res.not_modified:
+                self._published = _http_date(res.last_modified)
             return res
 
         return fetch
@@ -60,6 +64,7 @@ class PollWatch:
         self.telemetry.beat(LOOP)
         fetches, self._fetches = self._fetches, []
         why, self._why = self._why, {}
+        published, self._published = self._published, None
         if result is None:
             return
         outcome = str(result.outcome).replace(" ", "_")
@@ -89,7 +94,7 @@ class PollWatch:
             and result.release is not None
             and not result.release.baseline
         ):
-            self._detected(result.release.month, result.release.first_seen)
+            self._detected(result.release.month, result.release.first_seen, published)
 
     def _failed(self, result: PollResult, why: dict[str, str], seconds: float) -> None:
         """One line for a failed poll: the files that failed grouped by why, where, how long."""
@@ -108,14 +113,34 @@ class PollWatch:
             extra={"outcome": "error", "failed_in_a_row": self.failed_in_a_row, "ms": round(seconds * 1000)},
         )
 
-    def _detected(self, month: str, seen: dt.datetime) -> None:
+    def _detected(self, month: str, seen: dt.datetime, published: dt.datetime | None = None) -> None:
+        """The detection delay: from the later of the scheduled moment (4 p.m. ET) and the file's
+        publication (its Last-Modified, when the Treasury sent one; a file stamped before 4 p.m.
+        was not out before then). A release found before its scheduled moment (published early)
+        counts from its publication, or 0 without one: never negative."""
         day = seen.astimezone(self.calendar.tz).date()
         if window_on(self.calendar, day, self.calendar.release_time, self.calendar.release_time) is None:
             log.info("release %s detected on %s, not a scheduled release day", month, day)
             return
-        delay = (seen - release_moment(self.calendar, day)).total_seconds()
+        scheduled = release_moment(self.calendar, day)
+        start = max(scheduled, published) if published is not None else scheduled
+        if start > seen:
+            start = published if published is not None and published <= seen else seen
+        delay = (seen - start).total_seconds()
         self.telemetry.detection_delay.set(delay)
-        log.info("release %s detected %.1f s after its scheduled moment", month, delay)
+        early = " (found before its scheduled moment: from its publication)" if seen < scheduled else ""
+        log.info("release %s detected %.1f s after it was out%s", month, delay, early)
+
+
+def _http_date(text: str | None) -> dt.datetime | None:
+    """A Last-Modified header as an aware datetime; None when absent or not a date."""
+    if not text:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _ms(started: float) -> float:
