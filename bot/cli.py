@@ -202,7 +202,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from bot.telemetry import Telemetry
     from bot.watch.observe import PollWatch
     from bot.watch.outcomes import PollOutcome
-    from bot.wiring import build_poller, keep_polling, status_endpoints
+    from bot.wiring import banner, build_poller, keep_polling, status_endpoints
 
     settings = load_settings(args.config)
     rules = settings.rules()
@@ -220,6 +220,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 print(f"release {result.release.describe()}")
             return 1 if result.outcome == PollOutcome.ERROR else 0
         status = status_endpoints(settings, telemetry, bot=False)
+        banner(settings, "poll", "poller", status)
         keep_polling(settings, store, poller, watch)
         return 0
     finally:

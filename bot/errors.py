@@ -11,6 +11,25 @@ TicAlertError
 
 from __future__ import annotations
 
+import re
+
+# an OS error's own words inside a library's long message: "[Errno 111] Connection refused"
+_OS_REASON = re.compile(r"\[Errno -?\d+\] ([^\"')\]]+)")
+
+
+def brief(text: str, limit: int = 160) -> str:
+    """A failure in a few whole words for a log line: the OS's reason when a library's message
+    quotes one ("Connection refused", "Name or service not known"), else the text, shortened at
+    a word with the count of what was left off (never cut mid-word or mid-quote unannounced)."""
+    reason = _OS_REASON.search(text)
+    if reason:
+        return reason.group(1).strip().rstrip(".")
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    kept = text[:limit].rsplit(" ", 1)[0]
+    return f"{kept} … ({len(text) - len(kept)} more characters)"
+
 
 class TicAlertError(Exception):
     """Base class: every error the CLI reports as one line."""
@@ -32,6 +51,13 @@ class FetchError(TicAlertError):
         self.kind = kind
         self.status = status
         super().__init__(message)
+
+    @property
+    def reason(self) -> str:
+        """Why, in a few words: "HTTP 503 Service Unavailable", "timed out after 30 s (ReadTimeout)",
+        "Connection refused"."""
+        first, sep, rest = str(self).partition(": ")  # the URL first (every FetchError names one)
+        return brief(rest if sep and "://" in first else str(self))
 
 
 class StoreError(TicAlertError):

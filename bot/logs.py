@@ -68,3 +68,7 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: TextIO | None 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # urllib3 warns of each retry it makes ("Retrying (Retry(total=0, ...)) after connection broken
+    # by ..."): the poller's own line says what failed, once a poll; its errors still show
+    for noisy in ("urllib3", "urllib3.connectionpool", "requests"):
+        logging.getLogger(noisy).setLevel(max(logging.ERROR, root.level))

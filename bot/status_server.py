@@ -2,10 +2,11 @@
 
 * ``/healthz``: 200 while every registered loop ticks (the poller's, the bot's event loop), 503
   naming the one that stalled; one line of text either way (a container's HEALTHCHECK, systemd).
-* ``/readyz``: 200 when the database opens and, where a bot runs, the Bot API answered lately;
-  503 with the reason otherwise.
+* ``/readyz``: 200 when the database opens and, where a bot runs, the Bot API answered lately, it
+  leads, and it has a release to answer from; 503 with the reason otherwise.
 * ``/metrics``: the process's :class:`~bot.telemetry.Telemetry` registry in Prometheus' text
-  format, written by prometheus-client.
+  format, written by prometheus-client; with ``tic_alert_build_info{version}`` 1 and, from the
+  database at scrape time, ``tic_alert_newest_release_month`` (YYYYMM).
 
 The server runs in its own daemon threads, so a stalled event loop still gets its 503 out.
 """
@@ -153,3 +154,15 @@ class DatabaseCollector(Collector):
         for (state, kind), n in sorted(c.deliveries.items()):
             rows.add_metric([state, kind], n)
         yield rows
+        if c.newest is not None:  # absent, not 0, before the first release: no false "oldest"
+            yield GaugeMetricFamily(
+                "tic_alert_newest_release_month",
+                "The newest release the poller recorded, its data month as YYYYMM (202604: April 2026)",
+                value=release_number(c.newest),
+            )
+
+
+def release_number(month: str) -> int:
+    """ "2026-04" → 202604: a gauge's value that sorts, compares and reads as the month."""
+    year, mon = month.split("-")
+    return int(year) * 100 + int(mon)

@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from bot import __version__
 
 # Send and command latencies: Telegram answers in 50 ms..several s; a chart takes ~0.3 s of CPU.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -32,6 +34,8 @@ class Telemetry:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.registry = CollectorRegistry()
         r = self.registry
+        # tic_alert_build_info{version="0.1.0"} 1: which release of tic-alert answers the scrape
+        Info("tic_alert_build", "The tic-alert that runs", registry=r).info({"version": __version__})
         self.polls = Counter(
             "tic_alert_polls", "Polls of the headline file, by outcome", ["outcome"], registry=r
         )
@@ -48,7 +52,8 @@ class Telemetry:
         )
         self.detection_delay = Gauge(
             "tic_alert_detection_delay_seconds",
-            "The last new release: seconds from its scheduled moment (4 p.m. ET) to its detection",
+            "The last new release: seconds to its detection from the later of its scheduled moment"
+            " (4 p.m. ET) and its file's publication (Last-Modified); never negative",
             registry=r,
         )
         self.deliveries = Counter(

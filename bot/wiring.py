@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from bot import __version__
 from bot.config import Settings
 from bot.data.fetch import fetch, make_session, request_budget
 from bot.data.load import fetch_all, panel_from_bytes
 from bot.data.panel import Panel
-from bot.errors import TicAlertError
+from bot.errors import StoreError, TicAlertError
 from bot.heap import give_back, limit_arenas
 from bot.notify.dispatch import Dispatcher, Queued
 from bot.notify.heartbeat import LOOP as BOT_LOOP
@@ -27,6 +28,8 @@ from bot.notify.runtime import BotRuntime, Offer, load_files, operator_sink
 from bot.rules.catalogue import Rule
 from bot.status_server import Check, DatabaseCollector, StatusServer
 from bot.store.census import census
+from bot.store.db import describe
+from bot.store.leader import Leadership
 from bot.store.prune import DailyPrune
 from bot.store.state import Store
 from bot.telemetry import Telemetry
@@ -144,9 +147,38 @@ def status_endpoints(settings: Settings, telemetry: Telemetry, bot: bool) -> Sta
     return StatusServer(telemetry, settings.http_listen, checks).start()
 
 
+def banner(settings: Settings, mode: str, role: str, status: StatusServer | None) -> None:
+    """The start-up line: which tic-alert, which database (a URL's password masked), what it runs,
+    whether it leads, and where /healthz, /readyz and /metrics answer."""
+    db, listen = describe(settings.db_path), status.address if status is not None else "off"
+    log.info(
+        "tic-alert %s starting: mode=%s database=%s role=%s listen=%s",
+        __version__,
+        mode,
+        db,
+        role,
+        listen,
+        extra={"version": __version__, "mode": mode, "database": db, "role": role, "listen": listen},
+    )
+
+
+def first_bid(leadership: Leadership) -> str:
+    """One try for the leadership before the banner: "leader", or "standby (leader: …)"."""
+    try:
+        if leadership.try_lead():
+            return "leader"
+        return f"standby (leader: {leadership.leader()})"
+    except StoreError as err:
+        return f"standby (the database does not answer: {err})"
+
+
 def _database_problem(db: str) -> str | None:
     census(db)  # raises with the reason
     return None
+
+
+def _release_problem(runtime: BotRuntime) -> str | None:
+    return "no release loaded yet" if runtime.chatbot.view is None else None
 
 
 def _telegram_problem(telemetry: Telemetry, within: float = 180.0) -> str | None:
@@ -217,6 +249,9 @@ def run_bot(
         read = partial(loaded, settings) if load is None else lambda: loaded(load())
         reloads = Reloads(read, runtime, partial(_files, settings, data_dir, fetched))
         signal.signal(signal.SIGHUP, reloads.signalled)
+        if status is not None:  # a bot with nothing to answer from is not ready (issue 27)
+            status.checks.append(("release", partial(_release_problem, runtime)))
+        banner(settings, "run" if with_poller else "serve", first_bid(runtime.leadership), status)
         if with_poller:
 
             def loop(stop: threading.Event) -> None:

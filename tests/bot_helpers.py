@@ -70,8 +70,17 @@ class RunningBot:
         if self.app.post_init is not None:
             await self.app.post_init(self.app)
         assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+        await self.app.updater.start_polling(
+            poll_interval=0,
+            timeout=1,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=self._polling_failed,  # as Application.run_polling passes its errors on
+        )
         await self.app.start()
+
+    def _polling_failed(self, err: Exception) -> None:
+        """getUpdates failed: to the Application's error handlers, as in `tic-alert run`."""
+        self.app.create_task(self.app.process_error(error=err, update=None))
 
     async def _stop(self) -> None:
         assert self.app.updater is not None

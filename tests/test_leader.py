@@ -69,13 +69,19 @@ def until(predicate, timeout: float = 10.0):
     return value
 
 
-def test_on_sqlite_the_one_process_leads_at_once_and_nothing_is_fenced(tmp_path):
+def test_on_sqlite_the_files_lock_lets_one_lead_and_nothing_is_fenced(tmp_path):
+    """One process per file (issue 27): the OS lock on tic.db.lock (its open file, here two
+    bidders in one process; across processes: test_operator_day.py), no epoch."""
     db = connect(tmp_path / "tic.db")
     one, two = Leadership(db, "a:1"), Leadership(db, "b:2")
     assert one.try_lead()
-    assert two.try_lead()  # one process per file: nobody to compete with
+    assert not two.try_lead()  # the first holds the file's lock
+    assert two.leader().startswith("a:1 since ")
     assert one.epoch is None
     assert one.lost() is None
+    one.close()
+    assert two.try_lead()
+    two.close()
     db.close()
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -50,6 +50,7 @@ from bot.notify.redact import redact_in_logs, silence_http_logs
 from bot.notify.reply_queue import ReplyQueue, Urgency
 from bot.notify.reply_sender import markup
 from bot.notify.settings import TelegramSettings
+from bot.notify.telegram_errors import message_of
 from bot.notify.throttle import Throttle
 from bot.notify.timing import answered, reply_done, timed
 from bot.telemetry import Telemetry
@@ -58,6 +59,10 @@ log = logging.getLogger("tic_alert.bot")
 GONE_STATUSES = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 FAILED = "Sorry, that failed on our side; the operators can see why. Please try later."
 COMMANDS_ONLY = "I answer commands: /help lists them."
+CONFLICT = (
+    "another process polls Telegram with this bot's token (a tic-alert on another database or host?):"
+    " Telegram gives updates to one of them; stop the other (python-telegram-bot keeps polling)"
+)
 # commands come as messages, edited messages and channel posts
 COMMAND_UPDATES = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POSTS
 Hook = Callable[[Application], Awaitable[None]]
@@ -87,6 +92,9 @@ class TelegramFrontend:
         self.clock = clock
         self.replies = replies
         self.polling = Attempts("getUpdates failed", then="python-telegram-bot polls again with backoff")
+        # 409: another process polls with this token (a second tic-alert on another database, or any
+        # other bot): one line an hour while it lasts, never a traceback per poll
+        self.conflict = Attempts("getUpdates: 409 Conflict", quiet=3600.0, then=CONFLICT)
         self.migrated: Callable[[int, int], None] = lambda old, new: None  # the sender's: chat and rows move
 
     def submit(
@@ -211,7 +219,9 @@ class TelegramFrontend:
 
     async def on_error(self, update: object, context: Context) -> None:
         err = context.error
-        if update is None and isinstance(err, TelegramError):  # getUpdates: Telegram unreachable
+        if update is None and isinstance(err, Conflict):
+            self.conflict.failed(message_of(err).removeprefix("Conflict: "))
+        elif update is None and isinstance(err, TelegramError):  # getUpdates: Telegram unreachable
             self.polling.failed(kind_of(err))
         else:
             log.warning("update failed: %s: %s", type(err).__name__, err)

@@ -3,6 +3,7 @@ attempt) and the delivery metrics (rows by state and kind, Bot API time per row,
 
 from __future__ import annotations
 
+import json
 import logging
 
 from bot.store.outbox import Delivery
@@ -35,15 +36,15 @@ class DeliveryWatch:
     def _line(row: Delivery, outcome: str, api_seconds: float | None, why: str = "") -> None:
         ms = None if api_seconds is None else round(api_seconds * 1000)
         log.info(
-            "delivery %s: release %s, chat %s, %s, %s, attempt %d%s%s",
+            "delivery id=%s release=%s chat=%s kind=%s outcome=%s attempt=%d%s%s",
             row.id,
             row.release,
             row.chat_id,
             row.kind,
             outcome,
             row.attempts + 1,
-            f", {ms} ms" if ms is not None else "",
-            f" ({why})" if why else "",
+            f" ms={ms}" if ms is not None else "",
+            f" why={json.dumps(why, ensure_ascii=False)}" if why else "",
             extra={
                 "release": row.release,
                 "chat": row.chat_id,

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from bot.data.entities import Group
 from bot.data.panel import Panel
@@ -64,7 +64,17 @@ class Queued:
         ids = {key: self.outbox.add_chart(key=key, png=png) for key, png in self.charts.items()}
         rows = (replace(row, chart_id=ids[chart]) if chart else row for row, chart in self.rows)
         self.outbox.add_many(rows, now=self.now)
-        log.info("hand-over %s: %s", self.done.release, self.done)
+        done = self.done
+        log.info(
+            "handed over release=%s chats=%d alerts=%d followups=%d edits=%d charts=%d",
+            done.release,
+            done.chats,
+            done.alerts,
+            done.followups,
+            done.edits,
+            done.charts,
+            extra=asdict(done),
+        )
 
 
 class Dispatcher:

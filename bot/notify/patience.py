@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.errors import TicAlertError
+from bot.errors import FetchError, TicAlertError, brief
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import classify, message_of
 
@@ -70,9 +70,13 @@ class Attempts:
 
 
 def kind_of(err: BaseException) -> str:
-    """A failure's kind for the log: its type and message (never a URL: the token is in them)."""
+    """A failure's kind for the log: its type and message in a few whole words (a Telegram error
+    never with a URL: the token is in them; a fetch's with the file's and why, not the library's
+    nested repr)."""
+    if isinstance(err, FetchError):
+        return f"{type(err).__name__}: {str(err).split(': ', 1)[0]}: {err.reason}"
     message = message_of(err) if isinstance(err, TelegramError) else str(err)
-    return f"{type(err).__name__}: {message}"[:200]
+    return f"{type(err).__name__}: {brief(message)}"
 
 
 async def until_telegram_answers(

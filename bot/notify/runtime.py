@@ -124,7 +124,7 @@ class BotRuntime:
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
-        self.leadership = lead = Leadership(store.conn)  # on SQLite: held at once
+        self.leadership = lead = Leadership(store.conn)  # on SQLite: the file's OS lock (filelock)
         fence = {"on_fenced": self.step_down, "leading": lead.holds}
         self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, **fence)
         self.frontend.migrated = self.sender.chat_migrated

@@ -8,7 +8,8 @@ second and at once when the server ends the lock's session, that the session liv
 epoch exists, and in another that a check was answered lately (a cut-off network leaves the
 check hanging: past :data:`~bot.store.leader.TRUST` the lock is in doubt); if not, ``step_down``
 is called (the runtime stops sending and exits, and its service manager starts it again as a
-standby). On SQLite the wait ends at once and nothing is watched.
+standby). On SQLite the lock is the file's OS lock (:mod:`bot.store.filelock`): the wait ends at
+once unless another process holds it, and nothing is watched (the kernel keeps it until exit).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Standby:
     async def wait(self) -> None:
         """Until this process leads (at once on SQLite); cancel it to stop waiting."""
         started, told = time.monotonic(), False
-        if self.telemetry is not None and self.leadership.shared:
+        if self.telemetry is not None and not self.leadership.leading:
             self.telemetry.standby = "trying for the leadership"  # not "ok" before it knows
         while True:
             if self.telemetry is not None:
@@ -58,9 +59,10 @@ class Standby:
         if self.telemetry is not None:
             self.telemetry.standby = None
             self.telemetry.leader.set(1)
-        if self.leadership.shared:
+        if self.leadership.shared or told:
             waited = f" after {time.monotonic() - started:.1f} s as a standby" if told else ""
-            log.warning("leading: epoch %s, %s%s", self.leadership.epoch, self.leadership.who, waited)
+            epoch = f"epoch {self.leadership.epoch}, " if self.leadership.epoch is not None else ""
+            log.warning("leading: %s%s%s", epoch, self.leadership.who, waited)
 
     def watch(self, step_down: Callable[[str], None]) -> Callable[[], None]:
         """Check the leadership every second in a thread, and its trust (``lapsed``: a check that

@@ -56,7 +56,7 @@ class _Timing:
         if self.telemetry is not None:
             self.telemetry.command_seconds.labels(self.name).observe(seconds)
         log.info(
-            "command /%s in chat %s: %s, %.0f ms",
+            "command /%s chat=%s outcome=%s ms=%.0f",
             self.name,
             self.chat,
             outcome,

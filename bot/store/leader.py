@@ -21,8 +21,10 @@ so an older leader that has not noticed yet (paused, cut off) changes nothing on
 took over: its next claim of a row fails with :class:`~bot.errors.Fenced`, and it stops.
 :meth:`Leadership.lost` is the leader's own check, once a second, of its session and its epoch.
 
-On SQLite nothing of this happens: one process, one file. The lock is held at once, with no
-epoch (the sender's writes are not fenced).
+On SQLite the lock is an OS lock on the file ``<db>.lock`` beside the database
+(:mod:`bot.store.filelock`), held until the process ends, with no epoch (the sender's writes are
+not fenced): a second `run` or `serve` on the same file stands by, naming the first, and leads
+once the first has ended. A database without a file (":memory:") is led at once.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ import datetime as dt
 import logging
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 from bot.errors import Fenced, StoreError
 from bot.store.database import Database
 from bot.store.db import iso
 from bot.store.dialect import LOCK_SESSION_IDLE, holder
+from bot.store.filelock import FileLock, lock_path
 
 log = logging.getLogger("tic_alert.leader")
 
@@ -59,7 +63,9 @@ class Leadership:
         self.db, self.who = db, who or holder()
         self.shared = db.dialect.name != "sqlite"  # several processes may compete
         self.epoch: int | None = None  # while leading a shared database
-        self.leading = not self.shared
+        file: Path | None = getattr(db, "file", None)
+        self.file_lock = FileLock(lock_path(file)) if file is not None and not self.shared else None
+        self.leading = self._unguarded()
         self._session: Database | None = None
         self._stack = ExitStack()
         self.confirmed = 0.0  # (monotonic) when the last check that was answered was sent
@@ -69,6 +75,10 @@ class Leadership:
         (the server cannot be reached, the session ended) says why not, this time."""
         if self.leading:
             return True
+        if self.file_lock is not None:  # SQLite
+            stamp = iso(now or dt.datetime.now(dt.UTC))
+            self.leading = self.file_lock.acquire(f"{self.who} since {stamp}")
+            return self.leading
         try:
             if self._session is None:
                 self._session = self._stack.enter_context(self.db.session())
@@ -92,7 +102,10 @@ class Leadership:
         return True
 
     def leader(self) -> str:
-        """Who leads, as the ``leadership`` row says (for a standby's log line and /readyz)."""
+        """Who leads, as the ``leadership`` row (or the SQLite file's lock) says (for a standby's
+        log line and /readyz)."""
+        if self.file_lock is not None:
+            return self.file_lock.holder()
         try:
             epoch, who, since = self.db.execute("SELECT epoch, holder, since FROM leadership").fetchone()
         except StoreError as err:
@@ -135,7 +148,13 @@ class Leadership:
         return self.lost() is None
 
     def close(self) -> None:
-        """End the session (and the lock with it)."""
+        """End the session (and the lock with it); on SQLite, free the file's lock."""
         self._stack.close()
         self._session = None
-        self.leading = not self.shared
+        if self.file_lock is not None:
+            self.file_lock.release()
+        self.leading = self._unguarded()
+
+    def _unguarded(self) -> bool:
+        """Nothing to compete for: a database without a file (":memory:")."""
+        return not self.shared and self.file_lock is None

@@ -219,7 +219,8 @@ class Poller:
         if file == HEADLINE:
             self.failures += 1
             count = self.failures
-        log.warning("poll of %s failed (%d in a row): %s: %s", file, count, kind, err)
+        # (debug: the poll's one warning line is PollWatch's, with the other files of the tick)
+        log.debug("poll of %s failed (%d in a row): %s: %s", file, count, kind, err)
         if count >= self.settings.failures_before_event:
             self._operator(
                 "failures",
@@ -277,7 +278,7 @@ class Poller:
             except (FetchError, ParseError) as err:
                 status = getattr(err, "status", None)
                 self.store.log_poll(now, file, Logged.ERROR, status=status, detail=str(err))
-                log.warning("reference file %s: %s", file, err)
+                log.debug("reference file %s: %s", file, err)  # (PollWatch's line says it)
 
     # --- hand-over and operator events ---------------------------------------------------
 
