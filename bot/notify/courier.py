@@ -19,7 +19,8 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
 
 A write refused because another process leads now (:class:`~bot.errors.Fenced`), or ``leading()``
 false just before a message (the server ended the leader's lock session), stops it: no message
-starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down.
+starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down (both given
+as a :class:`Fence`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -70,8 +72,19 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
 
 
+@dataclass(frozen=True)
+class Fence:
+    """Whether this process still leads: ``leading()``, asked just before each message, and
+    ``on_fenced(why)``, told once sending stops because another process leads (the runtime steps
+    down). The defaults: one process, always leading."""
+
+    on_fenced: Callable[[str], None] = lambda why: None
+    leading: Callable[[], bool] = lambda: True
+
+
 class Courier:
-    """Carries rows to Telegram through ``bot``, one row per chat at a time (the sender decides)."""
+    """Carries rows to Telegram through ``bot``, one row per chat at a time (the sender decides).
+    It sees every call's answer or network error, so it keeps the :class:`Link`'s state."""
 
     def __init__(
         self,
@@ -80,20 +93,19 @@ class Courier:
         subscribers: Subscribers,
         settings: TelegramSettings,
         pacer: Pacer,
-        link: Link,
         watch: DeliveryWatch,
         clock: Callable[[], dt.datetime],
-        on_fenced: Callable[[str], None] = lambda why: None,
-        leading: Callable[[], bool] = lambda: True,
+        fence: Fence | None = None,
     ):
+        fence = fence or Fence()
         self.bot = bot
         self.outbox = outbox
         self.subscribers = subscribers
         self.pacer = pacer
-        self.link = link
+        self.link = Link()  # up or down: the sender probes while it is down
         self.watch = watch  # a log line per delivery; the metrics
         self.clock = clock
-        self.on_fenced, self.leading = on_fenced, leading  # leading(): still the leader, just before a send
+        self.on_fenced, self.leading = fence.on_fenced, fence.leading  # leading(): just before a send
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
         self.charts = ChartUpload(bot, outbox, self.paid)
