@@ -17,6 +17,8 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
   more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
 
+An alert's chart is uploaded once, then sent by Telegram's file_id (:class:`ChartUpload`).
+
 A write refused because another process leads now (:class:`~bot.errors.Fenced`), or ``leading()``
 false just before a message (the server ended the leader's lock session), stops it: no message
 starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down (both given
@@ -35,13 +37,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
 from bot.notify import bare
-from bot.notify.chart_upload import ChartUpload
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.keepalive import CONNECTIONS
 from bot.notify.ledger import Ledger
@@ -70,6 +71,42 @@ def sent_as(row: Delivery, i: int) -> str:
 def backoff(attempts: int) -> float:
     """Seconds before the next try of a row that failed ``attempts`` times already."""
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
+
+
+class ChartUpload:
+    """Sends a release's chart as an alert's photo through ``bot``: uploaded once (the other
+    chats' sends wait for its file_id, kept in the outbox), then sent by Telegram's file_id."""
+
+    def __init__(self, bot: Bot, outbox: Outbox, paid: bool | None):
+        self.bot, self.outbox, self.paid = bot, outbox, paid
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._file_ids: dict[int, str] = {}  # chart id → Telegram's file_id, once known
+
+    async def send(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
+        """The chart with its caption; the message id."""
+        file_id = self._file_ids.get(chart_id)  # no read of the database a send at 1,000/s
+        if file_id is None:
+            async with self._locks.setdefault(chart_id, asyncio.Lock()):
+                chart = self.outbox.chart_file(chart_id)  # uploaded by an earlier run, perhaps
+                if chart.file_id is None:
+                    msg = await self.bot.send_photo(
+                        chat_id, chart.png, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
+                    )
+                    self._remember(chart_id, msg)
+                    return msg.message_id
+                file_id = self._file_ids[chart_id] = chart.file_id
+        params = dict(chat_id=chat_id, photo=file_id, caption=caption, parse_mode=mode)
+        return await bare.send(self.bot, "sendPhoto", **params, allow_paid_broadcast=self.paid)
+
+    def _remember(self, chart_id: int, msg: Message) -> None:
+        """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
+        if not msg.photo:
+            return
+        self._file_ids[chart_id] = msg.photo[-1].file_id
+        try:
+            self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
+        except StoreError as err:
+            log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)
 
 
 @dataclass(frozen=True)
