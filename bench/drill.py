@@ -173,6 +173,7 @@ def old_schema_baseline(db: str, eds: dict, data: Path, url: str) -> None:
     import bot.store.schema as dbmod
     from bot.data.fetch import make_session
     from bot.watch.calendar import load_calendar
+    from bot.watch.files import PolledFiles
     from bot.watch.loop import http_fetcher
     from bot.watch.poller import Poller
     from bot.watch.settings import PollerSettings
@@ -184,7 +185,8 @@ def old_schema_baseline(db: str, eds: dict, data: Path, url: str) -> None:
 
         store = Store(db)
         fetcher = http_fetcher(make_session("drill"), 5.0, 20_000_000)
-        Poller(store, fetcher, url, PollerSettings(), load_calendar(), build_panel=lambda f: None).poll()
+        files = PolledFiles(url)
+        Poller(store, fetcher, files, PollerSettings(), load_calendar(), build_panel=lambda f: None).poll()
         assert store.conn.dialect.version(store.conn) == 2
         store.close()
     finally:

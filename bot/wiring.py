@@ -33,10 +33,11 @@ from bot.store.leader import Leadership
 from bot.store.prune import DailyPrune
 from bot.store.state import Store
 from bot.telemetry import Telemetry
+from bot.watch.files import PolledFiles
 from bot.watch.loop import http_fetcher, run_forever
 from bot.watch.observe import LOOP as POLLER_LOOP
 from bot.watch.observe import PollWatch
-from bot.watch.outcomes import Commits, Handover, PollResult, Prepared, PublishedRelease
+from bot.watch.outcomes import Commits, Handover, Outlets, PollResult, Prepared, PublishedRelease
 from bot.watch.poller import Poller
 
 log = logging.getLogger("tic_alert")
@@ -99,13 +100,11 @@ def build_poller(
     return Poller(
         store,
         watch.fetcher(fetcher) if watch else fetcher,
-        source_url or settings.source_url,
+        PolledFiles(source_url or settings.source_url),
         ps,
         ps.calendar(),
         build_panel=lambda files: panel_from_bytes(files, settings.groups),
-        handover=handover,
-        operator=operator_sink(store, settings.telegram.admins, wake),
-        committed=wake,
+        outlets=Outlets(handover, operator_sink(store, settings.telegram.admins, wake), committed=wake),
     )
 
 

@@ -17,8 +17,9 @@ from vintages import (
 from bot.data.fetch import make_session
 from bot.store.state import Store
 from bot.watch.calendar import load_calendar
+from bot.watch.files import PolledFiles
 from bot.watch.loop import http_fetcher
-from bot.watch.outcomes import Handover, OperatorEvent, PublishedRelease
+from bot.watch.outcomes import Handover, OperatorEvent, Outlets, PublishedRelease
 from bot.watch.poller import Poller
 from bot.watch.settings import PollerSettings
 
@@ -110,14 +111,11 @@ def make_poller(
     poller = Poller(
         store,
         http_fetcher(session, timeout, 20_000_000, conditional=conditional),
-        url,
+        PolledFiles(url, companions, reference=()),
         settings,
         load_calendar(),
         build_panel=build_panel or (lambda files: sorted(files)),  # type: ignore[arg-type,return-value]
         clock=clock,
-        handover=handover or rec,
-        operator=rec.operator,
-        reference_files=(),
-        companions=companions,
+        outlets=Outlets(handover or rec, rec.operator),
     )
     return poller, rec

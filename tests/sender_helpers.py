@@ -13,7 +13,6 @@ from typing import Any
 from telegram import Bot
 
 from bot.notify.keepalive import KeepAliveRequest
-from bot.notify.link import Link
 from bot.notify.sender import Sender
 from bot.notify.settings import TelegramSettings
 from bot.store.database import Database
@@ -95,18 +94,16 @@ class Desk:
         until: Callable[[], bool] | None = None,
         timeout: float = 20.0,
         during: Callable[[Sender], Awaitable[None]] | None = None,
-        link: Link | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> Sender:
         """Run the sender until ``until()`` (default: nothing left to send), then stop it."""
-        return asyncio.run(self._run(until or self.drained, timeout, during, link, clock))
+        return asyncio.run(self._run(until or self.drained, timeout, during, clock))
 
     async def _run(
         self,
         until: Callable[[], bool],
         timeout: float,
         during: Callable[[Sender], Awaitable[None]] | None,
-        link: Link | None,
         clock: Callable[[], dt.datetime],
     ) -> Sender:
         assert self.settings is not None
@@ -115,7 +112,7 @@ class Desk:
         async with Bot(TOKEN, base_url=self.server.base_url, request=request) as bot:  # getMe once
             for args in self.probes_fail:
                 self.server.fail_next("getMe", *args)
-            sender = Sender(bot, self.outbox, self.subscribers, self.settings, clock=clock, link=link)
+            sender = Sender(bot, self.outbox, self.subscribers, self.settings, clock=clock)
             sender.late_after = 1.0
             stop = asyncio.Event()
             task = asyncio.create_task(sender.run(stop))

@@ -116,6 +116,48 @@ def test_watch_is_forgiving_and_unknown_names_get_suggestions(tmp_path: Path):
         assert "Watching Benelux." in ask(server, 5, "/watch benelux")[0]
 
 
+LOOK_ALIKE = "j\u0430pan"  # a Cyrillic "а": reads "japan"
+
+
+def test_a_name_mixing_scripts_is_refused_wherever_a_name_is_typed(tmp_path: Path):
+    """Issue 26: "/group jаpan = …" was taken, and /watch and /chart of it then showed "japan"
+    over other countries' data. Mixed Latin and Cyrillic (or Greek) letters are refused as
+    invisible characters are; a name in one script, Cyrillic included, still works."""
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
+        refusal = f"'{LOOK_ALIKE}' mixes Latin and Cyrillic letters (\u0430 U+0430)"
+        for command in (
+            f"/group {LOOK_ALIKE} = belgium + netherlands",
+            f"/group Asia = {LOOK_ALIKE} + china",
+            f"/watch {LOOK_ALIKE}",
+            f"/unwatch {LOOK_ALIKE} stocks",
+            f"/chart {LOOK_ALIKE} 5",
+            f"/ungroup {LOOK_ALIKE}",
+        ):
+            reply = ask(server, 5, command)[0]
+            assert reply.startswith(refusal), command
+        assert (
+            "mixes Latin and Greek letters (\u0391 U+0391)"
+            in ask(server, 5, "/group \u0391sia = japan + uk")[0]
+        )
+        assert settings_of(tmp_path / "s.db", 5).groups == {}
+        assert ask(server, 5, "/group Азия = japan + china")[0].startswith(
+            "Group Азия = Japan + China, Mainland."
+        )
+        assert ask(server, 5, "/watch азия")[0].startswith("Watching Азия.")
+        chat = settings_of(tmp_path / "s.db", 5)
+        assert (chat.groups, chat.watches) == ({"Азия": ("Japan", "China, Mainland")}, ("Азия",))
+
+
+def test_a_chart_of_a_mixed_name_is_refused_and_one_of_a_cyrillic_name_is_drawn(tmp_path: Path, files):
+    with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
+        ask(server, 6, "/group Азия = japan + china")
+        assert "mixes Latin and Cyrillic" in ask(server, 6, f"/chart {LOOK_ALIKE}")[0]
+        assert "mixes Latin and Cyrillic" in ask(server, 6, f"/chart {LOOK_ALIKE} stocks 3")[0]
+        assert not [s for s in server.sent(6) if s.method == "sendPhoto"]
+        assert ask(server, 6, "/chart Азия 3")[0] == "Азия: holdings of U.S. Treasuries, last 3 years"
+        assert server.sent(6)[-1].method == "sendPhoto"
+
+
 def test_in_a_group_only_administrators_change_settings(tmp_path: Path):
     group = -100777
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):

@@ -11,6 +11,7 @@ from poll_helpers import et
 from bot.errors import ConfigError
 from bot.watch.cadence import poll_due, poll_interval
 from bot.watch.calendar import (
+    business_days,
     calendar_from_dict,
     finished_slots,
     load_calendar,
@@ -100,6 +101,44 @@ def test_federal_holidays_observed():
     assert dt.date(2026, 1, 19) in h2026
     assert dt.date(2026, 11, 26) in h2026
     assert dt.date(2027, 12, 24) in us_federal_holidays(2027)  # Christmas on a Saturday
+
+
+def test_the_federal_holidays_of_2027_as_opm_lists_them():
+    assert sorted(us_federal_holidays(2027)) == [
+        dt.date(2027, 1, 1),
+        dt.date(2027, 1, 18),  # Martin Luther King Jr.
+        dt.date(2027, 2, 15),  # Washington's Birthday
+        dt.date(2027, 5, 31),  # Memorial Day
+        dt.date(2027, 6, 18),  # Juneteenth, a Saturday
+        dt.date(2027, 7, 5),  # Independence Day, a Sunday
+        dt.date(2027, 9, 6),
+        dt.date(2027, 10, 11),
+        dt.date(2027, 11, 11),
+        dt.date(2027, 11, 25),
+        dt.date(2027, 12, 24),  # Christmas, a Saturday
+        dt.date(2027, 12, 31),  # New Year's Day 2028, a Saturday
+    ]
+
+
+@pytest.mark.parametrize("year", [2021, 2027, 2032])
+def test_new_years_day_on_a_saturday_is_observed_the_friday_before_in_the_old_year(year: int):
+    """Issue 26: 31 Dec 2027 counted as a business day (each year's holidays were computed from
+    that year's dates alone, and New Year's Day 2028 is observed in 2027)."""
+    new_year, eve = dt.date(year + 1, 1, 1), dt.date(year, 12, 31)
+    assert new_year.weekday() == 5 and eve.weekday() == 4
+    assert eve in us_federal_holidays(year)
+    assert business_days(year, 12)[-1] == dt.date(year, 12, 30)
+    assert new_year not in us_federal_holidays(year + 1)  # nothing is observed on the Saturday
+    assert min(us_federal_holidays(year + 1)) > dt.date(year + 1, 1, 14)  # and no Monday after
+    assert business_days(year + 1, 1)[0] == dt.date(year + 1, 1, 3)
+
+
+@pytest.mark.parametrize("year", [2023, 2034])
+def test_new_years_day_on_a_sunday_is_observed_the_monday_after(year: int):
+    assert dt.date(year, 1, 1).weekday() == 6
+    assert dt.date(year, 1, 2) in us_federal_holidays(year)
+    assert dt.date(year - 1, 12, 31) not in us_federal_holidays(year - 1)
+    assert business_days(year, 1)[0] == dt.date(year, 1, 3)
 
 
 def test_next_slots_from_today():

@@ -10,9 +10,10 @@ import pytest
 from test_store_subscribers import Counted
 
 from bot.config import load_settings
-from bot.notify.chatbot import ChatBot, Ctx, UsageError, shown, typed
+from bot.data.entities import known_countries
+from bot.notify.chatbot import ChatBot, Ctx, UsageError, mixed_scripts, one_script, shown, typed
 from bot.notify.commands import BY_NAME, COMMANDS, answer
-from bot.rules.catalogue import load_rules
+from bot.rules.catalogue import AGGREGATES, load_rules
 from bot.store.db import connect
 from bot.store.subscribers import Subscribers
 
@@ -77,6 +78,89 @@ def test_typed_and_shown():
         typed("abc\u202e")
     assert shown("x\u202ey\u200b\x00", 40) == "x\\u202ey\\u200b\\u0000"
     assert shown("a" * 100, 32) == "a" * 32
+
+
+@pytest.mark.parametrize(
+    ("name", "scripts"),
+    [
+        ("j\u0430pan", ["LATIN", "CYRILLIC"]),  # a Cyrillic "а": reads "japan"
+        ("\u0441hina", ["LATIN", "CYRILLIC"]),  # a Cyrillic "с"
+        ("\u0391sia", ["LATIN", "GREEK"]),  # a Greek capital alpha
+        ("Japan + Chin\u03b1", ["LATIN", "GREEK"]),  # a Greek small alpha
+        ("Ben\u0435lux 2", ["LATIN", "CYRILLIC"]),
+        ("\u0410зи\u03b1", ["CYRILLIC", "GREEK"]),  # Cyrillic and Greek look-alikes together
+        ("日本japan", ["LATIN", "CJK"]),
+        ("Asia \u0627\u0644", ["LATIN", "ARABIC"]),
+    ],
+)
+def test_a_name_mixing_scripts_is_found_out(name: str, scripts: list[str]):
+    assert list(mixed_scripts(name)) == scripts
+    with pytest.raises(UsageError, match=f"mixes {scripts[0].title()} and") as err:
+        one_script(name)
+    odd = mixed_scripts(name)[scripts[1]][0]
+    assert f"{odd} U+{ord(odd):04X}" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "japan",
+        "Japan + China",
+        "Benelux & co",
+        "G7 + 2",
+        "2024",
+        "&",
+        "+",
+        "Азия",  # Cyrillic only
+        "Ελλάδα",  # Greek only
+        "Côte d'Ivoire",  # Latin letters with accents are Latin
+        "Türkiye",
+        "東アジア",  # Japanese writes Han and kana together
+        "日本々",  # with the iteration mark
+        "한국中國",  # Korean: Hangul and Han
+        "e\u0301t\u00e9",  # a combining accent is no script's letter
+    ],
+)
+def test_a_name_in_one_script_passes(name: str):
+    assert mixed_scripts(name) == {}
+    assert one_script(name) == name
+
+
+def test_every_name_the_bot_knows_is_in_one_script():
+    for name in [*known_countries(), *AGGREGATES]:
+        assert one_script(name) == name
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/group j\u0430pan = belgium + netherlands",
+        "/group Asia = j\u0430pan + china",  # a member
+        "/watch j\u0430pan",
+        "/watch j\u0430pan stocks",
+        "/unwatch j\u0430pan",
+        "/chart j\u0430pan 5",
+        "/chart j\u0430pan corporates",
+        "/ungroup j\u0430pan",
+    ],
+)
+def test_every_command_that_takes_a_name_refuses_one_mixing_scripts(bot: ChatBot, command: str):
+    reply = ask(bot, command)
+    assert reply.startswith("'j\u0430pan' mixes Latin and Cyrillic letters (\u0430 U+0430)"), reply
+    assert bot.subscribers.get(5) is None or bot.subscribers.get(5).groups == {}
+
+
+def test_names_in_different_scripts_side_by_side_are_fine(bot: ChatBot):
+    assert ask(bot, "/group Азия = japan + china").startswith("Group Азия = Japan + China, Mainland.")
+    assert ask(bot, "/watch азия stocks").startswith("Watching Азия and stocks (U.S. stocks).")
+
+
+def test_a_group_made_before_the_check_can_still_be_deleted(bot: ChatBot):
+    ask(bot, "/start")
+    bot.subscribers.set_group(5, "j\u0430pan", ("Belgium", "Netherlands"))
+    assert "mixes Latin and Cyrillic" in ask(bot, "/chart j\u0430pan")
+    assert ask(bot, "/ungroup J\u0430PAN") == "Deleted your group j\u0430pan."
+    assert bot.subscribers.get(5).groups == {}
 
 
 class Clock:

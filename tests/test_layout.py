@@ -157,7 +157,8 @@ def module_name_in(root: Path, path: Path) -> str:
     return ".".join(path.relative_to(root).with_suffix("").parts)
 
 
-MAX_LINES = 320  # "modules of a few hundred lines at most" (DESIGN §2)
+MAX_LINES = 400  # "modules of a few hundred lines at most" (DESIGN §2)
+MAX_PARAMETERS = 8  # beyond that a function wants an options dataclass, or fewer things to know
 
 
 def test_no_module_is_over_max_lines():
@@ -167,3 +168,46 @@ def test_no_module_is_over_max_lines():
     }
     too_long = {path: n for path, n in sizes.items() if n > MAX_LINES}
     assert not too_long, f"split these along a seam, into modules named after what they own: {too_long}"
+
+
+def parameters(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """A function's parameters as a caller sees them: every one (positional-only, keyword-only,
+    ``*args`` and ``**kwargs`` too) but a method's ``self`` or ``cls``."""
+    a = fn.args
+    names = [p.arg for p in (*a.posonlyargs, *a.args)]
+    if names and names[0] in ("self", "cls"):
+        names = names[1:]
+    names += [p.arg for p in a.kwonlyargs]
+    names += [f"*{p.arg}" for p in (a.vararg,) if p] + [f"**{p.arg}" for p in (a.kwarg,) if p]
+    return names
+
+
+def crowded(text: str, where: str) -> dict[str, int]:
+    """``where:line name`` → its number of parameters, for each function over MAX_PARAMETERS."""
+    return {
+        f"{where}:{node.lineno} {node.name}": len(parameters(node))
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and len(parameters(node)) > MAX_PARAMETERS
+    }
+
+
+def test_no_function_has_more_than_max_parameters():
+    found = {
+        k: v for p in BOT.rglob("*.py") for k, v in crowded(p.read_text(encoding="utf-8"), str(p)).items()
+    }
+    assert not found, f"pass these an options dataclass, or fewer things: {found}"
+
+
+@pytest.mark.parametrize(
+    ("source", "count"),
+    [
+        ("def f(a, b, c, d, e, f, g, h): pass", None),
+        ("def f(a, b, c, d, e, f, g, h, i): pass", 9),
+        ("class C:\n    def m(self, a, b, c, d, e, f, g, h): pass", None),
+        ("class C:\n    @classmethod\n    def m(cls, a, b, c, d, e, f, g, h, i): pass", 9),
+        ("async def f(a, b, c, d, e, f, g, *, h=1, i=2): pass", 9),
+        ("def f(a, /, b, c, d, e, f, g, *args, **kwargs): pass", 9),
+    ],
+)
+def test_the_parameter_check_counts_every_kind(source: str, count: int | None):
+    assert list(crowded(source, "x").values()) == ([count] if count else [])

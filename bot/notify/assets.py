@@ -27,7 +27,7 @@ from bot.data.entities import (
     EntityNames,
     name_key,
 )
-from bot.notify.chatbot import UsageError
+from bot.notify.chatbot import UsageError, one_script
 from bot.store.subscribers import ASSET_PREFIX
 
 
@@ -142,9 +142,12 @@ def shown_watch(row: str) -> str:
 def read_target(names: EntityNames, text: str, asset_first: bool) -> tuple[str | None, WatchAsset | None]:
     """What ``text`` names: an entity, an asset, or both ("japan stocks"); a UsageError with a
     "did you mean" for anything else. ``asset_first``: a bare asset word wins over an entity's
-    alias (/watch total = all securities; /chart total = Grand Total's holdings)."""
+    alias (/watch total = all securities; /chart total = Grand Total's holdings). A holder's name
+    that mixes scripts ("jаpan", a Cyrillic "а") is refused: the asset words after it are Latin."""
     if not text:
         raise UsageError(f"Name a country or group, or an asset: {', '.join(ASSET_WORDS)}.")
+    holder, _ = split_asset(text)
+    one_script(holder or text)
     asset = asset_named(text)
     if asset is not None and asset_first:
         return None, asset

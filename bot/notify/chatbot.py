@@ -29,6 +29,13 @@ from bot.watch.calendar import Calendar
 # letters and marks that show nothing (str.isprintable() already refuses controls, format
 # characters such as U+200B and U+202E, separators other than the space, unassigned code points)
 INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+# scripts written together in one name: Japanese (Han and kana), Korean (Han and Hangul), Chinese
+# (Han and Bopomofo); any other two scripts in one name are a mix (see mixed_scripts)
+TOGETHER = (
+    frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"}),
+    frozenset({"CJK", "HANGUL"}),
+    frozenset({"CJK", "BOPOMOFO"}),
+)
 T = TypeVar("T")
 
 
@@ -49,6 +56,45 @@ def typed(text: str) -> str:
     if bad is not None:
         raise UsageError(f"That holds an invisible or control character (U+{ord(bad):04X}); type it plainly.")
     return text
+
+
+def script(char: str) -> str | None:
+    """The script of a letter, as the first word of its Unicode name (LATIN, CYRILLIC, GREEK, CJK,
+    ARABIC …); None for what is no letter of a script: digits, spaces, "&", "+", marks, modifiers."""
+    if not unicodedata.category(char).startswith("L"):
+        return None
+    word = unicodedata.name(char, "MODIFIER").split(" ", 1)[0]
+    if word == "IDEOGRAPHIC":  # 々, the iteration mark written inside Han names
+        return "CJK"
+    return None if word == "MODIFIER" else word
+
+
+def mixed_scripts(text: str) -> dict[str, list[str]]:
+    """The letters of ``text`` by script when they come from more than one (Latin "j", "p", "n"
+    and Cyrillic "а" in "jаpan", which reads "japan"), most letters first; empty when they come
+    from one script, or from scripts one language writes together (:data:`TOGETHER`)."""
+    found: dict[str, list[str]] = {}
+    for char in text:
+        if (name := script(char)) is not None:
+            found.setdefault(name, []).append(char)
+    if len(found) <= 1 or any(found.keys() <= together for together in TOGETHER):
+        return {}
+    return dict(sorted(found.items(), key=lambda item: -len(item[1])))
+
+
+def one_script(name: str) -> str:
+    """``name`` if its letters are of one script, else a UsageError that names the odd letters:
+    a look-alike (Cyrillic "а" in "jаpan") would make a name read as another one."""
+    found = mixed_scripts(name)
+    if found:
+        scripts = " and ".join("Han" if s == "CJK" else s.title() for s in found)
+        odd = [c for letters in list(found.values())[1:] for c in dict.fromkeys(letters)]
+        codes = ", ".join(f"{c} U+{ord(c):04X}" for c in odd[:4])
+        raise UsageError(
+            f"{shown(name)!r} mixes {scripts} letters ({codes}), so it could pass for another name;"
+            " type it in one alphabet."
+        )
+    return name
 
 
 def shown(text: str, limit: int = 40) -> str:
@@ -160,6 +206,7 @@ class ChatBot:
         """A country or group by any of its names (the chat's own groups included)."""
         if not text:
             raise UsageError("Name a country or group.")
+        one_script(text)
         names = entity_names(self.groups, chat)
         found = names.resolve(text)
         if found is None:

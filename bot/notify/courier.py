@@ -17,9 +17,12 @@ and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classif
 * unchanged (an edit that changes nothing) → sent; plain (HTML or a photo refused) → the row once
   more as plain text; refused (a 400 no retry fixes) → ``failed`` with Telegram's reason.
 
+An alert's chart is uploaded once, then sent by Telegram's file_id (:class:`ChartUpload`).
+
 A write refused because another process leads now (:class:`~bot.errors.Fenced`), or ``leading()``
 false just before a message (the server ended the leader's lock session), stops it: no message
-starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down.
+starts any more (``closing``) and ``on_fenced`` tells the runtime, which steps down (both given
+as a :class:`Fence`).
 """
 
 from __future__ import annotations
@@ -30,16 +33,16 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
 from bot.notify import bare
-from bot.notify.chart_upload import ChartUpload
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.keepalive import CONNECTIONS
 from bot.notify.ledger import Ledger
@@ -70,8 +73,55 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
 
 
+class ChartUpload:
+    """Sends a release's chart as an alert's photo through ``bot``: uploaded once (the other
+    chats' sends wait for its file_id, kept in the outbox), then sent by Telegram's file_id."""
+
+    def __init__(self, bot: Bot, outbox: Outbox, paid: bool | None):
+        self.bot, self.outbox, self.paid = bot, outbox, paid
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._file_ids: dict[int, str] = {}  # chart id → Telegram's file_id, once known
+
+    async def send(self, chat_id: int, chart_id: int, caption: str, mode: Any) -> int:
+        """The chart with its caption; the message id."""
+        file_id = self._file_ids.get(chart_id)  # no read of the database a send at 1,000/s
+        if file_id is None:
+            async with self._locks.setdefault(chart_id, asyncio.Lock()):
+                chart = self.outbox.chart_file(chart_id)  # uploaded by an earlier run, perhaps
+                if chart.file_id is None:
+                    msg = await self.bot.send_photo(
+                        chat_id, chart.png, caption=caption, parse_mode=mode, allow_paid_broadcast=self.paid
+                    )
+                    self._remember(chart_id, msg)
+                    return msg.message_id
+                file_id = self._file_ids[chart_id] = chart.file_id
+        params = dict(chat_id=chat_id, photo=file_id, caption=caption, parse_mode=mode)
+        return await bare.send(self.bot, "sendPhoto", **params, allow_paid_broadcast=self.paid)
+
+    def _remember(self, chart_id: int, msg: Message) -> None:
+        """Keep the upload's file_id (if the database refuses, the next chat uploads again)."""
+        if not msg.photo:
+            return
+        self._file_ids[chart_id] = msg.photo[-1].file_id
+        try:
+            self.outbox.set_file_id(chart_id, file_id=msg.photo[-1].file_id)
+        except StoreError as err:
+            log.warning("chart %s: its file_id was not kept (%s)", chart_id, err)
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Whether this process still leads: ``leading()``, asked just before each message, and
+    ``on_fenced(why)``, told once sending stops because another process leads (the runtime steps
+    down). The defaults: one process, always leading."""
+
+    on_fenced: Callable[[str], None] = lambda why: None
+    leading: Callable[[], bool] = lambda: True
+
+
 class Courier:
-    """Carries rows to Telegram through ``bot``, one row per chat at a time (the sender decides)."""
+    """Carries rows to Telegram through ``bot``, one row per chat at a time (the sender decides).
+    It sees every call's answer or network error, so it keeps the :class:`Link`'s state."""
 
     def __init__(
         self,
@@ -80,20 +130,19 @@ class Courier:
         subscribers: Subscribers,
         settings: TelegramSettings,
         pacer: Pacer,
-        link: Link,
         watch: DeliveryWatch,
         clock: Callable[[], dt.datetime],
-        on_fenced: Callable[[str], None] = lambda why: None,
-        leading: Callable[[], bool] = lambda: True,
+        fence: Fence | None = None,
     ):
+        fence = fence or Fence()
         self.bot = bot
         self.outbox = outbox
         self.subscribers = subscribers
         self.pacer = pacer
-        self.link = link
+        self.link = Link()  # up or down: the sender probes while it is down
         self.watch = watch  # a log line per delivery; the metrics
         self.clock = clock
-        self.on_fenced, self.leading = on_fenced, leading  # leading(): still the leader, just before a send
+        self.on_fenced, self.leading = fence.on_fenced, fence.leading  # leading(): just before a send
         self.deadline = dt.timedelta(hours=settings.delivery_deadline_hours)
         self.paid = True if settings.paid_broadcast else None  # None: the parameter is left out
         self.charts = ChartUpload(bot, outbox, self.paid)

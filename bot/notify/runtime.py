@@ -33,6 +33,7 @@ from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.chatbot import ChatBot, Reply
+from bot.notify.courier import Fence
 from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.pacer import pacer_for
@@ -125,8 +126,10 @@ class BotRuntime:
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.leadership = lead = Leadership(store.conn)  # on SQLite: the file's OS lock (filelock)
-        fence = {"on_fenced": self.step_down, "leading": lead.holds}
-        self.sender = Sender(self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, **fence)
+        fence = Fence(on_fenced=self.step_down, leading=lead.holds)
+        self.sender = Sender(
+            self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, fence=fence
+        )
         self.frontend.migrated = self.sender.chat_migrated
         self.standby, self.lost = Standby(lead, telemetry), None  # lost: why it stepped down
         self.chatbot.deliver = self.deliver_trial

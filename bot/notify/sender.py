@@ -33,9 +33,8 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
-from bot.notify.courier import Courier
+from bot.notify.courier import Courier, Fence
 from bot.notify.delivery_watch import DeliveryWatch
-from bot.notify.link import Link
 from bot.notify.pacer import Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
 from bot.notify.telegram_errors import NETWORK, Action, classify
@@ -71,21 +70,17 @@ class Sender:
         settings: TelegramSettings,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         pacer: Pacer | None = None,
-        link: Link | None = None,
         watch: DeliveryWatch | None = None,
-        on_fenced: Callable[[str], None] = lambda why: None,
-        leading: Callable[[], bool] = lambda: True,
+        fence: Fence | None = None,
     ):
         self.bot = bot
         self.outbox = outbox
         self.settings = settings
         self.clock = clock
         self.pacer = pacer or pacer_for(settings)
-        self.link = link or Link()
         self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
-        self.courier = Courier(
-            bot, outbox, subscribers, settings, self.pacer, self.link, self.watch, clock, on_fenced, leading
-        )
+        self.courier = Courier(bot, outbox, subscribers, settings, self.pacer, self.watch, clock, fence)
+        self.link = self.courier.link  # the Bot API up or down (probed here while it is down)
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
         self.refill = max(1, self.workers // 8)  # free workers that call the next round early
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping

@@ -15,10 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from bot.config_files import read_toml
 from bot.packaged import config_file
@@ -95,41 +98,14 @@ def calendar_from_dict(data: dict[str, Any], where: str = "calendar") -> Calenda
 # --- business days -------------------------------------------------------------------------
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def _last_weekday(year: int, month: int, weekday: int) -> dt.date:
-    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _observed(day: dt.date) -> dt.date:
-    if day.weekday() == 5:
-        return day - dt.timedelta(days=1)
-    if day.weekday() == 6:
-        return day + dt.timedelta(days=1)
-    return day
-
-
+@cache
 def us_federal_holidays(year: int) -> frozenset[dt.date]:
-    """The U.S. federal holidays observed in ``year`` (Saturday → Friday, Sunday → Monday)."""
-    return frozenset(
-        {
-            _observed(dt.date(year, 1, 1)),
-            _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-            _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-            _last_weekday(year, 5, 0),  # Memorial Day
-            _observed(dt.date(year, 6, 19)),  # Juneteenth
-            _observed(dt.date(year, 7, 4)),
-            _nth_weekday(year, 9, 0, 1),  # Labor Day
-            _nth_weekday(year, 10, 0, 2),  # Columbus Day
-            _observed(dt.date(year, 11, 11)),
-            _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-            _observed(dt.date(year, 12, 25)),
-        }
-    )
+    """The days of ``year`` on which a U.S. federal holiday is observed, from pandas'
+    USFederalHolidayCalendar (its rules, as OPM's: Saturday → the Friday before, Sunday → the
+    Monday after). Observed days are what count, across the year boundary too: New Year's Day
+    2028 falls on a Saturday, so 31 December 2027 is a holiday of 2027 and 2028 has no 1 January."""
+    observed = USFederalHolidayCalendar().holidays(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return frozenset(day.date() for day in observed)
 
 
 def business_days(year: int, month: int) -> list[dt.date]:

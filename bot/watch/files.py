@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 
 from bot.data.fetch import FetchResult
 from bot.data.parse import parse_file
-from bot.data.sources import file_url
+from bot.data.sources import COMPANIONS, REFERENCE, file_url
 from bot.store.state import Held, Logged, Store
 from bot.watch.outcomes import Fetcher
+
+
+@dataclass(frozen=True)
+class PolledFiles:
+    """Where the Treasury's files are (``base_url``) and which a poller asks for besides the
+    headline: the ``companions`` of each new release, and the frozen ``reference`` files once."""
+
+    base_url: str
+    companions: tuple[str, ...] = COMPANIONS
+    reference: tuple[str, ...] = REFERENCE
 
 
 class KeptFiles:

@@ -1,5 +1,5 @@
 """What a poll finds and hands on: its outcome, the published release, the hand-over protocol,
-operator events, and the default sinks (the log)."""
+operator events, the default sinks (the log), and :class:`Outlets`, which a poller is given."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -135,3 +135,14 @@ class LogHandover:
 def log_operator_event(event: OperatorEvent) -> None:
     """The default operator sink: a warning in the log (the store keeps every event)."""
     log.warning("OPERATOR %s: %s", event.kind, event.message)
+
+
+@dataclass(frozen=True)
+class Outlets:
+    """Where a poll's findings go: each release to ``handover`` (the rules stage), each operator
+    event to ``operator``, and ``committed()`` after a hand-over's transaction commits (it wakes
+    the sender). The defaults log the release and the events."""
+
+    handover: Handover = field(default_factory=LogHandover)
+    operator: Callable[[OperatorEvent], None] = log_operator_event
+    committed: Callable[[], None] = lambda: None

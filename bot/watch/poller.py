@@ -34,22 +34,20 @@ from collections.abc import Callable
 from bot.data.load import only_release_files
 from bot.data.panel import Panel
 from bot.data.parse.table5 import parse_table5
-from bot.data.sources import COMPANIONS, HEADLINE, REFERENCE, companion_shows, file_url
+from bot.data.sources import HEADLINE, companion_shows, file_url
 from bot.errors import FetchError, ParseError
 from bot.store.state import Held, Logged, ReleaseRecord, Store
 from bot.watch.cadence import poll_due
 from bot.watch.calendar import Calendar, finished_slots, window_at, window_on
-from bot.watch.files import KeptFiles
+from bot.watch.files import KeptFiles, PolledFiles
 from bot.watch.outcomes import (
     Clock,
     Fetcher,
-    Handover,
-    LogHandover,
     OperatorEvent,
+    Outlets,
     PollOutcome,
     PollResult,
     PublishedRelease,
-    log_operator_event,
     utc_now,
 )
 from bot.watch.settings import PollerSettings
@@ -68,29 +66,26 @@ class Poller:
         self,
         store: Store,
         fetcher: Fetcher,
-        base_url: str,
+        polled: PolledFiles,
         settings: PollerSettings,
         calendar: Calendar,
         build_panel: Callable[[dict[str, bytes]], Panel],
         clock: Clock = utc_now,
-        handover: Handover | None = None,
-        operator: Callable[[OperatorEvent], None] = log_operator_event,
-        reference_files: tuple[str, ...] = REFERENCE,
-        committed: Callable[[], None] = lambda: None,
-        companions: tuple[str, ...] = COMPANIONS,
+        outlets: Outlets | None = None,
     ):
+        outlets = outlets or Outlets()
         self.store = store
-        self.files = KeptFiles(store, fetcher, base_url)
-        self.base_url = base_url
+        self.files = KeptFiles(store, fetcher, polled.base_url)
+        self.base_url = polled.base_url
         self.settings = settings
         self.calendar = calendar
         self.build_panel = build_panel
         self.clock = clock
-        self.handover = handover if handover is not None else LogHandover()
-        self.operator = operator
-        self.reference_files = reference_files
-        self.companions = companions  # the files polled after the headline (sources.COMPANIONS)
-        self.committed = committed  # after a hand-over's transaction commits (wakes the sender)
+        self.handover = outlets.handover
+        self.operator = outlets.operator
+        self.reference_files = polled.reference
+        self.companions = polled.companions  # the files polled after the headline (sources.COMPANIONS)
+        self.committed = outlets.committed  # after a hand-over's transaction commits (wakes the sender)
         self.failures, _ = store.trailing_errors(HEADLINE)  # restart-safe streak
         self.last_poll: dt.datetime | None = None
         self._reference_tried: dict[str, dt.datetime] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.data.entities import TREASURY, is_country
 from bot.notify.assets import asset_named, joined, read_target, shown_watch, watched_assets
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names
+from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names, one_script
 from bot.store.subscribers import ASSET_PREFIX, Chat
 
 MAX_GROUPS = 10
@@ -81,6 +81,7 @@ async def group(bot: ChatBot, ctx: Ctx) -> list[Reply]:
         raise UsageError("Write the group as a name, =, then countries joined by +.")
     if not any(c.isalnum() for c in name):
         raise UsageError("A group's name needs a letter or a digit.")
+    one_script(name)
     if name.casefold().startswith(ASSET_PREFIX) or asset_named(name) is not None:
         raise UsageError(f"{name!r} names an asset (/watch stocks …); pick another name.")
     if len(name) > MAX_GROUP_NAME:
@@ -110,7 +111,7 @@ async def ungroup(bot: ChatBot, ctx: Ctx) -> list[Reply]:
     chat = bot.chat(ctx)
     name = " ".join(ctx.args)
     match = next((g for g in chat.groups if g.casefold() == name.casefold()), None)
-    if match is None:
-        raise UsageError(f"You have no group called {name[:40]!r}.")
+    if match is None:  # a group of one's own goes however it is written (one made before the check)
+        raise UsageError(f"You have no group called {one_script(name)[:40]!r}.")
     bot.subscribers.drop_group(ctx.chat_id, match)
     return [Reply(f"Deleted your group {match}.")]
