@@ -9,6 +9,7 @@ The bot token comes from ``TIC_ALERT_BOT_TOKEN`` only and is never printed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -178,12 +179,26 @@ def operator_rules_text(path: Path) -> str:
     for number, table in enumerate(tables, start=1):
         if not isinstance(table, dict) or not isinstance(table.get("id"), str):
             raise ConfigError(f"rules {path}: rule #{number}: field 'id': missing (each rule names its id)")
+        if table["id"] not in merged and "kind" not in table:  # a change to a rule that is not there
+            near = difflib.get_close_matches(table["id"], list(merged), n=1, cutoff=0.6)
+            raise ConfigError(
+                f"rules {path}: rule {table['id']!r}: no shipped rule has this id"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+                + "; a new rule is a whole rule, starting with its kind"
+            )
         base = dict(merged.get(table["id"], {}))
         if {"entity", "entities"} & set(table):  # one replaces the other
             base.pop("entity", None)
             base.pop("entities", None)
         merged[table["id"]] = {**base, **table}
     return toml_text({"rule": list(merged.values())})
+
+
+def operator_rule_fields(path: Path) -> dict[str, set[str]]:
+    """Rule id → the fields an operator's rules file sets for it (what ``config check`` shows)."""
+    own = read_toml(path, f"[rules] file = {shown(str(path))}")
+    tables = own.get("rule", [])
+    return {t["id"]: set(t) for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str)}
 
 
 def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:

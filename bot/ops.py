@@ -167,7 +167,9 @@ def _rehearsed(outbox: Outbox, rows: list[Delivery], failure: str, timeout: floa
 def cmd_config_check(args: argparse.Namespace) -> int:
     import datetime as dt
 
+    from bot.config import operator_rule_fields
     from bot.rules.catalogue import load_rules
+    from bot.rules.in_force import in_force
     from bot.watch.calendar import next_slots
 
     settings = load_settings(args.config)  # settings and groups: a bad key fails here, named
@@ -189,6 +191,11 @@ def cmd_config_check(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    fields = operator_rule_fields(settings.rules_file) if settings.rules_file else {}
+    lines, warnings = in_force(rules, shipped, fields)
+    print("\n".join(lines))
+    for warning in warnings:
+        print(f"warning: {warning}")
     print(f"groups: {len(settings.groups)} ({', '.join(g.name for g in settings.groups)})")
     print(
         f"calendar: {settings.poller.calendar_file or 'packaged config/calendar.toml'}; next release "

@@ -9,6 +9,7 @@ naming the rule and the field, when the catalogue is loaded at startup, never at
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -160,9 +161,11 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
     allowed = set(COMMON_FIELDS) | set(kind.extra)
     for key in item:
         if key not in allowed:
+            near = difflib.get_close_matches(key, sorted(allowed), n=1)
             raise ConfigError(
                 f"rules {where}: rule {name}: field {key!r}: unknown field for kind {kind_name!r} "
-                f"(allowed: {', '.join(sorted(allowed))})"
+                + (f"(did you mean {near[0]!r}?) " if near else "")
+                + f"(allowed: {', '.join(sorted(allowed))})"
             )
     description = item.get("description")
     if not isinstance(description, str) or not description.strip() or "\n" in description:
