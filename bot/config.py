@@ -32,6 +32,7 @@ from bot.watch.settings import PollerSettings, poller_settings
 ENV_OVERRIDES = {
     "TIC_ALERT_SOURCE_URL": ("source", "base_url"),
     "TIC_ALERT_DB": ("store", "db_path"),
+    "TIC_ALERT_TELEGRAM_API_URL": ("telegram", "api_url"),  # config check shows the URL in force
     "TIC_ALERT_HTTP": ("http", "listen"),
 }
 MAX_GROUPS, MAX_MEMBERS = 100, 250
