@@ -159,20 +159,22 @@ def _http(text: str) -> dt.datetime:
     return when
 
 
-def _hold(path: str, ready, release) -> None:  # type: ignore[no-untyped-def]
-    """In another process: take the lock, say so, hold it until told."""
+def _hold(path: str, ready) -> None:  # type: ignore[no-untyped-def]
+    """In another process: take the lock, say so, hold it until killed (at most a minute)."""
     lock = FileLock(Path(path))
     assert lock.acquire("host-a:111 since 2026-12-08T01:00:00+00:00")
     ready.set()
-    release.wait(30)
+    time.sleep(60)
 
 
 def test_one_process_holds_a_sqlite_files_lock_and_a_dead_one_frees_it(tmp_path: Path):
+    # (the holder is killed, never signalled: setting an Event a killed process waited on blocks
+    # the setter for ever, in multiprocessing's Condition.notify)
     db = tmp_path / "t.db"
     store = Store(db)
     ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    other = ctx.Process(target=_hold, args=(str(tmp_path / "t.db.lock"), ready, release))
+    ready = ctx.Event()
+    other = ctx.Process(target=_hold, args=(str(tmp_path / "t.db.lock"), ready))
     other.start()
     try:
         assert ready.wait(60)
@@ -189,7 +191,8 @@ def test_one_process_holds_a_sqlite_files_lock_and_a_dead_one_frees_it(tmp_path:
         assert again.try_lead()  # closed: free again
         again.close()
     finally:
-        release.set()
+        if other.is_alive():
+            other.kill()
         other.join(30)
         store.close()
 
