@@ -60,7 +60,17 @@ def pg_server():
 
 
 _PG_SKIP_LINE = _line_of("skip(PG_SKIP_REASON)")
-BACKENDS = ("sqlite", "postgresql")
+# The PostgreSQL half is `slow` (a server per session, a database per test): `pytest -m "not slow"`
+# runs the SQLite half only; plain `pytest` (CI) runs both.
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.slow))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the PostgreSQL server itself (``pg_server``, directly or through a
+    fixture of its own) is in the PostgreSQL half too: marked ``slow`` like db_url's param."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(params=BACKENDS)
