@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Bot
+from waits import await_until
 
 from bot.notify.keepalive import KeepAliveRequest
 from bot.notify.sender import Sender
@@ -46,6 +46,28 @@ class Desk:
             )
         self._chart: int | None = None
         self.probes_fail: list[tuple] = []  # fail_next arguments for getMe once the bot has started
+        self.looks = 0  # the sender's looks for due rows (each round's, after its recovery)
+        self.refused = 0  # its claims the database refused
+        self._watch_the_sender()
+
+    def _watch_the_sender(self) -> None:
+        """Count the sender's looks for due rows and its refused claims: what a test waits for
+        (``await_until(lambda: desk.looks)``) instead of sleeping a guess."""
+        due, claim_many = self.outbox.due, self.outbox.claim_many
+
+        def counted_due(*args: Any, **kwargs: Any) -> Any:
+            self.looks += 1
+            return due(*args, **kwargs)
+
+        def counted_claim(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return claim_many(*args, **kwargs)
+            except Exception:
+                self.refused += 1
+                raise
+
+        self.outbox.due = counted_due  # type: ignore[method-assign]
+        self.outbox.claim_many = counted_claim  # type: ignore[method-assign]
 
     def chat(self, chat_id: int) -> None:
         now = utc_now()
@@ -118,13 +140,13 @@ class Desk:
             task = asyncio.create_task(sender.run(stop))
             if during is not None:
                 await during(sender)
-            deadline = time.monotonic() + timeout
-            while not until():
-                if time.monotonic() > deadline:
-                    stop.set()
-                    await task
-                    raise TimeoutError(f"the sender did not get there in {timeout} s: {self.outbox.counts()}")
-                await asyncio.sleep(0.05)
+            try:
+                await await_until(until, timeout, what="the sender's goal")
+            except TimeoutError:
+                stop.set()
+                await task
+                counts = self.outbox.counts()
+                raise TimeoutError(f"the sender did not get there in {timeout} s: {counts}") from None
             stop.set()
             await task
         return sender

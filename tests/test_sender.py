@@ -9,6 +9,7 @@ import re
 import pytest
 from sender_helpers import ADMIN, Desk, utc_now
 from telegram_server import TelegramServer
+from waits import await_until
 
 from bot.notify.chatbot import Reply
 from bot.notify.courier import backoff
@@ -109,7 +110,7 @@ def test_a_network_error_past_the_deadline_fails_the_row(server, db):
 
     async def a_day_passes_then_a_row_is_queued(sender):
         nonlocal later
-        await asyncio.sleep(0.3)  # the sender's first round (and its expiry of old rows) is done
+        await await_until(lambda: desk.looks, what="the sender's first round (its expiry of old rows) done")
         later = dt.timedelta(hours=24)
         desk.alert(1, when=utc_now())  # its first try comes a day after it was queued
 
@@ -193,12 +194,15 @@ def test_a_reply_and_a_delivery_to_one_group_at_once_take_turns_on_its_slot(serv
     for chat in range(1, 31):  # the group's alert waits in line for an overall slot behind these
         desk.alert(chat)
     desk.chat(-5)
-    desk.alert(-5)
+    alert = desk.alert(-5)
 
     async def a_command_answered_meanwhile(sender):  # the reply queue shares the sender's Pacer
         replies = ReplyQueue(sender.pacer, desk.subscribers)
         asyncio.get_running_loop().create_task(replies.run(sender.bot, asyncio.Event()))
-        await asyncio.sleep(0.2)  # the group's alert is in line
+        await await_until(
+            lambda: desk.state(alert) != DeliveryState.PENDING,
+            what="the group's alert claimed: in line for an overall slot",
+        )
         replies.submit(-5, [Reply("reply")], Urgency.NOW)  # a reply goes ahead of the line
 
     desk.run(during=a_command_answered_meanwhile, until=lambda: len(server.sent(-5)) == 2)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from sender_helpers import Desk
 from telegram_server import TelegramServer
+from waits import await_until
 
 from bot.errors import StoreUnavailable
 from bot.store.db import connect
@@ -78,11 +80,11 @@ def test_a_read_only_database_holds_the_sends_until_it_takes_writes_again(server
     seen_while_read_only = []
 
     async def read_only_for_a_while(sender):
-        await asyncio.sleep(0.3)
+        await await_until(lambda: desk.looks, what="the sender's first look (its recovery done)")
         desk.conn.execute("PRAGMA query_only = ON")  # the sender's connection can no longer write
         other = connect(tmp_path / "tic.db")  # the hand-over's connection still can
         Desk(server, other).alert(1)
-        await asyncio.sleep(1.5)
+        await await_until(lambda: desk.refused, what="the sender's claim of the row, refused")
         seen_while_read_only.append(len(server.sent()))
         desk.conn.execute("PRAGMA query_only = OFF")  # space returns
 
@@ -94,10 +96,10 @@ def test_a_read_only_database_then_writable_sends_each_row_once(server, tmp_path
     desk = Desk(server, connect(tmp_path / "tic.db"))
 
     async def read_only_for_a_while(sender):
-        await asyncio.sleep(0.3)
+        await await_until(lambda: desk.looks, what="the sender's first look")
         desk.conn.execute("PRAGMA query_only = ON")
         Desk(server, connect(tmp_path / "tic.db")).alert(1)
-        await asyncio.sleep(1.5)
+        await await_until(lambda: desk.refused, what="the sender's claim of the row, refused")
         desk.conn.execute("PRAGMA query_only = OFF")
 
     desk.run(during=read_only_for_a_while)
@@ -114,10 +116,10 @@ def test_postgres_read_only_for_a_while_holds_the_sends_then_sends_each_row_once
     seen_while_read_only = []
 
     async def read_only_for_a_while(sender):
-        await asyncio.sleep(0.3)
+        await await_until(lambda: desk.looks, what="the sender's first look")
         pg_server.read_only(url, True, spare="handover")
         Desk(server, writable).alert(1)
-        await asyncio.sleep(1.5)
+        await await_until(lambda: desk.refused, what="the sender's claim of the row, refused")
         seen_while_read_only.append(len(server.sent()))
         pg_server.read_only(url, False, spare="handover")
 
@@ -150,18 +152,46 @@ def test_a_test_alert_is_not_part_of_the_release(server, db):
     assert desk.outbox.latest_release() is None
 
 
+class StopWaits(logging.Handler):
+    """Whether the sender's stop said it waits for the database past its grace (its log line)."""
+
+    LINE = "stopping waits for the database to record"
+
+    @classmethod
+    def watch(cls) -> StopWaits:
+        handler = cls()
+        logging.getLogger("tic_alert.sender").addHandler(handler)
+        return handler
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def said(self) -> bool:
+        return any(line.startswith(self.LINE) for line in self.lines)
+
+    def close(self) -> None:
+        logging.getLogger("tic_alert.sender").removeHandler(self)
+        super().close()
+
+
 def stop_while_the_database_refuses_to_record(desk: Desk, server: TelegramServer) -> None:
     """The alert's photo is with Telegram (it answers after 1 s); meanwhile the database turns
     read-only, and the process is told to stop; the database takes writes again only after a stop
     has waited longer for a call in flight than its grace."""
     server.fail_next("sendPhoto", "timeout")
     refusing = asyncio.Event()
+    past_the_grace = StopWaits.watch()
 
     async def read_only_past_the_grace(sender):
-        await asyncio.sleep(0.3)  # the call is with Telegram
+        await await_until(lambda: server.calls("sendPhoto"), what="the photo with Telegram")
         desk.conn.execute("PRAGMA query_only = ON")  # its message id cannot be recorded
         refusing.set()
-        await asyncio.sleep(sender.grace + 1.0)
+        await await_until(past_the_grace.said, timeout=sender.grace + 10, what="the stop past its grace")
+        past_the_grace.close()
         desk.conn.execute("PRAGMA query_only = OFF")
 
     async def meanwhile(sender):
