@@ -4,6 +4,8 @@ the fake Bot API (real HTTP on 127.0.0.1) and a few hand-made answers."""
 from __future__ import annotations
 
 import asyncio
+import time
+from types import SimpleNamespace
 
 import pytest
 from telegram import Bot, InputFile
@@ -12,6 +14,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter  # how PTB builds an upload
 from telegram_server import TelegramServer
 from test_telegram_errors import Canned
+from waits import await_until
 
 from bot.notify import keepalive
 from bot.notify.keepalive import KeepAliveRequest, _answer
@@ -82,10 +85,10 @@ def test_no_answer_in_time_is_a_timeout_and_the_connection_is_not_used_again(ser
 def test_a_connection_closed_without_an_answer_is_a_network_error(server):
     async def scenario():
         async with bot_for(server, timeout=5.0) as bot:
-            server.outage(start_in=0.0, seconds_502=0.0, seconds_timeout=0.3)  # held, then dropped
+            outage = server.outage(start_in=0.0, seconds_502=0.0, seconds_timeout=0.3)  # held, then dropped
             with pytest.raises(NetworkError):
                 await bot.send_message(7, "dropped")
-            await asyncio.sleep(0.4)
+            await await_until(lambda: time.monotonic() >= outage.end, what="the outage over")
             assert (await bot.send_message(7, "back")).text == "back"
 
     asyncio.run(scenario())
@@ -96,7 +99,7 @@ def test_every_connection_busy_past_the_pool_timeout_is_a_timeout(server):
         async with bot_for(server, pool_size=1, timeout=2.0) as bot:
             server.fail_next("sendMessage", "timeout", chat_id=1)
             held = asyncio.create_task(bot.send_message(1, "held"))
-            await asyncio.sleep(0.2)
+            await await_until(lambda: server.calls("sendMessage", chat_id=1), what="the held call")
             with pytest.raises(TimedOut, match="Pool timeout"):
                 await bot.send_message(2, "waits", pool_timeout=0.2)
             await held
@@ -161,13 +164,15 @@ def test_gets_uploads_and_proxied_hosts_go_to_the_fallback_and_other_posts_do_no
 
 
 def test_a_connection_idle_past_the_expiry_is_not_used_again(server, monkeypatch):
-    monkeypatch.setattr(keepalive, "IDLE_EXPIRY", 0.2)
+    later = [0.0]  # the request's clock: real time, plus the idle seconds the test makes pass
+    clock = SimpleNamespace(monotonic=lambda: time.monotonic() + later[0])
+    monkeypatch.setattr(keepalive, "time", clock)
 
     async def scenario():
         async with bot_for(server) as bot:
             await bot.send_message(7, "one")
             await bot.send_message(7, "two")  # at once: the same connection
-            await asyncio.sleep(0.3)
+            later[0] = keepalive.IDLE_EXPIRY + 0.1
             await bot.send_message(7, "three")
 
     asyncio.run(scenario())

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import pytest
+from waits import await_until
 
 from bot.errors import StoreError, StoreUnavailable
 from bot.notify.ledger import Ledger
@@ -82,7 +83,7 @@ def test_a_courier_cancelled_while_it_waits_still_has_its_message_recorded(db):
 
     async def stopped():
         courier = asyncio.create_task(ledger.sent(ids[0], (7,), ("text",), last=False))
-        await asyncio.sleep(0.01)  # the first write was refused: it waits to try again
+        await await_until(lambda: ledger.failing, what="the first write refused")  # it waits to try again
         courier.cancel()
         await ledger.flush()
 
@@ -97,7 +98,7 @@ def test_a_stop_gives_up_on_a_record_the_database_keeps_refusing_and_says_which(
 
     async def stopped():
         courier = asyncio.create_task(ledger.sent(ids[0], (7, 8), ("photo", "text"), last=False))
-        await asyncio.sleep(0.01)
+        await await_until(lambda: ledger.failing, what="the first write refused")
         courier.cancel()
         await asyncio.wait_for(ledger.flush(timeout=0.3), timeout=5)
 
