@@ -23,6 +23,8 @@ from bot.data.load import read_dir
 from bot.store.state import Store
 from bot.store.subscribers import Subscribers
 
+pytestmark = pytest.mark.slow  # real `tic-alert serve` processes, waiting out start-up: 3-10 s each
+
 
 @pytest.fixture(scope="module")
 def files(tic_dir: Path) -> dict[str, bytes]:
@@ -57,6 +59,45 @@ def stop(proc: subprocess.Popen) -> str:
     return out
 
 
+class Output:
+    """A process's output read as it comes (in a thread): wait for a line in it, then stop."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout or ():
+            with self._cond:
+                self.lines.append(line)
+                self._cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        """The first line with ``text`` (the process stays up): a wait for what it says, not a sleep."""
+
+        def found() -> str | None:
+            return next((line for line in self.lines if text in line), None)
+
+        with self._cond:
+            line = self._cond.wait_for(found, timeout)
+        assert line, f"no {text!r} within {timeout} s:\n{''.join(self.lines)[-3000:]}"
+        return line
+
+    def stop(self) -> str:
+        """SIGTERM; the whole output, checked as stop() checks it."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
+        out = "".join(self.lines)
+        assert self.proc.returncode == 0, out[-3000:]
+        assert "Traceback" not in out
+        assert TOKEN not in out
+        return out
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,29 +105,16 @@ def closed_port() -> int:
 
 
 def test_telegram_unreachable_at_start_up_is_waited_for_in_one_line(tmp_path: Path, tic_dir: Path):
-    proc = serve(tmp_path, f"http://127.0.0.1:{closed_port()}/bot", "--data-dir", str(tic_dir))
-    lines: list[str] = []
-    first = threading.Event()
-
-    def pump() -> None:  # the whole output, and when the first failure was told
-        for line in proc.stdout or ():
-            lines.append(line)
-            if "Telegram unreachable at start-up" in line:
-                first.set()
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    # The line comes once the stop signals are handled; a fixed sleep raced a loaded machine's start.
-    assert first.wait(timeout=60), "".join(lines)
-    time.sleep(7)  # further attempts at 1, 3, 7 s must add no line
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
-    reader.join(timeout=10)
-    out = "".join(lines)
-    assert proc.returncode == 0, out[-3000:]
-    assert "Traceback" not in out
-    assert TOKEN not in out
-    assert out.count("Telegram unreachable at start-up") == 1, out
+    """The one WARNING line, then the further attempts (at 1 and 3 s) only at debug level: waited
+    for by their own lines (the backoff and the quiet repeats on a fake clock: test_patience.py)."""
+    where = ("--data-dir", str(tic_dir), "--log-level", "debug")
+    output = Output(serve(tmp_path, f"http://127.0.0.1:{closed_port()}/bot", *where))
+    # the line comes once the stop signals are handled (a fixed sleep raced a loaded machine's start)
+    output.wait_for("Telegram unreachable at start-up")
+    output.wait_for("(attempt 3; next in 4 s)")  # two more attempts have failed
+    out = output.stop()
+    told = [line for line in out.splitlines() if "WARNING" in line and "unreachable at start-up" in line]
+    assert len(told) == 1, out
     assert "stopped while waiting for Telegram" in out
 
 
@@ -139,7 +167,7 @@ def test_an_nginx_502_page_is_one_line_not_a_traceback(tmp_path: Path, tic_dir: 
         proc = serve(tmp_path, server.base_url, "--data-dir", str(tic_dir))
         try:
             server.wait_for(lambda s: s.commands, timeout=60)
-            time.sleep(1)  # polling for updates
+            server.wait_for(lambda s: s.calls("getUpdates"), timeout=60)  # polling for updates
             outage = server.outage(0.0, 2.0, 0.0, html=True)
             server.user_message(78, "/next")  # answered once the outage is over
             server.wait_for(1, timeout=30, chat_id=78)
@@ -184,9 +212,8 @@ def test_a_read_only_database_at_start_up_serves_reads_and_refuses_writes(
         treasury.publish_all(files)
         ro = f'mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} {folder} && exec "$@"'
         where = ("--data-dir", str(tic_dir), "--source-url", treasury.url)
-        proc = serve(
-            folder, server.base_url, *where, command="run", wrap=("unshare", "-m", "sh", "-c", ro, "sh")
-        )
+        unshared = ("unshare", "-m", "sh", "-c", ro, "sh")
+        output = Output(serve(folder, server.base_url, *where, command="run", wrap=unshared))
         try:
             server.wait_for(lambda s: s.commands, timeout=60)
             assert ask(server, 5, "/status")[0].startswith("This chat: subscribed")
@@ -194,10 +221,9 @@ def test_a_read_only_database_at_start_up_serves_reads_and_refuses_writes(
             refused = ask(server, 5, "/mode summary")[0]
             assert refused.startswith("Not saved: the bot cannot write its database right now")
             assert "(the database is read-only)" in refused
-            time.sleep(2)  # a poll or two
+            output.wait_for("poller tick failed: the database refused")
         finally:
-            out = stop(proc)  # exit 0, no traceback
+            out = output.stop()  # exit 0, no traceback
     print(out)
     assert "cannot be written" in out
-    assert "poller tick failed: the database refused" in out
     assert not list(folder.glob("p.db-*"))  # nothing written beside it

@@ -17,6 +17,8 @@ from bot.store.db import SCHEMA_VERSION
 from bot.store.dialect import LOCK_SESSION_IDLE
 from bot.store.leader import TRUST
 
+pytestmark = pytest.mark.slow  # `tic-alert run` processes on a release day, killed and failed over: minutes
+
 
 @pytest.fixture(scope="module")
 def eds(real_bytes):
