@@ -244,9 +244,10 @@ def test_a_leader_cut_off_from_the_server_stops_before_a_standby_can_lead(proces
         standby = process("b:2")
         assert leader.try_lead()
         assert not standby.try_lead()
+        led = leader.confirmed
         reasons: list[str] = []
         stop = Standby(leader, every=1.0).watch(reasons.append)
-        time.sleep(1.5)  # a check or two answered
+        until(lambda: leader.confirmed > led)  # the watch's first check answered
         assert reasons == [] and leader.holds()
         proxy.black_hole()
         cut = time.monotonic()

@@ -17,13 +17,15 @@ T = TypeVar("T")
 EVERY = 0.01  # seconds between two looks: short against what is waited for, long against a look
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 10.0, what: str = "the condition") -> T:
+def wait_until(
+    predicate: Callable[[], T], timeout: float = 10.0, what: str = "the condition", every: float = EVERY
+) -> T:
     """``predicate()`` once it is truthy (from a thread that is not the one making it so)."""
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not within {timeout} s")
-        time.sleep(EVERY)
+        time.sleep(every)
     return value
 
 
