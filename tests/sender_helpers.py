@@ -144,9 +144,11 @@ class Desk:
                 await await_until(until, timeout, what="the sender's goal")
             except TimeoutError:
                 stop.set()
+                sender.wake()
                 await task
                 counts = self.outbox.counts()
                 raise TimeoutError(f"the sender did not get there in {timeout} s: {counts}") from None
             stop.set()
+            sender.wake()  # an idle round sees the stop at once, not after its 1 s look
             await task
         return sender
