@@ -5,6 +5,7 @@ reply, and the limits in one home (UTF-16 lengths, pinned to python-telegram-bot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from types import SimpleNamespace
 
+import pytest
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from waits import await_until
 
@@ -52,11 +54,13 @@ def drain(queue: ReplyQueue, bot: FakeBot, until: Callable[[], bool], seconds: f
     async def go() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(queue.run(bot, stop))
-        deadline = asyncio.get_running_loop().time() + seconds
-        while not until() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
-        stop.set()
-        await task
+        try:
+            await await_until(until, seconds, what="the replies' goal")
+        finally:
+            stop.set()
+            task.cancel()  # an idle dispatcher would see the stop only after its 1 s look
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     asyncio.run(go())
 
@@ -93,6 +97,7 @@ def test_a_429_pauses_and_the_same_message_goes_again():
     assert queue.dropped == 0
 
 
+@pytest.mark.slow  # retries for 1.5 s, by design
 def test_network_errors_are_retried_then_dropped_with_one_line(caplog, monkeypatch):
     monkeypatch.setattr(reply_queue, "GIVE_UP_SECONDS", 1.5)
     queue, _ = fast_queue()
