@@ -21,6 +21,9 @@ from bot.rules.catalogue import load_rules
 from bot.rules.release import evaluate
 
 GROUPS = load_settings(env={}).groups
+# A panel and its rules per case, ~1-3 s each: the first case of each table stays in the everyday
+# run (`pytest -m "not slow"`), the others are `slow`.
+SLOW = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +121,9 @@ def _first_data_line(data: bytes) -> int:
 # --- Table 5: swapped month columns, swapped labels, a label typo -----------------------------
 
 
-@pytest.mark.parametrize(("a", "b"), [(1, 2), (1, 13), (5, 6), (2, 9)])
+@pytest.mark.parametrize(
+    ("a", "b"), [(1, 2), *(pytest.param(*ab, marks=SLOW) for ab in [(1, 13), (5, 6), (2, 9)])]
+)
 def test_table5_month_columns_swapped_are_suspect_and_fire_nothing_new(files, base_events, a, b):
     mutated = {**files, "slt_table5.txt": _swap_month_columns(files["slt_table5.txt"], a, b)}
     panel = panel_from_bytes(mutated, GROUPS)
@@ -174,7 +179,9 @@ def test_table3_one_figure_scaled_is_a_parse_error(files, column, factor):
         parse_file("slt_table3.txt", data)
 
 
-@pytest.mark.parametrize("column", [3, 4, 5, 9, 10, 12, 13, 15, 16, 17])  # all but Table 3's columns
+@pytest.mark.parametrize(  # all but Table 3's columns
+    "column", [3, *(pytest.param(c, marks=SLOW) for c in [4, 5, 9, 10, 12, 13, 15, 16, 17])]
+)
 @pytest.mark.parametrize("row", [b"Of Which: Foreign Official\t99990\t2026-03", b"Japan\t42609\t2025-11"])
 def test_table1_one_figure_scaled_is_withheld_with_a_warning(files, base_events, column, row):
     """slt_table1.txt: a slipped digit breaks a sum (types = total, Official + Non-Official =
@@ -266,6 +273,7 @@ def test_the_real_files_have_no_suspect_cell_and_no_entity_warning(files):
 # --- a small fuzz run: never a changed release without an error or a flag ---------------------
 
 
+@pytest.mark.slow  # bench/fuzz.py: panels of mutated files
 def test_small_fuzz_run_has_no_wrong_alert_no_hang_no_crash(tic_dir):
     spec = importlib.util.spec_from_file_location("bench_fuzz", ROOT / "bench" / "fuzz.py")
     assert spec

@@ -68,6 +68,7 @@ def test_readme_lists_every_command():
         assert f"`/{c.name}" in readme, f"/{c.name} is not in README.md"
 
 
+@pytest.mark.slow  # a dozen commands at a private chat's pace of 1 a second
 def test_set_answers_with_history_and_bad_values_change_nothing(tmp_path: Path, files):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
         ask(server, 7, "/start")
@@ -101,6 +102,7 @@ def test_set_answers_with_history_and_bad_values_change_nothing(tmp_path: Path, 
         assert settings_of(tmp_path / "s.db", 7).rules == {}
 
 
+@pytest.mark.slow  # many commands at a chat's pace
 def test_watch_is_forgiving_and_unknown_names_get_suggestions(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
         assert "Watching Japan." in ask(server, 5, "/watch japan")[0]
@@ -158,6 +160,7 @@ def test_a_chart_of_a_mixed_name_is_refused_and_one_of_a_cyrillic_name_is_drawn(
         assert server.sent(6)[-1].method == "sendPhoto"
 
 
+@pytest.mark.slow  # a group's pace: 20 replies a minute
 def test_in_a_group_only_administrators_change_settings(tmp_path: Path):
     group = -100777
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
@@ -223,6 +226,7 @@ def test_buttons_switch_rules_and_membership_keeps_state(tmp_path: Path):
         assert settings_of(tmp_path / "s.db", 3).active
 
 
+@pytest.mark.slow  # a flood, answered at a chat's pace
 def test_a_flooding_chat_is_slowed_down_once(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", commands_per_minute=5):
         for _ in range(12):
@@ -234,6 +238,7 @@ def test_a_flooding_chat_is_slowed_down_once(tmp_path: Path):
         assert sum(t.startswith("Next") for t in texts) == 5
 
 
+@pytest.mark.slow  # charts drawn and sent at a chat's pace
 def test_latest_and_chart_send_photos(tmp_path: Path, files):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files) as bot:
         ask(server, 4, "/start")
@@ -252,6 +257,7 @@ def test_latest_and_chart_send_photos(tmp_path: Path, files):
         assert "Years must be 1 to 26" in ask(server, 4, "/chart japan 99")[0]
 
 
+@pytest.mark.slow  # a bot with the real panel, twice, every log line checked
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_the_token_never_reaches_a_log_line(tmp_path: Path, files, fmt: str):
     from bot.logs import JsonFormatter
@@ -326,6 +332,7 @@ def test_a_database_that_is_not_ours_is_refused(tmp_path: Path):
         db.connect(other)
 
 
+@pytest.mark.slow  # a real `tic-alert serve` process
 def test_serve_as_a_process_stops_cleanly_on_sigterm_and_without_a_token(tmp_path: Path, tic_dir: Path):
     import os
     import signal
@@ -365,6 +372,7 @@ def test_serve_as_a_process_stops_cleanly_on_sigterm_and_without_a_token(tmp_pat
     assert settings_of(tmp_path / "p.db", 77).active
 
 
+@pytest.mark.slow  # a real `tic-alert` process
 def test_a_refused_token_is_one_line_without_the_token(tmp_path: Path, tic_dir: Path):
     import os
     import subprocess
@@ -404,6 +412,7 @@ def test_channel_buttons_answer_its_administrators_only(tmp_path: Path):
         server.wait_for(lambda s: settings_of(tmp_path / "s.db", channel).rules, timeout=10)
 
 
+@pytest.mark.slow  # commands with backtests, at a chat's pace
 def test_a_floor_per_chat_with_its_history(tmp_path: Path, files):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
         ask(server, 8, "/start")

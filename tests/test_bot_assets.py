@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from bot_helpers import RunningBot
 from telegram_server import TelegramServer
 
@@ -40,6 +41,7 @@ def watches_of(path: Path, chat_id: int) -> tuple[str, ...]:
         conn.close()
 
 
+@pytest.mark.slow  # a release day with the bot, end to end
 def test_watch_stocks_then_a_release_brings_only_stock_events(tmp_path: Path, real_panel):
     """April 2026 tells Singapore's record stock buying, Japan + China's Treasury fall, the U.K.'s
     record high … : a chat watching stocks gets the first alone, a chat watching nothing all."""
@@ -91,6 +93,7 @@ def test_watch_stocks_then_a_release_brings_only_stock_events(tmp_path: Path, re
         assert "Stopped watching 2 names" in ask(server, 61, "/unwatch all")[0]
 
 
+@pytest.mark.slow  # charts drawn and sent at a chat's pace
 def test_chart_of_a_holders_stock_flows(tmp_path: Path, tic_dir: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", read_dir(tic_dir)):
         before = len(server.sent(8))

@@ -14,6 +14,8 @@ from telegram_server import TelegramServer
 
 from bot.data.load import read_dir
 
+pytestmark = pytest.mark.slow  # floods answered at Telegram's pace: ~10 s each
+
 CHATS = range(1, 101)  # 200 replies: 8 s at 25 a second
 QUIET = 999
 

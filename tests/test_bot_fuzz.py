@@ -57,6 +57,7 @@ def chatbot(real_panel):
     return bot
 
 
+@pytest.mark.slow  # every handler, many arguments, at a chat's pace
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from([c.name for c in COMMANDS]), args=ARGS, chat=st.sampled_from([1, 2, -100]))
 def test_every_handler_answers_arbitrary_arguments(chatbot, name, args, chat):

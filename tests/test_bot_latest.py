@@ -30,6 +30,7 @@ def eds(real_bytes):
     return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
 
 
+@pytest.mark.slow  # a release day with the bot, end to end
 def test_latest_mirrors_the_alert_each_chat_got(tmp_path, eds):
     with release_day(tmp_path) as day:
         day.treasury.publish_all(eds["2026-03"])
@@ -52,6 +53,7 @@ def test_latest_mirrors_the_alert_each_chat_got(tmp_path, eds):
         assert len(day.telegram.sent(202)) > len(day.telegram.sent(201))  # the summary follows
 
 
+@pytest.mark.slow  # the bot and the sender with the real panel
 def test_testalert_goes_through_the_outbox_and_the_sender(tmp_path, tic_dir):
 
     with (
@@ -101,6 +103,7 @@ def test_latest_tells_every_story_the_alert_left_out(real_panel, rules):
     assert every.texts[-1].endswith(view._messages.summary_html)
 
 
+@pytest.mark.slow  # every story, at a chat's pace
 def test_latest_through_telegram_sends_every_story(tmp_path, real_panel, rules):
     view = march_view(real_panel, rules)
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db") as bot:

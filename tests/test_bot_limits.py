@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from bot_helpers import RunningBot
 from telegram_server import TelegramServer
 from test_bot import ask, settings_of
@@ -19,6 +20,7 @@ def texts(server: TelegramServer, chat_id: int) -> list[str]:
     return [s.plain or s.text or "" for s in server.sent(chat_id)]
 
 
+@pytest.mark.slow  # a flood at a group's pace
 def test_a_members_flood_does_not_lock_out_the_groups_administrators(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", commands_per_minute=3):
         server.chat_admins[GROUP] = {8}
@@ -38,6 +40,7 @@ def test_a_members_flood_does_not_lock_out_the_groups_administrators(tmp_path: P
         assert sum("Too many commands" in t for t in got) == 1  # told once
 
 
+@pytest.mark.slow  # commands at a chat's pace
 def test_a_refused_settings_change_is_always_told(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", commands_per_minute=2):
         ask(server, 6, "/next")
@@ -50,6 +53,7 @@ def test_a_refused_settings_change_is_always_told(tmp_path: Path):
         assert settings_of(tmp_path / "s.db", 6) is None or settings_of(tmp_path / "s.db", 6).mode == "alerts"
 
 
+@pytest.mark.slow  # commands at a chat's pace
 def test_operator_commands_answer_in_a_private_chat_only(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", admins=(1, GROUP)):
         server.chat_admins[GROUP] = {1}

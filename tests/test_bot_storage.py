@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from bot_helpers import RunningBot
 from telegram_server import TelegramServer
 from test_bot import ask, settings_of
 
 
+@pytest.mark.slow  # the bot on a read-only database
 def test_a_read_only_database_answers_reads_refuses_writes_and_tells_the_operators(tmp_path: Path):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", admins=(1,)) as bot:
         ask(server, 3, "/start")

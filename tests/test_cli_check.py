@@ -52,6 +52,7 @@ def test_check_data_dir_prints_the_release(tic_dir: Path, capsys):
     assert "Foreign Official net long-term Treasury transactions" in out
 
 
+@pytest.mark.slow  # `tic-alert check` on the real files (test_check_data_dir_prints_the_release is fast)
 def test_check_json(tic_dir: Path, capsys):
     assert main(["check", "--data-dir", str(tic_dir), "--json", "--top", "3"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -71,6 +72,7 @@ def test_check_json(tic_dir: Path, capsys):
     assert data["foreign_official"]["holdings"]["value"] == 3906.5
 
 
+@pytest.mark.slow  # `tic-alert check` on the real files, over HTTP
 def test_check_over_http(tic_dir: Path, serve, capsys):
     url = serve(tic_dir)
     assert main(["check", "--source-url", url, "--top", "2"]) == 0
@@ -126,6 +128,7 @@ def test_a_misspelt_group_member_exits_non_zero_naming_it(tic_dir: Path, tmp_pat
     assert '[groups] Asia = ["japan", "chyna"]: unknown country "chyna"' in err
 
 
+@pytest.mark.slow  # `tic-alert check` twice on the real files
 def test_the_subscriber_message_drops_internals_the_operator_sees_them(tic_dir: Path, capsys):
     assert main(["check", "--data-dir", str(tic_dir)]) == 0
     plain = capsys.readouterr().out

@@ -195,6 +195,7 @@ def get(url: str) -> tuple[int, str]:
         return 0, str(err)
 
 
+@pytest.mark.slow  # the container's command as a real process
 def test_the_containers_command_outside_docker_serves_healthz(tmp_path: Path, tic_dir: Path):
     """What `docker run` would start, started here: the image's ENV (its volume a temporary
     folder, its port a free one), the env file's token, and the fakes instead of the internet."""

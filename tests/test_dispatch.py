@@ -88,6 +88,7 @@ def test_a_chat_whose_rules_fold_a_member_in_gets_its_own_text(tic_dir, eds, rul
     assert MEMBER_LINE not in theirs.messages[0]
 
 
+@pytest.mark.slow  # a release and its companions, end to end
 def test_an_edit_does_not_bring_a_line_the_alert_should_have_had(tic_dir, eds, rules):
     desk = Desk(tic_dir, eds, rules)
     desk.chat(1)
@@ -100,6 +101,7 @@ def test_an_edit_does_not_bring_a_line_the_alert_should_have_had(tic_dir, eds, r
     assert any(line.startswith("of which: net transactions") for line in lines(edit) - lines(alert))
 
 
+@pytest.mark.slow  # a release dispatched to chats, end to end
 def test_equal_events_told_differently_are_rendered_and_recorded_apart(tic_dir, eds, rules):
     """A floor of 42 on the largest 1-month decline keeps China (-41.0) out of March's Japan +
     China event: an event equal by its key and figures, with other members folded in."""
@@ -114,6 +116,7 @@ def test_equal_events_told_differently_are_rendered_and_recorded_apart(tic_dir, 
     assert one.messages != two.messages
 
 
+@pytest.mark.slow  # a release and its companions, end to end
 def test_a_summary_without_events_is_edited_when_the_companions_change_it(tic_dir, eds, rules):
     desk = Desk(tic_dir, eds, rules, channels=(-1001,))  # a channel hears of every release
     desk.handover("2026-04", T5)

@@ -34,6 +34,7 @@ def events(capsys, *args: str) -> set[tuple[str, str]]:
     return {(e["rule"], e["entity"]) for e in json.loads(capsys.readouterr().out)["events"]}
 
 
+@pytest.mark.slow  # `tic-alert check` twice on the real files
 def test_an_operators_rules_file_changes_what_check_fires(tic_dir: Path, tmp_path: Path, capsys):
     shipped = events(capsys, "--data-dir", str(tic_dir))
     assert ("holdings-3m-drop", "Japan + China") in shipped  # -58.7bn against 50
@@ -167,6 +168,7 @@ def sizes(conn: Database) -> dict[str, int]:
     return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
 
 
+@pytest.mark.slow  # three releases through the poller
 def test_prune_keeps_what_the_next_release_needs(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-02"])
@@ -264,6 +266,7 @@ def test_daily_prune_runs_once_a_day():
     assert DailyPrune(conn, 0, clock=clock).tick() is None  # 0: never
 
 
+@pytest.mark.slow  # a real `tic-alert` process
 def test_check_offline_is_one_line_with_the_hint():
     env = {**os.environ, "TIC_ALERT_SOURCE_URL": "http://127.0.0.1:9/"}  # nothing listens on port 9
     proc = subprocess.run(
@@ -278,6 +281,7 @@ def test_check_offline_is_one_line_with_the_hint():
     assert "no network? try --data-dir DIR" in proc.stderr
 
 
+@pytest.mark.slow  # a backtest of the real files, piped
 def test_backtest_into_head_ends_quietly(tic_dir: Path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "backtest", "--data-dir", str(tic_dir)],

@@ -95,6 +95,7 @@ def test_exactly_once_across_a_switch_with_files_appearing_in_groups(eds, clock,
     assert rec.events == []
 
 
+@pytest.mark.slow  # a release window with companions
 def test_table1_is_watched_like_table3_and_a_release_without_it_still_closes(
     real_bytes, clock, server, store
 ):
@@ -130,6 +131,7 @@ def test_table1_is_watched_like_table3_and_a_release_without_it_still_closes(
     assert rec.events == []
 
 
+@pytest.mark.slow  # a release window with companions
 def test_a_release_whose_table1_never_comes_closes_without_it(real_bytes, clock, server, store):
     eds = editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes(), table1=True)
     server.publish_all(eds["2026-03"])
@@ -299,6 +301,7 @@ def test_companion_faults_are_logged_and_retried(eds, clock, server, store):
     assert [r.month for r in store.releases()] == ["2026-03", "2026-04"]
 
 
+@pytest.mark.slow  # a release window with companions
 def test_a_companion_that_never_updates_closes_with_the_window(eds, clock, server, store):
     server.publish_all(eds["2026-03"])
     t = et(2026, 6, 18, 16, 2).timestamp()

@@ -82,6 +82,7 @@ def test_each_chat_gets_its_own_alert_once_then_an_edit_when_table3_arrives(tmp_
         assert len(day.telegram.sent(edits=True)) == 4  # a photo and an edit each for 101 and 102
 
 
+@pytest.mark.slow  # a release day end to end (one stays fast: the test above)
 def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-02"])
@@ -106,6 +107,7 @@ def test_an_event_that_needs_table3_comes_as_a_follow_up(tmp_path, db_url, eds):
         assert len(texts(day, 201)) == len(alert) + 1
 
 
+@pytest.mark.slow  # a release day with faults, end to end
 def test_telegram_errors_per_chat(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
@@ -187,6 +189,7 @@ def test_a_caption_too_long_splits_and_nothing_is_dropped():
     assert "· 40 alerts" in messages[0]
 
 
+@pytest.mark.slow  # two releases end to end
 def test_a_two_month_release_alerts_on_each_month_and_summaries_reach_channels(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url, channels=(-1001,)) as day:
         day.treasury.publish_all(eds["2026-02"])
@@ -232,6 +235,7 @@ def test_companion_faults_reach_the_operators(tmp_path, db_url, eds):
         assert "slt_table3.txt" in warning
 
 
+@pytest.mark.slow  # a release day, killed and run again
 def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
@@ -268,6 +272,7 @@ def test_a_kill_between_detection_and_the_outbox_commit_still_alerts_once(tmp_pa
         assert len(day.telegram.sent(601, edits=True)) == 2
 
 
+@pytest.mark.slow  # a release day with faults, end to end
 def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url) as day:
         day.treasury.publish_all(eds["2026-03"])
@@ -297,6 +302,7 @@ def test_review_cases_photos_refused_own_groups_order_and_429(tmp_path, db_url, 
         assert day.telegram.count_429 >= 3
 
 
+@pytest.mark.slow  # two releases and a migration
 def test_a_group_migrated_after_its_alert_gets_the_update_not_a_second_alert(tmp_path, eds):
     with release_day(tmp_path) as day:
         day.treasury.publish_all(eds["2026-03"])
@@ -318,6 +324,7 @@ def test_a_group_migrated_after_its_alert_gets_the_update_not_a_second_alert(tmp
         assert [c.method for c in day.telegram.calls(chat_id=-801)] == ["sendPhoto"]  # nothing tried there
 
 
+@pytest.mark.slow  # a release day with the bot's view, end to end
 def test_the_bot_adopts_what_the_hand_over_built(tmp_path, eds):
     """In `run` the poller's hand-over offers the bot the release as the dispatcher built it: the
     view takes its candidates, summary and renderer (with the charts it drew) instead of firing

@@ -8,6 +8,7 @@ import json
 from functools import partial
 from pathlib import Path
 
+import pytest
 from poll_helpers import SimClock, et, make_poller
 from treasury_server import FakeTreasury
 
@@ -32,6 +33,7 @@ def test_the_set_is_the_headline_its_companions_and_the_reference_files():
     assert LEGACY in PARSERS
 
 
+@pytest.mark.slow  # three panels from the real files
 def test_poller_check_and_bot_build_their_panels_from_the_same_files(tic_dir: Path, tmp_path, capsys):
     clock = SimClock(et(2026, 6, 18, 16, 5))
     with FakeTreasury(clock=clock.epoch) as fake:

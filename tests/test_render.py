@@ -119,6 +119,7 @@ def test_charts_without_events_or_data():
     assert png(blank_series).shape == (HEIGHT, WIDTH, 3)
 
 
+@pytest.mark.slow  # `tic-alert check` on the real files
 def test_check_prints_events_json_and_writes_charts(tic_dir, tmp_path, capsys):
     out = tmp_path / "release.png"
     assert main(["check", "--data-dir", str(tic_dir), "--json", "--chart", str(out)]) == 0
@@ -129,6 +130,7 @@ def test_check_prints_events_json_and_writes_charts(tic_dir, tmp_path, capsys):
     not_blank(png((tmp_path / "release-changes.png").read_bytes()))
 
 
+@pytest.mark.slow  # `tic-alert check` on the real files
 def test_check_text_is_the_message(tic_dir, capsys):
     assert main(["check", "--data-dir", str(tic_dir)]) == 0
     out = capsys.readouterr().out
@@ -136,6 +138,7 @@ def test_check_text_is_the_message(tic_dir, capsys):
     assert "Japan + China holdings fell 58.7bn (3.1% of holdings) in three months" in out
 
 
+@pytest.mark.slow  # backtests of the real files
 def test_backtest_command(tic_dir, capsys):
     args = [
         "backtest",

@@ -134,6 +134,7 @@ def test_overrides_are_checked():
         check_overrides(rules, {"x": Override(floor=-1)})
 
 
+@pytest.mark.slow  # backtests of the real files
 def test_backtest_set_keeps_its_command_line_syntax(tic_dir, capsys):
     from bot.cli import main
 

@@ -69,6 +69,7 @@ def test_foreign_official_net_selling_2026_03_with_valuation(history):
     assert parts["change in bonds & notes holdings"] == pytest.approx(3461.2 - 3557.7, abs=1e-6)
 
 
+@pytest.mark.slow  # a backtest per month of the real files
 def test_backtest_at_t_equals_evaluation_on_data_up_to_t(real_panel, rules, history):
     for month in ("2016-02", "2022-10", "2026-03"):
         at_t = [e for e in history if e.release == month]

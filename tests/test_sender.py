@@ -30,6 +30,7 @@ def sends(server, chat_id: int) -> list[str]:
     return [f"{s.method} {s.text}" for s in server.sent(chat_id, edits=True)]
 
 
+@pytest.mark.slow  # the retry backoff
 def test_a_5xx_is_retried_not_failed(server, db):
     desk = Desk(server, db)
     row = desk.alert(1)
@@ -38,6 +39,7 @@ def test_a_5xx_is_retried_not_failed(server, db):
     assert desk.state(row) == DeliveryState.SENT
 
 
+@pytest.mark.slow  # the retry backoff
 def test_a_5xx_retried_reaches_the_chat_once(server, db):
     desk = Desk(server, db)
     desk.alert(1)
@@ -54,6 +56,7 @@ def test_a_refusal_for_good_fails_at_once(server, db):
     assert desk.outbox.get(row).detail == "400: Chat not found"
 
 
+@pytest.mark.slow  # an outage of seconds, by design
 def test_an_outage_holds_every_chat_in_order_then_delivers_everything(server, db):
     desk = Desk(server, db)
     for chat in (1, 2, 3):
@@ -67,6 +70,7 @@ def test_an_outage_holds_every_chat_in_order_then_delivers_everything(server, db
     ]
 
 
+@pytest.mark.slow  # an outage of seconds, by design
 def test_an_outage_is_told_to_the_operators_once_late_and_once_caught_up(server, db):
     desk = Desk(server, db)
     desk.alert(1)
@@ -89,6 +93,7 @@ def test_a_single_5xx_among_answers_does_not_stop_the_others(server, db):
     assert not sender.link.down
 
 
+@pytest.mark.slow  # a held call past its 2 s timeout, then the backoff
 def test_a_timeout_is_retried(server, db):
     desk = Desk(server, db)
     row = desk.alert(1)
@@ -123,6 +128,7 @@ def test_backoff_doubles_from_a_second_to_five_minutes():
     assert [backoff(n) for n in (0, 1, 2, 8, 9, 30)] == [1.0, 2.0, 4.0, 256.0, 300.0, 300.0]
 
 
+@pytest.mark.slow  # the alert's retry backoff
 def test_an_edit_waits_for_its_alert_while_that_is_retried(server, db):
     desk = Desk(server, db)
     alert = desk.alert(1, "first")
@@ -175,6 +181,7 @@ def test_a_migration_told_by_telegram_first_sends_the_edit_to_the_new_chat_at_on
     assert [c.method for c in server.calls(chat_id=-5)] == ["sendPhoto"]  # the alert; no edit to the old id
 
 
+@pytest.mark.slow  # a retry's backoff, then a group's slot
 def test_an_alert_sent_as_text_when_photos_are_refused_is_edited_as_text(server):
     desk = Desk(server)
     desk.chat(-7)
@@ -189,6 +196,7 @@ def test_an_alert_sent_as_text_when_photos_are_refused_is_edited_as_text(server)
     assert sends(server, -7) == only_the_photo_was_refused
 
 
+@pytest.mark.slow  # 31 alerts, then a group's 3 s slot
 def test_a_reply_and_a_delivery_to_one_group_at_once_take_turns_on_its_slot(server):
     desk = Desk(server)
     for chat in range(1, 31):  # the group's alert waits in line for an overall slot behind these

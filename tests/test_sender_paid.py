@@ -67,6 +67,7 @@ def broadcast(server: TelegramServer, paid: bool, one_offs: int, db=None) -> lis
     return arrivals
 
 
+@pytest.mark.slow  # each chat at its own pace
 def test_paid_pace_sends_many_chats_at_once_but_each_chat_at_its_own_limit(server, db):
     arrivals = broadcast(server, paid=True, one_offs=PAID_ONE_OFFS, db=db)
     assert {s.params.get("allow_paid_broadcast") for s in server.sent()} == {True}
@@ -79,6 +80,7 @@ def test_paid_pace_sends_many_chats_at_once_but_each_chat_at_its_own_limit(serve
     assert min(gaps([s.at for s in server.sent(GROUP)])) >= 3.0  # 20 a minute
 
 
+@pytest.mark.slow  # a broadcast at the free pace
 def test_without_paid_broadcast_the_free_pace_and_no_paid_parameter(server):
     arrivals = broadcast(server, paid=False, one_offs=FREE_ONE_OFFS)
     assert all("allow_paid_broadcast" not in s.params for s in server.sent())

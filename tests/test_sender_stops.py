@@ -48,6 +48,7 @@ def test_a_row_waiting_for_its_slot_at_a_stop_keeps_what_it_sent(server, db):
     assert desk.outbox.get(alert).state == DeliveryState.PENDING
 
 
+@pytest.mark.slow  # the second message waits 3 s for the group's slot
 def test_after_the_restart_a_row_sends_only_what_it_had_not(server, db):
     desk = Desk(server, db)
     desk.chat(-5)
@@ -200,6 +201,7 @@ def stop_while_the_database_refuses_to_record(desk: Desk, server: TelegramServer
     desk.run(during=meanwhile, until=refusing.is_set, timeout=30)
 
 
+@pytest.mark.slow  # the stop waits out its grace (3 s)
 def test_a_stop_while_the_database_refuses_to_record_a_sent_message_waits_for_it(server, tmp_path):
     desk = Desk(server, connect(tmp_path / "tic.db"))
     row = desk.alert(1)
@@ -207,6 +209,7 @@ def test_a_stop_while_the_database_refuses_to_record_a_sent_message_waits_for_it
     assert (desk.state(row), desk.outbox.get(row).sent_ids) == (DeliveryState.SENT, (1,))
 
 
+@pytest.mark.slow  # the stop's grace (3 s)
 def test_a_message_sent_while_the_database_refused_writes_is_not_sent_again_after_the_restart(
     server, tmp_path
 ):

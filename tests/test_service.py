@@ -50,6 +50,7 @@ def eds(real_bytes):
     return editions(real_bytes, (MARCH_EDITION / "mfhhis01.txt").read_bytes())
 
 
+@pytest.mark.slow  # a release day, end to end
 def test_metrics_move_on_a_release_day(tmp_path, db_url, eds):
     telemetry = Telemetry()
     with release_day(tmp_path, db=db_url, telemetry=telemetry) as day:
@@ -239,6 +240,7 @@ def test_log_lines_are_utc_iso_and_json_on_request():
     assert second.endswith("WARNING tic_alert.poller: plain")
 
 
+@pytest.mark.slow  # a release day with faults
 def test_the_sender_counts_429s_retries_and_blocked_chats_and_logs_each_delivery(
     tmp_path, db_url, eds, caplog
 ):
