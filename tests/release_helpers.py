@@ -5,7 +5,6 @@ PostgreSQL database ``db`` names)."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from bot_helpers import RunningBot
 from poll_helpers import SimClock, et, make_poller
 from telegram_server import TelegramServer
 from treasury_server import FakeTreasury
+from waits import wait_until
 
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes
@@ -72,13 +72,15 @@ class Day:
 
     def settle(self, timeout: float = 15) -> dict[str, int]:
         """Wait until the outbox has nothing pending or in flight; its counts."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def drained() -> dict[str, int] | None:
             counts = self.outbox.counts()
-            if counts["pending"] == 0 and counts["sending"] == 0:
-                return counts
-            time.sleep(0.05)
-        raise TimeoutError(f"outbox not drained: {self.outbox.counts()}")
+            return counts if counts["pending"] == 0 and counts["sending"] == 0 else None
+
+        try:
+            return wait_until(drained, timeout, every=0.05)
+        except TimeoutError:
+            raise TimeoutError(f"outbox not drained: {self.outbox.counts()}") from None
 
 
 @contextmanager

@@ -5,7 +5,6 @@ sends that alert through the outbox and the sender."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from bot_helpers import RunningBot
@@ -14,6 +13,7 @@ from poll_helpers import T5, editions
 from release_helpers import SETTINGS, release_day
 from rule_panels import cut
 from telegram_server import TelegramServer
+from waits import wait_until
 
 from bot.data.load import only_release_files, read_dir
 from bot.notify.runtime import make_view
@@ -127,9 +127,9 @@ def test_latest_through_telegram_sends_every_story(tmp_path, real_panel, rules):
 def sent_row(outbox: Outbox, timeout: float = 10.0):
     """The test alert's row once the sender has recorded it: the fake holds the message a moment
     before the sender, back from the call, writes 'sent' (longer on a loaded machine)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def recorded():  # -> the row, once it is no longer 'sending'
         (row,) = outbox.of_release("test")
-        if row.state is not DeliveryState.SENDING or time.monotonic() > deadline:
-            return row
-        time.sleep(0.05)
+        return row if row.state is not DeliveryState.SENDING else None
+
+    return wait_until(recorded, timeout, what="the test alert's row recorded", every=0.05)

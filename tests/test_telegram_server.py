@@ -24,6 +24,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandle
 from telegram.request import HTTPXRequest
 from telegram_faults import FloodLimits
 from telegram_server import ApiError, TelegramServer, parse_multipart
+from waits import await_until
 
 TOKEN = "123456789:AAtest-token"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big") + b"..."
@@ -339,10 +340,10 @@ def test_an_outage_answers_502_then_nothing_then_recovers():
                 assert not isinstance(bad.value, TimedOut)
                 with pytest.raises(NetworkError):
                     await bot.get_me()  # the whole API is down, not only sends
-                await asyncio.sleep(max(0.0, outage.timeouts - time.monotonic()))
+                await await_until(lambda: time.monotonic() >= outage.timeouts, what="the outage's silence")
                 with pytest.raises(TimedOut):
                     await bot.send_message(1, "held past the client's timeout")
-                await asyncio.sleep(max(0.0, outage.end - time.monotonic()) + 0.1)
+                await await_until(lambda: time.monotonic() >= outage.end, what="the outage's end")
                 await bot.send_message(1, "after the outage")
                 server.outage(0.0, 0.3, 0.0, html=True)  # nginx's page, not Telegram's JSON
                 with pytest.raises(NetworkError, match=r"Bad Gateway \(502\)\. Parsing the server response"):
