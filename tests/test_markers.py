@@ -32,7 +32,10 @@ def test_the_postgresql_half_is_slow():
     assert "sqlite" in BACKENDS  # the SQLite half is in the everyday run
 
 
-@pytest.mark.parametrize("module", ["test_drills.py", "test_bot_startup.py", "test_bot_flood.py"])
+PROCESS_MODULES = ["test_drills.py", "test_bot_startup.py", "test_bot_flood.py", "test_operator_processes.py"]
+
+
+@pytest.mark.parametrize("module", PROCESS_MODULES)
 def test_the_modules_of_real_processes_and_floods_are_slow(module: str):
     tree = ast.parse((ROOT / "tests" / module).read_text(encoding="utf-8"))
     marks = [

@@ -13,8 +13,10 @@ import time
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
 from bot_helpers import RunningBot
 from telegram_server import TelegramServer
+from waits import wait_until
 
 from bot.config import load_settings
 from bot.logs import setup_logging
@@ -96,14 +98,16 @@ def test_the_hand_over_line_is_words_with_key_value_fields():
     assert "Dispatched(" not in line
 
 
+@pytest.mark.slow  # three polls answered 409, each retried after the updater's backoff
 def test_a_409_conflict_from_getupdates_is_one_line_not_a_traceback_per_poll(tmp_path: Path, caplog):
     caplog.set_level(logging.DEBUG, logger="tic_alert.bot")
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db"):
         server.webhook_url = "https://elsewhere.example/hook"  # every getUpdates now answers 409
-        deadline = time.monotonic() + 15
-        while sum(r.method == "getUpdates" and r.status == 409 for r in server.requests) < 3:
-            assert time.monotonic() < deadline, "fewer than three 409s"
-            time.sleep(0.1)
+        wait_until(
+            lambda: sum(r.method == "getUpdates" and r.status == 409 for r in server.requests) >= 3,
+            15,
+            what="three 409s",
+        )
         server.webhook_url = ""
     told = [r for r in caplog.records if r.levelno >= logging.WARNING and "409" in r.getMessage()]
     print([r.getMessage() for r in told])

@@ -15,11 +15,14 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from bot_helpers import TOKEN
 from telegram_server import TelegramServer
 from treasury_server import FakeTreasury
 
 from bot.data.sources import RELEASE_FILES
+
+pytestmark = pytest.mark.slow  # real `tic-alert run` processes: 5-10 s each
 
 BIN = Path(sys.executable).parent
 

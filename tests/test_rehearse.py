@@ -77,6 +77,7 @@ def sent_release(out: str) -> str:
     return out.split()[1].rstrip(":")
 
 
+@pytest.mark.slow  # its last rehearsal waits out a 3 s timeout, by design
 def test_without_chat_the_admins_and_what_failed_is_named(telegram, tmp_path, tic_dir, capsys, monkeypatch):
     db = tmp_path / "tic.db"
     assert main(["rehearse", "--chat", "42"]) == 2  # no --data-dir: the service's database, never a new one

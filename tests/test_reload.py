@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from waits import wait_until
 
 from bot.config import load_settings
 from bot.notify.dispatch import Dispatcher
@@ -83,9 +83,7 @@ def test_sighup_reloads(setup):
     old = signal.signal(signal.SIGHUP, reloads.signalled)
     try:
         os.kill(os.getpid(), signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while threshold(runtime.chatbot.rules) != 60 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: threshold(runtime.chatbot.rules) == 60, 10, what="the rules reloaded")
     finally:
         signal.signal(signal.SIGHUP, old)
     assert threshold(runtime.chatbot.rules) == 60
