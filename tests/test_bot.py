@@ -121,6 +121,7 @@ def test_watch_is_forgiving_and_unknown_names_get_suggestions(tmp_path: Path):
 LOOK_ALIKE = "j\u0430pan"  # a Cyrillic "а": reads "japan"
 
 
+@pytest.mark.slow  # nine commands at a chat's pace (the refusal itself: test_commands.py)
 def test_a_name_mixing_scripts_is_refused_wherever_a_name_is_typed(tmp_path: Path):
     """Issue 26: "/group jаpan = …" was taken, and /watch and /chart of it then showed "japan"
     over other countries' data. Mixed Latin and Cyrillic (or Greek) letters are refused as
@@ -150,6 +151,7 @@ def test_a_name_mixing_scripts_is_refused_wherever_a_name_is_typed(tmp_path: Pat
         assert (chat.groups, chat.watches) == ({"Азия": ("Japan", "China, Mainland")}, ("Азия",))
 
 
+@pytest.mark.slow  # commands and a chart at a chat's pace
 def test_a_chart_of_a_mixed_name_is_refused_and_one_of_a_cyrillic_name_is_drawn(tmp_path: Path, files):
     with TelegramServer() as server, RunningBot(server, tmp_path / "s.db", files):
         ask(server, 6, "/group Азия = japan + china")
