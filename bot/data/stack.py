@@ -14,7 +14,8 @@ class Stack:
     row, ~600k, was the panel build's peak: 30 MB on top of the parsed files; bench/memory.py.)"""
 
     def __init__(self, frames: list[pd.DataFrame]) -> None:
-        self.frames = frames
+        # an empty frame adds no rows, only a column type (a group with no rows: float "source")
+        self.frames = [f for f in frames if len(f)]
         self.starts = np.cumsum([0, *(len(f) for f in frames)])
 
     def __len__(self) -> int:
