@@ -96,8 +96,8 @@ def main() -> int:
 
     from bot.config import load_settings
     from bot.data.load import panel_from_bytes, read_dir
-    from bot.notify.dispatch import Dispatcher
-    from bot.notify.view import ReleaseView
+    from bot.notify.people.view import ReleaseView
+    from bot.notify.release.dispatch import Dispatcher
     from bot.store.db import connect
     from bot.store.subscribers import Subscribers
 

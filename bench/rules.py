@@ -78,7 +78,7 @@ def main() -> int:
 
     month = str(release.month)
 
-    def render():  # the delivery's path (bot.notify.dispatch), for one distinct alert
+    def render():  # the delivery's path (bot.notify.release.dispatch), for one distinct alert
         messages = ReleaseMessages(month, (month,), panel, summary)
         texts, chart = messages.alert(default_events, every=True)
         return render_text(summary, default_events), texts, messages.charts[chart]

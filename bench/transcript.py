@@ -23,7 +23,7 @@ from poll_helpers import MFH, MFH_CSV, T3, T5, editions  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.data.load import panel_from_bytes, read_dir  # noqa: E402
-from bot.notify.dispatch import Dispatcher  # noqa: E402
+from bot.notify.release.dispatch import Dispatcher  # noqa: E402
 from bot.rules.catalogue import load_rules  # noqa: E402
 from bot.store.db import connect  # noqa: E402
 from bot.store.outbox import Outbox  # noqa: E402

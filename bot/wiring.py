@@ -20,9 +20,9 @@ from bot.data.load import fetch_all, panel_from_bytes
 from bot.data.panel import Panel
 from bot.errors import StoreError, TicAlertError
 from bot.heap import give_back, limit_arenas
-from bot.notify.dispatch import Dispatcher, Queued
 from bot.notify.heartbeat import LOOP as BOT_LOOP
 from bot.notify.heartbeat import TELEGRAM, keep_beating
+from bot.notify.release.dispatch import Dispatcher, Queued
 from bot.notify.reload import Loaded, Reloads
 from bot.notify.runtime import BotRuntime, Offer, load_files, operator_sink
 from bot.rules.catalogue import Rule

@@ -17,7 +17,7 @@ from waits import wait_until
 
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes
-from bot.notify.dispatch import Dispatcher
+from bot.notify.release.dispatch import Dispatcher
 from bot.notify.runtime import operator_sink
 from bot.store.outbox import Outbox
 from bot.store.state import Store

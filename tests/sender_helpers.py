@@ -12,8 +12,8 @@ from typing import Any
 from telegram import Bot
 from waits import await_until
 
-from bot.notify.keepalive import KeepAliveRequest
-from bot.notify.sender import Sender
+from bot.notify.outbound.keepalive import KeepAliveRequest
+from bot.notify.outbound.scheduler import Sender
 from bot.notify.settings import TelegramSettings
 from bot.store.database import Database
 from bot.store.db import connect

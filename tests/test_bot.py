@@ -13,7 +13,7 @@ from bot_helpers import TOKEN, RunningBot
 from telegram_server import TelegramServer
 
 from bot.data.load import read_dir
-from bot.notify.commands import COMMANDS, help_text
+from bot.notify.people.commands import COMMANDS, help_text
 from bot.store import db
 from bot.store.subscribers import Subscribers
 

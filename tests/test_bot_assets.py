@@ -14,8 +14,8 @@ from telegram_server import TelegramServer
 
 from bot.config import load_settings
 from bot.data.load import read_dir
-from bot.notify.dispatch import Dispatcher
-from bot.notify.view import ReleaseView
+from bot.notify.people.view import ReleaseView
+from bot.notify.release.dispatch import Dispatcher
 from bot.render.charts import flow_chart
 from bot.store.db import connect
 from bot.store.outbox import Outbox

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import load_settings
-from bot.notify.chatbot import ChatBot, Ctx
-from bot.notify.commands import BY_NAME, COMMANDS, answer, split_command
-from bot.notify.view import ReleaseView
+from bot.notify.people.chatbot import ChatBot, Ctx
+from bot.notify.people.commands import BY_NAME, COMMANDS, answer, split_command
+from bot.notify.people.view import ReleaseView
 from bot.rules.catalogue import load_rules
 from bot.store.db import connect
 from bot.store.subscribers import Subscribers

@@ -16,9 +16,9 @@ from telegram_server import TelegramServer
 from waits import wait_until
 
 from bot.data.load import only_release_files, read_dir
+from bot.notify.people.view import ReleaseView
+from bot.notify.release.selection import chat_events
 from bot.notify.runtime import make_view
-from bot.notify.selection import chat_events
-from bot.notify.view import ReleaseView
 from bot.render.limits import CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 from bot.rules.events import stories
 from bot.store.outbox import DeliveryKind, DeliveryState, Outbox

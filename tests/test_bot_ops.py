@@ -11,7 +11,7 @@ from bot_helpers import RunningBot
 from telegram_server import TelegramServer
 from waits import wait_until
 
-from bot.notify.commands import COMMANDS
+from bot.notify.people.commands import COMMANDS
 from bot.telemetry import Telemetry
 
 

@@ -11,8 +11,8 @@ from test_store_subscribers import Counted
 
 from bot.config import load_settings
 from bot.data.entities import known_countries
-from bot.notify.chatbot import ChatBot, Ctx, UsageError, mixed_scripts, one_script, shown, typed
-from bot.notify.commands import BY_NAME, COMMANDS, answer
+from bot.notify.people.chatbot import ChatBot, Ctx, UsageError, mixed_scripts, one_script, shown, typed
+from bot.notify.people.commands import BY_NAME, COMMANDS, answer
 from bot.rules.catalogue import AGGREGATES, load_rules
 from bot.store.db import connect
 from bot.store.subscribers import Subscribers

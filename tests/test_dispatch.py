@@ -11,7 +11,7 @@ from poll_helpers import MFH, MFH_CSV, T3, T5, editions
 
 from bot.config import load_settings
 from bot.data.load import panel_from_bytes, read_dir
-from bot.notify.dispatch import Dispatcher
+from bot.notify.release.dispatch import Dispatcher
 from bot.store.db import connect
 from bot.store.outbox import Delivery, DeliveryKind, Outbox
 from bot.store.subscribers import Subscribers

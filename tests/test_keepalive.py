@@ -16,8 +16,8 @@ from telegram_server import TelegramServer
 from test_telegram_errors import Canned
 from waits import await_until
 
-from bot.notify import keepalive
-from bot.notify.keepalive import KeepAliveRequest, _answer
+from bot.notify.outbound import keepalive
+from bot.notify.outbound.keepalive import KeepAliveRequest, _answer
 
 TOKEN = "123456789:AAtest-token"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big") + b"..."

@@ -9,7 +9,7 @@ import pytest
 from waits import await_until
 
 from bot.errors import StoreError, StoreUnavailable
-from bot.notify.ledger import Ledger
+from bot.notify.outbound.ledger import Ledger
 from bot.store.db import connect
 from bot.store.outbox import DeliveryKind, DeliveryState, NewDelivery, Outbox
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.notify.link import Link
+from bot.notify.outbound.link import Link
 
 
 class Clock:

@@ -20,7 +20,7 @@ from waits import wait_until
 
 from bot.config import load_settings
 from bot.logs import setup_logging
-from bot.notify.dispatch import Dispatched, Queued
+from bot.notify.release.dispatch import Dispatched, Queued
 from bot.status_server import DatabaseCollector
 from bot.store.filelock import FileLock
 from bot.store.leader import Leadership

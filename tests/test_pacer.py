@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.notify.pacer import CATCH_UP, MARGIN, PAID_PER_SECOND, Pacer, pacer_for
+from bot.notify.outbound.pacer import CATCH_UP, MARGIN, PAID_PER_SECOND, Pacer, pacer_for
 from bot.notify.settings import TelegramSettings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.notify.plan import NOTHING, Need, Owed, plan
+from bot.notify.release.plan import NOTHING, Need, Owed, plan
 from bot.render.alert import event_digest
 from bot.rules.events import Event
 from bot.store.outbox import DeliveryKind, Told

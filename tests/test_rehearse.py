@@ -13,7 +13,7 @@ from telegram_server import TelegramServer
 from bot.cli import main
 from bot.config import load_settings
 from bot.notify import rehearsal
-from bot.notify.dispatch import Dispatcher
+from bot.notify.release.dispatch import Dispatcher
 from bot.notify.settings import TelegramSettings
 from bot.store.outbox import DeliveryKind, Outbox
 from bot.store.state import Store

@@ -14,7 +14,7 @@ import pytest
 from waits import wait_until
 
 from bot.config import load_settings
-from bot.notify.dispatch import Dispatcher
+from bot.notify.release.dispatch import Dispatcher
 from bot.notify.reload import Reloads
 from bot.store.state import Store
 from bot.wiring import build_poller, loaded

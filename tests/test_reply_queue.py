@@ -17,11 +17,11 @@ import pytest
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from waits import await_until
 
-from bot.notify import reply_queue
-from bot.notify.chatbot import Reply
-from bot.notify.pacer import Pacer
-from bot.notify.reply_queue import ReplyQueue, Urgency
-from bot.notify.reply_sender import split_reply
+from bot.notify.outbound import reply_queue
+from bot.notify.outbound.pacer import Pacer
+from bot.notify.outbound.pieces import split_reply
+from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.people.chatbot import Reply
 from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.store.db import connect
 from bot.store.subscribers import Subscribers

@@ -99,7 +99,7 @@ def test_the_rules_doc_names_exactly_the_rule_kinds():
 def test_readmes_bot_commands_are_the_command_table_behind_help():
     """README's two command tables say what /help and the command menus say: the same usage, the
     same words, the same settings mark; no command missing from either side."""
-    from bot.notify.commands import COMMANDS
+    from bot.notify.people.commands import COMMANDS
 
     rows = re.findall(r"^\| `(/[^`]+)` \| (.*?) \|(?: (yes)? *\|)?$", README, flags=re.M)
     documented = {usage.replace("\\|", "|"): (about, bool(mark)) for usage, about, mark in rows}

@@ -11,10 +11,10 @@ from sender_helpers import ADMIN, Desk, utc_now
 from telegram_server import TelegramServer
 from waits import await_until
 
-from bot.notify.chatbot import Reply
-from bot.notify.courier import backoff
-from bot.notify.pacer import pacer_for
-from bot.notify.reply_queue import ReplyQueue, Urgency
+from bot.notify.outbound.courier import backoff
+from bot.notify.outbound.pacer import pacer_for
+from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.people.chatbot import Reply
 from bot.render.alert import anew
 from bot.store.outbox import DeliveryKind, DeliveryState
 

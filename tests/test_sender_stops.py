@@ -134,8 +134,8 @@ def test_postgres_read_only_for_a_while_holds_the_sends_then_sends_each_row_once
 def test_a_test_alert_goes_through_the_outbox_and_the_sender(server, db, real_panel, rules):
     import datetime as dt
 
-    from bot.notify.trial import trial_alert
-    from bot.notify.view import ReleaseView
+    from bot.notify.people.trial import trial_alert
+    from bot.notify.people.view import ReleaseView
 
     desk = Desk(server, db)
     view = ReleaseView(real_panel, tuple(rules))

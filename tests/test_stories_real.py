@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from rule_panels import cut
 
-from bot.notify.selection import watched
+from bot.notify.release.selection import watched
 from bot.render.stories import headline, rank_phrase
 from bot.render.text import story_lines
 from bot.rules.backtest import backtest

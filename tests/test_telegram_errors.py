@@ -14,7 +14,7 @@ import pytest
 from telegram.error import RetryAfter, TimedOut
 from telegram.request import BaseRequest
 
-from bot.notify.telegram_errors import Action, classify, retry_seconds
+from bot.notify.outbound.verdicts import Action, classify, retry_seconds
 
 
 class Canned(BaseRequest):

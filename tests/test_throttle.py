@@ -3,7 +3,7 @@ the active keys only."""
 
 from __future__ import annotations
 
-from bot.notify.throttle import Throttle
+from bot.notify.people.throttle import Throttle
 
 
 def test_the_budget_is_per_key_and_frees_up_as_the_window_slides():

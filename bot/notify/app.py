@@ -28,8 +28,14 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.errors import StoreError
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, shown
-from bot.notify.checks import (
+from bot.notify.outbound.keepalive import KeepAliveRequest
+from bot.notify.outbound.limiter import CountingRateLimiter
+from bot.notify.outbound.pieces import markup
+from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.outbound.verdicts import message_of
+from bot.notify.patience import Attempts, kind_of
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError, shown
+from bot.notify.people.checks import (
     SETTINGS_REFUSED,
     Callback,
     Context,
@@ -40,19 +46,13 @@ from bot.notify.checks import (
     short_enough,
     throttled,
 )
-from bot.notify.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
-from bot.notify.commands.thresholds import toggle
-from bot.notify.db_health import not_saved
-from bot.notify.keepalive import KeepAliveRequest
-from bot.notify.limiter import CountingRateLimiter
-from bot.notify.patience import Attempts, kind_of
+from bot.notify.people.commands import BY_NAME, COMMANDS, MAX_COMMAND_CHARS, Command, answer, split_command
+from bot.notify.people.commands.thresholds import toggle
+from bot.notify.people.db_health import not_saved
+from bot.notify.people.throttle import Throttle
+from bot.notify.people.timing import answered, reply_done, timed
 from bot.notify.redact import redact_in_logs, silence_http_logs
-from bot.notify.reply_queue import ReplyQueue, Urgency
-from bot.notify.reply_sender import markup
 from bot.notify.settings import TelegramSettings
-from bot.notify.telegram_errors import message_of
-from bot.notify.throttle import Throttle
-from bot.notify.timing import answered, reply_done, timed
 from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.bot")
@@ -83,7 +83,7 @@ class TelegramFrontend:
         clock: Callable[[], dt.datetime] = utc_now,
         telemetry: Telemetry | None = None,
     ):
-        self.telemetry = telemetry  # command latency; with the per-command log line (bot.notify.timing)
+        self.telemetry = telemetry  # command latency (and the per-command log line: people.timing)
         self.chatbot = chatbot
         self.settings = settings
         self.admins = set(settings.admins)

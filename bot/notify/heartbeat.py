@@ -10,7 +10,7 @@ import time
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.notify.telegram_errors import message_of
+from bot.notify.outbound.verdicts import message_of
 from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.bot")

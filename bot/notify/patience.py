@@ -17,8 +17,8 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.errors import FetchError, TicAlertError, brief
+from bot.notify.outbound.verdicts import classify, message_of
 from bot.notify.settings import TelegramSettings
-from bot.notify.telegram_errors import classify, message_of
 
 log = logging.getLogger("tic_alert.bot")
 REFUSED_TOKEN = "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"

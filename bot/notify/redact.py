@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from bot.masking import mask, remember
-from bot.notify.telegram_errors import page_gist
+from bot.notify.outbound.verdicts import page_gist
 
 INVALID_JSON = "Can not load invalid JSON data"  # python-telegram-bot's words, with the whole body
 

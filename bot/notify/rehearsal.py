@@ -3,7 +3,7 @@ hand-over before the next release day (urlwatch's ``--test-reporter``).
 
 The alert is each chat's own (its rules, watches and mode when it has them, the defaults when it
 never spoke to the bot), rendered like the broadcast's, with a first line saying it is a rehearsal.
-Its rows go through the outbox and the real :class:`~bot.notify.sender.Sender` (pace, Telegram's
+Its rows go through the outbox and the real :class:`~bot.notify.outbound.scheduler.Sender` (pace, Telegram's
 answers, the chart's upload), so a sent rehearsal proves delivery. They sit under a release of their
 own, ``rehearsal:<month>:<stamp>`` (kind ``test``): no release's hand-over reads them as what a chat
 was told, so the real release still alerts every subscriber; no chat row is made for them; and the
@@ -23,9 +23,9 @@ from telegram import Bot
 
 from bot.data.entities import Group
 from bot.data.panel import Panel
-from bot.notify.keepalive import KeepAliveRequest
-from bot.notify.selection import recipients
-from bot.notify.sender import Sender
+from bot.notify.outbound.keepalive import KeepAliveRequest
+from bot.notify.outbound.scheduler import Sender
+from bot.notify.release.selection import recipients
 from bot.notify.settings import TelegramSettings
 from bot.render.alert import ReleaseMessages, alert_blocks, header, pack
 from bot.rules.catalogue import Rule

@@ -18,9 +18,9 @@ from functools import partial
 from bot.data.entities import Group
 from bot.data.load import panel_from_bytes
 from bot.errors import TicAlertError
-from bot.notify.dispatch import Dispatcher
+from bot.notify.people.view import ReleaseView
+from bot.notify.release.dispatch import Dispatcher
 from bot.notify.runtime import BotRuntime, make_view
-from bot.notify.view import ReleaseView
 from bot.rules.catalogue import Rule
 from bot.watch.calendar import Calendar
 from bot.watch.observe import PollWatch

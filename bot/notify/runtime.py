@@ -32,18 +32,18 @@ from bot.data.panel import Panel
 from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
-from bot.notify.chatbot import ChatBot, Reply
-from bot.notify.courier import Fence
-from bot.notify.delivery_watch import DeliveryWatch
 from bot.notify.heartbeat import LOOP as BOT_LOOP
-from bot.notify.pacer import pacer_for
+from bot.notify.outbound.courier import Fence
+from bot.notify.outbound.delivery_watch import DeliveryWatch
+from bot.notify.outbound.pacer import pacer_for
+from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.outbound.scheduler import Sender
 from bot.notify.patience import Attempts, kind_of, until_telegram_answers
-from bot.notify.reply_queue import ReplyQueue, Urgency
-from bot.notify.sender import Sender
+from bot.notify.people.chatbot import ChatBot, Reply
+from bot.notify.people.trial import TrialAlert
+from bot.notify.people.view import ReleaseView
 from bot.notify.settings import TelegramSettings
 from bot.notify.standby import Standby, exit_within
-from bot.notify.trial import TrialAlert
-from bot.notify.view import ReleaseView
 from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
 from bot.rules.release import ReleaseCandidates

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from bot.notify.view import Rendered
+from bot.notify.people.view import Rendered
 from bot.store.db import iso
 from bot.store.outbox import TEST_RELEASE, DeliveryKind, NewDelivery, Outbox
 
@@ -34,7 +34,7 @@ class TrialAlert:
 
 def trial_alert(*, chat_id: int, alert: Rendered, now: dt.datetime) -> TrialAlert:
     """``alert`` (the alert ``chat_id`` would get for the release the bot serves:
-    :meth:`~bot.notify.view.ReleaseView.alert`, rendered once per distinct alert) as a test row."""
+    :meth:`~bot.notify.people.view.ReleaseView.alert`, rendered once per distinct alert) as a test row."""
     row = NewDelivery(
         key=f"test:{chat_id}:{iso(now)}",
         release=TEST_RELEASE,

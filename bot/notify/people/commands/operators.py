@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
-from bot.notify.selection import chat_events
-from bot.notify.trial import trial_alert
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.people.trial import trial_alert
+from bot.notify.release.selection import chat_events
 from bot.store.subscribers import ChatMode
 
 

@@ -1,8 +1,8 @@
 """One outbox row to Telegram: its messages sent (or edited) one by one, each recorded as it goes,
-and what Telegram says back acted on (:func:`~bot.notify.telegram_errors.classify`).
+and what Telegram says back acted on (:func:`~bot.notify.outbound.verdicts.classify`).
 
 * a message is recorded (``sent_ids``, and how it went: ``sent_as``, so an edit edits a photo's
-  caption or a text as it is in the chat; by the :class:`~bot.notify.ledger.Ledger`, many chats'
+  caption or a text as it is in the chat; by the :class:`~bot.notify.outbound.ledger.Ledger`, many chats'
   in one write) before the next is sent, and a bookkeeping write that fails (the database busy,
   full or read-only) is retried until it is written: a message Telegram has is never sent again
   by this process, and nothing unsent is marked sent;
@@ -42,14 +42,14 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
-from bot.notify import bare
-from bot.notify.delivery_watch import DeliveryWatch
-from bot.notify.keepalive import CONNECTIONS
-from bot.notify.ledger import Ledger
-from bot.notify.link import Link
-from bot.notify.pacer import Pacer
+from bot.notify.outbound import bare
+from bot.notify.outbound.delivery_watch import DeliveryWatch
+from bot.notify.outbound.keepalive import CONNECTIONS
+from bot.notify.outbound.ledger import Ledger
+from bot.notify.outbound.link import Link
+from bot.notify.outbound.pacer import Pacer
+from bot.notify.outbound.verdicts import Action, Verdict, classify
 from bot.notify.settings import TelegramSettings
-from bot.notify.telegram_errors import Action, Verdict, classify
 from bot.render.alert import anew, plain_text
 from bot.store.outbox import PHOTO, PLAIN, TEXT, Delivery, DeliveryKind, DeliveryState, Outbox
 from bot.store.subscribers import Subscribers

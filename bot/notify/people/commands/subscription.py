@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
-from bot.notify.commands.releases import next_text
-from bot.notify.replies import status_text
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.people.commands.releases import next_text
+from bot.notify.people.replies import status_text
 from bot.store.subscribers import MODES
 
 

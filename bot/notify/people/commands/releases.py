@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.data.entities import GRAND_TOTAL, TREASURY
-from bot.notify.assets import WatchAsset, read_target
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names
-from bot.notify.selection import chat_events
-from bot.notify.view import MAX_CHART_YEARS, ReleaseView
+from bot.notify.people.assets import WatchAsset, read_target
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names
+from bot.notify.people.view import MAX_CHART_YEARS, ReleaseView
+from bot.notify.release.selection import chat_events
 from bot.render.text import month_name, num
 from bot.store.subscribers import ChatMode
 from bot.watch.calendar import Calendar, next_slots, release_moment

@@ -33,10 +33,10 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.errors import StoreError
-from bot.notify.chatbot import Reply
-from bot.notify.pacer import MARGIN, Pacer
-from bot.notify.reply_sender import Piece, PieceSender, split_reply
-from bot.notify.telegram_errors import Action, classify
+from bot.notify.outbound.pacer import MARGIN, Pacer
+from bot.notify.outbound.pieces import Piece, PieceSender, split_reply
+from bot.notify.outbound.verdicts import Action, classify
+from bot.notify.people.chatbot import Reply
 from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.replies")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.data.entities import TREASURY, is_country
-from bot.notify.assets import asset_named, joined, read_target, shown_watch, watched_assets
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names, one_script
+from bot.notify.people.assets import asset_named, joined, read_target, shown_watch, watched_assets
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError, entity_names, one_script
 from bot.store.subscribers import ASSET_PREFIX, Chat
 
 MAX_GROUPS = 10

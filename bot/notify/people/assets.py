@@ -27,7 +27,7 @@ from bot.data.entities import (
     EntityNames,
     name_key,
 )
-from bot.notify.chatbot import UsageError, one_script
+from bot.notify.people.chatbot import UsageError, one_script
 from bot.store.subscribers import ASSET_PREFIX
 
 

@@ -5,7 +5,7 @@ or photo sizes: a tree of TelegramObjects), a tenth of the sender's time at a pa
 1,000 messages a second; the sender keeps only its id. :func:`send` posts the way
 ``Bot.send_message`` and ``Bot.send_photo`` post (``Bot._post``: the bot's defaults, the rate
 limiter, the request, and the same errors raised from Telegram's answer — a 429, a 403, a
-migrated group, a 5xx, a timeout — so :func:`~bot.notify.telegram_errors.classify` reads them
+migrated group, a 5xx, a timeout — so :func:`~bot.notify.outbound.verdicts.classify` reads them
 alike) and reads the id from the answer's JSON. ``_post`` is python-telegram-bot's own (stable
 across its versions 20–22; the tests reach the real client, so a change there fails them).
 """

@@ -2,10 +2,10 @@
 
 Runs in the bot's event loop. Each round starts the due rows (:meth:`Outbox.due`: oldest first,
 one row per chat at a time, in order) as tasks, up to ``workers`` at once; a
-:class:`~bot.notify.courier.Courier` carries each row, paced by a
-:class:`~bot.notify.pacer.Pacer`. python-telegram-bot's AIORateLimiter is only the backstop.
+:class:`~bot.notify.outbound.courier.Courier` carries each row, paced by a
+:class:`~bot.notify.outbound.pacer.Pacer`. python-telegram-bot's AIORateLimiter is only the backstop.
 
-When the Bot API stops answering (the :class:`~bot.notify.link.Link` is down) no row starts;
+When the Bot API stops answering (the :class:`~bot.notify.outbound.link.Link` is down) no row starts;
 a ``getMe`` probe goes at growing intervals, and the first answer makes every row that was
 waiting out a network error due at once. An outage that lasts ``LATE_AFTER`` is told to the
 operators' chats once (operator rows in the outbox), and once more when every delivery has
@@ -33,11 +33,11 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
-from bot.notify.courier import Courier, Fence
-from bot.notify.delivery_watch import DeliveryWatch
-from bot.notify.pacer import Pacer, pacer_for
+from bot.notify.outbound.courier import Courier, Fence
+from bot.notify.outbound.delivery_watch import DeliveryWatch
+from bot.notify.outbound.pacer import Pacer, pacer_for
+from bot.notify.outbound.verdicts import NETWORK, Action, classify
 from bot.notify.settings import TelegramSettings
-from bot.notify.telegram_errors import NETWORK, Action, classify
 from bot.store.db import iso
 from bot.store.outbox import Delivery, NewDelivery, Outbox
 from bot.store.subscribers import Subscribers

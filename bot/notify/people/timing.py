@@ -1,6 +1,6 @@
 """One log line per command (chat, command, ms, outcome) and its latency in the metrics.
 
-:func:`timed` is the outermost check around a command's callback (see :mod:`bot.notify.checks`):
+:func:`timed` is the outermost check around a command's callback (see :mod:`bot.notify.people.checks`):
 it starts the clock when the update arrives, before the throttle and the rights checks, and stops
 it when the asker has the answer: when the reply queue has sent the last reply the command queued
 (each reply queued while the command runs takes a :func:`reply_done` callback), or when the

@@ -2,8 +2,8 @@
 
 The :class:`Dispatcher` is the poller's :class:`~bot.watch.outcomes.Handover`. ``prepare`` runs
 outside any transaction and does the CPU work: each chat's events
-(:func:`~bot.notify.selection.recipients`), what it is still owed given what it was told
-(:func:`~bot.notify.plan.plan`), and the messages and charts for that
+(:func:`~bot.notify.release.selection.recipients`), what it is still owed given what it was told
+(:func:`~bot.notify.release.plan.plan`), and the messages and charts for that
 (:class:`~bot.render.alert.ReleaseMessages`, each distinct one rendered once). Its ``commit``
 runs inside the poller's transaction (the same database connection) and only writes keyed rows,
 so the release's "handed over" mark and its outbox rows commit together and a replayed or
@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, replace
 
 from bot.data.entities import Group
 from bot.data.panel import Panel
-from bot.notify.plan import Need, Owed, plan
-from bot.notify.selection import Recipient, recipients
+from bot.notify.release.plan import Need, Owed, plan
+from bot.notify.release.selection import Recipient, recipients
 from bot.render.alert import ReleaseMessages
 from bot.rules.catalogue import Rule
 from bot.rules.metrics import Metrics

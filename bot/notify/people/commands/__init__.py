@@ -1,8 +1,8 @@
 """The commands the bot answers: one table that /help, setMyCommands, README and routing share.
 
 Each row names its handler, ``async def handler(bot, ctx) -> list[Reply]`` (see
-:mod:`bot.notify.chatbot`); the handlers live by topic beside this file. The row's flags say
-which checks the Telegram front end puts in front of the handler (:mod:`bot.notify.checks`):
+:mod:`bot.notify.people.chatbot`); the handlers live by topic beside this file. The row's flags say
+which checks the Telegram front end puts in front of the handler (:mod:`bot.notify.people.checks`):
 ``settings`` — in a group, its administrators only; ``admin`` — the bot's operators only;
 ``heavy`` — CPU work (a chart, a history) in a worker thread, answered after cheap commands.
 """
@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bot.errors import StoreError
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError, typed
-from bot.notify.commands.operators import stats, testalert
-from bot.notify.commands.releases import chart, latest, next_releases
-from bot.notify.commands.subscription import mode, myid, start, status, stop
-from bot.notify.commands.thresholds import backtest, list_rules, mute, reset, set_rule, unmute
-from bot.notify.commands.watchlist import group, ungroup, unwatch, watch, watching
-from bot.notify.db_health import not_saved
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError, typed
+from bot.notify.people.commands.operators import stats, testalert
+from bot.notify.people.commands.releases import chart, latest, next_releases
+from bot.notify.people.commands.subscription import mode, myid, start, status, stop
+from bot.notify.people.commands.thresholds import backtest, list_rules, mute, reset, set_rule, unmute
+from bot.notify.people.commands.watchlist import group, ungroup, unwatch, watch, watching
+from bot.notify.people.db_health import not_saved
 
 Handler = Callable[[ChatBot, Ctx], Awaitable[list[Reply]]]
 

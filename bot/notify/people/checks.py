@@ -1,6 +1,6 @@
 """The checks in front of a command's handler, each a decorator of a python-telegram-bot callback.
 
-The front end stacks them as the command's row in the table asks (:mod:`bot.notify.commands`)::
+The front end stacks them as the command's row in the table asks (:mod:`bot.notify.people.commands`)::
 
     throttled(...)(not_crowded(...)(short_enough(...)(operators_only(...)(group_admins_only(...)(answer)))))
 
@@ -19,8 +19,8 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.notify.chatbot import Reply, shown
-from bot.notify.throttle import Throttle
+from bot.notify.people.chatbot import Reply, shown
+from bot.notify.people.throttle import Throttle
 
 log = logging.getLogger("tic_alert.bot")
 Context = ContextTypes.DEFAULT_TYPE

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.notify.assets import shown_watch
-from bot.notify.selection import overrides_for
+from bot.notify.people.assets import shown_watch
+from bot.notify.release.selection import overrides_for
 from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.render.text import headline, month_name
 from bot.rules.catalogue import Rule

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.data.entities import Group
-from bot.notify.assets import event_assets
+from bot.notify.people.assets import event_assets
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.rules.events import Event
 from bot.rules.overrides import Override

@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bot.notify.chatbot import Reply
+from bot.notify.people.chatbot import Reply
 from bot.render.alert import plain_text
 from bot.render.limits import CAPTION_LIMIT, pieces, telegram_length
 

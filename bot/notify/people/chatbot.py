@@ -1,6 +1,6 @@
 """What every command handler is given and gives back, without Telegram.
 
-A handler (one per row of the table in :mod:`bot.notify.commands`) is
+A handler (one per row of the table in :mod:`bot.notify.people.commands`) is
 ``async def handler(bot: ChatBot, ctx: Ctx) -> list[Reply]``: the ChatBot holds what the answers
 are computed from (the chats' settings, the rules, the release view); Ctx says who asked what.
 A :class:`UsageError` becomes its one-line message and the command's usage. The database calls
@@ -19,9 +19,9 @@ from typing import TypeVar
 
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import StoreError, StoreUnavailable
-from bot.notify.db_health import DbHealth
-from bot.notify.trial import TrialAlert
-from bot.notify.view import ReleaseView
+from bot.notify.people.db_health import DbHealth
+from bot.notify.people.trial import TrialAlert
+from bot.notify.people.view import ReleaseView
 from bot.rules.catalogue import AGGREGATES, Rule
 from bot.store.subscribers import Chat, Subscribers
 from bot.watch.calendar import Calendar

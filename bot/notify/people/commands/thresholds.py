@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.errors import ConfigError
-from bot.notify.chatbot import ChatBot, Ctx, Reply, UsageError
-from bot.notify.replies import history_text, rules_buttons, rules_text, threshold_words
-from bot.notify.selection import overrides_for
+from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError
+from bot.notify.people.replies import history_text, rules_buttons, rules_text, threshold_words
+from bot.notify.release.selection import overrides_for
 from bot.rules.catalogue import Rule
 from bot.rules.overrides import Override, check_overrides, threshold_for
 from bot.store.subscribers import FOREVER, Chat
