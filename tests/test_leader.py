@@ -13,6 +13,7 @@ from sender_helpers import Desk
 from telegram_server import TelegramServer
 
 from bot.errors import Fenced, StoreError
+from bot.notify.outbound.engine import Fence
 from bot.notify.standby import Standby
 from bot.status_server import StatusServer
 from bot.store.db import connect
@@ -166,10 +167,10 @@ def test_a_fenced_sender_sends_nothing_and_steps_down(process):
         fenced: list[str] = []
 
         async def during(sender) -> None:
-            sender.courier.on_fenced = fenced.append
+            sender.engine.fence = Fence(on_fenced=fenced.append)
 
         sender = desk.run(until=lambda: bool(fenced), during=during, timeout=10)
-        assert sender.courier.closing
+        assert sender.engine.closing
         assert "b:2 leads since epoch 2" in fenced[0]
         assert server.sent() == []
         assert desk.outbox.counts()["pending"] == 3

@@ -92,7 +92,7 @@ def test_csv_twin_is_identical(real_bytes, history):
 
 
 def test_march_edition_differs_in_76_cells(history):
-    from tests.conftest import MARCH_EDITION
+    from conftest import MARCH_EDITION
 
     path = MARCH_EDITION / "mfhhis01.txt"
     if not path.is_file():

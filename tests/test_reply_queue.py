@@ -11,16 +11,19 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import pytest
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from waits import await_until
 
 from bot.notify.outbound import reply_queue
+from bot.notify.outbound.chat_events import ChatEvents
+from bot.notify.outbound.engine import Engine
 from bot.notify.outbound.pacer import Pacer
+from bot.notify.outbound.photos import Photos
 from bot.notify.outbound.pieces import split_reply
 from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.patience import refused_writes
 from bot.notify.people.chatbot import Reply
 from bot.render.limits import TEXT_LIMIT, telegram_length
 from bot.store.db import connect
@@ -35,25 +38,28 @@ class FakeBot:
         self.calls = 0
         self.fail = fail or {}
 
-    async def send_message(self, chat_id, text, parse_mode=None, reply_markup=None):
-        return self._call(chat_id, text, parse_mode)
-
-    async def send_photo(self, chat_id, photo, caption=None, parse_mode=None, reply_markup=None):
-        self._call(chat_id, f"[photo] {caption or ''}", parse_mode)
-        return SimpleNamespace(photo=[SimpleNamespace(file_id=f"f{self.calls}")])
-
-    def _call(self, chat_id, text, mode):
+    async def _post(self, endpoint, data):  # as python-telegram-bot's Bot._post is called
+        photo = endpoint == "sendPhoto"
+        text = f"[photo] {data.get('caption') or ''}" if photo else data["text"]
         self.calls += 1
         if self.calls in self.fail:
             raise self.fail[self.calls]
-        self.sent.append((chat_id, text, mode))
-        return SimpleNamespace(message_id=self.calls)
+        self.sent.append((data["chat_id"], text, data.get("parse_mode")))
+        return {"message_id": self.calls, **({"photo": [{"file_id": f"f{self.calls}"}]} if photo else {})}
 
 
-def drain(queue: ReplyQueue, bot: FakeBot, until: Callable[[], bool], seconds: float = 10.0) -> None:
+def drain(
+    queue: ReplyQueue,
+    bot: FakeBot,
+    until: Callable[[], bool],
+    seconds: float = 10.0,
+    subscribers: Subscribers | None = None,
+) -> None:
     async def go() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(queue.run(bot, stop))
+        chats = ChatEvents(subscribers or Subscribers(connect(":memory:")), None, queue, refused_writes())
+        engine = Engine(bot, queue.pacer, Photos(None), chats)  # type: ignore[arg-type]
+        task = asyncio.create_task(queue.run(engine, stop))
         try:
             await await_until(until, seconds, what="the replies' goal")
         finally:
@@ -68,7 +74,7 @@ def drain(queue: ReplyQueue, bot: FakeBot, until: Callable[[], bool], seconds: f
 def fast_queue(**kw) -> tuple[ReplyQueue, Subscribers]:
     pacer = Pacer(per_second=1000, private_per_second=200, group_per_minute=6000)
     subscribers = Subscribers(connect(":memory:"))
-    return ReplyQueue(pacer, subscribers, **kw), subscribers
+    return ReplyQueue(pacer, **kw), subscribers
 
 
 def test_urgent_first_then_each_askers_turn_then_arrival_and_a_replys_pieces_together():
@@ -124,7 +130,7 @@ def test_a_blocked_chat_loses_its_queue_and_is_marked():
         chat = 6 if text == "other" else 5
         queue.submit(chat, [Reply(text)], Urgency.READ, done=lambda why, t=text: told.setdefault(t, why))
     bot = FakeBot({1: Forbidden("Forbidden: bot was blocked by the user")})
-    drain(queue, bot, lambda: queue.dropped == 1 and len(bot.sent) == 1)
+    drain(queue, bot, lambda: queue.dropped == 3 and len(bot.sent) == 1, subscribers=subscribers)
     assert bot.sent == [(6, "other", None)]
     assert subscribers.get(5).blocked
     assert not queue.chats
@@ -165,7 +171,7 @@ def test_a_late_reply_is_one_line(caplog):
 
 def test_a_chat_whose_queue_takes_too_long_at_its_pace_is_crowded():
     pacer = Pacer(per_second=25, private_per_second=1, group_per_minute=20)
-    queue = ReplyQueue(pacer, Subscribers(connect(":memory:")))
+    queue = ReplyQueue(pacer)
     for i in range(9):
         queue.submit(-100, [Reply(str(i))], Urgency.READ, user_id=i)
     assert not queue.crowded(-100)  # 9 × 3.15 s

@@ -11,9 +11,9 @@ from sender_helpers import ADMIN, Desk, utc_now
 from telegram_server import TelegramServer
 from waits import await_until
 
-from bot.notify.outbound.courier import backoff
 from bot.notify.outbound.pacer import pacer_for
 from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.outbound.rows import backoff
 from bot.notify.people.chatbot import Reply
 from bot.render.alert import anew
 from bot.store.outbox import DeliveryKind, DeliveryState
@@ -205,8 +205,8 @@ def test_a_reply_and_a_delivery_to_one_group_at_once_take_turns_on_its_slot(serv
     alert = desk.alert(-5)
 
     async def a_command_answered_meanwhile(sender):  # the reply queue shares the sender's Pacer
-        replies = ReplyQueue(sender.pacer, desk.subscribers)
-        asyncio.get_running_loop().create_task(replies.run(sender.bot, asyncio.Event()))
+        replies = ReplyQueue(sender.pacer)
+        asyncio.get_running_loop().create_task(replies.run(sender.engine, asyncio.Event()))
         await await_until(
             lambda: desk.state(alert) != DeliveryState.PENDING,
             what="the group's alert claimed: in line for an overall slot",

@@ -11,16 +11,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.errors import FetchError, TicAlertError, brief
+from bot.errors import FetchError, StoreUnavailable, TicAlertError, brief
 from bot.notify.outbound.verdicts import classify, message_of
 from bot.notify.settings import TelegramSettings
 
 log = logging.getLogger("tic_alert.bot")
+T = TypeVar("T")
 REFUSED_TOKEN = "the Bot API refused the token in TIC_ALERT_BOT_TOKEN (revoked or mistyped?)"
 
 
@@ -67,6 +69,25 @@ class Attempts:
         self.failures = 0
         self._since = None
         self._told.clear()
+
+
+def refused_writes(what: str = "deliveries wait: the database refuses writes") -> Attempts:
+    """The Attempts of every write the database may refuse (busy, full, read-only): 0.1 s, doubling
+    to 5 s; said once per kind, and once when it takes writes again."""
+    return Attempts(what, first=0.1, cap=5.0, then="retrying; nothing is lost or sent twice")
+
+
+async def written(write: Callable[[], T], attempts: Attempts) -> T:
+    """``write()``, tried again with ``attempts``' backoff while the database refuses it
+    (:class:`StoreUnavailable`); any other error is raised."""
+    while True:
+        try:
+            done = write()
+        except StoreUnavailable as err:
+            await asyncio.sleep(attempts.failed(kind_of(err)))
+            continue
+        attempts.succeeded()
+        return done
 
 
 def kind_of(err: BaseException) -> str:

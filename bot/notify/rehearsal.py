@@ -115,4 +115,4 @@ async def deliver(
         stop.set()
         sender.wake()
         await task
-        return outbox.of_release(release), sender.courier.last_failure
+        return outbox.of_release(release), sender.engine.last_failure

@@ -33,11 +33,11 @@ from bot.data.sources import HEADLINE
 from bot.errors import TicAlertError
 from bot.notify.app import TelegramFrontend, build_application, register_commands
 from bot.notify.heartbeat import LOOP as BOT_LOOP
-from bot.notify.outbound.courier import Fence
 from bot.notify.outbound.delivery_watch import DeliveryWatch
+from bot.notify.outbound.engine import Fence
 from bot.notify.outbound.pacer import pacer_for
 from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
-from bot.notify.outbound.scheduler import Sender
+from bot.notify.outbound.scheduler import Sender, make_engine
 from bot.notify.patience import Attempts, kind_of, until_telegram_answers
 from bot.notify.people.chatbot import ChatBot, Reply
 from bot.notify.people.trial import TrialAlert
@@ -121,15 +121,11 @@ class BotRuntime:
             chats, rules, groups, calendar, settings.heavy_workers, health, self.tell_operators
         )
         self.pacer = pacer_for(settings)  # one budget for the broadcast and the replies
-        self.replies = ReplyQueue(self.pacer, chats)
+        self.replies = ReplyQueue(self.pacer)
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
-        outbox, watch = Outbox(store.conn), DeliveryWatch(telemetry)
         self.leadership = lead = Leadership(store.conn)  # on SQLite: the file's OS lock (filelock)
-        fence = Fence(on_fenced=self.step_down, leading=lead.holds)
-        self.sender = Sender(
-            self.app.bot, outbox, chats, settings, pacer=self.pacer, watch=watch, fence=fence
-        )
+        self.sender = self._sender(chats, Fence(on_fenced=self.step_down, leading=lead.holds))
         self.frontend.migrated = self.sender.chat_migrated
         self.standby, self.lost = Standby(lead, telemetry), None  # lost: why it stepped down
         self.chatbot.deliver = self.deliver_trial
@@ -145,6 +141,13 @@ class BotRuntime:
         self._load: Callable[[], dict[str, bytes]] | None = None  # while no release is loaded
         self._next_load = 0.0
         self.loading = Attempts("no release to answer from yet")
+
+    def _sender(self, chats: Subscribers, fence: Fence) -> Sender:
+        """The outbox's sender, on one engine with the replies: one pace, one Link, one file_id cache."""
+        outbox, bot = Outbox(self.store.conn), self.app.bot
+        engine = make_engine(bot, outbox, chats, self.pacer, fence, self.replies, self.telemetry)
+        watch = DeliveryWatch(self.telemetry)
+        return Sender(bot, outbox, chats, self.settings, watch=watch, engine=engine)
 
     def tell_operators(self, text: str) -> None:
         """A line for the operators' chats now, not through the outbox (the database may be what
@@ -171,7 +174,7 @@ class BotRuntime:
         self._stop = asyncio.Event()
         self._sending = self.loop.create_task(self.sender.run(self._stop))
         self._tasks.append(self._sending)
-        self._tasks.append(self.loop.create_task(self.replies.run(app.bot, self._stop)))
+        self._tasks.append(self.loop.create_task(self.replies.run(self.sender.engine, self._stop)))
         self._tasks.append(self.loop.create_task(self.refresh_forever()))
         self._tasks += [self.loop.create_task(make()) for make in self.background]
 
@@ -296,7 +299,7 @@ class BotRuntime:
         stops as on SIGTERM and exits with an error (run_bot), to be started again as a standby."""
         if self.lost is not None:
             return
-        self.lost, self.sender.courier.closing = why, True
+        self.lost, self.sender.engine.closing = why, True
         log.error("lost the leadership: %s; stopping (no message starts any more)", why)
         os.kill(os.getpid(), signal.SIGTERM)  # calls in flight finish, then it ends, whatever hangs
         exit_within(self.sender.grace + 15.0)

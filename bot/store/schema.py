@@ -150,7 +150,13 @@ CREATE TABLE leadership (         -- one row: which `tic-alert run` leads (Postg
 );
 INSERT INTO leadership (epoch, holder, since) VALUES (0, '', '')
 """
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)  # MIGRATIONS[n] takes version n to n + 1
+_V7 = """
+CREATE TABLE photo_ids (          -- every photo the bot uploaded, by its PNG's sha256: sent by file_id after
+    digest        TEXT PRIMARY KEY,
+    file_id       TEXT NOT NULL
+)
+"""
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

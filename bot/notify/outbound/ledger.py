@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable
 
 from bot.errors import StoreUnavailable
+from bot.notify.patience import Attempts, kind_of, refused_writes
 from bot.store.outbox import Outbox
 
 log = logging.getLogger("tic_alert.sender")
@@ -36,10 +37,10 @@ GATHER = 0.01  # seconds a write waits for more records (at 1,000 messages/s, ~1
 class Ledger:
     """Gathers the records of messages sent and writes them together."""
 
-    def __init__(self, outbox: Outbox, clock: Callable[[], dt.datetime]):
+    def __init__(self, outbox: Outbox, clock: Callable[[], dt.datetime], writes: Attempts | None = None):
         self.outbox = outbox
         self.clock = clock
-        self.failing = False  # the database refuses writes (told once, and once when it takes them)
+        self.writes = writes or refused_writes()  # the sender's: told once, and once when it takes them
         self._waiting: list[tuple[Record, asyncio.Future[None]]] = []
         self._writing: list[tuple[Record, asyncio.Future[None]]] = []  # the write under way
         self._writer: asyncio.Task[None] | None = None
@@ -56,6 +57,11 @@ class Ledger:
             self._writer = asyncio.create_task(self._write())
         await done  # cancelled while waiting: the record stays in the batch and is still written
 
+    @property
+    def failing(self) -> bool:
+        """The database refuses writes now."""
+        return self.writes.failures > 0
+
     async def flush(self, timeout: float | None = None) -> None:
         """Wait until every record handed in so far is written, up to ``timeout`` seconds (the
         database still refusing then: each record given up on is logged)."""
@@ -70,7 +76,6 @@ class Ledger:
                 )
 
     async def _write(self) -> None:
-        delay = 0.1
         while self._waiting:
             await asyncio.sleep(GATHER)
             batch, self._waiting = self._waiting, []
@@ -81,22 +86,15 @@ class Ledger:
                     self.outbox.sent_many, [record for record, _ in batch], now=self.clock()
                 )
             except StoreUnavailable as err:
-                if not self.failing:
-                    log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
-                    self.failing = True
                 self._waiting, self._writing = batch + self._waiting, []
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+                await asyncio.sleep(self.writes.failed(kind_of(err)))
                 continue
             except Exception as err:  # not the database refusing: each courier fails its row
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(err)
                 continue
-            if self.failing:
-                log.warning("the database takes writes again: deliveries go on")
-                self.failing = False
-            delay = 0.1
+            self.writes.succeeded()
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)

@@ -1,27 +1,23 @@
-"""A reply as the Telegram messages it takes, and sending one of them.
+"""A reply as the Telegram messages it takes, and the call that sends each.
 
 A :class:`Reply` becomes :class:`Piece` s: a photo with its caption (when the caption is longer
 than Telegram's 1,024, the photo goes alone and the caption follows as text), then text of at
 most 4,096 each, split at line ends. Both limits, and the count in UTF-16 code units as Telegram
 counts (an emoji is two), have one home: :mod:`bot.render.limits`, shared with the deliveries.
-The buttons go with the last piece. Nothing is dropped. Sending raises what Telegram answers;
-the reply queue decides what follows.
+The buttons go with the last piece. Nothing is dropped.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
+from bot.notify.outbound.engine import Call
 from bot.notify.people.chatbot import Reply
 from bot.render.alert import plain_text
 from bot.render.limits import CAPTION_LIMIT, pieces, telegram_length
-
-FILE_IDS = 256  # uploaded photos remembered (then sent by file_id)
 
 
 @dataclass(frozen=True)
@@ -53,26 +49,15 @@ def markup(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
     )
 
 
-class PieceSender:
-    """Sends pieces through ``bot``; a photo is uploaded once, then sent by its file_id."""
-
-    def __init__(self, bot: Bot):
-        self.bot = bot
-        self.file_ids: dict[str, str] = {}  # sha256 of a PNG → Telegram's file_id
-
-    async def send(self, chat_id: int, piece: Piece, plain: bool = False) -> None:
-        """Send one piece (``plain``: as plain text, without the photo: Telegram refused it)."""
-        mode: Any = ParseMode.HTML if piece.html and not plain else None
-        text = plain_text(piece.text) if piece.html and plain else piece.text
-        if piece.photo is not None and not plain:
-            digest = hashlib.sha256(piece.photo).hexdigest()
-            photo = self.file_ids.get(digest, piece.photo)
-            sent = await self.bot.send_photo(
-                chat_id, photo, caption=text or None, parse_mode=mode, reply_markup=markup(piece.buttons)
-            )
-            if sent.photo and digest not in self.file_ids:
-                self.file_ids[digest] = sent.photo[-1].file_id
-                while len(self.file_ids) > FILE_IDS:
-                    self.file_ids.pop(next(iter(self.file_ids)))
-        elif text:
-            await self.bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup(piece.buttons))
+def piece_call(chat_id: int, piece: Piece, plain: bool = False) -> Call | None:
+    """The call that sends one piece (``plain``: as plain text, without the photo: Telegram
+    refused it; None when that leaves no text); a photo goes through the engine's file_id cache."""
+    mode = ParseMode.HTML if piece.html and not plain else None
+    text = plain_text(piece.text) if piece.html and plain else piece.text
+    keys = markup(piece.buttons)
+    if piece.photo is not None and not plain:
+        params = dict(chat_id=chat_id, caption=text or None, parse_mode=mode, reply_markup=keys)
+        return Call("sendPhoto", params, photo=piece.photo)
+    if not text:
+        return None
+    return Call("sendMessage", dict(chat_id=chat_id, text=text, parse_mode=mode, reply_markup=keys))

@@ -7,41 +7,37 @@ asked one. One dispatcher hands the next overall slot of the shared :class:`Pace
 takes its slots from it too) to the first message of the chats whose own slot has come, cheap
 first, so Telegram's limits (30/s, 1/s a private chat, 20/min a group) are kept, not discovered.
 
-What Telegram answers is classified as for deliveries (:func:`classify`): 429 pauses every send
-and the same message goes again; a network error or a 5xx is retried with backoff until
+Each message goes through the :class:`~bot.notify.outbound.engine.Engine`, as the outbox's rows
+do, and what Telegram answers is acted on there: 429 pauses every send and the same message goes
+again; a network error or a 5xx is retried with backoff (1 s, doubling to ``MAX_BACKOFF``) until
 ``GIVE_UP_SECONDS`` after the command; a chat that blocked the bot loses its queue; a group that
-became a supergroup keeps its queue under the new id; HTML Telegram refuses goes as plain text;
-a refusal for good drops the reply. Each dropped reply, and each sent later than
-``LATE_SECONDS`` after the command, is one log line.
+became a supergroup keeps its queue under the new id (:class:`~bot.notify.outbound.chat_events.ChatEvents`);
+HTML Telegram refuses goes as plain text; a refusal for good drops the reply. Each dropped
+reply, and each sent later than ``LATE_SECONDS`` after the command, is one log line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import heapq
 import itertools
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from telegram import Bot
-from telegram.error import TelegramError
-
-from bot.errors import StoreError
+from bot.notify.outbound.engine import Call, Engine, RetryPolicy
 from bot.notify.outbound.pacer import MARGIN, Pacer
-from bot.notify.outbound.pieces import Piece, PieceSender, split_reply
-from bot.notify.outbound.verdicts import Action, classify
+from bot.notify.outbound.pieces import Piece, piece_call, split_reply
 from bot.notify.people.chatbot import Reply
-from bot.store.subscribers import Subscribers
 
 log = logging.getLogger("tic_alert.replies")
 LATE_SECONDS = 30.0  # a reply sent later than this after its command is logged as late
 GIVE_UP_SECONDS = 600.0  # network errors are retried this long after the command, then dropped
+MAX_BACKOFF = 30.0  # a reply's backoff doubles from a second to this
 CROWDED_SECONDS = 30.0  # a chat whose queue takes longer than this at its pace takes no more reads
 
 
@@ -51,21 +47,74 @@ class Urgency(IntEnum):
     HEAVY = 2  # charts, histories, the release
 
 
-@dataclass
+@dataclass(eq=False)
 class Pending:
-    """One reply waiting in its chat's queue."""
+    """One reply waiting in its chat's queue: the engine's item while one of its pieces goes."""
 
     order: tuple[int, int, int]  # urgency, the asker's turn, arrival
     user_id: int | None
     pieces: deque[Piece]
     accepted: float
+    queue: ReplyQueue
+    chat_id: int = 0
     not_before: float = 0.0  # after a network error: its backoff
     attempts: int = 0
     plain: bool = False  # Telegram refused its HTML or photo: plain text from now on
+    unknown: bool = False  # its piece's answer never came once
     done: Callable[[str | None], None] | None = None  # told once it is sent (None) or dropped (why)
+    first = True  # a reply takes the next overall slot ahead of the broadcast
+    editing = False
+    went = False  # its piece for this turn has gone to the engine
+    over = False  # sent or dropped
+    slot: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __lt__(self, other: Pending) -> bool:
         return self.order < other.order
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.queue.policy
+
+    def age(self) -> float:
+        return self.queue.clock() - self.accepted
+
+    def next_call(self) -> Call | None:
+        """Its next piece, once a turn (a photo refused, with no caption, leaves nothing to send)."""
+        if self.went:
+            return None
+        while self.pieces:
+            call = piece_call(self.chat_id, self.pieces[0], self.plain)
+            if call is not None:
+                self.went = True
+                return call
+            self.pieces.popleft()
+        self.queue.finish(self)
+        return None
+
+    def slotted(self) -> None:
+        self.slot.set()
+
+    def anew(self) -> None:
+        pass
+
+    async def sent(self, answer: Mapping[str, object], seconds: float) -> None:
+        self.queue.sent += 1
+        await self.skip("")
+
+    async def skip(self, why: str) -> None:
+        self.pieces.popleft()
+        if not self.pieces:
+            self.queue.finish(self)
+
+    async def again(self, seconds: float, why: str, *, attempt: bool = False) -> None:
+        self.attempts += attempt
+        self.not_before = self.queue.clock() + seconds
+        if not attempt:
+            log.info("reply to chat %s: %s; sent again then", self.chat_id, why)
+
+    async def end(self, outcome: str, why: str) -> None:
+        retried = f" (retried {self.attempts} times)" if self.attempts else ""
+        self.queue.finish(self, f"{why}{retried}")
 
 
 @dataclass
@@ -86,19 +135,12 @@ class ChatQueue:
 class ReplyQueue:
     """Replies for every chat; :meth:`run` sends them until ``stop`` is set."""
 
-    def __init__(
-        self,
-        pacer: Pacer,
-        subscribers: Subscribers,
-        clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-    ):
+    def __init__(self, pacer: Pacer, clock: Callable[[], float] = time.monotonic):
         self.pacer = pacer
-        self.subscribers = subscribers
         self.clock = clock
-        self.now = now
+        self.policy = RetryPolicy(1.0, MAX_BACKOFF, GIVE_UP_SECONDS, "given up")
         self.chats: dict[int, ChatQueue] = {}  # chats with replies waiting or in flight
-        self.sender: PieceSender | None = None
+        self.engine: Engine | None = None
         self._arrivals = itertools.count()
         self._changed = asyncio.Event()
         self._inflight: set[asyncio.Task] = set()
@@ -123,7 +165,8 @@ class ReplyQueue:
         chat.turns[user_id] += 1
         parts = deque(p for reply in replies for p in split_reply(reply))
         order = (int(urgency), turn, next(self._arrivals))
-        heapq.heappush(chat.waiting, Pending(order, user_id, parts, self.clock(), done=done))
+        pending = Pending(order, user_id, parts, self.clock(), self, chat_id, done=done)
+        heapq.heappush(chat.waiting, pending)
         self._changed.set()
 
     def crowded(self, chat_id: int) -> bool:
@@ -131,8 +174,9 @@ class ReplyQueue:
         chat = self.chats.get(chat_id)
         return chat is not None and chat.size() * self.pacer.spacing(chat_id) * MARGIN > CROWDED_SECONDS
 
-    async def run(self, bot: Bot, stop: asyncio.Event) -> None:
-        self.sender = PieceSender(bot)
+    async def run(self, engine: Engine, stop: asyncio.Event) -> None:
+        """Send through ``engine`` until ``stop`` is set."""
+        self.engine = engine
         try:
             while not stop.is_set():
                 try:
@@ -151,7 +195,7 @@ class ReplyQueue:
                     pending.done("the bot is stopping")
 
     async def _dispatch(self) -> None:
-        """Start the next message's send once it has its slot, or wait for one to be due."""
+        """Start the next message's send; the next look once it took its slot (or wait for one)."""
         chat, wait = self._next(self.clock())
         if chat is None:
             self._changed.clear()
@@ -159,14 +203,31 @@ class ReplyQueue:
                 await asyncio.wait_for(self._changed.wait(), min(wait, 1.0))
             return
         chat.busy = True
-        try:
-            await self.pacer.wait(chat.chat_id, first=True)  # the overall slot, ahead of the broadcast
-        except BaseException:
-            chat.busy = False
-            raise
-        task = asyncio.create_task(self._send_next(chat))
+        if chat.current is None:
+            chat.current = heapq.heappop(chat.waiting)
+        pending = chat.current
+        pending.went = False
+        pending.slot.clear()
+        task = asyncio.create_task(self._carry(chat, pending))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
+        await pending.slot.wait()  # its overall slot taken, ahead of the broadcast: the next one
+
+    async def _carry(self, chat: ChatQueue, pending: Pending) -> None:
+        assert self.engine is not None
+        try:
+            await self.engine.carry(pending)
+        except Exception as err:  # a bug: this reply is lost, the others go on
+            log.exception("reply to chat %s failed", pending.chat_id)
+            self.finish(pending, f"{type(err).__name__}: {err}")
+        finally:
+            pending.slot.set()
+            chat.busy = False
+            for c in {chat.chat_id, pending.chat_id}:  # a moved chat's queue is under its new id
+                queue = self.chats.get(c)
+                if queue is not None and queue.head() is None and not queue.busy:
+                    self.chats.pop(c, None)
+            self._changed.set()
 
     def _next(self, now: float) -> tuple[ChatQueue | None, float]:
         """The chat whose first message goes next (cheap first, then by turn and arrival), or
@@ -184,68 +245,37 @@ class ReplyQueue:
                 best = chat
         return best, soonest
 
-    async def _send_next(self, chat: ChatQueue) -> None:
-        if chat.current is None:
-            chat.current = heapq.heappop(chat.waiting)
-        pending = chat.current
-        try:
-            assert self.sender is not None
-            await self.sender.send(chat.chat_id, pending.pieces[0], plain=pending.plain)
-        except TelegramError as err:
-            self._after(chat, pending, err)
-        except Exception as err:  # a bug: this reply is lost, the others go on
-            self._finish(chat, pending, f"{type(err).__name__}: {err}")
-        else:
-            self.pacer.sent(chat.chat_id)
-            self.sent += 1
-            pending.pieces.popleft()
-            if not pending.pieces:
-                self._finish(chat, pending)
-        finally:
-            chat.busy = False
-            if chat.head() is None:
-                self.chats.pop(chat.chat_id, None)
-            self._changed.set()
+    def drop_chat(self, chat_id: int, why: str) -> None:
+        """The chat blocked the bot: its queued replies are dropped (one line)."""
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            return
+        gone = [p for p in (chat.current, *chat.waiting) if p is not None]
+        chat.waiting = []
+        for pending in gone:
+            self.finish(pending, why, quiet=True)
+        log.warning("replies to chat %s dropped: %s (%d replies)", chat_id, why, len(gone))
 
-    def _after(self, chat: ChatQueue, pending: Pending, err: TelegramError) -> None:
-        """What Telegram's answer means for the reply (the same policy as the deliveries')."""
-        verdict = classify(err)
-        if verdict.action is Action.WAIT:
-            self.pacer.pause(verdict.seconds)
-            log.info("reply to chat %s: %s; sent again then", chat.chat_id, verdict.detail)
-        elif verdict.action is Action.RETRY:
-            pending.attempts += 1
-            if self.clock() - pending.accepted > GIVE_UP_SECONDS:
-                self._finish(chat, pending, f"{verdict.detail} (retried {pending.attempts} times)")
-            else:
-                pending.not_before = self.clock() + min(30.0, 2.0 ** (pending.attempts - 1))
-        elif verdict.action is Action.BLOCKED:
-            dropped = 1 + len(chat.waiting)
-            for other in chat.waiting:
-                if other.done is not None:
-                    other.done(verdict.detail)
-            chat.waiting.clear()
-            self._finish(chat, pending, f"{verdict.detail} ({dropped} replies)")
-            with contextlib.suppress(StoreError):  # a full disk: the next send finds out again
-                self.subscribers.set_blocked(chat.chat_id, True, self.now())
-        elif verdict.action is Action.MIGRATED and verdict.chat_id is not None:
-            log.info("replies to chat %s go to %s: %s", chat.chat_id, verdict.chat_id, verdict.detail)
-            moved = self.chats.setdefault(verdict.chat_id, ChatQueue(verdict.chat_id))
-            moved.waiting = list(heapq.merge(sorted(moved.waiting), sorted([pending, *chat.waiting])))
-            moved.turns.update(chat.turns)
-            chat.waiting, chat.current, chat.turns = [], None, Counter()
-        elif verdict.action is Action.PLAIN and not pending.plain:
-            pending.plain = True
-            log.info("reply to chat %s refused (%s): plain text next", chat.chat_id, verdict.detail)
-        elif verdict.action in (Action.UNCHANGED, Action.GONE):
-            pending.pieces.popleft()
-            if not pending.pieces:
-                self._finish(chat, pending)
-        else:
-            self._finish(chat, pending, verdict.detail)
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its queue (the reply being sent too) goes to the new id."""
+        chat = self.chats.get(old_id)
+        if chat is None:
+            return
+        moved = self.chats.setdefault(new_id, ChatQueue(new_id))
+        queued = [p for p in (chat.current, *chat.waiting) if p is not None]
+        for pending in queued:
+            pending.chat_id = new_id
+        moved.waiting = list(heapq.merge(sorted(moved.waiting), sorted(queued)))
+        moved.turns.update(chat.turns)
+        chat.waiting, chat.current, chat.turns = [], None, Counter()
+        log.info("replies to chat %s go to %s", old_id, new_id)
 
-    def _finish(self, chat: ChatQueue, pending: Pending, dropped: str | None = None) -> None:
+    def finish(self, pending: Pending, dropped: str | None = None, quiet: bool = False) -> None:
         """The reply is sent, or dropped for ``dropped``: one line for a dropped or late one."""
+        if pending.over:
+            return
+        pending.over = True
+        chat = self.chats.get(pending.chat_id) or ChatQueue(pending.chat_id)
         if chat.current is pending:
             chat.current = None
         chat.turns[pending.user_id] -= 1
@@ -254,7 +284,8 @@ class ReplyQueue:
         took = self.clock() - pending.accepted
         if dropped is not None:
             self.dropped += 1
-            log.warning("reply to chat %s dropped after %.1f s: %s", chat.chat_id, took, dropped)
+            if not quiet:
+                log.warning("reply to chat %s dropped after %.1f s: %s", chat.chat_id, took, dropped)
         elif took > LATE_SECONDS:
             self.late += 1
             log.warning("reply to chat %s sent late: %.1f s after the command", chat.chat_id, took)

@@ -33,14 +33,20 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.errors import Fenced, StoreError, StoreUnavailable
-from bot.notify.outbound.courier import Courier, Fence
+from bot.notify.outbound.chat_events import ChatEvents, QueuedReplies
 from bot.notify.outbound.delivery_watch import DeliveryWatch
+from bot.notify.outbound.engine import Engine, Fence
 from bot.notify.outbound.pacer import Pacer, pacer_for
+from bot.notify.outbound.photos import Photos
+from bot.notify.outbound.rows import Rows
 from bot.notify.outbound.verdicts import NETWORK, Action, classify
+from bot.notify.patience import kind_of, refused_writes
 from bot.notify.settings import TelegramSettings
 from bot.store.db import iso
 from bot.store.outbox import Delivery, NewDelivery, Outbox
+from bot.store.photos import PhotoIds
 from bot.store.subscribers import Subscribers
+from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.sender")
 IDLE_SECONDS = 1.0  # with no wake-up (poller in another process), look for new rows this often
@@ -48,6 +54,23 @@ LATE_AFTER = 30.0  # seconds without an answer from the Bot API before the opera
 PROBE_TIMEOUT = 3.0  # a probe that gets no answer in this long has failed
 EXPIRE_EVERY = 60.0
 RECORD_GRACE = 60.0  # a stop waits this long for the database to record a message Telegram has
+
+
+def make_engine(
+    bot: Bot,
+    outbox: Outbox,
+    subscribers: Subscribers,
+    pacer: Pacer,
+    fence: Fence | None = None,
+    replies: QueuedReplies | None = None,
+    telemetry: Telemetry | None = None,
+) -> Engine:
+    """The one engine of a bot: its rows' and replies' chats moved or blocked together, its
+    photos' file_ids kept in the database, its refused writes told once."""
+    writes = refused_writes()
+    chats = ChatEvents(subscribers, outbox, replies, writes)
+    photos = Photos(PhotoIds(outbox.conn))
+    return Engine(bot, pacer, photos, chats, fence or Fence(), telemetry, writes=writes)
 
 
 @dataclass
@@ -69,18 +92,20 @@ class Sender:
         subscribers: Subscribers,
         settings: TelegramSettings,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        pacer: Pacer | None = None,
         watch: DeliveryWatch | None = None,
-        fence: Fence | None = None,
+        engine: Engine | None = None,
     ):
         self.bot = bot
         self.outbox = outbox
         self.settings = settings
         self.clock = clock
-        self.pacer = pacer or pacer_for(settings)
+        self.engine = engine or make_engine(bot, outbox, subscribers, pacer_for(settings))
+        self.engine.chats.moved = self.wake  # a chat's rows moved: look again
+        self.pacer = self.engine.pacer
         self.watch = watch or DeliveryWatch()  # a log line per delivery; the metrics
-        self.courier = Courier(bot, outbox, subscribers, settings, self.pacer, self.watch, clock, fence)
-        self.link = self.courier.link  # the Bot API up or down (probed here while it is down)
+        hours, paid = settings.delivery_deadline_hours, settings.paid_broadcast
+        self.rows = Rows(self.engine, outbox, self.watch, self.engine.writes, hours, paid, clock)
+        self.link = self.engine.link  # the Bot API up or down (probed here while it is down)
         self.workers = max(8, min(200, round(2 / self.pacer.interval)))  # two per overall slot a second
         self.refill = max(1, self.workers // 8)  # free workers that call the next round early
         self.grace = settings.request_timeout_seconds + 1.0  # a call in flight when stopping
@@ -88,9 +113,9 @@ class Sender:
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task] = {}  # chat id → its row's task
         self._probe: asyncio.Task | None = None
+        self._moves: set[asyncio.Task] = set()  # chats moving (a service message)
         self._outage: Outage | None = None
         self._expired_at = 0.0
-        self._claims_refused = False
         self.late_after = LATE_AFTER
 
     def wake(self) -> None:
@@ -112,19 +137,16 @@ class Sender:
 
     async def _recover(self, stop: asyncio.Event) -> bool:
         """Rows a stop left 'sending' go back to 'pending' (waiting while the database refuses)."""
-        told = False
         while not stop.is_set():
             try:
                 recovered = self.outbox.recover()
             except Fenced as err:  # another process leads already
-                self.courier.fenced(str(err))
+                self.engine.fenced(str(err))
                 return False
             except StoreError as err:  # another process holds the write lock, or the disk is full
-                if not told:
-                    log.warning("outbox recovery waits for the database: %s", err)
-                    told = True
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(self.engine.writes.failed(kind_of(err)))
                 continue
+            self.engine.writes.succeeded()
             if recovered:
                 log.info("%d deliveries left 'sending' by a stop or a dead leader are sent again", recovered)
             return True
@@ -134,7 +156,7 @@ class Sender:
         """Start the due rows (one at a time per chat), or probe a silent Bot API, or wait."""
         self._expire()
         self._watch_link()
-        if self.courier.closing:  # another process leads: this one stops
+        if self.engine.closing:  # another process leads: this one stops
             await self._idle(IDLE_SECONDS)
             return
         if self.link.down:
@@ -149,7 +171,7 @@ class Sender:
             await self._idle(0.5)
             return
         for row in start:
-            task = asyncio.create_task(self.courier.deliver(row))
+            task = asyncio.create_task(self.rows.deliver(row))
             task.add_done_callback(partial(self._finished, row.chat_id))
             self._inflight[row.chat_id] = task
         if not start:
@@ -170,16 +192,12 @@ class Sender:
         try:
             taken = await asyncio.to_thread(take)
         except Fenced as err:
-            self.courier.fenced(str(err))  # nothing more starts here
+            self.engine.fenced(str(err))  # nothing more starts here
             return None
         except StoreUnavailable as err:
-            if not self._claims_refused:
-                log.warning("deliveries wait: the database refuses writes (%s); retrying", err)
-                self._claims_refused = True
+            self.engine.writes.failed(kind_of(err))  # said once; the next round tries again
             return None
-        if self._claims_refused:
-            log.warning("the database takes writes again: deliveries go on")
-            self._claims_refused = False
+        self.engine.writes.succeeded()
         return taken
 
     def _finished(self, chat_id: int, task: asyncio.Task) -> None:
@@ -191,11 +209,14 @@ class Sender:
 
     def chat_migrated(self, old_id: int, new_id: int) -> None:
         """Telegram said (a service message) that a group became a supergroup: the chat, its
-        settings and its rows take the new id (:meth:`Outbox.move_chat`). An edit of a message sent
-        before goes to the new chat as a new message (the old message is not in it)."""
-        self.courier.subscribers.migrate(old_id, new_id, self.clock())
-        self.outbox.move_chat(old_id, to=new_id)
-        self.wake()
+        settings, its rows and its queued replies take the new id (:class:`ChatEvents`). An edit of
+        a message sent before goes to the new chat as a new message (the old message is not in it)."""
+        try:
+            self.engine.chats.move_now(old_id, new_id)  # before the next round claims a row of it
+        except StoreUnavailable:  # tried until the database takes it
+            task = asyncio.get_running_loop().create_task(self.engine.chats.migrated(old_id, new_id))
+            self._moves.add(task)
+            task.add_done_callback(self._moves.discard)
 
     async def _idle(self, seconds: float) -> None:
         self._wake.clear()
@@ -228,14 +249,14 @@ class Sender:
         if self.link.down:
             if outage is None:
                 self._outage = outage = Outage(now)
-                log.warning("the Bot API does not answer (%s): deliveries wait", self.courier.last_failure)
+                log.warning("the Bot API does not answer (%s): deliveries wait", self.engine.last_failure)
             outage.resumed = False
             if not outage.told and (now - outage.since).total_seconds() >= self.late_after:
                 outage.told = True
                 self._tell(
                     f"late:{iso(outage.since)}",
                     f"⚠️ tic-alert: deliveries are late. The Bot API has not answered since"
-                    f" {outage.since:%H:%M:%S} UTC ({self.courier.last_failure}); {self.outbox.unsent()}"
+                    f" {outage.since:%H:%M:%S} UTC ({self.engine.last_failure}); {self.outbox.unsent()}"
                     " deliveries wait and go out, in order, as soon as it answers.",
                 )
             return
@@ -290,12 +311,12 @@ class Sender:
         """No message starts any more; calls in flight finish (up to ``grace``) and are recorded
         (a message Telegram has is waited for until the database takes its record, up to
         ``record_grace``: cut short, it would be sent again after the restart)."""
-        self.courier.closing = True
+        self.engine.closing = True
         if self._probe is not None:
             self._probe.cancel()
         tasks = [t for t in self._inflight.values() if not t.done()]
         for chat, task in self._inflight.items():
-            if chat not in self.courier.busy:
+            if chat not in self.engine.busy:
                 task.cancel()  # waiting for its slot: back to pending, at once
         busy = [t for t in tasks if not t.cancelled() and not t.done()]
         loop = asyncio.get_running_loop()
@@ -303,7 +324,7 @@ class Sender:
         if busy:
             _, late = await asyncio.wait(busy, timeout=self.grace)
             chats = {task: chat for chat, task in self._inflight.items()}
-            recording = [t for t in late if chats[t] in self.courier.recording]
+            recording = [t for t in late if chats[t] in self.rows.recording]
             if recording:
                 log.warning("stopping waits for the database to record %d sent messages", len(recording))
                 await asyncio.wait(recording, timeout=max(0.0, recorded_by - loop.time()))
@@ -311,5 +332,5 @@ class Sender:
                 task.cancel()  # its record, if Telegram has its message, stays with the Ledger
         await asyncio.gather(*tasks, *([self._probe] if self._probe else []), return_exceptions=True)
         # what Telegram has is recorded before the process ends (up to the same grace)
-        await self.courier.ledger.flush(timeout=max(0.0, recorded_by - loop.time()))
+        await self.rows.ledger.flush(timeout=max(0.0, recorded_by - loop.time()))
         self._inflight.clear()

@@ -51,6 +51,7 @@ class Verdict:
     detail: str
     seconds: float = 0.0
     chat_id: int | None = None
+    unknown: bool = False
 
 
 NETWORK = "network:"  # how a retry's detail begins (the outbox keeps it)
