@@ -208,12 +208,15 @@ class Outbox:
         detail: str | None = None,
         not_before: dt.datetime | None = None,
         attempt: bool = False,
+        claimed: bool = False,
     ) -> None:
         """Move a row to ``state``; ``detail`` None keeps the reason it had; ``attempt`` counts
-        one more failed attempt."""
+        one more failed attempt; ``claimed``: only while it is ``sending`` (the sender's: a chat
+        blocked meanwhile, its rows with it, stays blocked)."""
         self._fenced(
             "UPDATE deliveries SET state = ?, updated_at = ?, detail = COALESCE(?, detail),"
-            " not_before = ?, attempts = attempts + ? WHERE id = ?",
+            " not_before = ?, attempts = attempts + ? WHERE id = ?"
+            + (" AND state = 'sending'" if claimed else ""),
             (str(state), iso(now), detail, _iso(not_before), int(attempt), delivery_id),
         )
 

@@ -14,10 +14,12 @@ item is one or more Bot API calls to one chat, in order; the engine, for each ca
   and feeds the :class:`~bot.notify.outbound.link.Link` with every call, rows and replies alike;
 * **acts** on the verdict, in one ``match``: a 429 pauses every send and the item goes again; a
   network error is retried with the item's :class:`RetryPolicy` until it gives up; an answer that
-  never came (:attr:`Verdict.unknown`, the message perhaps delivered) is retried at most once
-  more per message, and counted; a chat that blocked the bot or moved (a group became a
-  supergroup) is :class:`~bot.notify.outbound.chat_events.ChatEvents`' (its subscriber row, its
-  outbox rows and its queued replies together); HTML or a photo refused goes once more as plain
+  never came (:attr:`Verdict.unknown`, the message perhaps delivered) is counted, and retried at
+  most once more per message while the Bot API answers other calls (in an outage, the Link
+  down, it is one more network error: nothing would ever be sent otherwise); a chat that
+  blocked the bot or moved (a group became a supergroup) is for
+  :class:`~bot.notify.outbound.chat_events.ChatEvents` (its subscriber row, its outbox rows and
+  its queued replies together); HTML or a photo refused goes once more as plain
   text; an edit of a message that is gone goes as a new message; a refusal for good ends it.
 
 The :class:`Fence` stops it: once another process leads (or this one's lock lapsed) no call
@@ -194,7 +196,7 @@ class Engine:
             case Action.WAIT:
                 self.pacer.pause(verdict.seconds)
                 await item.again(verdict.seconds, verdict.detail)
-            case Action.RETRY if verdict.unknown and item.unknown:
+            case Action.RETRY if verdict.unknown and item.unknown and not self.link.down:
                 await item.end("failed", f"{verdict.detail}; {ANSWER_NEVER_CAME}")
             case Action.RETRY:
                 item.unknown = verdict.unknown
@@ -232,5 +234,5 @@ class Engine:
             self.unknown_outcomes += 1
             if self.telemetry is not None:
                 self.telemetry.unknown_outcomes.inc()
-            again = "given up" if item.unknown else "sent once more after a backoff"
+            again = "given up" if item.unknown and not self.link.down else "sent again after a backoff"
             log.warning("unknown outcome: chat %s, %s; %s", item.chat_id, verdict.detail, again)

@@ -251,11 +251,11 @@ class Rows:
         attempt: bool = False,
     ) -> None:
         """The row's new state, written however long the database refuses it."""
-        args = dict(now=self.clock(), detail=detail, not_before=not_before, attempt=attempt)
+        args = dict(now=self.clock(), detail=detail, not_before=not_before, attempt=attempt, claimed=True)
         await written(partial(self.outbox.set_state, row.id, state, **args), self.writes)
 
     def _requeue(self, row: Delivery) -> None:
         """Cancelled (the process stops): the row goes again after the restart, without its
         messages already recorded. Synchronous: nothing may be awaited once cancelled."""
         with contextlib.suppress(StoreError):  # else left 'sending': the restart sends it all the same
-            self.outbox.set_state(row.id, PENDING, now=self.clock())
+            self.outbox.set_state(row.id, PENDING, now=self.clock(), claimed=True)

@@ -1,0 +1,126 @@
+"""The one engine under the broadcast and the replies, against the fake Bot API: one file_id cache
+(kept in the database), one Link fed by every call, chats blocked or moved for rows and replies
+together, one retry-and-tell for refused writes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import pytest
+from sender_helpers import PNG, Desk
+from telegram_server import TelegramServer
+from waits import await_until
+
+from bot.errors import StoreUnavailable
+from bot.notify.outbound.engine import RetryPolicy
+from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.patience import refused_writes, written
+from bot.notify.people.chatbot import Reply
+from bot.store.outbox import DeliveryState
+
+
+@pytest.fixture
+def server():
+    with TelegramServer() as s:
+        yield s
+
+
+def uploads(server: TelegramServer) -> int:
+    return sum(1 for c in server.calls("sendPhoto") if "photo" in c.files)
+
+
+def replies_beside(sender, desk: Desk) -> ReplyQueue:
+    """A reply queue on the sender's engine (as the runtime wires them: one engine for both)."""
+    replies = ReplyQueue(sender.pacer)
+    sender.engine.chats.replies = replies
+    asyncio.get_running_loop().create_task(replies.run(sender.engine, asyncio.Event()))
+    return replies
+
+
+def test_a_chart_is_uploaded_once_for_alerts_and_replies_and_not_again_after_a_restart(server):
+    desk = Desk(server)
+    for chat in (1, 2):
+        desk.chat(chat)
+        desk.alert(chat)
+
+    async def a_reply_with_the_same_chart(sender):
+        await await_until(lambda: uploads(server) == 1, what="the alert's chart uploaded")
+        replies_beside(sender, desk).submit(3, [Reply("the chart", photo=PNG)], Urgency.HEAVY)
+
+    desk.run(during=a_reply_with_the_same_chart, until=lambda: len(server.sent(3)) == 1)
+    assert len(server.calls("sendPhoto")) == 3
+    assert uploads(server) == 1  # the reply went by the alert's file_id
+
+    desk.chat(4)
+    desk.alert(4, "after a restart")  # a new sender, the same database
+    desk.run()
+    assert len(server.sent(4)) == 1
+    assert uploads(server) == 1  # the file_id was kept in the database
+
+
+def test_a_blocked_chat_loses_its_rows_its_replies_and_its_subscription_at_once(server):
+    desk = Desk(server)
+    desk.chat(5)
+    alert = desk.alert(5)
+    server.blocked_chats.add(5)
+    told: list[str | None] = []
+
+    async def replies_queued_meanwhile(sender):
+        replies = replies_beside(sender, desk)
+        for text in ("a", "b"):
+            replies.submit(5, [Reply(text)], Urgency.READ, done=told.append)
+
+    desk.run(
+        during=replies_queued_meanwhile,
+        until=lambda: len(told) == 2 and desk.state(alert) == DeliveryState.BLOCKED,
+    )
+    assert desk.state(alert) == DeliveryState.BLOCKED
+    assert desk.subscribers.get(5).blocked
+    assert all("403" in (why or "") for why in told)
+    assert server.sent(5) == []
+
+
+def test_a_reply_that_gets_no_answer_takes_the_link_down_for_the_broadcast_too(server):
+    desk = Desk(server)
+    server.fail_next("sendMessage", 502, count=3, chat_id=7)
+
+    async def three_failed_replies(sender):
+        replies = replies_beside(sender, desk)
+        replies.policy = RetryPolicy(0.01, 0.01, 600.0)
+        replies.submit(7, [Reply("hello")], Urgency.NOW)
+        await await_until(lambda: sender.link.down or len(server.sent(7)) == 1, what="the link down")
+        assert sender.link.down  # the replies' failures count, as the rows' do
+
+    desk.run(during=three_failed_replies, until=lambda: len(server.sent(7)) == 1)
+    assert not desk.subscribers.get(7)  # never a subscriber: nothing to move
+    assert [s.text for s in server.sent(7)] == ["hello"]
+
+
+def test_a_refused_write_is_said_once_and_once_when_it_works(caplog):
+    refusals = iter([StoreUnavailable("database is locked", "busy")] * 3)
+
+    def write() -> str:
+        err = next(refusals, None)
+        if err is not None:
+            raise err
+        return "written"
+
+    attempts = refused_writes()
+    attempts.first = 0.001
+    with caplog.at_level(logging.INFO, logger="tic_alert.bot"):
+        assert asyncio.run(written(write, attempts)) == "written"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(lines) == 2, lines
+    assert "the database refuses writes: StoreUnavailable: database is locked" in lines[0]
+    assert "fine again after 3 failed attempt(s)" in lines[1]
+
+
+def test_retry_policies_double_to_their_cap_and_give_up_at_their_deadline():
+    rows = RetryPolicy(1.0, 300.0, 24 * 3600.0)
+    assert [rows.delay(n, 0.0) for n in (0, 1, 2, 8, 9, 20)] == [1, 2, 4, 256, 300, 300]
+    assert rows.delay(3, 24 * 3600.0) is None
+    replies = RetryPolicy(1.0, 30.0, 600.0)
+    assert [replies.delay(n, 10.0) for n in (0, 4, 5)] == [1, 16, 30]
+    assert replies.delay(0, dt.timedelta(minutes=10).total_seconds()) is None
