@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 
 from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
-from telegram.request import HTTPXRequest
+from telegram.error import InvalidToken, TelegramError, TimedOut
 
 from bot.errors import FetchError, TicAlertError, brief
+from bot.notify.outbound.transport import AiohttpRequest
 from bot.notify.outbound.verdicts import classify, message_of
 from bot.notify.settings import TelegramSettings
 
@@ -76,7 +76,8 @@ def kind_of(err: BaseException) -> str:
     if isinstance(err, FetchError):
         return f"{type(err).__name__}: {str(err).split(': ', 1)[0]}: {err.reason}"
     message = message_of(err) if isinstance(err, TelegramError) else str(err)
-    return f"{type(err).__name__}: {brief(message)}"
+    name = "TimedOut" if isinstance(err, TimedOut) else type(err).__name__  # UnknownOutcome too
+    return f"{name}: {brief(message)}"
 
 
 async def until_telegram_answers(
@@ -88,7 +89,7 @@ async def until_telegram_answers(
     timeout = settings.request_timeout_seconds
     while True:
         attempted()
-        request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
+        request = AiohttpRequest(connections=1, timeout=timeout)
         bot = Bot(token, base_url=settings.api_url, request=request)
         try:
             async with bot:  # getMe, then shut down

@@ -44,10 +44,10 @@ from telegram.error import TelegramError
 from bot.errors import Fenced, StoreError, StoreUnavailable
 from bot.notify.outbound import bare
 from bot.notify.outbound.delivery_watch import DeliveryWatch
-from bot.notify.outbound.keepalive import CONNECTIONS
 from bot.notify.outbound.ledger import Ledger
 from bot.notify.outbound.link import Link
 from bot.notify.outbound.pacer import Pacer
+from bot.notify.outbound.transport import CONNECTIONS
 from bot.notify.outbound.verdicts import Action, Verdict, classify
 from bot.notify.settings import TelegramSettings
 from bot.render.alert import anew, plain_text
