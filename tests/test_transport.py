@@ -132,7 +132,7 @@ def test_a_refused_connection_is_a_network_error_without_the_url():
         port = listening.sockets[0].getsockname()[1]
         listening.close()
         await listening.wait_closed()  # nothing listens there now
-        async with Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest()) as bot:
+        async with Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest()):
             pass
 
     with pytest.raises(NetworkError) as caught:
@@ -142,19 +142,27 @@ def test_a_refused_connection_is_a_network_error_without_the_url():
     assert TOKEN not in str(caught.value) and "/bot" not in str(caught.value)
 
 
-async def _canned(answers: list[bytes], drip: float = 0.0) -> tuple[asyncio.Server, list[bytes]]:
+async def _canned(
+    answers: list[bytes], drip: float = 0.0, close_after: int = 0
+) -> tuple[asyncio.Server, list[bytes]]:
     """A server on 127.0.0.1 answering each request (its head and body read) with the next of
     ``answers`` (on any connection), a byte every ``drip`` seconds if set; b"" closes the
-    connection unanswered, and so does an answer that ends with it.
+    connection unanswered, and so does an answer that ends with it; ``close_after`` answers
+    closes it too (without saying so). The requests' heads are kept, each after its connection's
+    number ("#1 " …).
     The requests' heads are kept."""
     heads: list[bytes] = []
     queue = list(answers)
+    connections = [0]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections[0] += 1
+        number, answered = connections[0], 0
         try:
-            while queue:
+            while queue and not (close_after and answered >= close_after):
                 head = await reader.readuntil(b"\r\n\r\n")
-                heads.append(head)
+                heads.append(b"#%d %s" % (number, head))
+                answered += 1
                 length = next(
                     (
                         int(line.split(b":")[1])
@@ -267,7 +275,7 @@ def test_a_connection_cut_before_the_whole_answer_is_an_unknown_outcome(answer):
 
 def test_a_connection_the_server_closed_while_idle_is_not_used_again():
     async def scenario():
-        listening, _ = await _canned([_sized()])  # answers once, then closes (not saying so)
+        listening, heads = await _canned([_sized()] * 2, close_after=1)  # then closes, not saying so
         url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
         request = AiohttpRequest(timeout=2.0)
         await request.initialize()
@@ -281,15 +289,13 @@ def test_a_connection_the_server_closed_while_idle_is_not_used_again():
                 )
 
             await await_until(closed, what="the idle connection seen closed")
-            listening.close()
-            again, heads = await _canned([_sized()])
-            url = f"http://127.0.0.1:{again.sockets[0].getsockname()[1]}"
             assert await _ask(url, request) == (200, OK)
-            again.close()
         finally:
             await request.shutdown()
+            listening.close()
+        return heads
 
-    asyncio.run(scenario())
+    assert [head[:3] for head in asyncio.run(scenario())] == [b"#1 ", b"#2 "]
 
 
 def test_a_proxy_in_the_environment_is_used(monkeypatch):
@@ -309,7 +315,7 @@ def test_a_proxy_in_the_environment_is_used(monkeypatch):
         return heads
 
     (head,) = asyncio.run(scenario())
-    assert head.startswith(f"POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1".encode())
+    assert head.startswith(f"#1 POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1".encode())
     assert b"application/json" in head
 
 
@@ -330,3 +336,26 @@ def test_a_timeout_reads_well_in_the_start_up_line():
         "NetworkError: Connecting to the Bot API: Connection refused"
     )
     assert json.loads(OK)["ok"]
+
+
+def test_unknown_outcomes_are_one_warning_line_per_kind_naming_the_method_not_the_token(caplog):
+    async def scenario():
+        listening, _ = await _canned([b"", b"", b""])  # every request read, never answered
+        url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
+        request = AiohttpRequest(timeout=2.0)
+        await request.initialize()
+        try:
+            for _ in range(3):
+                with pytest.raises(UnknownOutcome):
+                    await _ask(url, request, "sendMessage")
+        finally:
+            await request.shutdown()
+            listening.close()
+
+    with caplog.at_level("WARNING", logger="tic_alert.transport"):
+        asyncio.run(scenario())
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "tic_alert.transport"]
+    assert line == (
+        "Bot API sendMessage: unknown outcome (Bot API connection lost: the server closed the connection):"
+        " it may have reached Telegram"
+    )

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -34,6 +36,9 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 IDLE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default too)
 CONNECTIONS = 16  # to the Bot API at once: a paid broadcast needs 2–4 (a call takes a few ms)
 JSON = {"Content-Type": "application/json"}
+QUIET = 60.0  # seconds a kind of unknown outcome is not logged again
+
+log = logging.getLogger("tic_alert.transport")
 
 
 class UnknownOutcome(TimedOut):
@@ -74,6 +79,7 @@ class AiohttpRequest(BaseRequest):
         self._read_timeout = timeout if read_timeout is None else read_timeout
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._told: dict[str, tuple[float, int]] = {}  # kind of unknown outcome → (logged at, since)
 
     @property
     def read_timeout(self) -> float | None:
@@ -138,9 +144,25 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientConnectorError as err:
             raise NetworkError(f"Connecting to the Bot API: {_reason(err)}") from err
         except (aiohttp.SocketTimeoutError, TimeoutError) as err:
-            raise UnknownOutcome(f"no answer within {timeout.sock_read:g} s") from err
+            raise self._unknown(url, f"no answer within {timeout.sock_read:g} s") from err
         except aiohttp.ClientError as err:
-            raise UnknownOutcome(f"Bot API connection lost: {_reason(err)}") from err
+            raise self._unknown(url, f"Bot API connection lost: {_reason(err)}") from err
+
+    def _unknown(self, url: str, kind: str) -> UnknownOutcome:
+        """The error for a call written and never answered, and its line in the log: the first
+        of each kind in ``QUIET`` seconds (with how many came since the last line), not each."""
+        now = time.monotonic()
+        logged, since = self._told.get(kind, (float("-inf"), 0))
+        if now - logged >= QUIET:
+            more = f"; {since} more since the last such line" if since else ""
+            method = url.rsplit("/", 1)[-1].split("?")[0]  # never the rest: the token is in it
+            log.warning(
+                "Bot API %s: unknown outcome (%s): it may have reached Telegram%s", method, kind, more
+            )
+            self._told[kind] = (now, 0)
+        else:
+            self._told[kind] = (logged, since + 1)
+        return UnknownOutcome(kind)
 
 
 def _body(request_data: RequestData | None) -> tuple[Any, dict[str, str] | None]:
