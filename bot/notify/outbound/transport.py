@@ -6,7 +6,9 @@ seconds unused. What a server may do on the wire (1xx answers, gzip, chunked bod
 come a byte at a time, connections closed after an answer or while idle) is aiohttp's job.
 A call without a file goes as a JSON body (the Bot API takes ``application/json``; form-encoding
 a message's text is a Python loop over its bytes, ``json.dumps`` takes a few µs); an upload as
-multipart form data. A proxy in the environment (``HTTPS_PROXY`` and the like) is used.
+multipart form data. A proxy in the environment (``HTTPS_PROXY``, ``NO_PROXY`` and the like) is
+used, read once a host (aiohttp's ``trust_env`` reads it in a thread on every call: two thread
+hops a call, a third of its CPU).
 
 Client CPU a JSON POST (bench/transport.py): about 0.3 ms here, 2–3 ms with httpx
 (``HTTPXRequest``), whose pool scans every connection and waiting request on each call: at a
@@ -27,7 +29,9 @@ import asyncio
 import json
 import logging
 import time
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -80,6 +84,7 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._told: dict[str, tuple[float, int]] = {}  # kind of unknown outcome → (logged at, since)
+        self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) → its proxy
 
     @property
     def read_timeout(self) -> float | None:
@@ -89,9 +94,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None and not self._session.closed:
             return
         connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=IDLE_EXPIRY)
-        self._session = aiohttp.ClientSession(
-            connector=connector, trust_env=True, headers={"User-Agent": self.USER_AGENT}
-        )
+        self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT})
         self._slots = asyncio.Semaphore(self.connections)
 
     async def shutdown(self) -> None:
@@ -136,7 +139,13 @@ class AiohttpRequest(BaseRequest):
         assert self._session is not None
         try:
             async with self._session.request(
-                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=self._proxy(url),
             ) as answer:
                 return answer.status, await answer.read()
         except aiohttp.ConnectionTimeoutError as err:  # nothing was written
@@ -147,6 +156,17 @@ class AiohttpRequest(BaseRequest):
             raise self._unknown(url, f"no answer within {timeout.sock_read:g} s") from err
         except aiohttp.ClientError as err:
             raise self._unknown(url, f"Bot API connection lost: {_reason(err)}") from err
+
+    def _proxy(self, url: str) -> str | None:
+        """The environment's proxy for this URL's host, if any (read once a host)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies()
+            proxy = proxies.get(key[0]) or proxies.get("all") or ""
+            usable = proxy.startswith(("http://", "https://"))  # aiohttp speaks no SOCKS
+            self._proxies[key] = proxy if usable and not urllib.request.proxy_bypass(key[1]) else None
+        return self._proxies[key]
 
     def _unknown(self, url: str, kind: str) -> UnknownOutcome:
         """The error for a call written and never answered, and its line in the log: the first
