@@ -10,9 +10,9 @@ multipart form data. A proxy in the environment (``HTTPS_PROXY``, ``NO_PROXY`` a
 used, read once a host (aiohttp's ``trust_env`` reads it in a thread on every call: two thread
 hops a call, a third of its CPU).
 
-Client CPU a JSON POST (bench/transport.py): about 0.3 ms here, 2–3 ms with httpx
+Client CPU a JSON POST (bench/transport.py): 0.15–0.2 ms here, 1–2 ms with httpx
 (``HTTPXRequest``), whose pool scans every connection and waiting request on each call: at a
-paid broadcast's 1,000 messages a second that would be more than the two cores.
+paid broadcast's 1,000 messages a second that would be the two cores.
 
 Timeouts are python-telegram-bot's: ``read_timeout`` is the most a read waits for the next bytes
 (an answer that keeps coming, however slowly, is read: ``sock_read``), ``connect_timeout`` the
