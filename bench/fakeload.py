@@ -36,7 +36,7 @@ TEXT = (
 
 def request(host: str, token: str, chat_id: int) -> bytes:
     params = {"chat_id": chat_id, "text": TEXT, "parse_mode": "HTML", "allow_paid_broadcast": True}
-    body = json.dumps(params, ensure_ascii=False).encode()  # as the bot's KeepAliveRequest sends it
+    body = json.dumps(params, ensure_ascii=False).encode()  # as the bot's transport sends it
     head = (
         f"POST /bot{token}/sendMessage HTTP/1.1\r\nHost: {host}\r\n"
         "Content-Type: application/json\r\n"

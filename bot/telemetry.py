@@ -79,6 +79,11 @@ class Telemetry:
             "Outbox rows put back for another attempt (429, network)",
             registry=r,
         )
+        self.unknown_outcomes = Counter(
+            "tic_alert_unknown_outcomes",
+            "Bot API sends written but never answered (timed out or cut): the chat may have the message",
+            registry=r,
+        )
         self.command_seconds = Histogram(
             "tic_alert_command_duration_seconds",
             "From a command's arrival to its last reply sent (or dropped), by command",

@@ -22,13 +22,14 @@ class RunningBot:
 
     def __init__(
         self,
-        server,  # tests.telegram_server.TelegramServer
+        server,  # tests.telegram_server.TelegramServer, or a TelegramFront before one (its base_url)
         db: Path | str,  # a SQLite file or a PostgreSQL URL
         files: dict[str, bytes] | None = None,
         admins: tuple[int, ...] = (),
         commands_per_minute: int = 20,
         token: str = TOKEN,
         telemetry=None,  # bot.telemetry.Telemetry: command latency, the sender's counters
+        request_timeout: float = 10.0,  # each Bot API call's timeouts (a read's: between two reads)
     ):
         settings = load_settings(env={})
         self.rules = load_rules(settings.groups)
@@ -38,6 +39,7 @@ class RunningBot:
             admins=admins,
             commands_per_minute=commands_per_minute,
             poll_timeout_seconds=1,
+            request_timeout_seconds=request_timeout,
         )
         self.runtime = BotRuntime(
             self.store,

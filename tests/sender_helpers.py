@@ -12,8 +12,8 @@ from typing import Any
 from telegram import Bot
 from waits import await_until
 
-from bot.notify.outbound.keepalive import KeepAliveRequest
 from bot.notify.outbound.scheduler import Sender
+from bot.notify.outbound.transport import AiohttpRequest
 from bot.notify.settings import TelegramSettings
 from bot.store.database import Database
 from bot.store.db import connect
@@ -130,7 +130,7 @@ class Desk:
     ) -> Sender:
         assert self.settings is not None
         seconds = self.settings.request_timeout_seconds
-        request = KeepAliveRequest(timeout=seconds)  # as the bot's Application has it
+        request = AiohttpRequest(timeout=seconds)  # as the bot's Application has it
         async with Bot(TOKEN, base_url=self.server.base_url, request=request) as bot:  # getMe once
             for args in self.probes_fail:
                 self.server.fail_next("getMe", *args)

@@ -25,13 +25,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot.errors import StoreError
-from bot.notify.outbound.keepalive import KeepAliveRequest
 from bot.notify.outbound.limiter import CountingRateLimiter
 from bot.notify.outbound.pieces import markup
 from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
+from bot.notify.outbound.transport import AiohttpRequest
 from bot.notify.outbound.verdicts import message_of
 from bot.notify.patience import Attempts, kind_of
 from bot.notify.people.chatbot import ChatBot, Ctx, Reply, UsageError, shown
@@ -278,16 +277,15 @@ def build_application(
             )
         )
         .concurrent_updates(64)
-        # kept-alive connections without httpx's per-call cost (a paid broadcast's 1,000 a
-        # second); a call waits up to the timeout for one of them
-        .request(KeepAliveRequest(timeout=settings.request_timeout_seconds))
-        .get_updates_request(
-            HTTPXRequest(  # the long poll: one call at a time, held for up to poll_timeout
-                connection_pool_size=1,
+        # every call on aiohttp's kept-alive connections (bot/notify/outbound/transport.py): a
+        # paid broadcast's 1,000 a second, without httpx's per-call cost; a call waits up to the
+        # timeout for one of them
+        .request(AiohttpRequest(timeout=settings.request_timeout_seconds))
+        .get_updates_request(  # the long poll: one call at a time, held for up to poll_timeout
+            AiohttpRequest(
+                connections=1,
+                timeout=settings.request_timeout_seconds,
                 read_timeout=settings.poll_timeout_seconds + 10,
-                write_timeout=settings.request_timeout_seconds,
-                connect_timeout=settings.request_timeout_seconds,
-                pool_timeout=settings.request_timeout_seconds,
             )
         )
         .post_init(post_init)

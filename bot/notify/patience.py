@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
-from telegram.request import HTTPXRequest
+from telegram.error import InvalidToken, TelegramError, TimedOut
 
 from bot.errors import FetchError, StoreUnavailable, TicAlertError, brief
+from bot.notify.outbound.transport import AiohttpRequest
 from bot.notify.outbound.verdicts import classify, message_of
 from bot.notify.settings import TelegramSettings
 
@@ -97,7 +97,8 @@ def kind_of(err: BaseException) -> str:
     if isinstance(err, FetchError):
         return f"{type(err).__name__}: {str(err).split(': ', 1)[0]}: {err.reason}"
     message = message_of(err) if isinstance(err, TelegramError) else str(err)
-    return f"{type(err).__name__}: {brief(message)}"
+    name = "TimedOut" if isinstance(err, TimedOut) else type(err).__name__  # UnknownOutcome too
+    return f"{name}: {brief(message)}"
 
 
 async def until_telegram_answers(
@@ -109,7 +110,7 @@ async def until_telegram_answers(
     timeout = settings.request_timeout_seconds
     while True:
         attempted()
-        request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
+        request = AiohttpRequest(connections=1, timeout=timeout)
         bot = Bot(token, base_url=settings.api_url, request=request)
         try:
             async with bot:  # getMe, then shut down

@@ -23,8 +23,8 @@ from telegram import Bot
 
 from bot.data.entities import Group
 from bot.data.panel import Panel
-from bot.notify.outbound.keepalive import KeepAliveRequest
 from bot.notify.outbound.scheduler import Sender
+from bot.notify.outbound.transport import AiohttpRequest
 from bot.notify.release.selection import recipients
 from bot.notify.settings import TelegramSettings
 from bot.render.alert import ReleaseMessages, alert_blocks, header, pack
@@ -100,7 +100,7 @@ async def deliver(
 ) -> tuple[list[Delivery], str]:
     """Run a sender until every row of ``release`` is sent, failed or blocked, or ``timeout``
     seconds pass; the rows as they ended, and the newest network failure ('' when none)."""
-    request = KeepAliveRequest(timeout=settings.request_timeout_seconds)
+    request = AiohttpRequest(timeout=settings.request_timeout_seconds)
     file_url = settings.api_url.replace("/bot", "/file/bot", 1)
     async with Bot(token, base_url=settings.api_url, base_file_url=file_url, request=request) as bot:
         sender = Sender(bot, outbox, Subscribers(outbox.conn), settings)

@@ -39,10 +39,10 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.notify.outbound.chat_events import ChatEvents
-from bot.notify.outbound.keepalive import CONNECTIONS
 from bot.notify.outbound.link import Link
 from bot.notify.outbound.pacer import Pacer
 from bot.notify.outbound.photos import Photos
+from bot.notify.outbound.transport import CONNECTIONS
 from bot.notify.outbound.verdicts import Action, Verdict, classify
 from bot.notify.patience import Attempts, refused_writes
 from bot.telemetry import Telemetry
@@ -234,5 +234,9 @@ class Engine:
             self.unknown_outcomes += 1
             if self.telemetry is not None:
                 self.telemetry.unknown_outcomes.inc()
-            again = "given up" if item.unknown and not self.link.down else "sent again after a backoff"
-            log.warning("unknown outcome: chat %s, %s; %s", item.chat_id, verdict.detail, again)
+            if item.unknown and not self.link.down:  # (the transport said the kind of trouble once)
+                log.warning("unknown outcome twice: chat %s, %s; given up", item.chat_id, verdict.detail)
+            else:
+                log.info(
+                    "unknown outcome: chat %s, %s; sent again after a backoff", item.chat_id, verdict.detail
+                )

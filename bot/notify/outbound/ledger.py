@@ -1,19 +1,19 @@
 """The sender's record of what Telegram has: messages recorded as sent, many in one write.
 
 At a paid broadcast's 1,000 messages a second, one transaction per message is a good part of
-the sender's time. Every courier whose message Telegram took during one turn of the event loop
+the sender's time. Every sender whose message Telegram took during one turn of the event loop
 hands it here and waits; one write then records them all (each row's ``sent_ids`` and
-``sent_as`` as the courier now knows them, a row's last message also making the row ``sent``),
-and each courier goes on — so a message is recorded before its chat's next one is sent, as
+``sent_as`` as the sender now knows them, a row's last message also making the row ``sent``),
+and each sender goes on — so a message is recorded before its chat's next one is sent, as
 before, and a crash repeats at most the message each chat had in flight (Telegram had it, the
 write had not happened yet). A write waits ``GATHER`` seconds for more records first: each
 write is a hand-off to a thread (a wake-up and a context switch, costlier than a small SQLite
 write on a busy machine), and a chat's next message is a second away anyway.
 
 A write the database refuses (busy, full, read-only) is tried again, waiting longer each time up
-to 5 s; the couriers wait with it rather than lose or repeat a message. Any other error is
-raised in each courier of that write (its row fails, as a courier's own error fails it). A
-courier cancelled while it waits (the process stops) does not take its message back: it is
+to 5 s; the senders wait with it rather than lose or repeat a message. Any other error is
+raised in each sender of that write (its row fails, as a sender's own error fails it). A
+sender cancelled while it waits (the process stops) does not take its message back: it is
 still written, and a stop waits for it (:meth:`flush`, up to a grace: a record given up on is
 logged, its message is sent again after the restart).
 """
@@ -89,7 +89,7 @@ class Ledger:
                 self._waiting, self._writing = batch + self._waiting, []
                 await asyncio.sleep(self.writes.failed(kind_of(err)))
                 continue
-            except Exception as err:  # not the database refusing: each courier fails its row
+            except Exception as err:  # not the database refusing: each sender fails its row
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(err)

@@ -11,7 +11,10 @@
 * 400 "chat not found", a message or caption too long → **refused** for good;
 * any other 400 (HTML Telegram cannot parse, photos not allowed in the chat, a file refused) →
   **plain**: send it again as plain text without a photo (refused for good if that fails too);
-* a network error, a timeout, a 5xx, a refused token (it may be put right) → **retry** later.
+* a network error, a timeout, a 5xx, a refused token (it may be put right) → **retry** later;
+  an :class:`~bot.notify.outbound.transport.UnknownOutcome` (the request was written, no answer
+  came: Telegram may have the message) → retry, marked ``unknown`` (the engine sends such a
+  message at most once more).
 
 PTB reads ``retry_after`` as a number of seconds with a deprecation warning until its next major
 version makes it a ``timedelta``; importing this module opts in to the ``timedelta``
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from telegram.error import BadRequest, ChatMigrated, EndPointNotFound, Forbidden, RetryAfter, TelegramError
+
+from bot.notify.outbound.transport import UnknownOutcome
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
@@ -51,7 +56,7 @@ class Verdict:
     detail: str
     seconds: float = 0.0
     chat_id: int | None = None
-    unknown: bool = False
+    unknown: bool = False  # written, unanswered: the message may have reached the chat
 
 
 NETWORK = "network:"  # how a retry's detail begins (the outbox keeps it)
@@ -80,6 +85,8 @@ def classify(error: TelegramError) -> Verdict:
         return Verdict(Action.PLAIN, detail)
     if isinstance(error, EndPointNotFound):
         return Verdict(Action.REFUSED, f"404: {error.message}")
+    if isinstance(error, UnknownOutcome):
+        return Verdict(Action.RETRY, f"{NETWORK} unknown outcome: {message_of(error)}", unknown=True)
     return Verdict(Action.RETRY, f"{NETWORK} {message_of(error)}")
 
 
