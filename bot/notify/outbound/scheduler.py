@@ -3,7 +3,8 @@
 Runs in the bot's event loop. Each round starts the due rows (:meth:`Outbox.due`: oldest first,
 one row per chat at a time, in order) as tasks, up to ``workers`` at once; the
 :class:`~bot.notify.outbound.engine.Engine` carries each row (:mod:`~bot.notify.outbound.rows`),
-paced by a :class:`~bot.notify.outbound.pacer.Pacer`. python-telegram-bot's AIORateLimiter is only the backstop.
+paced by a :class:`~bot.notify.outbound.pacer.Pacer`; python-telegram-bot's AIORateLimiter is
+only the backstop.
 
 When the Bot API stops answering (the :class:`~bot.notify.outbound.link.Link` is down) no row starts;
 a ``getMe`` probe goes at growing intervals, and the first answer makes every row that was
