@@ -11,14 +11,14 @@ import logging
 import pytest
 from sender_helpers import PNG, Desk
 from telegram_server import TelegramServer
-from waits import await_until
+from waits import await_until, wait_until
 
 from bot.errors import StoreUnavailable
 from bot.notify.outbound.engine import RetryPolicy
 from bot.notify.outbound.reply_queue import ReplyQueue, Urgency
 from bot.notify.patience import refused_writes, written
 from bot.notify.people.chatbot import Reply
-from bot.store.outbox import DeliveryState
+from bot.store.outbox import DeliveryKind, DeliveryState
 
 
 @pytest.fixture
@@ -124,3 +124,26 @@ def test_retry_policies_double_to_their_cap_and_give_up_at_their_deadline():
     replies = RetryPolicy(1.0, 30.0, 600.0)
     assert [replies.delay(n, 10.0) for n in (0, 4, 5)] == [1, 16, 30]
     assert replies.delay(0, dt.timedelta(minutes=10).total_seconds()) is None
+
+
+@pytest.mark.slow  # two held answers, 3 s each, and a backoff
+def test_an_answer_that_never_came_is_sent_once_more_and_no_more(server):
+    server.hang_seconds = 3.0  # past the client's 2 s: the message arrives, its answer is too late
+    desk = Desk(server)
+    for chat in (11, 12):
+        desk.chat(chat)
+    once = desk.row(11, DeliveryKind.FOLLOWUP, "once", edition=0)
+    twice = desk.row(12, DeliveryKind.FOLLOWUP, "twice", edition=0)
+    server.fail_next("sendMessage", "timeout", chat_id=11)
+    server.fail_next("sendMessage", "timeout", count=2, chat_id=12)
+    sender = desk.run(timeout=30)
+    assert desk.state(once) == DeliveryState.SENT
+    assert len(server.sent(11)) == 2  # the answer lost, the message sent again: one copy more
+    row = desk.outbox.get(twice)
+    assert row is not None
+    assert row.state == DeliveryState.FAILED
+    wait_until(lambda: len(server.sent(12)) == 2, what="the second held message handled")
+    assert len(server.sent(12)) == 2  # not a third time
+    assert "unknown outcome" in row.detail
+    assert "may have reached the chat" in row.detail
+    assert sender.engine.unknown_outcomes == 3
