@@ -88,6 +88,8 @@ class Standby:
         def check() -> None:
             while not stop.is_set():
                 why = self.leadership.lost(wait=self.every)
+                if stop.is_set():
+                    return  # the process stops (its lock session is being closed): nothing to say
                 if why is not None and self.leadership.regaining:
                     why = regain(why)
                 if why is not None:
