@@ -209,28 +209,43 @@ def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_lead
     status.httpd.server_close()
 
 
-def test_a_leader_watching_its_lock_stops_at_once_when_its_session_ends_and_steps_down_for_a_standby(
+def test_a_leader_watching_its_lock_steps_down_at_once_when_its_session_ends_and_a_standby_waits(
     process, pg, pg_server
 ):
-    """The server ends the lock session: no message starts from that moment (holds), and the
-    standby, trying once a second, takes the lock before the old leader tries for it again
-    (REGAIN_AFTER): the old leader steps down, naming it."""
+    """The server ends the lock session while a standby waits (its session named so): the leader
+    steps down at once, as before issue 25, and the standby takes over."""
     leadership, standby = process("a:1"), process("b:2")
     assert leadership.try_lead()
     reasons: list[str] = []
     resumed: list[bool] = []
     stop = Standby(leadership, every=2.0).watch(reasons.append, lambda: resumed.append(True))
-    assert not standby.try_lead()
+    assert not standby.try_lead()  # its session is now 'tic-alert standby'
     assert reasons == []  # while the session lives, nothing
     end_session(pg_server, pg)
     started = time.monotonic()
-    until(lambda: leadership.regaining, timeout=5)
+    until(lambda: reasons, timeout=5)
     assert time.monotonic() - started < 0.5  # the server hung up: noticed at once, not at the next check
-    assert not leadership.holds()
-    until(standby.try_lead, timeout=REGAIN_AFTER - 0.2)  # a standby trying once a second goes first
+    assert "its database session ended" in reasons[0]
+    assert reasons[0].endswith("; 1 standby process waiting to take over")
+    assert not leadership.holds() and resumed == []
+    until(standby.try_lead)
+    stop()
+
+
+def test_a_standby_not_seen_that_takes_the_lock_first_makes_the_leader_step_down_at_its_try(
+    process, pg, pg_server
+):
+    """A standby whose session was not named yet (as after a restart cut it too) takes the lock
+    before the leader's first try (REGAIN_AFTER): the leader steps down, naming it."""
+    leadership, standby = process("a:1"), process("b:2")
+    assert leadership.try_lead()
+    reasons: list[str] = []
+    stop = Standby(leadership, every=2.0).watch(reasons.append)
+    end_session(pg_server, pg)
+    until(lambda: leadership.regaining, timeout=5)
+    until(standby.try_lead, timeout=REGAIN_AFTER - 0.2)
     until(lambda: reasons, timeout=REGAIN_AFTER + 5)
     assert reasons[0].startswith("another process holds the lock (b:2 since ")
-    assert resumed == []
     stop()
 
 

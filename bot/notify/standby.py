@@ -8,12 +8,12 @@ second and at once when the server ends the lock's session, that the session liv
 epoch exists, and in another that a check was answered lately (a cut-off network leaves the
 check hanging: past :data:`~bot.store.leader.TRUST` the lock is in doubt); if not, ``step_down``
 is called (the runtime stops sending and exits, and its service manager starts it again as a
-standby). A lock session that ended with an error (a server restart) is tried for again first
-(:meth:`~bot.store.leader.Leadership.regain`, for up to :data:`~bot.store.leader.REGAIN` s, one
-warning line as it starts, one when it is back): ``resume`` is called when this process leads
-on, ``step_down`` when another does, or the server stays away. On SQLite the lock is the file's
-OS lock (:mod:`bot.store.filelock`): the wait ends at once unless another process holds it, and
-nothing is watched (the kernel keeps it until exit).
+standby). A lock session that ended with an error (a server restart) with no standby waiting
+is tried for again first (:meth:`~bot.store.leader.Leadership.regain`, for up to
+:data:`~bot.store.leader.REGAIN` s, one warning line as it starts, one when it is back):
+``resume`` is called when this process leads on, ``step_down`` when another does, or the server
+stays away. On SQLite the lock is the file's OS lock (:mod:`bot.store.filelock`): the wait ends
+at once unless another process holds it, and nothing is watched (the kernel keeps it until exit).
 """
 
 from __future__ import annotations
@@ -96,7 +96,11 @@ class Standby:
                     return down(why)
 
         def regain(why: str) -> str | None:
-            """Try for the lock again until it is back (None), another leads, or REGAIN s pass."""
+            """Unless a standby waits (it takes over, as when this process exits): try for the lock
+            again until it is back (None), another process leads, or REGAIN s pass."""
+            waiting = self.leadership.standbys()
+            if waiting:
+                return f"{why}; {waiting} standby process{'es' if waiting > 1 else ''} waiting to take over"
             log.warning(
                 "leader: %s; no message starts until it has the lock again (reconnecting for up to %g s)",
                 why,

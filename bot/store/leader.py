@@ -24,15 +24,17 @@ took over: its next claim of a row fails with :class:`~bot.errors.Fenced`, and i
 A lock session that ends with an error (the server restarted, or ended it: ``pg_ctl restart``,
 a failover of the server, ``pg_terminate_backend``) is not yet a lost leadership (issue 25): the
 lock went with the session, so from then on :meth:`Leadership.holds` is False (no message
-starts) and :meth:`Leadership.regain` tries, on a new session, for the lock again. It leads on
-when it gets the lock and the epoch is still its own (nobody led in between); when another
-process holds the lock, or led meanwhile (a newer epoch), it steps down. A standby trying once a
-second goes first (the first try waits :data:`REGAIN_AFTER` = 2 s), so where there is one it
-takes over as before; where there is none, the only leader carries on. The tries go on for
-:data:`REGAIN` = 60 s (and a last try's connect timeout, 10 s), then it steps down (its service
-manager starts it again): trying longer would be safe, since nothing it writes counts once
-another process leads (the epoch fence) and no message starts meanwhile, but a server gone for
-a minute is an outage the operators should hear of, and a standby that could lead by then has.
+starts). Where a standby waits (sessions named ``tic-alert standby``: :meth:`Leadership.standbys`)
+the leader steps down at once, as before, and the standby takes over. Where none does,
+:meth:`Leadership.regain` tries, on a new session, for the lock again: the leader leads on when it
+gets the lock and the epoch is still its own (nobody led in between), and steps down when another
+process holds the lock or led meanwhile (a newer epoch). A standby not seen (its own session cut
+by the same restart) tries once a second, and the leader's first try waits :data:`REGAIN_AFTER` =
+2 s, so such a standby usually leads first. The tries go on for :data:`REGAIN` = 60 s (and a last
+try's connect timeout, 10 s), then the leader steps down (its service manager starts it again):
+trying longer would be safe, since nothing it writes counts once another process leads (the
+epoch fence) and no message starts meanwhile, but a server gone for a minute is an outage the
+operators should hear of.
 
 On SQLite the lock is an OS lock on the file ``<db>.lock`` beside the database
 (:mod:`bot.store.filelock`), held until the process ends, with no epoch (the sender's writes are
@@ -180,6 +182,14 @@ class Leadership:
             raise
         self.dropped, self.confirmed = None, asked
         return None
+
+    def standbys(self) -> int:
+        """How many other processes stand by for the lock now (on the pool: the lock session may
+        be the one that ended); 0 when the server cannot say."""
+        try:
+            return self.db.dialect.standbys(self.db)
+        except StoreError:
+            return 0
 
     def _end_session(self) -> None:
         self._stack.close()
