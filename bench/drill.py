@@ -77,27 +77,28 @@ from bot.store.db import connect  # noqa: E402
 from bot.store.outbox import Outbox  # noqa: E402
 from bot.store.subscribers import Subscribers  # noqa: E402
 
-ET = ZoneInfo("America/New_York")
 RATE = 28  # the drills' messages_per_second
 OUTAGE_502, OUTAGE_HELD = 30.0, 30.0
 
 
 def write_config(tmp: Path, interval: float) -> Path:
-    now = dt.datetime.now(ET)
-    start = (now - dt.timedelta(minutes=2)).strftime("%H:%M")
-    end = (now + dt.timedelta(minutes=40)).strftime("%H:%M")
-    if end <= start:
-        raise SystemExit("the drill needs 40 minutes before midnight ET; run it later")
+    """The calendar and config of a drill: today a release day, a release window around now
+    (polled every ``interval`` s), in ET unless the window would cross midnight there: then in
+    the first of Tokyo's and UTC's time zones where it does not (the drills run at any hour)."""
+    for name in ("America/New_York", "Asia/Tokyo", "UTC"):
+        now = dt.datetime.now(ZoneInfo(name))
+        start, end = now - dt.timedelta(minutes=2), now + dt.timedelta(minutes=40)
+        if start.date() == end.date() == now.date():
+            break
     calendar = tmp / "calendar.toml"
     calendar.write_text(
-        'timezone = "America/New_York"\nrelease_time = "16:00"\n'
-        f'dates = ["{now.date().isoformat()}"]\npostponed = []\n'
+        f'timezone = "{name}"\nrelease_time = "16:00"\ndates = ["{now.date().isoformat()}"]\npostponed = []\n'
     )
     config = tmp / "drill.toml"
     config.write_text(
-        f'[poller]\nwindow_start = "{start}"\nwindow_end = "{end}"\nin_window_seconds = {interval}\n'
-        f'calendar_file = "{calendar}"\n\n[telegram]\nmessages_per_second = {RATE}\n'
-        "poll_timeout_seconds = 2\n"
+        f'[poller]\nwindow_start = "{start:%H:%M}"\nwindow_end = "{end:%H:%M}"\n'
+        f'in_window_seconds = {interval}\ncalendar_file = "{calendar}"\n\n'
+        f"[telegram]\nmessages_per_second = {RATE}\npoll_timeout_seconds = 2\n"
     )
     return config
 

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from bot.config_files import read_toml
+from bot.config_files import Toml, read_toml
 from bot.data.entities import EntityNames, Group, known_countries
 from bot.errors import ConfigError
 from bot.notify.settings import MAX_CHATS, TelegramSettings, telegram_settings
@@ -86,7 +85,7 @@ class Settings:
     stall_seconds: float = 300.0  # a loop silent this long makes /healthz answer 503
     keep_releases: int = 0  # the running service prunes to this many releases once a day; 0: never
     rules_file: Path | None = None  # an operator's rules laid over the shipped ones, by id
-    effective: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    effective: Toml = field(default_factory=dict, repr=False, compare=False)
 
     def rules(self) -> tuple[Rule, ...]:
         """The rule catalogue: the shipped rules, with ``rules_file``'s laid over them by id."""
@@ -139,7 +138,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     )
 
 
-def _overlay(base: dict[str, Any], top: dict[str, Any], where: str) -> dict[str, Any]:
+def _overlay(base: Toml, top: Toml, where: str) -> Toml:
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
     for section, values in top.items():
         if section not in out:
@@ -202,7 +201,7 @@ def operator_rule_fields(path: Path) -> dict[str, set[str]]:
     return {t["id"]: set(t) for t in tables if isinstance(t, dict) and isinstance(t.get("id"), str)}
 
 
-def _groups(raw: dict[str, Any]) -> tuple[Group, ...]:
+def _groups(raw: Toml) -> tuple[Group, ...]:
     if len(raw) > MAX_GROUPS:
         raise ConfigError(f"[groups]: more than {MAX_GROUPS} groups")
     names = EntityNames(sorted(known_countries()))

@@ -28,6 +28,10 @@ from typing import Any
 
 from bot.errors import ConfigError
 
+# a parsed TOML table (tomllib's): a file, or a table in one (its values: str, int, float, bool,
+# dates and times, lists, tables); what every function that reads settings from TOML takes
+Toml = dict[str, Any]
+
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 10  # tic-alert's files nest 4 deep at most (the rules: file → [[rule]] → table → list)
 
@@ -40,7 +44,7 @@ _KINDS = {
 }
 
 
-def read_toml(file: Path | Traversable, what: str) -> dict[str, Any]:
+def read_toml(file: Path | Traversable, what: str) -> Toml:
     """A configuration file as TOML; ``what`` names it in every refusal ("config file x.toml")."""
     raw = _read(file, what)
     try:

@@ -81,7 +81,7 @@ def build(
     a key's value came from, ``within`` the file when it is not the settings file."""
     origins = origins or {}
     fields = _fields(cls)
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for key, value in raw.items():
         where = (section, key, origins.get(key), within)
         if key not in fields:

@@ -6,17 +6,22 @@
   leads, and it has a release to answer from; 503 with the reason otherwise.
 * ``/metrics``: the process's :class:`~bot.telemetry.Telemetry` registry in Prometheus' text
   format, written by prometheus-client; with ``tic_alert_build_info{version}`` 1 and, from the
-  database at scrape time, ``tic_alert_newest_release_month`` (YYYYMM).
+  database (:func:`~bot.store.census.census`, read at most once every :data:`CENSUS_SECONDS` = 5 s
+  however hard it is scraped), ``tic_alert_newest_release_month`` (YYYYMM) and the outbox's rows.
 
-The server runs in its own daemon threads, so a stalled event loop still gets its 503 out.
+The server runs in its own daemon threads, so a stalled event loop still gets its 503 out. A
+client that hangs up before its answer is written costs one debug line, not a traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -24,10 +29,11 @@ from prometheus_client.registry import Collector
 
 from bot.errors import ConfigError
 from bot.masking import mask
-from bot.store.census import census
+from bot.store.census import Census, census
 from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.http")
+CENSUS_SECONDS = 5.0  # /metrics reads the database at most this often (a scrape in between: the last read)
 
 # A readiness check: None when ready, else why not (one line).
 Check = Callable[[], str | None]
@@ -69,12 +75,11 @@ class StatusServer:
                 log.debug("%s " + format, self.address_string(), *args)
 
         try:
-            self.httpd = ThreadingHTTPServer(listen, Handler)
+            self.httpd = _Server(listen, Handler)
         except OSError as err:
             raise ConfigError(
                 f"http.listen {listen[0]}:{listen[1]}: cannot listen there ({err.strerror})"
             ) from err
-        self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
     @property
@@ -116,16 +121,48 @@ class StatusServer:
         return True, "ready: " + ", ".join(name for name, _ in self.checks) if self.checks else "ready"
 
 
-class DatabaseCollector(Collector):
-    """The database's figures at scrape time (so a `poll` and a `serve` process agree)."""
+class _Server(ThreadingHTTPServer):
+    """Serves each request in a thread of its own; a client gone mid-answer is a debug line."""
 
-    def __init__(self, db: str):
-        self.db = db
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        err = sys.exc_info()[1]
+        if isinstance(err, ConnectionError):  # BrokenPipe, ConnectionReset, ConnectionAborted
+            log.debug("http: %s hung up before its answer was written (%s)", client_address[0], err)
+        else:
+            log.exception("http: answering %s failed", client_address[0])
+
+
+class DatabaseCollector(Collector):
+    """The database's figures as the database has them (so a `poll` and a `serve` process agree),
+    read at most once every ``every`` seconds: scrapes in between get the last reading (or its
+    failure), so a hard scrape costs one query per interval. Thread-safe (each request has a
+    thread): scrapes that come while it reads wait for that reading."""
+
+    def __init__(self, db: str, every: float = CENSUS_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.db, self.every, self.clock = db, every, clock
+        self._lock = threading.Lock()
+        self._read: tuple[float, Census | Exception] | None = None  # when, and what it got
+
+    def census(self) -> Census:
+        """The latest reading, or a new one once it is ``every`` seconds old; raises its error."""
+        with self._lock:
+            if self._read is None or self.clock() - self._read[0] >= self.every:
+                try:
+                    got: Census | Exception = census(self.db)
+                except Exception as err:  # kept too: a database that fails is not asked per scrape
+                    got = err
+                self._read = (self.clock(), got)
+            got = self._read[1]
+        if isinstance(got, Exception):
+            raise got.with_traceback(None)  # (the same error again: its traceback would grow)
+        return got
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("tic_alert_database_up", "1 when this scrape could read the database")
         try:
-            c = census(self.db)
+            c = self.census()
         except Exception as err:  # a scrape must answer: the reason goes to /readyz and the log
             log.debug("metrics: database not read: %s", err)
             up.add_metric([], 0)

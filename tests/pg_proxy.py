@@ -60,6 +60,8 @@ class Proxy:
     def reset(self) -> None:
         """Every connection ends with a RST; the listener goes too (connections are refused)."""
         self._stop.set()
+        with contextlib.suppress(OSError):  # close() alone leaves it listening while accept() waits
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._close_all(rst=True)
 
     def _close_all(self, rst: bool) -> None:

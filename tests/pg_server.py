@@ -4,7 +4,8 @@ a free port on 127.0.0.1, stopped and removed at the end.
 The binaries are found on PATH or in /usr/lib/postgresql/*/bin (Debian's layout). PostgreSQL
 refuses to run as root: run as root, the server runs as the user ``postgres`` when there is one,
 else as ``ticpg`` (a system user without a shell or home, created when missing), through
-``runuser``. The server is tuned for tests (no fsync), never for data anyone keeps.
+``runuser``. The server is tuned for tests (no fsync; commits not waited for unless ``durable``), never for
+data anyone keeps.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ def _server_user() -> str | None:
 class PgServer:
     """``with PgServer() as pg:`` a running server; ``pg.create()`` a new, empty database's URL."""
 
-    def __init__(self, bin_dir: Path | None = None):
+    def __init__(self, bin_dir: Path | None = None, durable: bool = False):
+        """``durable``: a commit is on disk when it returns (synchronous_commit on, as a real
+        server has it), so a crash (``restart("immediate")``) loses none; else the last few
+        hundred milliseconds of commits may go with it (faster for the tests)."""
+        self.durable = durable
         found = bin_dir or binaries()
         if found is None:
             raise FileNotFoundError("PostgreSQL's initdb and pg_ctl are not installed")
@@ -93,7 +98,7 @@ class PgServer:
                 "port": self.port,
                 "unix_socket_directories": str(self.dir),
                 "fsync": "off",
-                "synchronous_commit": "off",
+                "synchronous_commit": "on" if self.durable else "off",
                 "full_page_writes": "off",
                 "max_connections": 300,
                 "shared_buffers": "32MB",
@@ -135,6 +140,14 @@ class PgServer:
         self.sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             f" WHERE datname = '{name}' AND pid <> pg_backend_pid(){but}"
+        )
+
+    def restart(self, mode: str = "fast") -> None:
+        """``pg_ctl restart -m MODE`` (fast: sessions ended with an error, a checkpoint; immediate:
+        every process killed, crash recovery at the start), returning once it accepts connections
+        again (the options of the first start are kept in postmaster.opts)."""
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-m", mode, "-w", "restart"
         )
 
     def stop(self) -> None:

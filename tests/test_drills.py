@@ -156,3 +156,26 @@ def test_failover_when_the_leaders_network_to_the_database_goes_dark(tic_dir, ed
     assert r["first_after"] <= drill_failover.TARGET_FIRST_SEND
     assert r["a_exit"] == 2  # stepped down, and ended although its database calls hang
     assert r["b_sends_before"] == 0 and r["epoch"] == 2
+
+
+# --- issue 25: a server restart is not a lost leadership ----------------------------------------
+
+
+def test_a_postgresql_restart_mid_broadcast_costs_the_only_leader_nothing(tic_dir, eds, pg_server):
+    """`pg_ctl restart -m fast`, then `-m immediate`, 1 s into a 200-chat broadcast of the only
+    `tic-alert run`: it does not exit, takes its lock back (the same epoch) and every chat gets its
+    alert, at most twice. Its own server (a restart would cut the session's other tests), durable
+    as a real one: a crash must not take back commits the bot was told of."""
+    import drill_pg_restart
+    from pg_server import PgServer
+
+    with PgServer(durable=True) as server:
+        for mode in ("fast", "immediate"):
+            r = drill_pg_restart.one_restart(tic_dir, eds, server, mode, subscribers=200, after=1.0)
+            assert r["exit"] is None and r["stepped_down"] == 0, r  # still running, still leading
+            assert r["lost"] == 0 and r["stuck"] == [], r
+            assert r["max_per_chat"] <= 2, r
+            assert r["lost_line"] == 1 and r["back_line"] == 1, r  # one line each way
+            assert r["epoch"] == 1 and r["before"] < 200, r  # nobody else led; restarted mid-broadcast
+            assert r["recovery"] <= 15.0, r
+            assert drill_pg_restart.passed(r)

@@ -18,7 +18,7 @@ from bot.notify.standby import Standby
 from bot.status_server import StatusServer
 from bot.store.db import connect
 from bot.store.dialect import LOCK_SESSION_IDLE
-from bot.store.leader import TRUST, Leadership
+from bot.store.leader import REGAIN_AFTER, TRUST, Leadership
 from bot.store.outbox import DeliveryState, Outbox
 from bot.telemetry import Telemetry
 
@@ -210,19 +210,108 @@ def test_a_standby_is_healthy_says_it_waits_is_not_ready_and_leads_once_the_lead
     status.httpd.server_close()
 
 
-def test_a_leader_watching_its_lock_steps_down_within_seconds_of_its_session_ending(process, pg, pg_server):
-    leadership = process("a:1")
+def test_a_leader_watching_its_lock_steps_down_at_once_when_its_session_ends_and_a_standby_waits(
+    process, pg, pg_server
+):
+    """The server ends the lock session while a standby waits (its session named so): the leader
+    steps down at once, as before issue 25, and the standby takes over."""
+    leadership, standby = process("a:1"), process("b:2")
     assert leadership.try_lead()
     reasons: list[str] = []
-    stop = Standby(leadership, every=2.0).watch(reasons.append)
-    time.sleep(0.5)
+    resumed: list[bool] = []
+    stop = Standby(leadership, every=2.0).watch(reasons.append, lambda: resumed.append(True))
+    assert not standby.try_lead()  # its session is now 'tic-alert standby'
     assert reasons == []  # while the session lives, nothing
     end_session(pg_server, pg)
     started = time.monotonic()
     until(lambda: reasons, timeout=5)
     assert time.monotonic() - started < 0.5  # the server hung up: noticed at once, not at the next check
-    assert "session ended" in reasons[0]
+    assert "its database session ended" in reasons[0]
+    assert reasons[0].endswith("; 1 standby process waiting to take over")
+    assert not leadership.holds() and resumed == []
+    until(standby.try_lead)
     stop()
+
+
+def test_a_standby_not_seen_that_takes_the_lock_first_makes_the_leader_step_down_at_its_try(
+    process, pg, pg_server
+):
+    """A standby whose session was not named yet (as after a restart cut it too) takes the lock
+    before the leader's first try (REGAIN_AFTER): the leader steps down, naming it."""
+    leadership, standby = process("a:1"), process("b:2")
+    assert leadership.try_lead()
+    reasons: list[str] = []
+    stop = Standby(leadership, every=2.0).watch(reasons.append)
+    end_session(pg_server, pg)
+    until(lambda: leadership.regaining, timeout=5)
+    until(standby.try_lead, timeout=REGAIN_AFTER - 0.2)
+    until(lambda: reasons, timeout=REGAIN_AFTER + 5)
+    assert reasons[0].startswith("another process holds the lock (b:2 since ")
+    stop()
+
+
+def test_a_leader_whose_session_ended_with_nobody_else_leading_takes_its_lock_back_and_leads_on(
+    process, pg, pg_server, caplog
+):
+    """Issue 25: a lost session (a server restart, or ended by hand) is not a lost leadership when
+    nobody else leads: the same epoch, one warning line as it goes and one as it is back."""
+    leadership = process("a:1")
+    assert leadership.try_lead()
+    reasons: list[str] = []
+    resumed: list[float] = []
+    with caplog.at_level("WARNING", logger="tic_alert.leader"):
+        stop = Standby(leadership, every=1.0).watch(reasons.append, lambda: resumed.append(time.monotonic()))
+        end_session(pg_server, pg)
+        ended = time.monotonic()
+        until(lambda: leadership.regaining, timeout=5)
+        assert not leadership.holds() and leadership.lapsed() is None  # in no doubt: it knows
+        until(lambda: resumed, timeout=REGAIN_AFTER + 5)
+        stop()
+    assert resumed[0] - ended >= REGAIN_AFTER - 0.1
+    assert reasons == []
+    assert leadership.holds() and leadership.epoch == 1 and not leadership.regaining
+    assert leadership.lost() is None  # the new session holds the lock
+    assert leadership.leader().endswith("epoch 1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "tic_alert.leader"]
+    assert len(lines) == 2, lines
+    assert "its database session ended" in lines[0] and "reconnecting for up to 60 s" in lines[0]
+    assert "database session back after" in lines[1] and "leading on (epoch 1" in lines[1]
+
+
+def test_regain_refuses_when_another_process_led_meanwhile_and_frees_the_lock(process, pg, pg_server):
+    a, b = process("a:1"), process("b:2")
+    assert a.try_lead()
+    end_session(pg_server, pg)
+    assert "session ended" in (a.lost() or "") and a.regaining
+    until(b.try_lead)  # b leads (epoch 2), then its session ends too: the lock is free
+    b.close()
+    until(lambda: a.regain() is not None)
+    assert "b:2 leads since epoch 2; this process led epoch 1" in (a.regain() or "")
+    assert not a.holds()
+    c = process("c:3")
+    until(c.try_lead)  # a did not keep the lock it took back for a moment
+    assert c.epoch == 3
+
+
+def test_a_leader_that_cannot_reconnect_steps_down_after_the_regain_window(pg, monkeypatch):
+    """The server stays away (the proxy refuses new connections): each try is a StoreError, the
+    tries go on with backoff for REGAIN seconds (shortened here), then the leader steps down."""
+    import bot.notify.standby as standby_module
+
+    monkeypatch.setattr(standby_module, "REGAIN_AFTER", 0.2)
+    monkeypatch.setattr(standby_module, "REGAIN", 1.5)
+    with Proxy.to(pg) as proxy:
+        leader = Leadership(connect(proxy.url(pg)), "a:1")
+        assert leader.try_lead()
+        reasons: list[str] = []
+        stop = Standby(leader, every=0.5).watch(reasons.append)
+        proxy.reset()
+        until(lambda: leader.regaining, timeout=5)
+        until(lambda: reasons, timeout=10)
+        assert reasons[0].startswith("its database session ended and no new one came in 1.5 s (")
+        stop()
+    leader.close()
+    leader.db.close()
 
 
 def test_holds_says_at_once_without_a_round_trip_that_the_server_ended_the_lock_session(

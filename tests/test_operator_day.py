@@ -130,7 +130,7 @@ def test_metrics_carry_the_build_and_the_newest_release(tmp_path: Path):
     value = telemetry.registry.get_sample_value
     assert value("tic_alert_build_info", {"version": "0.1.0"}) == 1
     store = Store(tmp_path / "t.db")
-    telemetry.add_collector(DatabaseCollector(str(tmp_path / "t.db")))
+    telemetry.add_collector(DatabaseCollector(str(tmp_path / "t.db"), every=0))
     assert value("tic_alert_newest_release_month") is None  # no release yet: absent, not 0
     now = dt.datetime.now(dt.UTC)
     for month in ("2026-03", "2026-04"):

@@ -56,7 +56,7 @@ def test_metrics_move_on_a_release_day(tmp_path, db_url, eds):
     with release_day(tmp_path, db=db_url, telemetry=telemetry) as day:
         watch = PollWatch(telemetry, day.poller.calendar, wall=lambda: day.clock().timestamp())
         day.poller.files.fetcher = watch.fetcher(day.poller.files.fetcher)
-        telemetry.add_collector(DatabaseCollector(db_url))
+        telemetry.add_collector(DatabaseCollector(db_url, every=0))
         server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
 
         def poll(seconds: float = 15) -> str:
@@ -212,6 +212,93 @@ def test_readyz_says_what_is_not_reached(tmp_path):
     assert line.startswith("not ready: database: ")
     assert "no database there yet" in line
     assert not missing.parent.exists()  # a probe never creates the database or its folder
+
+
+def test_a_client_that_hangs_up_mid_answer_costs_one_debug_line_not_a_traceback(caplog, capfd):
+    """A scraper that sends its request and closes (with a RST) before reading a big /metrics
+    answer: the write fails (BrokenPipe or ConnectionReset), and that is one debug line."""
+    import socket
+    import struct
+
+    from prometheus_client.core import GaugeMetricFamily
+
+    telemetry = Telemetry()
+    gone = threading.Event()
+
+    class Big:
+        def collect(self):
+            gone.wait(10)  # the answer is written once the client has hung up
+            family = GaugeMetricFamily("tic_alert_test_big", "padding", labels=["n"])
+            for n in range(100_000):  # ~4 MB of text: more than the socket's buffers take
+                family.add_metric([f"{n:08d}"], n)
+            yield family
+
+    telemetry.registry.register(Big())
+    server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="tic_alert.http"):
+            host, port = server.address.rsplit(":", 1)
+            client = socket.create_connection((host, int(port)))
+            client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # without reading a byte
+            gone.set()
+            wait_until(lambda: any("hung up" in r.getMessage() for r in caplog.records), what="the line")
+            assert get(f"http://{server.address}/healthz")[0] == 200  # it serves on
+    finally:
+        server.stop()
+    lines = [r for r in caplog.records if r.name == "tic_alert.http" and "hung up" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.DEBUG and lines[0].exc_info is None
+    assert "Traceback" not in capfd.readouterr().err
+    assert not any(r.levelno >= logging.WARNING for r in caplog.records if r.name == "tic_alert.http")
+
+
+def test_metrics_read_the_database_once_per_interval_however_hard_it_is_scraped(monkeypatch):
+    """50 scrapes within a second (5 threads at once: those that come while it reads wait for that
+    reading): one census; a scrape after the interval reads again; a failure is kept as long."""
+    import bot.status_server as status_module
+    from bot.errors import StoreUnavailable
+    from bot.store.census import Census
+
+    calls: list[str] = []
+    failing = False
+
+    def counting(db: str) -> Census:
+        calls.append(db)
+        if failing:
+            raise StoreUnavailable("db: the server is away", "the database server cannot be reached")
+        return Census(
+            {"active": 3, "stopped": 0, "blocked": 0}, 0, "2026-04", {("sent", "alert"): 3}, "2026-04"
+        )
+
+    monkeypatch.setattr(status_module, "census", counting)
+    now = [100.0]
+    telemetry = Telemetry()
+    telemetry.add_collector(DatabaseCollector("db", clock=lambda: now[0]))
+    server = StatusServer(telemetry, ("127.0.0.1", 0)).start()
+    try:
+        started = time.monotonic()
+        answers: list[dict] = []
+
+        def scrapes() -> None:
+            for _ in range(10):
+                answers.append(scrape(server))
+
+        threads = [threading.Thread(target=scrapes) for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert time.monotonic() - started < 5.0
+        assert len(answers) == 50 and calls == ["db"]
+        assert all(a[("tic_alert_subscribers", (("state", "active"),))] == 3 for a in answers)
+        now[0] += status_module.CENSUS_SECONDS  # the reading is 5 s old: the next scrape reads again
+        failing = True
+        assert scrape(server)[("tic_alert_database_up", ())] == 0
+        assert scrape(server)[("tic_alert_database_up", ())] == 0
+        assert len(calls) == 2  # the failure is kept for the interval as well
+    finally:
+        server.stop()
 
 
 def test_log_lines_are_utc_iso_and_json_on_request():

@@ -20,6 +20,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 
@@ -125,7 +126,7 @@ class BotRuntime:
         self.frontend = TelegramFrontend(self.chatbot, settings, self.replies, telemetry=telemetry)
         self.app = build_application(token, settings, self.frontend, self.post_init, self.post_stop)
         self.leadership = lead = Leadership(store.conn)  # on SQLite: the file's OS lock (filelock)
-        self.sender = self._sender(chats, Fence(on_fenced=self.step_down, leading=lead.holds))
+        self.sender = self._sender(chats, Fence(on_fenced=self.fenced, leading=lead.holds))
         self.frontend.migrated = self.sender.chat_migrated
         self.standby, self.lost = Standby(lead, telemetry), None  # lost: why it stepped down
         self.chatbot.deliver = self.deliver_trial
@@ -262,7 +263,7 @@ class BotRuntime:
         if not asyncio.run(self._unless_stopped(self.standby.wait, "the leadership")):
             return
         self.sender.outbox.epoch = self.leadership.epoch  # the sender's writes are fenced by it
-        self.on_stop.append(self.standby.watch(self.step_down))
+        self.on_stop.append(self.standby.watch(self.step_down, self.resume))
         for start in self.on_start:
             start()
         try:
@@ -303,6 +304,26 @@ class BotRuntime:
         log.error("lost the leadership: %s; stopping (no message starts any more)", why)
         os.kill(os.getpid(), signal.SIGTERM)  # calls in flight finish, then it ends, whatever hangs
         exit_within(self.sender.grace + 15.0)
+
+    def fenced(self, why: str) -> None:
+        """The sender stopped starting messages (``engine.closing``): not leading just before one,
+        or a write fenced. While the lock session that ended is tried for again (standby.watch),
+        that is all (:meth:`resume` or :meth:`step_down` follows); else it steps down."""
+        if not self.leadership.regaining:
+            self.step_down(why)
+
+    def resume(self) -> None:
+        """Thread-safe: the lock is back on a new session and nobody led meanwhile: messages start
+        again (a stop or a step-down since wins)."""
+
+        def go_on() -> None:
+            if self.lost is None and not self._stop.is_set():
+                self.sender.engine.closing = False
+                self.sender.wake()
+
+        if self.loop is not None:
+            with suppress(RuntimeError):  # the loop has closed: the process is ending
+                self.loop.call_soon_threadsafe(go_on)
 
     def _halt(self) -> None:
         """Run the ``on_stop`` hooks, once."""

@@ -10,8 +10,8 @@ stand in for Telegram's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from bot.config_files import Toml
 from bot.settings_schema import build, http_url, setting
 
 TELEGRAM_API = "https://api.telegram.org/bot"
@@ -44,7 +44,7 @@ class TelegramSettings:
 
 
 def telegram_settings(
-    raw: dict[str, Any], api_url: str | None = None, origins: dict[str, str] | None = None
+    raw: Toml, api_url: str | None = None, origins: dict[str, str] | None = None
 ) -> TelegramSettings:
     """Build and check the [telegram] section; ``api_url`` from the environment wins."""
     origins = dict(origins or {})

@@ -8,8 +8,12 @@ second and at once when the server ends the lock's session, that the session liv
 epoch exists, and in another that a check was answered lately (a cut-off network leaves the
 check hanging: past :data:`~bot.store.leader.TRUST` the lock is in doubt); if not, ``step_down``
 is called (the runtime stops sending and exits, and its service manager starts it again as a
-standby). On SQLite the lock is the file's OS lock (:mod:`bot.store.filelock`): the wait ends at
-once unless another process holds it, and nothing is watched (the kernel keeps it until exit).
+standby). A lock session that ended with an error (a server restart) with no standby waiting
+is tried for again first (:meth:`~bot.store.leader.Leadership.regain`, for up to
+:data:`~bot.store.leader.REGAIN` s, one warning line as it starts, one when it is back):
+``resume`` is called when this process leads on, ``step_down`` when another does, or the server
+stays away. On SQLite the lock is the file's OS lock (:mod:`bot.store.filelock`): the wait ends
+at once unless another process holds it, and nothing is watched (the kernel keeps it until exit).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable
 
 from bot.errors import StoreError
 from bot.notify.heartbeat import LOOP as BOT_LOOP
-from bot.store.leader import Leadership
+from bot.store.leader import REGAIN, REGAIN_AFTER, Leadership
 from bot.telemetry import Telemetry
 
 log = logging.getLogger("tic_alert.leader")
@@ -64,10 +68,13 @@ class Standby:
             epoch = f"epoch {self.leadership.epoch}, " if self.leadership.epoch is not None else ""
             log.warning("leading: %s%s%s", epoch, self.leadership.who, waited)
 
-    def watch(self, step_down: Callable[[str], None]) -> Callable[[], None]:
+    def watch(
+        self, step_down: Callable[[str], None], resume: Callable[[], None] = lambda: None
+    ) -> Callable[[], None]:
         """Check the leadership every second in a thread, and its trust (``lapsed``: a check that
-        hangs on a dead network) in another; ``step_down(why)`` once, when either says it is lost.
-        Returns what stops the checks."""
+        hangs on a dead network) in another; ``step_down(why)`` once, when either says it is lost;
+        ``resume()`` when its lock session ended and it got the lock back on a new one (the epoch
+        still its own). Returns what stops the checks."""
         if not self.leadership.shared:
             return lambda: None
         stop, once = threading.Event(), threading.Lock()
@@ -81,8 +88,47 @@ class Standby:
         def check() -> None:
             while not stop.is_set():
                 why = self.leadership.lost(wait=self.every)
+                if stop.is_set():
+                    return  # the process stops (its lock session is being closed): nothing to say
+                if why is not None and self.leadership.regaining:
+                    why = regain(why)
                 if why is not None:
                     return down(why)
+
+        def regain(why: str) -> str | None:
+            """Unless a standby waits (it takes over, as when this process exits): try for the lock
+            again until it is back (None), another process leads, or REGAIN s pass."""
+            waiting = self.leadership.standbys()
+            if waiting:
+                return f"{why}; {waiting} standby process{'es' if waiting > 1 else ''} waiting to take over"
+            log.warning(
+                "leader: %s; no message starts until it has the lock again (reconnecting for up to %g s)",
+                why,
+                REGAIN,
+            )
+            if self.telemetry is not None:
+                self.telemetry.leader.set(0)
+            started, delay, backoff = time.monotonic(), REGAIN_AFTER, 0.5  # then 0.5, 1, 2, 4, 4 … s
+            while not stop.wait(delay):
+                try:
+                    refused = self.leadership.regain()
+                except StoreError as err:
+                    if time.monotonic() - started >= REGAIN:
+                        return f"its database session ended and no new one came in {REGAIN:g} s ({err})"
+                    delay, backoff = backoff, min(backoff * 2, 4.0)
+                    continue
+                if refused is not None:
+                    return refused
+                log.warning(
+                    "leader: database session back after %.1f s; leading on (epoch %s, nobody led meanwhile)",
+                    time.monotonic() - started,
+                    self.leadership.epoch,
+                )
+                if self.telemetry is not None:
+                    self.telemetry.leader.set(1)
+                resume()
+                return None
+            return None  # stopped meanwhile
 
         def trust() -> None:
             while not stop.wait(self.every / 4):

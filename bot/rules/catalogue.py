@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.config_files import Toml
 from bot.data.entities import (
     ASSET_SERIES,
     ASSETS,
@@ -195,7 +196,7 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
         raise bad("enabled", "true or false")
-    extra: dict[str, Any] = {}
+    extra: dict[str, float | str] = {}  # floor, min_size; unit
     for key in ("floor", "min_size"):
         v = item.get(key, 0.0)
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1e5:
@@ -253,7 +254,7 @@ def _rule(item: Any, number: int, group_names: set[str], where: str) -> Rule:
     )
 
 
-def _entities(item: dict[str, Any], kind: Kind, group_names: set[str], bad: Any) -> tuple[str, ...]:
+def _entities(item: Toml, kind: Kind, group_names: set[str], bad: Any) -> tuple[str, ...]:
     if "entity" in item and "entities" in item:
         raise bad("entities", "either 'entity' or 'entities', not both")
     only = kind.only_entity

@@ -115,6 +115,10 @@ class Dialect:
         """The sessions of process ``holder`` ended, from ``session``; how many (none on SQLite)."""
         return 0
 
+    def standbys(self, db: Runs) -> int:
+        """How many other processes stand by for the leader's lock (none on SQLite)."""
+        return 0
+
     def size(self, db: Runs) -> int:
         """Bytes the database takes."""
         return int(
@@ -225,6 +229,14 @@ class Postgres(Dialect):
             (session_name(holder),),
         ).fetchone()
         return int(ended)
+
+    def standbys(self, db: Runs) -> int:
+        """The sessions on this database named ``tic-alert standby`` (try_lead names them)."""
+        (n,) = db.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'tic-alert standby' AND pid <> pg_backend_pid()"
+        ).fetchone()
+        return int(n)
 
     def size(self, db: Runs) -> int:
         return int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])

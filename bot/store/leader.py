@@ -21,6 +21,21 @@ so an older leader that has not noticed yet (paused, cut off) changes nothing on
 took over: its next claim of a row fails with :class:`~bot.errors.Fenced`, and it stops.
 :meth:`Leadership.lost` is the leader's own check, once a second, of its session and its epoch.
 
+A lock session that ends with an error (the server restarted, or ended it: ``pg_ctl restart``,
+a failover of the server, ``pg_terminate_backend``) is not yet a lost leadership (issue 25): the
+lock went with the session, so from then on :meth:`Leadership.holds` is False (no message
+starts). Where a standby waits (sessions named ``tic-alert standby``: :meth:`Leadership.standbys`)
+the leader steps down at once, as before, and the standby takes over. Where none does,
+:meth:`Leadership.regain` tries, on a new session, for the lock again: the leader leads on when it
+gets the lock and the epoch is still its own (nobody led in between), and steps down when another
+process holds the lock or led meanwhile (a newer epoch). A standby not seen (its own session cut
+by the same restart) tries once a second, and the leader's first try waits :data:`REGAIN_AFTER` =
+2 s, so such a standby usually leads first. The tries go on for :data:`REGAIN` = 60 s (and a last
+try's connect timeout, 10 s), then the leader steps down (its service manager starts it again):
+trying longer would be safe, since nothing it writes counts once another process leads (the
+epoch fence) and no message starts meanwhile, but a server gone for a minute is an outage the
+operators should hear of.
+
 On SQLite the lock is an OS lock on the file ``<db>.lock`` beside the database
 (:mod:`bot.store.filelock`), held until the process ends, with no epoch (the sender's writes are
 not fenced): a second `run` or `serve` on the same file stands by, naming the first, and leads
@@ -47,6 +62,10 @@ log = logging.getLogger("tic_alert.leader")
 FENCE = " AND (SELECT epoch FROM leadership) = ?"
 # seconds a leader trusts its lock after sending its last answered check (see the module's doc)
 TRUST = LOCK_SESSION_IDLE - 2.0
+# after its lock session ended: seconds before the first try for the lock again (a standby, trying
+# once a second, goes first), and how long the tries go on before the leader steps down
+REGAIN_AFTER = 2.0
+REGAIN = 60.0
 
 
 def check_epoch(db: Database, epoch: int) -> None:
@@ -69,6 +88,7 @@ class Leadership:
         self._session: Database | None = None
         self._stack = ExitStack()
         self.confirmed = 0.0  # (monotonic) when the last check that was answered was sent
+        self.dropped: float | None = None  # (monotonic) when its lock session ended, until regained
 
     def try_lead(self, now: dt.datetime | None = None) -> bool:
         """Lead from now on if the lock is free (one try; True at once on SQLite). A StoreError
@@ -98,7 +118,7 @@ class Leadership:
         except StoreError:
             self.close()  # the next try opens a new session (the server may have restarted)
             raise
-        self.leading, self.confirmed = True, asked
+        self.leading, self.confirmed, self.dropped = True, asked, None
         return True
 
     def leader(self) -> str:
@@ -126,14 +146,59 @@ class Leadership:
         except Fenced as err:
             return str(err)
         except StoreError as err:
+            if self.dropped is None:
+                self.dropped = time.monotonic()  # holds() is False from now on: see regain()
             return f"its database session ended ({err})"
         self.confirmed = max(self.confirmed, asked)
         return None
 
+    @property
+    def regaining(self) -> bool:
+        """Its lock session ended (:meth:`lost` said so); :meth:`regain` has not got it back."""
+        return self.dropped is not None
+
+    def regain(self) -> str | None:
+        """One try, once its lock session ended, for the lock on a new session: None when it leads
+        again (the lock is its own, and the epoch in the ``leadership`` row is still its own); else
+        why it leads no more (another process holds the lock, or led since: then this session
+        ends, freeing the lock for the newer leader). A StoreError: the server cannot be reached
+        yet (the next try opens a new session)."""
+        assert self.epoch is not None, "regain() is for a leader of a shared database"
+        if self.dropped is None:
+            return None
+        try:
+            self._end_session()  # the one that ended
+            self._session = self._stack.enter_context(self.db.session())
+            asked = time.monotonic()
+            if not self.db.dialect.try_lead(self._session):
+                self._end_session()
+                return f"another process holds the lock ({self.leader()})"
+            check_epoch(self._session, self.epoch)
+        except Fenced as err:
+            self._end_session()
+            return str(err)
+        except StoreError:
+            self._end_session()
+            raise
+        self.dropped, self.confirmed = None, asked
+        return None
+
+    def standbys(self) -> int:
+        """How many other processes stand by for the lock now (on the pool: the lock session may
+        be the one that ended); 0 when the server cannot say."""
+        try:
+            return self.db.dialect.standbys(self.db)
+        except StoreError:
+            return 0
+
+    def _end_session(self) -> None:
+        self._stack.close()
+        self._session = None
+
     def lapsed(self) -> str | None:
         """While leading: None, or that no check was answered for :data:`TRUST` seconds (no I/O)."""
-        if self.epoch is None or time.monotonic() - self.confirmed < TRUST:
-            return None
+        if self.epoch is None or self.dropped is not None or time.monotonic() - self.confirmed < TRUST:
+            return None  # (a session that ended is not in doubt: regain() tries for it again)
         return f"its lock was not confirmed for {TRUST:g} s (the database does not answer)"
 
     def holds(self) -> bool:
@@ -141,7 +206,7 @@ class Leadership:
         has hung up on its session (one system call; the session is asked only when the server
         said something)."""
         session = self._session
-        if self.lapsed() is not None:
+        if self.dropped is not None or self.lapsed() is not None:
             return False
         if self.epoch is None or session is None or not session.spoke():
             return True
@@ -149,8 +214,7 @@ class Leadership:
 
     def close(self) -> None:
         """End the session (and the lock with it); on SQLite, free the file's lock."""
-        self._stack.close()
-        self._session = None
+        self._end_session()
         if self.file_lock is not None:
             self.file_lock.release()
         self.leading = self._unguarded()

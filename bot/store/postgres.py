@@ -47,7 +47,7 @@ class PostgresDatabase(Database):
         self.where = where
         self._errors = (psycopg.Error,)
         # named after this process (dialect.end_sessions), unless the URL names them
-        params: dict[str, Any] = {
+        params: dict[str, object] = {
             "connect_timeout": 10,
             "application_name": session_name(holder()),
             **conninfo_to_dict(url),

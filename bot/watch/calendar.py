@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pandas.tseries.holiday import USFederalHolidayCalendar
 
-from bot.config_files import read_toml
+from bot.config_files import Toml, read_toml
 from bot.packaged import config_file
 from bot.settings_schema import build, setting
 
@@ -90,7 +89,7 @@ def load_calendar(source: str | Path | Traversable | None = None, what: str | No
     return calendar_from_dict(data, where)
 
 
-def calendar_from_dict(data: dict[str, Any], where: str = "calendar") -> Calendar:
+def calendar_from_dict(data: Toml, where: str = "calendar") -> Calendar:
     """Build a Calendar from parsed TOML; a bad value is a ConfigError naming its key."""
     return build(Calendar, "calendar", data, within=None if where == "calendar" else f"calendar file {where}")
 

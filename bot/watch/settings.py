@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bot.config_files import Toml
 from bot.settings_schema import build, refuse, setting, shown
 from bot.watch.calendar import Calendar, load_calendar
 
@@ -38,7 +38,7 @@ class PollerSettings:
         return load_calendar(Path(self.calendar_file).expanduser(), what)
 
 
-def poller_settings(raw: dict[str, Any]) -> PollerSettings:
+def poller_settings(raw: Toml) -> PollerSettings:
     """The [poller] section, checked; times of day are HH:MM."""
     settings = build(PollerSettings, "poller", raw)
     if settings.window_start >= settings.window_end:
