@@ -77,68 +77,77 @@ class Standby:
         still its own). Returns what stops the checks."""
         if not self.leadership.shared:
             return lambda: None
-        stop, once = threading.Event(), threading.Lock()
-
-        def down(why: str) -> None:
-            if not stop.is_set() and once.acquire(blocking=False):
-                if self.telemetry is not None:
-                    self.telemetry.leader.set(0)
-                step_down(why)
-
-        def check() -> None:
-            while not stop.is_set():
-                why = self.leadership.lost(wait=self.every)
-                if stop.is_set():
-                    return  # the process stops (its lock session is being closed): nothing to say
-                if why is not None and self.leadership.regaining:
-                    why = regain(why)
-                if why is not None:
-                    return down(why)
-
-        def regain(why: str) -> str | None:
-            """Unless a standby waits (it takes over, as when this process exits): try for the lock
-            again until it is back (None), another process leads, or REGAIN s pass."""
-            waiting = self.leadership.standbys()
-            if waiting:
-                return f"{why}; {waiting} standby process{'es' if waiting > 1 else ''} waiting to take over"
-            log.warning(
-                "leader: %s; no message starts until it has the lock again (reconnecting for up to %g s)",
-                why,
-                REGAIN,
-            )
-            if self.telemetry is not None:
-                self.telemetry.leader.set(0)
-            started, delay, backoff = time.monotonic(), REGAIN_AFTER, 0.5  # then 0.5, 1, 2, 4, 4 … s
-            while not stop.wait(delay):
-                try:
-                    refused = self.leadership.regain()
-                except StoreError as err:
-                    if time.monotonic() - started >= REGAIN:
-                        return f"its database session ended and no new one came in {REGAIN:g} s ({err})"
-                    delay, backoff = backoff, min(backoff * 2, 4.0)
-                    continue
-                if refused is not None:
-                    return refused
-                log.warning(
-                    "leader: database session back after %.1f s; leading on (epoch %s, nobody led meanwhile)",
-                    time.monotonic() - started,
-                    self.leadership.epoch,
-                )
-                if self.telemetry is not None:
-                    self.telemetry.leader.set(1)
-                resume()
-                return None
-            return None  # stopped meanwhile
-
-        def trust() -> None:
-            while not stop.wait(self.every / 4):
-                why = self.leadership.lapsed()
-                if why is not None:
-                    return down(why)
-
-        for target in (check, trust):
+        watch = Watch(self, step_down, resume)
+        for target in (watch.check, watch.trust):
             threading.Thread(target=target, name=f"leadership {target.__name__}", daemon=True).start()
-        return stop.set
+        return watch.stop.set
+
+
+class Watch:
+    """The two threads of :meth:`Standby.watch`, and what they share."""
+
+    def __init__(self, standby: Standby, step_down: Callable[[str], None], resume: Callable[[], None]):
+        self.leadership, self.telemetry, self.every = standby.leadership, standby.telemetry, standby.every
+        self.step_down, self.resume = step_down, resume
+        self.stop, self.once = threading.Event(), threading.Lock()
+
+    def leading(self, value: bool) -> None:
+        if self.telemetry is not None:
+            self.telemetry.leader.set(int(value))
+
+    def down(self, why: str) -> None:
+        if not self.stop.is_set() and self.once.acquire(blocking=False):
+            self.leading(False)
+            self.step_down(why)
+
+    def check(self) -> None:
+        while not self.stop.is_set():
+            why = self.leadership.lost(wait=self.every)
+            if self.stop.is_set():
+                return  # the process stops (its lock session is being closed): nothing to say
+            if why is not None and self.leadership.regaining:
+                why = self.regain(why)
+            if why is not None:
+                return self.down(why)
+
+    def regain(self, why: str) -> str | None:
+        """Unless a standby waits (it takes over, as when this process exits): try for the lock
+        again until it is back (None), another process leads, or REGAIN s pass."""
+        waiting = self.leadership.standbys()
+        if waiting:
+            return f"{why}; {waiting} standby process{'es' if waiting > 1 else ''} waiting to take over"
+        log.warning(
+            "leader: %s; no message starts until it has the lock again (reconnecting for up to %g s)",
+            why,
+            REGAIN,
+        )
+        self.leading(False)
+        started, delay, backoff = time.monotonic(), REGAIN_AFTER, 0.5  # then 0.5, 1, 2, 4, 4 … s
+        while not self.stop.wait(delay):
+            try:
+                refused = self.leadership.regain()
+            except StoreError as err:
+                if time.monotonic() - started >= REGAIN:
+                    return f"its database session ended and no new one came in {REGAIN:g} s ({err})"
+                delay, backoff = backoff, min(backoff * 2, 4.0)
+                continue
+            if refused is not None:
+                return refused
+            log.warning(
+                "leader: database session back after %.1f s; leading on (epoch %s, nobody led meanwhile)",
+                time.monotonic() - started,
+                self.leadership.epoch,
+            )
+            self.leading(True)
+            self.resume()
+            return None
+        return None  # stopped meanwhile
+
+    def trust(self) -> None:
+        while not self.stop.wait(self.every / 4):
+            why = self.leadership.lapsed()
+            if why is not None:
+                return self.down(why)
 
 
 def exit_within(seconds: float, code: int = 2) -> None:

@@ -161,6 +161,8 @@ class Engine:
     async def _one(self, item: Item, call: Call) -> bool:
         """One call in its slot (a connection held for the call alone), its answer handed to the
         item (the chat busy until it is recorded); False when stopped before it went."""
+        if self.closing:
+            return False
         await self.pacer.own_slot(item.chat_id)
         try:
             async with self.calls:

@@ -216,7 +216,8 @@ class ReplyQueue:
     async def _carry(self, chat: ChatQueue, pending: Pending) -> None:
         assert self.engine is not None
         try:
-            await self.engine.carry(pending)
+            if not await self.engine.carry(pending):  # not leading now (a lock being regained)
+                pending.not_before = self.clock() + 1.0
         except Exception as err:  # a bug: this reply is lost, the others go on
             log.exception("reply to chat %s failed", pending.chat_id)
             self.finish(pending, f"{type(err).__name__}: {err}")
