@@ -26,6 +26,7 @@ TimedOut as ``HTTPXRequest`` does; once it was written, a timeout or a cut conne
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -94,7 +95,11 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None and not self._session.closed:
             return
         connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=IDLE_EXPIRY)
-        self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT})
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers={"User-Agent": self.USER_AGENT},
+            cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none: no jar to look up each call
+        )
         self._slots = asyncio.Semaphore(self.connections)
 
     async def shutdown(self) -> None:
@@ -114,10 +119,8 @@ class AiohttpRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if self._session is None or self._slots is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=_value(connect_timeout, self.timeout),
-            sock_read=_value(read_timeout, self._read_timeout),
+        timeout = self._timeout(
+            _value(connect_timeout, self.timeout), _value(read_timeout, self._read_timeout)
         )
         body, headers = _body(request_data)
         if self._slots.locked():  # every connection busy: wait for one, up to the pool timeout
@@ -156,6 +159,12 @@ class AiohttpRequest(BaseRequest):
             raise self._unknown(url, f"no answer within {timeout.sock_read:g} s") from err
         except aiohttp.ClientError as err:
             raise self._unknown(url, f"Bot API connection lost: {_reason(err)}") from err
+
+    @staticmethod
+    @functools.lru_cache(maxsize=16)
+    def _timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+        """The timeouts of a call (a few distinct ones: made once each)."""
+        return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
     def _proxy(self, url: str) -> str | None:
         """The environment's proxy for this URL's host, if any (read once a host)."""
