@@ -26,11 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bot_helpers import RunningBot  # noqa: E402
-from telegram_front import SENDS, TelegramFront  # noqa: E402
-from telegram_server import TelegramServer  # noqa: E402
-from test_front_drills import RELEASE, drained, queue_alerts, trouble  # noqa: E402
-from waits import wait_until  # noqa: E402
+from telegram_front import SENDS  # noqa: E402
+from test_front_drills import RELEASE, behind_front, trouble  # noqa: E402
 
 from bot.notify.outbound.engine import ANSWER_NEVER_CAME  # noqa: E402
 from bot.store.outbox import DeliveryState, Outbox  # noqa: E402
@@ -73,21 +70,7 @@ def run(mode: str, chats: range, tmp: Path) -> dict[str, object]:
     db = tmp / f"{mode}.db"
     started = time.monotonic()
     try:
-        with (
-            TelegramServer(limits=False) as server,
-            TelegramFront(server, mode, **MODES[mode]) as front,
-            RunningBot(front, db, request_timeout=timeout) as bot,
-        ):
-            for chat in chats:
-                server.user_message(chat, "/start")
-            for chat in chats:
-                server.wait_for(1, timeout=120, chat_id=chat)
-            queue_alerts(db, chats)
-            bot.runtime.wake()
-            wait_until(lambda: drained(db), timeout=300, what="the alerts sent", every=0.2)
-            wait_until(lambda: all(len(server.sent(c)) >= 2 for c in chats), timeout=60, what="every alert")
-            sent = server.sent()
-            altered = dict(front.altered)
+        sent, altered = behind_front(db, mode, chats, timeout, **MODES[mode])
     finally:
         logging.getLogger().removeHandler(handler)
     store = Store(db)

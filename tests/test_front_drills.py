@@ -125,25 +125,31 @@ def drained(db) -> dict[str, int] | None:
     return counts if counts["pending"] == 0 and counts["sending"] == 0 else None
 
 
-def drill(tmp_path, caplog, mode: str, request_timeout: float = 10.0, **front) -> dict[str, object]:
-    """Run the bot behind the front: /start from each chat, then an alert for each; what arrived."""
-    db = tmp_path / "front.db"
-    caplog.set_level(logging.INFO)
+def behind_front(db, mode: str, chats: range, request_timeout: float = 10.0, **front) -> tuple[list, dict]:
+    """The bot behind the front: /start from each chat, then an alert for each queued and sent;
+    what the fake received, and what the front altered."""
     with (
         TelegramServer(limits=False) as server,
         TelegramFront(server, mode, **front) as proxy,
         RunningBot(proxy, db, request_timeout=request_timeout) as bot,
     ):
-        for chat in CHATS:
+        for chat in chats:
             server.user_message(chat, "/start")
-        for chat in CHATS:
-            server.wait_for(1, timeout=60, chat_id=chat)
-        queue_alerts(db, CHATS)
+        for chat in chats:
+            server.wait_for(1, timeout=120, chat_id=chat)
+        queue_alerts(db, chats)
         bot.runtime.wake()
-        counts = wait_until(lambda: drained(db), timeout=120, what="the alerts sent", every=0.1)
-        wait_until(lambda: all(len(server.sent(c)) >= 2 for c in CHATS), timeout=30, what="every alert")
-        sent = server.sent()
-        altered = dict(proxy.altered)
+        wait_until(lambda: drained(db), timeout=300, what="the alerts sent", every=0.1)
+        wait_until(lambda: all(len(server.sent(c)) >= 2 for c in chats), timeout=60, what="every alert")
+        return server.sent(), dict(proxy.altered)
+
+
+def drill(tmp_path, caplog, mode: str, request_timeout: float = 10.0, **front) -> dict[str, object]:
+    """Run the bot behind the front: /start from each chat, then an alert for each; what arrived."""
+    db = tmp_path / "front.db"
+    caplog.set_level(logging.INFO)
+    sent, altered = behind_front(db, mode, CHATS, request_timeout, **front)
+    counts = drained(db)
     answers = collections.Counter(s.chat_id for s in sent if s.method == "sendMessage")
     alerts = collections.Counter(s.chat_id for s in sent if s.method == "sendPhoto")
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
@@ -156,9 +162,12 @@ def trouble(lines: list[str]) -> list[str]:
     return [line for line in lines if any(w in line for w in words)]
 
 
-def check(result: dict[str, object], most: int = 1) -> None:
+def check(result: dict[str, object], most: int = 1, given_up: int = 0) -> None:
+    """Every chat answered and alerted, at most ``most`` copies; no row failed, but for up to
+    ``given_up`` whose answer never came twice (not sent a third time: the chat has it anyway)."""
     counts = result["counts"]
-    assert counts["sent"] == len(CHATS) and counts["failed"] == 0, counts  # type: ignore[index]
+    assert counts["failed"] <= given_up, counts  # type: ignore[index]
+    assert counts["sent"] + counts["failed"] == len(CHATS), counts  # type: ignore[index]
     for name in ("answers", "alerts"):
         per_chat = result[name]
         assert set(per_chat) == set(CHATS), (name, per_chat)  # type: ignore[arg-type]
@@ -202,7 +211,7 @@ def test_answers_cut_mid_way_cost_at_most_one_copy_and_say_unknown_outcome(tmp_p
     result = drill(tmp_path, caplog, "cut", every=7)
     lines = trouble(result["lines"])  # type: ignore[arg-type]
     print("cut", {k: v for k, v in result.items() if k != "lines"}, lines)
-    check(result, most=2)
+    check(result, most=2, given_up=result["altered"]["cut"] // 2)  # type: ignore[index]
     assert result["altered"]["cut"] >= 2  # type: ignore[index]
     assert any("unknown outcome" in line for line in lines), result["lines"]
     extra = sum(result["answers"].values()) + sum(result["alerts"].values()) - 2 * len(CHATS)  # type: ignore[union-attr]
