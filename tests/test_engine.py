@@ -147,3 +147,22 @@ def test_an_answer_that_never_came_is_sent_once_more_and_no_more(server):
     assert "unknown outcome" in row.detail
     assert "may have reached the chat" in row.detail
     assert sender.engine.unknown_outcomes == 3
+
+
+@pytest.mark.slow  # two held answers and a 502, with their backoffs
+def test_an_error_between_two_lost_answers_does_not_buy_a_third_send(server):
+    server.hang_seconds = 3.0
+    desk = Desk(server)
+    desk.chat(13)
+    row = desk.row(13, DeliveryKind.FOLLOWUP, "flaky", edition=0)
+    for chat in range(20, 30):  # others answered meanwhile: the Bot API is up, this chat's calls get lost
+        desk.chat(chat)
+        for edition in range(10):
+            desk.row(chat, DeliveryKind.FOLLOWUP, f"steady {edition}", edition=edition)
+    server.fail_next("sendMessage", "timeout", chat_id=13)  # arrives, its answer lost
+    server.fail_next("sendMessage", 502, chat_id=13)  # refused: nothing arrives
+    server.fail_next("sendMessage", "timeout", chat_id=13)  # arrives, its answer lost again
+    desk.run(until=lambda: desk.state(row) in (DeliveryState.SENT, DeliveryState.FAILED), timeout=40)
+    assert desk.state(row) == DeliveryState.FAILED
+    wait_until(lambda: len(server.sent(13)) == 2, what="the held messages handled")
+    assert len(server.sent(13)) == 2  # the 502 did not make the second lost answer a first one

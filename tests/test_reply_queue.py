@@ -218,3 +218,26 @@ def test_a_reply_takes_the_next_overall_slot_ahead_of_a_broadcasts_workers():
 
     asyncio.run(go())
     assert 1 <= order.index("reply") <= 3  # not behind the 25 or so workers still waiting
+
+
+def test_a_group_moved_while_its_reply_is_out_keeps_its_subscription_and_its_replies():
+    queue, subscribers = fast_queue()
+    now = dt.datetime.now(dt.UTC)
+    subscribers.touch(-100, "group", "", now)
+    subscribers.set_subscribed(-100, True, now)
+    queue.submit(-100, [Reply("a")], Urgency.READ)
+    queue.submit(-100, [Reply("b")], Urgency.READ)
+
+    class MovedMeanwhile(FakeBot):
+        async def _post(self, endpoint, data):
+            if self.calls == 0:  # Telegram's service message moved the group while this call was out
+                subscribers.migrate(-100, -1009, now)
+                queue.move_chat(-100, -1009)
+            return await super()._post(endpoint, data)
+
+    bot = MovedMeanwhile({1: ChatMigrated(-1009)})
+    drain(queue, bot, lambda: len(bot.sent) == 2, subscribers=subscribers)
+    assert bot.sent == [(-1009, "a", None), (-1009, "b", None)]
+    moved = subscribers.get(-1009)
+    assert moved is not None
+    assert moved.subscribed  # not "moved" onto itself, which deleted it

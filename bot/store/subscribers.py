@@ -158,6 +158,8 @@ class Subscribers:
         """Telegram moved a group to a supergroup: the chat and its settings take the new id (the
         supergroup's own row, if it spoke to the bot first, gives way). Told twice (the service
         message, then a 400), the second time changes nothing."""
+        if old_id == new_id:  # nothing to move (deleting the "new" row would delete the chat)
+            return
         with self.conn:
             if not self.conn.execute("SELECT 1 FROM chats WHERE chat_id = ?", (old_id,)).fetchone():
                 return

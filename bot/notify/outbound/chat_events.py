@@ -57,7 +57,10 @@ class ChatEvents:
 
     def move_now(self, old_id: int, new_id: int) -> None:
         """The move, at once (raises :class:`StoreUnavailable` when the database refuses it:
-        :meth:`migrated` tries until it takes it; moving twice changes nothing)."""
+        :meth:`migrated` tries until it takes it; moving twice changes nothing, a chat "moved"
+        to itself too)."""
+        if old_id == new_id:
+            return
         if self.replies is not None:
             self.replies.move_chat(old_id, new_id)
         self.subscribers.migrate(old_id, new_id, self.clock())

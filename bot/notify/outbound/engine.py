@@ -153,7 +153,7 @@ class Engine:
                     return False
             return True
         except TelegramError as err:
-            await self.act(item, classify(err))
+            await self.act(item, classify(err), int(str(call.params["chat_id"])))
             return True
         finally:
             item.slotted()
@@ -195,8 +195,9 @@ class Engine:
         answer = await self.bot._post(call.method, dict(call.params))
         return answer if isinstance(answer, Mapping) else {}
 
-    async def act(self, item: Item, verdict: Verdict) -> None:
-        """What Telegram said (or that it said nothing), acted on."""
+    async def act(self, item: Item, verdict: Verdict, sent_to: int) -> None:
+        """What Telegram said (or that it said nothing) to a call to chat ``sent_to``, acted on
+        (the item's chat may have moved meanwhile: what moves is the chat the call went to)."""
         self._observe(item, verdict)
         match verdict.action:
             case Action.WAIT:
@@ -205,17 +206,17 @@ class Engine:
             case Action.RETRY if verdict.unknown and item.unknown and not self.link.down:
                 await item.end("failed", f"{verdict.detail}; {ANSWER_NEVER_CAME}")
             case Action.RETRY:
-                item.unknown = verdict.unknown
+                item.unknown = item.unknown or verdict.unknown  # cleared by an answer only
                 delay = item.policy.delay(item.attempts, item.age())
                 if delay is None:
                     await item.end("failed", f"{verdict.detail}; {item.policy.why}")
                 else:
                     await item.again(delay, verdict.detail, attempt=True)
             case Action.BLOCKED:
-                await self.chats.blocked(item.chat_id, verdict.detail)
+                await self.chats.blocked(sent_to, verdict.detail)
                 await item.end("blocked", verdict.detail)
             case Action.MIGRATED if verdict.chat_id is not None:
-                await self.chats.migrated(item.chat_id, verdict.chat_id)
+                await self.chats.migrated(sent_to, verdict.chat_id)
                 await item.again(0.0, verdict.detail)
             case Action.GONE if item.editing:
                 item.anew()

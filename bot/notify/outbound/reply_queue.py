@@ -65,6 +65,7 @@ class Pending:
     first = True  # a reply takes the next overall slot ahead of the broadcast
     editing = False
     went = False  # its piece for this turn has gone to the engine
+    flying = False  # a task carries it now
     over = False  # sent or dropped
     slot: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -206,7 +207,7 @@ class ReplyQueue:
         if chat.current is None:
             chat.current = heapq.heappop(chat.waiting)
         pending = chat.current
-        pending.went = False
+        pending.went, pending.flying = False, True
         pending.slot.clear()
         task = asyncio.create_task(self._carry(chat, pending))
         self._inflight.add(task)
@@ -223,7 +224,7 @@ class ReplyQueue:
             self.finish(pending, f"{type(err).__name__}: {err}")
         finally:
             pending.slot.set()
-            chat.busy = False
+            chat.busy = pending.flying = False
             for c in {chat.chat_id, pending.chat_id}:  # a moved chat's queue is under its new id
                 queue = self.chats.get(c)
                 if queue is not None and queue.head() is None and not queue.busy:
@@ -237,7 +238,7 @@ class ReplyQueue:
         soonest = float("inf")
         for chat in self.chats.values():
             head = chat.head()
-            if chat.busy or head is None:
+            if chat.busy or head is None or head.flying:  # (a reply moved while its call is out)
                 continue
             ready = max(self.pacer.ready(chat.chat_id), head.not_before)
             if ready > now:
@@ -255,6 +256,8 @@ class ReplyQueue:
         chat.waiting = []
         for pending in gone:
             self.finish(pending, why, quiet=True)
+        if not chat.busy:
+            del self.chats[chat_id]
         log.warning("replies to chat %s dropped: %s (%d replies)", chat_id, why, len(gone))
 
     def move_chat(self, old_id: int, new_id: int) -> None:
@@ -266,9 +269,14 @@ class ReplyQueue:
         queued = [p for p in (chat.current, *chat.waiting) if p is not None]
         for pending in queued:
             pending.chat_id = new_id
+        if moved.current is None and chat.current is not None:  # its pieces stay together
+            moved.current = chat.current
+            queued.remove(chat.current)
         moved.waiting = list(heapq.merge(sorted(moved.waiting), sorted(queued)))
         moved.turns.update(chat.turns)
         chat.waiting, chat.current, chat.turns = [], None, Counter()
+        if not chat.busy:
+            del self.chats[old_id]
         log.info("replies to chat %s go to %s", old_id, new_id)
 
     def finish(self, pending: Pending, dropped: str | None = None, quiet: bool = False) -> None:
@@ -279,6 +287,9 @@ class ReplyQueue:
         chat = self.chats.get(pending.chat_id) or ChatQueue(pending.chat_id)
         if chat.current is pending:
             chat.current = None
+        elif pending in chat.waiting:  # ended while queued (a move put it back in line)
+            chat.waiting.remove(pending)
+            heapq.heapify(chat.waiting)
         chat.turns[pending.user_id] -= 1
         if chat.turns[pending.user_id] <= 0:
             del chat.turns[pending.user_id]

@@ -215,6 +215,10 @@ class Rows:
             item = RowItem(row, self)
             if row.kind == DeliveryKind.EDIT and not await self._edit_ready(item):
                 return
+            if len(row.sent_ids) >= len(row.messages):  # each recorded, the row's state not yet
+                await self.set(row, SENT, detail="")
+                self.watch.finished(row, SENT)
+                return
             if not await self.engine.carry(item):
                 await self.set(row, PENDING)  # stopped before its next message: the rest after
         except asyncio.CancelledError:
