@@ -249,13 +249,11 @@ def test_a_client_that_hangs_up_mid_answer_costs_one_debug_line_not_a_traceback(
         server.stop()
     lines = [r for r in caplog.records if r.name == "tic_alert.http" and "hung up" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelno == logging.DEBUG and lines[0].exc_info is None
-    # the server's own traceback (socketserver prints one for a handler that raised); not any
-    # "Traceback": in the whole suite a handler an earlier test left on a closed stream prints a
-    # "--- Logging error ---" traceback for every debug line
-    err = capfd.readouterr().err
-    assert "Exception occurred during processing of request" not in err
-    assert "BrokenPipeError" not in err
-    assert "ConnectionResetError" not in err
+    # the server's own traceback (socketserver prints it for a handler that raised); not any
+    # "Traceback" or error name: in the whole suite a handler an earlier test left on a closed
+    # stream prints a "--- Logging error ---" traceback (with the reset being handled) for every
+    # debug line
+    assert "Exception occurred during processing of request" not in capfd.readouterr().err
     assert not any(r.levelno >= logging.WARNING for r in caplog.records if r.name == "tic_alert.http")
 
 
